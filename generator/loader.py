@@ -1,0 +1,329 @@
+"""Bytes → YAML → plain data, with source positions worked out only when a problem needs them.
+
+The happy path walks libyaml's C event stream once and builds plain Python values itself: that
+is as fast as PyYAML's C loader, and it lets us refuse what a runbook must never contain
+(anchors, aliases, explicit tags, duplicate keys, impossible dates, deep nesting) at the event
+that carries it. Positions of values that fail validation later come from `locate`, which
+composes the file's node tree again only for files that have problems.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from yaml.constructor import SafeConstructor
+from yaml.events import (
+    AliasEvent,
+    CollectionStartEvent,
+    DocumentStartEvent,
+    MappingStartEvent,
+    ScalarEvent,
+    SequenceEndEvent,
+    SequenceStartEvent,
+    StreamEndEvent,
+)
+from yaml.nodes import MappingNode, ScalarNode, SequenceNode
+
+from .diagnostics import Diagnostic
+
+DEFAULT_MAX_BYTES = 1024 * 1024
+MAX_DEPTH = 24
+MAX_REPORTED_PER_FILE = 20
+STR_TAG = "tag:yaml.org,2002:str"
+# C0 controls but tab and newlines, DEL and C1 controls: never meaningful in a record.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f]")
+
+_constructor = SafeConstructor()
+_SCALAR_CONSTRUCTORS = _constructor.yaml_constructors
+
+
+@dataclass
+class LoadedFile:
+    """One YAML file: its data when it parsed, or the diagnostics that stopped it."""
+
+    path: Path
+    display_path: str
+    text: str | None = None
+    data: dict[str, Any] | None = None
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    @property
+    def stem(self) -> str:
+        return self.path.stem
+
+    def error(self, line: int, column: int, code: str, message: str) -> None:
+        self.diagnostics.append(Diagnostic(self.display_path, line, column, "error", code, message))
+
+
+class _Refused(Exception):
+    """Raised inside the event walk to stop at input we refuse; carries the diagnostic."""
+
+    def __init__(self, mark: yaml.Mark | None, code: str, message: str) -> None:
+        super().__init__(message)
+        self.line = mark.line + 1 if mark else 1
+        self.column = mark.column + 1 if mark else 1
+        self.code = code
+        self.message = message
+
+
+def load_yaml_file(
+    path: Path, display_path: str, *, max_bytes: int = DEFAULT_MAX_BYTES
+) -> LoadedFile:
+    """Read and parse one file; every problem becomes a diagnostic, nothing raises."""
+    loaded = LoadedFile(path=path, display_path=display_path)
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            loaded.error(1, 1, "too-large", f"file is {size:,} bytes, over the {max_bytes:,} cap")
+            return loaded
+        raw = path.read_bytes()
+    except OSError as exc:
+        loaded.error(1, 1, "unreadable", f"cannot read file: {exc.strerror or exc}")
+        return loaded
+    return parse_yaml_bytes(raw, loaded, max_bytes=max_bytes)
+
+
+def parse_yaml_bytes(
+    raw: bytes, loaded: LoadedFile, *, max_bytes: int = DEFAULT_MAX_BYTES
+) -> LoadedFile:
+    """Decode, screen and parse bytes into `loaded` (data or diagnostics)."""
+    if len(raw) > max_bytes:
+        loaded.error(1, 1, "too-large", f"file is {len(raw):,} bytes, over the {max_bytes:,} cap")
+        return loaded
+    text = _decode(raw, loaded)
+    if text is None or not _screen_characters(text, loaded):
+        return loaded
+    loaded.text = text
+    refusals: list[_Refused] = []
+    try:
+        data = _build_document(text, refusals)
+        if not refusals:
+            loaded.data = data
+    except _Refused as refused:
+        refusals.append(refused)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        problem = exc.problem or exc.context or "invalid YAML"
+        if exc.context and exc.problem:
+            problem = f"{problem} ({exc.context})"
+        loaded.error(
+            mark.line + 1 if mark else 1, mark.column + 1 if mark else 1, "yaml-syntax", problem
+        )
+    except yaml.YAMLError as exc:  # ReaderError and friends carry no mark
+        loaded.error(1, 1, "yaml-syntax", str(exc).splitlines()[0])
+    except RecursionError:
+        loaded.error(1, 1, "too-deep", "nesting is too deep")
+    for refused in refusals:
+        loaded.error(refused.line, refused.column, refused.code, refused.message)
+    return loaded
+
+
+def _decode(raw: bytes, loaded: LoadedFile) -> str | None:
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line, column = _line_column(raw, exc.start)
+        loaded.error(line, column, "encoding", f"not valid UTF-8 (byte 0x{raw[exc.start]:02x})")
+        return None
+    return text.replace("\r\n", "\n")
+
+
+def _line_column(raw: bytes | str, offset: int) -> tuple[int, int]:
+    newline = b"\n" if isinstance(raw, bytes) else "\n"
+    line = raw.count(newline, 0, offset) + 1
+    column = offset - (raw.rfind(newline, 0, offset) + 1) + 1
+    return line, column
+
+
+def _screen_characters(text: str, loaded: LoadedFile) -> bool:
+    """Refuse NUL, control characters and tabs before YAML sees them, naming each line."""
+    if "\x00" in text:
+        line, column = _line_column(text, text.index("\x00"))
+        loaded.error(line, column, "nul", "NUL byte in file")
+        return False
+    for match in itertools.islice(CONTROL_CHARACTERS.finditer(text), MAX_REPORTED_PER_FILE):
+        line, column = _line_column(text, match.start())
+        loaded.error(line, column, "control-char", f"control character U+{ord(match.group()):04X}")
+    if "\t" in text:
+        seen_lines = set()
+        for match in re.finditer("\t", text):
+            line, column = _line_column(text, match.start())
+            if line not in seen_lines:
+                seen_lines.add(line)
+                loaded.error(line, column, "tab", "tab character; indent and align with spaces")
+    return not loaded.diagnostics
+
+
+def _build_document(text: str, refusals: list[_Refused]) -> dict[str, Any] | None:
+    """Walk the event stream of one document and build plain dicts, lists and scalars.
+
+    Refusals that leave the structure intact (duplicate keys, anchors, tags, impossible
+    dates) are collected so that one run names all of them; broken structure stops the walk.
+    """
+    parser = yaml.CSafeLoader(text)
+    try:
+        parser.get_event()  # StreamStart
+        event = parser.get_event()
+        if isinstance(event, StreamEndEvent):
+            raise _Refused(None, "empty", "file is empty; a record is a mapping of keys")
+        root_event = parser.peek_event()
+        root = _EventWalk(parser, refusals).value(0)
+        parser.get_event()  # DocumentEnd
+        event = parser.get_event()
+        if isinstance(event, DocumentStartEvent):
+            raise _Refused(event.start_mark, "multi-document", "only one YAML document per file")
+        if not isinstance(root, dict):
+            kind = "nothing" if root is None else type(root).__name__
+            raise _Refused(
+                root_event.start_mark,
+                "not-mapping",
+                f"the top level must be a mapping of keys, got {kind}",
+            )
+        return root
+    finally:
+        parser.dispose()
+
+
+class _EventWalk:
+    """Builds values from parser events, collecting refusals that do not break structure."""
+
+    def __init__(self, parser: yaml.CSafeLoader, refusals: list[_Refused]) -> None:
+        self.parser = parser
+        self.refusals = refusals
+
+    def value(self, depth: int) -> Any:
+        event = self.parser.get_event()
+        if isinstance(event, AliasEvent):
+            self.refusals.append(
+                _Refused(event.start_mark, "alias", f"aliases (*{event.anchor}) are not allowed")
+            )
+            return None
+        if event.anchor is not None:
+            self.refusals.append(
+                _Refused(event.start_mark, "anchor", f"anchors (&{event.anchor}) are not allowed")
+            )
+        if event.tag is not None:
+            self.refusals.append(
+                _Refused(event.start_mark, "tag", f"explicit tags ({event.tag}) are not allowed")
+            )
+        if isinstance(event, ScalarEvent):
+            return self.scalar(event)
+        if depth >= MAX_DEPTH:
+            raise _Refused(event.start_mark, "too-deep", f"nesting deeper than {MAX_DEPTH} levels")
+        if isinstance(event, SequenceStartEvent):
+            items = []
+            while not isinstance(self.parser.peek_event(), SequenceEndEvent):
+                items.append(self.value(depth + 1))
+            self.parser.get_event()
+            return items
+        if isinstance(event, MappingStartEvent):
+            return self.mapping(depth)
+        raise _Refused(event.start_mark, "yaml-syntax", f"unexpected {type(event).__name__}")
+
+    def mapping(self, depth: int) -> dict[str, Any]:
+        mapping: dict[str, Any] = {}
+        key_lines: dict[str, int] = {}
+        while True:
+            key_event = self.parser.get_event()
+            if not isinstance(key_event, ScalarEvent):
+                if isinstance(key_event, CollectionStartEvent | AliasEvent):
+                    raise _Refused(key_event.start_mark, "yaml-syntax", "keys must be plain text")
+                return mapping  # MappingEndEvent
+            if key_event.anchor is not None or key_event.tag is not None:
+                self.refusals.append(
+                    _Refused(key_event.start_mark, "tag", "keys may not carry anchors or tags")
+                )
+            # A key is always its literal text: `no:` or `012:` mean the strings typed.
+            key = key_event.value
+            value = self.value(depth + 1)
+            if key in key_lines:
+                self.refusals.append(
+                    _Refused(
+                        key_event.start_mark,
+                        "duplicate-key",
+                        f"duplicate key '{_shorten(key)}' (first on line {key_lines[key]})",
+                    )
+                )
+                continue
+            key_lines[key] = key_event.start_mark.line + 1
+            mapping[key] = value
+
+    def scalar(self, event: ScalarEvent) -> Any:
+        if not event.implicit[0]:  # quoted or block scalar: always a string
+            return event.value
+        tag = self.parser.resolve(ScalarNode, event.value, event.implicit)
+        if tag == STR_TAG:
+            return event.value
+        node = ScalarNode(tag, event.value, event.start_mark, event.end_mark)
+        try:
+            return _SCALAR_CONSTRUCTORS[tag](_constructor, node)
+        except ValueError as exc:  # impossible dates such as 2026-02-30
+            self.refusals.append(
+                _Refused(
+                    event.start_mark,
+                    "invalid-date",
+                    f"'{_shorten(event.value)}' is not a real date: {exc}",
+                )
+            )
+            return None
+
+
+def _shorten(value: str, limit: int = 60) -> str:
+    """Keep echoed user text short and on one line in diagnostics."""
+    flat = value.encode("unicode_escape").decode("ascii") if not value.isprintable() else value
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def compose_nodes(text: str) -> yaml.Node | None:
+    """The node tree of a file that already loaded, for positions; None if it cannot compose."""
+    try:
+        return yaml.compose(text, Loader=yaml.CSafeLoader)
+    except yaml.YAMLError:
+        return None
+
+
+def locate(
+    root: yaml.Node | None, loc: tuple[Any, ...], *, at_key: bool = False
+) -> tuple[int, int]:
+    """1-based line and column of the value (or key) at `loc`, or of its nearest ancestor."""
+    if root is None:
+        return 1, 1
+    node: yaml.Node = root
+    position = node.start_mark
+    for depth, step in enumerate(loc):
+        is_last = depth == len(loc) - 1
+        if isinstance(node, MappingNode):
+            match = next((pair for pair in node.value if pair[0].value == str(step)), None)
+            if match is None:
+                break
+            key_node, node = match
+            position = key_node.start_mark if (is_last and at_key) else node.start_mark
+            if not is_last:
+                # A missing key below this one is best reported at this key.
+                position = key_node.start_mark
+        elif isinstance(node, SequenceNode) and isinstance(step, int):
+            if not 0 <= step < len(node.value):
+                break
+            node = node.value[step]
+            position = node.start_mark
+        else:
+            break
+    return position.line + 1, position.column + 1
+
+
+def source_text(root: yaml.Node | None, loc: tuple[Any, ...]) -> str | None:
+    """The literal text of the scalar at `loc`, to show what YAML turned it into."""
+    node = root
+    for step in loc:
+        if isinstance(node, MappingNode):
+            node = next((v for k, v in node.value if k.value == str(step)), None)
+        elif isinstance(node, SequenceNode) and isinstance(step, int) and step < len(node.value):
+            node = node.value[step]
+        else:
+            return None
+    return node.value if isinstance(node, ScalarNode) else None
