@@ -1,0 +1,17 @@
+"""runbook: validate YAML change records and render them into a searchable runbook site."""
+
+from .config import RunbookOptions, read_options
+from .diagnostics import Diagnostic
+from .models import ChangeRecord, Checklist
+from .validate import Runbook, ValidationReport, validate_runbook
+
+__all__ = [
+    "ChangeRecord",
+    "Checklist",
+    "Diagnostic",
+    "Runbook",
+    "RunbookOptions",
+    "ValidationReport",
+    "read_options",
+    "validate_runbook",
+]

@@ -1,0 +1,290 @@
+"""Pydantic models of the change record and the checklist, exactly as DESIGN.md specifies.
+
+The `description` of every field is the format's documentation: it feeds `runbook schema`
+(and so editors through yaml-language-server) and the "Writing a record" page.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from typing import Annotated, Any, ClassVar, Literal
+from urllib.parse import urlsplit
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    GetJsonSchemaHandler,
+    StringConstraints,
+    model_validator,
+)
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema, PydanticCustomError
+
+ID_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+MAX_PATH_LENGTH = 400
+# Trojan-source characters: they reorder how text displays without changing what it is.
+BIDI_CONTROLS = frozenset(
+    "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+)
+
+
+def _one_line(value: str) -> str:
+    for character in value:
+        if character in "\n\r\u2028\u2029":
+            raise PydanticCustomError("one-line", "must be a single line")
+        if character in BIDI_CONTROLS:
+            raise PydanticCustomError(
+                "bidi",
+                "contains a bidirectional control character (U+{code})",
+                {"code": f"{ord(character):04X}"},
+            )
+        if unicodedata.category(character) == "Cc":
+            raise PydanticCustomError("control-char", "contains a control character")
+    return value
+
+
+def _record_id(value: str) -> str:
+    if not ID_PATTERN.match(value):
+        raise PydanticCustomError(
+            "id",
+            "'{value}' is not a valid id: use lowercase a-z, 0-9 and single dashes",
+            {"value": value},
+        )
+    return value
+
+
+def _relative_path(value: str) -> str:
+    """files_touched are display text, never opened: refuse all but plain relative paths."""
+    problem = None
+    if not value:
+        problem = "is empty"
+    elif len(value) > MAX_PATH_LENGTH:
+        problem = f"is longer than {MAX_PATH_LENGTH} characters"
+    elif "\\" in value:
+        problem = "contains a backslash; use forward slashes"
+    elif value.startswith("/"):
+        problem = "is absolute; give it relative to the repository root"
+    elif re.match(r"^[A-Za-z]:", value):
+        problem = "starts with a drive letter; give it relative to the repository root"
+    elif any(unicodedata.category(c) == "Cc" or c in BIDI_CONTROLS for c in value):
+        problem = "contains a control character"
+    else:
+        segments = value.rstrip("/").split("/")
+        if ".." in segments:
+            problem = "contains '..'; give it relative to the repository root"
+        elif "." in segments or "" in segments:
+            problem = "has an empty or '.' segment; write it in canonical form"
+    if problem:
+        raise PydanticCustomError("path", "path {problem}", {"problem": problem})
+    return value
+
+
+def _http_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise PydanticCustomError("url", "must be an http(s) URL")
+    if any(c.isspace() or unicodedata.category(c) == "Cc" for c in value):
+        raise PydanticCustomError("url", "must not contain spaces or control characters")
+    return value
+
+
+def _calendar_date(value: Any) -> Any:
+    """Accept a YAML date or a quoted YYYY-MM-DD; refuse datetimes and numbers."""
+    if isinstance(value, dt.datetime):
+        raise PydanticCustomError("date", "must be a date YYYY-MM-DD, not a date and time")
+    if isinstance(value, str):
+        try:
+            return (
+                dt.date.fromisoformat(value) if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value) else value
+            )
+        except ValueError as exc:
+            raise PydanticCustomError(
+                "invalid-date", "'{value}' is not a real date", {"value": value}
+            ) from exc
+    return value
+
+
+OneLine = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1), AfterValidator(_one_line)
+]
+ShortText = Annotated[str, StringConstraints(max_length=200), AfterValidator(_one_line)]
+MarkdownText = Annotated[str, StringConstraints(min_length=1)]
+Identifier = Annotated[str, AfterValidator(_record_id)]
+RelativePath = Annotated[str, AfterValidator(_relative_path)]
+HttpUrl = Annotated[str, AfterValidator(_http_url)]
+CalendarDate = Annotated[dt.date, BeforeValidator(_calendar_date), Field(strict=True)]
+Number = Annotated[float, Field(strict=True, allow_inf_nan=False)]
+
+
+class StrictModel(BaseModel):
+    """Unknown keys are errors: a typo must never silently drop information."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=False)
+
+
+class BareStringShorthand(StrictModel):
+    """A model that may also be written as a bare string meaning `{shorthand: "..."}`."""
+
+    _shorthand: ClassVar[str]
+
+    def __init_subclass__(cls, shorthand: str = "", **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._shorthand = shorthand
+
+    @model_validator(mode="before")
+    @classmethod
+    def _expand_bare_string(cls, value: Any) -> Any:
+        return {cls._shorthand: value} if isinstance(value, str) else value
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        # Editors must accept the shorthand too, or every bare command would be underlined.
+        object_schema = handler(core_schema)
+        return {"anyOf": [{"type": "string", "minLength": 1}, object_schema]}
+
+
+class Command(BareStringShorthand, shorthand="run"):
+    """A shell command that shipped (or undoes) the change. A bare string means `{run: ...}`."""
+
+    run: Annotated[str, StringConstraints(min_length=1)] = Field(
+        description="The command line exactly as run. End it with `# runbook: allow-secret` to "
+        "silence a false positive of the credential scan."
+    )
+    note: str | None = Field(
+        default=None, description="Why this command, or what to watch while it runs."
+    )
+
+
+class Metric(StrictModel):
+    """A number that moved: the site shows the delta, percent change and improved/regressed."""
+
+    name: OneLine = Field(description="What was measured, e.g. `p99 upload latency`.")
+    unit: ShortText = Field(
+        default="", description="Unit of before/after, e.g. `ms`, `%`, `req/s`."
+    )
+    before: Number = Field(description="Value before the change.")
+    after: Number = Field(description="Value after the change.")
+    better: Literal["lower", "higher"] = Field(description="Which direction is an improvement.")
+
+
+class Rollback(StrictModel):
+    """How to undo the change, written for someone paged at night."""
+
+    plan: MarkdownText = Field(
+        description="Markdown: the steps to undo the change and how to tell it worked."
+    )
+    commands: list[Command] = Field(
+        default_factory=list, description="Commands that undo the change."
+    )
+    tested: bool = Field(
+        default=False, strict=True, description="Whether the rollback was rehearsed."
+    )
+
+
+class ItemStatus(BareStringShorthand, shorthand="status"):
+    """How a record went through one checklist item. A bare string means `{status: ...}`."""
+
+    status: Literal["done", "n/a", "skipped"] = Field(description="`done`, `n/a` or `skipped`.")
+    note: MarkdownText | None = Field(
+        default=None, description="Markdown: why; required when skipped."
+    )
+
+    @model_validator(mode="after")
+    def _skipped_needs_note(self) -> ItemStatus:
+        if self.status == "skipped" and not self.note:
+            raise PydanticCustomError(
+                "skipped-needs-note",
+                "a skipped item needs a note saying why: {status: skipped, note: ...}",
+            )
+        return self
+
+
+class Link(StrictModel):
+    """A pull request, ticket or dashboard about the change."""
+
+    title: OneLine = Field(description="Link text.")
+    url: HttpUrl = Field(description="An http(s) URL.")
+
+
+class ChangeRecord(StrictModel):
+    """One change, written right after it shipped. Its id is the file stem."""
+
+    title: Annotated[OneLine, StringConstraints(max_length=200)] = Field(
+        description="What changed, one line."
+    )
+    date: CalendarDate = Field(description="The day it shipped, YYYY-MM-DD.")
+    owner: ShortText = Field(min_length=1, description="Person or team accountable.")
+    service: ShortText = Field(min_length=1, description="The system it changed.")
+    environment: ShortText = Field(
+        default="production", min_length=1, description="Where it shipped."
+    )
+    status: Literal["planned", "shipped", "verified", "rolled-back"] = Field(
+        default="shipped", description="Lifecycle: planned, shipped, verified or rolled-back."
+    )
+    reason: MarkdownText = Field(description="Markdown: why the change was made.")
+    expected_result: MarkdownText | None = Field(
+        default=None, description="Markdown: what should be observed."
+    )
+    files_touched: list[RelativePath] = Field(
+        min_length=1,
+        description="Files the change touched, relative POSIX paths from the repository root.",
+    )
+    commands: list[Command] = Field(min_length=1, description="How it was shipped.")
+    metrics: list[Metric] = Field(default_factory=list, description="What moved, before and after.")
+    rollback: Rollback = Field(description="How to undo it.")
+    checklists: dict[Identifier, dict[Identifier, ItemStatus]] = Field(
+        default_factory=dict,
+        description="Checklists gone through: checklist id → item id → status.",
+    )
+    tags: list[ShortText] = Field(default_factory=list, description="Free tags.")
+    links: list[Link] = Field(default_factory=list, description="PRs, tickets, dashboards.")
+    reviewers: list[ShortText] = Field(default_factory=list, description="Who reviewed the change.")
+    last_reviewed: CalendarDate | None = Field(
+        default=None, description="When this record was last checked to still be true."
+    )
+
+
+class ChecklistItem(StrictModel):
+    """One step of a checklist."""
+
+    id: Identifier = Field(description="Unique in the checklist: lowercase a-z, 0-9, dashes.")
+    text: OneLine = Field(description="What to do or check.")
+    why: str | None = Field(default=None, description="Why the step matters, one line.")
+
+
+class RequiredFor(StrictModel):
+    """Records matching any of these must go through the checklist."""
+
+    tags: list[ShortText] = Field(
+        default_factory=list, description="Tags that require the checklist."
+    )
+    services: list[ShortText] = Field(default_factory=list, description="Services that require it.")
+
+
+class Checklist(StrictModel):
+    """A reusable checklist. Its id is the file stem."""
+
+    title: OneLine = Field(description="Name of the checklist.")
+    description: MarkdownText | None = Field(default=None, description="Markdown: when to use it.")
+    items: list[ChecklistItem] = Field(min_length=1, description="The steps.")
+    required_for: RequiredFor = Field(
+        default_factory=RequiredFor, description="Policies that demand it."
+    )
+
+    @model_validator(mode="after")
+    def _unique_item_ids(self) -> Checklist:
+        seen: set[str] = set()
+        for item in self.items:
+            if item.id in seen:
+                raise PydanticCustomError(
+                    "duplicate-item", "item id '{id}' appears twice", {"id": item.id}
+                )
+            seen.add(item.id)
+        return self

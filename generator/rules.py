@@ -1,0 +1,177 @@
+"""Rules a record must follow beyond its schema: checklists, policies, credentials, freshness.
+
+Each rule reads one validated record (plus the checklists) and yields findings as (location,
+severity, code, message); `validate` turns locations into lines only for files with findings.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .models import ChangeRecord, Checklist
+from .schema_errors import did_you_mean
+from .secrets import find_secrets
+
+Loc = tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A rule's verdict on one place in a file, before it has a line number."""
+
+    loc: Loc
+    severity: str
+    code: str
+    message: str
+    at_key: bool = False
+
+
+def check_record(
+    record: ChangeRecord,
+    data: Mapping[str, Any],
+    checklists: Mapping[str, Checklist],
+    *,
+    today: dt.date,
+    review_max_age_days: int,
+) -> Iterator[Finding]:
+    """Every rule for one record; `data` is the raw mapping, to scan text where it was written."""
+    yield from _checklist_findings(record, checklists)
+    yield from _policy_findings(record, checklists)
+    yield from secret_findings(data)
+    yield from _completeness_findings(record, data, today, review_max_age_days)
+
+
+def _checklist_findings(
+    record: ChangeRecord, checklists: Mapping[str, Checklist]
+) -> Iterator[Finding]:
+    for checklist_id, statuses in record.checklists.items():
+        checklist = checklists.get(checklist_id)
+        if checklist is None:
+            hint = did_you_mean(checklist_id, checklists)
+            yield Finding(
+                ("checklists", checklist_id),
+                "error",
+                "unknown-checklist",
+                f"checklists.{checklist_id}: no such checklist{hint}",
+                at_key=True,
+            )
+            continue
+        item_ids = [item.id for item in checklist.items]
+        for item_id in statuses:
+            if item_id not in item_ids:
+                hint = did_you_mean(item_id, item_ids)
+                yield Finding(
+                    ("checklists", checklist_id, item_id),
+                    "error",
+                    "unknown-item",
+                    f"checklists.{checklist_id}.{item_id}: no such item in '{checklist_id}'{hint}",
+                    at_key=True,
+                )
+        missing = [item_id for item_id in item_ids if item_id not in statuses]
+        if missing:
+            yield Finding(
+                ("checklists", checklist_id),
+                "error",
+                "missing-item",
+                f"checklists.{checklist_id}: items not addressed: {', '.join(missing)} "
+                "(mark each done, n/a or skipped with a note)",
+                at_key=True,
+            )
+
+
+def _policy_findings(
+    record: ChangeRecord, checklists: Mapping[str, Checklist]
+) -> Iterator[Finding]:
+    for checklist_id, checklist in checklists.items():
+        if checklist_id in record.checklists:
+            continue
+        policy = checklist.required_for
+        tag = next((t for t in record.tags if t in policy.tags), None)
+        if tag is not None:
+            yield Finding(
+                ("tags", record.tags.index(tag)),
+                "error",
+                "required-checklist",
+                f"tag '{tag}' requires checklist '{checklist_id}': add it under "
+                "checklists with every item",
+            )
+        elif record.service in policy.services:
+            yield Finding(
+                ("service",),
+                "error",
+                "required-checklist",
+                f"service '{record.service}' requires checklist '{checklist_id}': add it "
+                "under checklists with every item",
+            )
+
+
+def _strings(value: Any, loc: Loc = ()) -> Iterator[tuple[Loc, str]]:
+    if isinstance(value, str):
+        yield loc, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _strings(item, (*loc, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _strings(item, (*loc, index))
+
+
+def _is_command(loc: Loc) -> bool:
+    in_commands = loc[:1] == ("commands",) or loc[:2] == ("rollback", "commands")
+    return in_commands and loc[-1] != "note"
+
+
+def secret_findings(data: Mapping[str, Any]) -> Iterator[Finding]:
+    """Credentials anywhere in the file's text; keyword rules only in command lines."""
+    for loc, text in _strings(data):
+        for hit in find_secrets(text, command=_is_command(loc)):
+            yield Finding(
+                loc,
+                "error",
+                "secret",
+                f"looks like a credential ({hit.kind}: {hit.masked}); remove it and "
+                "rotate it, or end the command with '# runbook: allow-secret' if it "
+                "is not one",
+            )
+            break
+
+
+def _completeness_findings(
+    record: ChangeRecord, data: Mapping[str, Any], today: dt.date, review_max_age_days: int
+) -> Iterator[Finding]:
+    if record.expected_result is None:
+        yield Finding(
+            (),
+            "warning",
+            "missing-expected-result",
+            "no expected_result: say what should be observed after the change",
+        )
+    if not record.metrics:
+        yield Finding(
+            ("metrics",) if "metrics" in data else (),
+            "warning",
+            "no-metrics",
+            "no metrics: record what moved (before, after) so the change can be judged",
+        )
+    if not record.rollback.tested:
+        where = ("rollback", "tested") if "tested" in data.get("rollback", {}) else ("rollback",)
+        yield Finding(
+            where,
+            "warning",
+            "rollback-untested",
+            "rollback is not marked tested",
+            at_key=where == ("rollback",),
+        )
+    if record.last_reviewed is not None:
+        age = (today - record.last_reviewed).days
+        if age > review_max_age_days:
+            yield Finding(
+                ("last_reviewed",),
+                "warning",
+                "stale-review",
+                f"last reviewed {age} days ago (over {review_max_age_days}): check the "
+                "record is still true and update last_reviewed",
+            )

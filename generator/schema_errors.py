@@ -1,0 +1,141 @@
+"""Turn pydantic's validation errors into Diagnostics a person can act on at once.
+
+pydantic reports locations as tuples and messages written for programmers; a runbook author
+needs the line, the dotted key, what was wrong in plain words, and for YAML 1.1 surprises
+(`no` read as false, `12:30` read as 750) the fix: quote it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import types
+import typing
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from .diagnostics import Diagnostic
+from .loader import LoadedFile, compose_nodes, locate, source_text
+
+# Codes of our own PydanticCustomError types; any other pydantic error is a [schema] problem.
+CUSTOM_CODES = frozenset(
+    {"path", "id", "url", "bid", "bidi", "one-line", "control-char", "date", "invalid-date"}
+    | {"skipped-needs-note", "duplicate-item"}
+)
+TYPE_NAMES = {bool: "a boolean", int: "a number", float: "a number", dt.date: "a date"}
+
+
+def format_loc(loc: tuple[Any, ...]) -> str:
+    """('metrics', 0, 'better') → 'metrics[0].better'."""
+    text = ""
+    for step in loc:
+        text += f"[{step}]" if isinstance(step, int) else (f".{step}" if text else str(step))
+    return text or "(top level)"
+
+
+def did_you_mean(word: str, choices: typing.Iterable[str]) -> str:
+    """A ' (did you mean 'x'?)' suffix, or '' when nothing is close."""
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def describe(value: Any) -> str:
+    """A short, single-line, safe rendering of a user value for a message."""
+    if value is None:
+        return "nothing"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    text = repr(value) if isinstance(value, str) else str(value)
+    text = text.encode("unicode_escape").decode("ascii") if not text.isprintable() else text
+    return text if len(text) <= 60 else text[:59] + "…"
+
+
+def _model_at(model: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    """The model class that the mapping at `loc` is validated against, if any."""
+    annotation: Any = model
+    for step in loc:
+        annotation = _unwrap(annotation)
+        if (
+            isinstance(step, str)
+            and isinstance(annotation, type)
+            and issubclass(annotation, BaseModel)
+        ):
+            field = annotation.model_fields.get(step)
+            if field is None:
+                return None
+            annotation = field.annotation
+        else:  # list index or dict key: step into the item type
+            args = typing.get_args(_unwrap(annotation))
+            annotation = args[-1] if args else None
+    annotation = _unwrap(annotation)
+    return (
+        annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
+    )
+
+
+def _unwrap(annotation: Any) -> Any:
+    """Strip Annotated and Optional so we reach the list, dict or model underneath."""
+    while True:
+        origin = typing.get_origin(annotation)
+        if origin is typing.Annotated:
+            annotation = typing.get_args(annotation)[0]
+        elif origin in (typing.Union, types.UnionType):
+            options = [a for a in typing.get_args(annotation) if a is not type(None)]
+            annotation = options[0] if len(options) == 1 else annotation
+            if len(options) != 1:
+                return annotation
+        else:
+            return annotation
+
+
+def _message(
+    error: dict[str, Any], loc: tuple[Any, ...], root: Any, model: type[BaseModel]
+) -> tuple[str, str]:
+    """(code, message) for one pydantic error."""
+    kind = error["type"]
+    value = error.get("input")
+    where = format_loc(loc)
+    if kind in CUSTOM_CODES:
+        return kind, f"{where}: {error['msg']}"
+    if kind == "missing":
+        return "missing", f"{where}: required key is missing"
+    if kind == "extra_forbidden":
+        allowed = _model_at(model, loc[:-1])
+        hint = did_you_mean(str(loc[-1]), allowed.model_fields if allowed else ())
+        return "unknown-key", f"{where}: unknown key{hint}"
+    if kind == "string_type" and value is not None and not isinstance(value, dict | list):
+        literal = source_text(root, loc) or str(value)
+        read_as = TYPE_NAMES.get(type(value), type(value).__name__)
+        shown = str(value).lower() if isinstance(value, bool) else str(value)
+        return "schema", (
+            f"{where}: expected text, but YAML read {describe(literal)} as {read_as} ({shown}); "
+            f'quote it: "{literal}"'
+        )
+    if value is None and kind.endswith("_type"):
+        return "schema", f"{where}: is empty"
+    if kind == "too_short" and isinstance(value, list):
+        return "schema", f"{where}: needs at least {error['ctx']['min_length']} entry"
+    message = error["msg"].replace("Input should be", "must be").replace("Value should", "must")
+    if kind == "literal_error" or kind.endswith("_type") or kind.endswith("_parsing"):
+        message += f", got {describe(value)}"
+    return "schema", f"{where}: {message}"
+
+
+def schema_diagnostics(
+    error: ValidationError, loaded: LoadedFile, model: type[BaseModel]
+) -> list[Diagnostic]:
+    """One diagnostic per pydantic error, at the line of the offending key or value."""
+    root = compose_nodes(loaded.text or "")
+    diagnostics = []
+    for item in error.errors():
+        loc = tuple(item["loc"])
+        at_key = item["type"] == "extra_forbidden"
+        if loc and loc[-1] == "[key]":
+            loc, at_key = loc[:-1], True
+        code, message = _message(item, loc, root, model)
+        line, column = locate(root, loc, at_key=at_key)
+        diagnostics.append(Diagnostic(loaded.display_path, line, column, "error", code, message))
+    return diagnostics

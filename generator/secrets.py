@@ -1,0 +1,95 @@
+"""Credential scan of record text, built on detect-secrets' detectors.
+
+detect-secrets knows the token formats (AWS, GitHub, GitLab, Slack, Stripe, private key blocks,
+passwords in URLs) and keyword assignments (`--password=...`, `DB_PASSWORD=...`). We add only
+what it does not cover for shell commands: `mysql -pVALUE` and `Authorization:` headers. One
+combined pattern screens every string first so the detectors run only on likely hits.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from detect_secrets.plugins.aws import AWSKeyDetector
+from detect_secrets.plugins.base import RegexBasedDetector
+from detect_secrets.plugins.basic_auth import BasicAuthDetector
+from detect_secrets.plugins.github_token import GitHubTokenDetector
+from detect_secrets.plugins.gitlab_token import GitLabTokenDetector
+from detect_secrets.plugins.jwt import JwtTokenDetector
+from detect_secrets.plugins.keyword import DENYLIST, REGEX_BY_FILETYPE, KeywordDetector
+from detect_secrets.plugins.npm import NpmDetector
+from detect_secrets.plugins.openai import OpenAIDetector
+from detect_secrets.plugins.private_key import PrivateKeyDetector
+from detect_secrets.plugins.pypi_token import PypiTokenDetector
+from detect_secrets.plugins.sendgrid import SendGridDetector
+from detect_secrets.plugins.slack import SlackDetector
+from detect_secrets.plugins.stripe import StripeDetector
+from detect_secrets.util.filetype import FileType
+
+ALLOW_MARKER = "runbook: allow-secret"
+
+TOKEN_DETECTORS: tuple[RegexBasedDetector, ...] = (
+    AWSKeyDetector(),
+    BasicAuthDetector(),
+    GitHubTokenDetector(),
+    GitLabTokenDetector(),
+    JwtTokenDetector(),
+    NpmDetector(),
+    OpenAIDetector(),
+    PrivateKeyDetector(),
+    PypiTokenDetector(),
+    SendGridDetector(),
+    SlackDetector(),
+    StripeDetector(),
+)
+_KEYWORD_DETECTOR = KeywordDetector()
+_KEYWORD_PATTERNS = REGEX_BY_FILETYPE[FileType.YAML]
+# Shell forms detect-secrets' keyword rules do not read: `mysql -pS3cret`, `--password S3cret`,
+# `-H "Authorization: Bearer abc..."`.
+SHELL_CREDENTIALS = (
+    ("MySQL password", re.compile(r"\b(?:mysql\w*|mariadb\w*)\b.*?\s-p([^\s'\"]+)")),
+    ("password option", re.compile(r"--pass(?:word)?[= ]+['\"]?([^\s'\"$][^\s'\"]{2,})")),
+    (
+        "Authorization header",
+        re.compile(r"(?i)authorization:\s*(?:bearer|basic|token)\s+([\w.~+/=-]{8,})"),
+    ),
+)
+_SCREEN = re.compile(
+    "|".join(
+        [f"(?:{pattern.pattern})" for detector in TOKEN_DETECTORS for pattern in detector.denylist]
+        + [f"(?i:{word})" for word in DENYLIST]
+        + [r"(?i:authorization|mysql|mariadb)"]
+    )
+)
+
+
+@dataclass(frozen=True)
+class SecretHit:
+    """A likely credential: its kind and a masked form safe to print."""
+
+    kind: str
+    masked: str
+
+
+def mask(secret: str) -> str:
+    """Show just enough of a secret to find it, never the whole value."""
+    shown = secret[:4] if len(secret) >= 12 else secret[:1]
+    return f"{shown}…({len(secret)} chars)"
+
+
+def find_secrets(text: str, *, command: bool) -> Iterator[SecretHit]:
+    """Yield credentials in `text`. Keyword rules apply to commands only: prose says "password"."""
+    if ALLOW_MARKER in text or not _SCREEN.search(text):
+        return
+    for detector in TOKEN_DETECTORS:
+        for value in detector.analyze_string(text):
+            yield SecretHit(detector.secret_type, mask(value))
+    if not command:
+        return
+    for value in _KEYWORD_DETECTOR.analyze_string(text, _KEYWORD_PATTERNS):
+        yield SecretHit("password or key assignment", mask(value))
+    for kind, pattern in SHELL_CREDENTIALS:
+        for match in pattern.finditer(text):
+            yield SecretHit(kind, mask(match.group(1)))

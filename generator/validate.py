@@ -1,0 +1,282 @@
+"""Load and validate a whole runbook: every file, every rule, every problem at once.
+
+Files are independent until the cross-record rules, so large runbooks are checked on every
+core: each worker loads, validates and applies the per-record rules to a chunk of files and
+sends back the models and diagnostics. Only duplicate ids need all records together.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from .config import RunbookOptions
+from .diagnostics import Diagnostic, sort_diagnostics
+from .loader import LoadedFile, compose_nodes, load_yaml_file, locate
+from .models import ID_PATTERN, ChangeRecord, Checklist
+from .rules import Finding, check_record
+from .schema_errors import schema_diagnostics
+
+YAML_SUFFIXES = (".yaml", ".yml")
+PARALLEL_THRESHOLD = 400  # below this, starting workers costs more than it saves
+
+
+@dataclass(frozen=True)
+class SourcedRecord:
+    """A valid record with the id and file it came from."""
+
+    id: str
+    path: str
+    record: ChangeRecord
+
+
+@dataclass(frozen=True)
+class SourcedChecklist:
+    """A valid checklist with the id and file it came from."""
+
+    id: str
+    path: str
+    checklist: Checklist
+
+
+@dataclass
+class Runbook:
+    """Every valid record (newest first) and checklist (by id): what the site is built from."""
+
+    records: list[SourcedRecord] = field(default_factory=list)
+    checklists: dict[str, SourcedChecklist] = field(default_factory=dict)
+
+
+@dataclass
+class ValidationReport:
+    """The outcome of one validation run."""
+
+    runbook: Runbook
+    diagnostics: list[Diagnostic]
+    files_checked: int
+
+
+@dataclass(frozen=True)
+class _Context:
+    """What every worker needs to check a record on its own."""
+
+    checklists: dict[str, Checklist]
+    max_file_bytes: int
+    review_max_age_days: int
+    today: dt.date
+
+
+def reference_date() -> dt.date:
+    """Today, or the day of SOURCE_DATE_EPOCH so that reproducible builds agree."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch and epoch.isdigit():
+        return dt.datetime.fromtimestamp(int(epoch), tz=dt.timezone.utc).date()
+    return dt.date.today()
+
+
+def display_path(path: Path) -> str:
+    """The path as a person in the current folder would type it."""
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def discover(folder: Path, *, recursive: bool) -> list[Path]:
+    """YAML files in a folder, in a stable order; none if the folder does not exist."""
+    if not folder.is_dir():
+        return []
+    pattern = "**/*" if recursive else "*"
+    return sorted(p for p in folder.glob(pattern) if p.suffix in YAML_SUFFIXES and p.is_file())
+
+
+def validate_runbook(
+    options: RunbookOptions,
+    *,
+    only: Sequence[Path] | None = None,
+    jobs: int | None = None,
+) -> ValidationReport:
+    """Validate every checklist and record; report diagnostics for `only` (all when None)."""
+    checklist_files = discover(options.checklists_dir, recursive=False)
+    record_files = discover(options.records_dir, recursive=True)
+    extra = [p for p in only or () if p.is_file() and p not in record_files + checklist_files]
+    record_files += [p for p in extra if not _is_inside(p, options.checklists_dir)]
+
+    diagnostics: list[Diagnostic] = []
+    checklists = _load_checklists(checklist_files, options, diagnostics)
+    context = _Context(
+        checklists={cid: sc.checklist for cid, sc in checklists.items()},
+        max_file_bytes=options.max_file_bytes,
+        review_max_age_days=options.review_max_age_days,
+        today=reference_date(),
+    )
+    records = []
+    for record, record_diagnostics in _check_records(record_files, context, jobs):
+        diagnostics += record_diagnostics
+        if record is not None:
+            records.append(record)
+    diagnostics += _duplicate_id_diagnostics(records, checklist_files, record_files)
+    records.sort(key=lambda r: (r.record.date, r.id), reverse=True)
+    if only is not None:
+        selected = {display_path(p) for p in _expand(only)}
+        diagnostics = [d for d in diagnostics if d.path in selected]
+        files_checked = len(selected)
+    else:
+        files_checked = len(checklist_files) + len(record_files)
+    return ValidationReport(
+        Runbook(records, checklists), sort_diagnostics(diagnostics), files_checked
+    )
+
+
+def _is_inside(path: Path, folder: Path) -> bool:
+    return path.resolve().is_relative_to(folder.resolve())
+
+
+def _expand(paths: Iterable[Path]) -> list[Path]:
+    expanded = []
+    for path in paths:
+        expanded += discover(path, recursive=True) if path.is_dir() else [path]
+    return expanded
+
+
+def _load_checklists(
+    files: list[Path], options: RunbookOptions, diagnostics: list[Diagnostic]
+) -> dict[str, SourcedChecklist]:
+    checklists = {}
+    for path in files:
+        loaded = load_yaml_file(path, display_path(path), max_bytes=options.max_file_bytes)
+        diagnostics += loaded.diagnostics + _id_diagnostics(loaded)
+        checklist = _validated(loaded, Checklist, diagnostics)
+        if checklist is not None:
+            checklists[loaded.stem] = SourcedChecklist(loaded.stem, loaded.display_path, checklist)
+    return dict(sorted(checklists.items()))
+
+
+def _validated(loaded: LoadedFile, model: type[BaseModel], diagnostics: list[Diagnostic]) -> Any:
+    if loaded.data is None:
+        return None
+    try:
+        return model.model_validate(loaded.data)
+    except ValidationError as error:
+        diagnostics += schema_diagnostics(error, loaded, model)
+        return None
+
+
+def _id_diagnostics(loaded: LoadedFile) -> list[Diagnostic]:
+    if ID_PATTERN.match(loaded.stem):
+        return []
+    return [
+        Diagnostic(
+            loaded.display_path,
+            1,
+            1,
+            "error",
+            "id",
+            f"file name '{loaded.stem}' is not a valid id: use lowercase a-z, 0-9 and single "
+            "dashes, e.g. 2026-11-20-cap-upload-size",
+        )
+    ]
+
+
+_worker_context: _Context | None = None
+
+
+def _init_worker(context: _Context) -> None:
+    global _worker_context
+    _worker_context = context
+
+
+def _check_chunk(paths: list[Path]) -> list[tuple[SourcedRecord | None, list[Diagnostic]]]:
+    assert _worker_context is not None
+    return [_check_record_file(path, _worker_context) for path in paths]
+
+
+def _check_records(
+    paths: list[Path], context: _Context, jobs: int | None
+) -> list[tuple[SourcedRecord | None, list[Diagnostic]]]:
+    workers = jobs or os.cpu_count() or 1
+    if workers < 2 or len(paths) < PARALLEL_THRESHOLD:
+        return [_check_record_file(path, context) for path in paths]
+    chunk_size = max(50, len(paths) // (workers * 8))
+    chunks = [paths[i : i + chunk_size] for i in range(0, len(paths), chunk_size)]
+    results: list[tuple[SourcedRecord | None, list[Diagnostic]]] = []
+    with ProcessPoolExecutor(
+        workers, mp_context=get_context("fork"), initializer=_init_worker, initargs=(context,)
+    ) as pool:
+        for chunk_results in pool.map(_check_chunk, chunks):
+            results += chunk_results
+    return results
+
+
+def _check_record_file(
+    path: Path, context: _Context
+) -> tuple[SourcedRecord | None, list[Diagnostic]]:
+    """Load, validate and apply every per-record rule to one file."""
+    loaded = load_yaml_file(path, display_path(path), max_bytes=context.max_file_bytes)
+    diagnostics = loaded.diagnostics + _id_diagnostics(loaded)
+    record = _validated(loaded, ChangeRecord, diagnostics)
+    if record is None:
+        return None, diagnostics
+    findings = list(
+        check_record(
+            record,
+            loaded.data or {},
+            context.checklists,
+            today=context.today,
+            review_max_age_days=context.review_max_age_days,
+        )
+    )
+    diagnostics += _located(findings, loaded)
+    if any(d.severity == "error" for d in diagnostics):
+        return None, diagnostics
+    return SourcedRecord(loaded.stem, loaded.display_path, record), diagnostics
+
+
+def _located(findings: list[Finding], loaded: LoadedFile) -> list[Diagnostic]:
+    """Give findings their lines; the node tree is composed only when there are findings."""
+    if not findings:
+        return []
+    root = compose_nodes(loaded.text or "")
+    return [
+        Diagnostic(
+            loaded.display_path,
+            *locate(root, f.loc, at_key=f.at_key),
+            f.severity,
+            f.code,
+            f.message,
+        )
+        for f in findings
+    ]
+
+
+def _duplicate_id_diagnostics(
+    records: list[SourcedRecord], checklist_files: list[Path], record_files: list[Path]
+) -> list[Diagnostic]:
+    """Ids are file stems and must be unique across folders (and .yaml/.yml twins)."""
+    diagnostics = []
+    for files, kind in ((record_files, "record"), (checklist_files, "checklist")):
+        first_by_stem: dict[str, Path] = {}
+        for path in files:
+            first = first_by_stem.setdefault(path.stem, path)
+            if first is not path:
+                diagnostics.append(
+                    Diagnostic(
+                        display_path(path),
+                        1,
+                        1,
+                        "error",
+                        "duplicate-id",
+                        f"{kind} id '{path.stem}' is already used by {display_path(first)}",
+                    )
+                )
+    duplicated = {d.path for d in diagnostics}
+    records[:] = [r for r in records if r.path not in duplicated]
+    return diagnostics
