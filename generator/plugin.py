@@ -1,0 +1,120 @@
+"""The `runbook` MkDocs plugin: adds the generated pages as virtual files.
+
+`mkdocs build`, `mkdocs serve`, `runbook build` and `runbook serve` all come through here and
+run the same pipeline as `runbook validate`; invalid records fail the build with the same
+diagnostics. Generated HTML is sanitised before the search plugin indexes it.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from mkdocs.config.defaults import MkDocsConfig
+from mkdocs.exceptions import PluginError
+from mkdocs.plugins import BasePlugin
+from mkdocs.structure.files import File, Files, InclusionLevel
+from mkdocs.structure.nav import Navigation
+from mkdocs.structure.pages import Page as MkDocsPage
+
+from .config import RunbookOptions, RunbookPluginConfig
+from .diagnostics import has_errors
+from .pipeline import generate
+from .render import RenderSettings
+from .resources import data_dir
+from .sanitize import sanitize_html
+from .site_config import configure_site
+
+log = logging.getLogger("mkdocs.plugins.runbook")
+
+STYLESHEET_URI = "assets/runbook.css"
+NAV_PAGES = (
+    "services/index.md",
+    "owners/index.md",
+    "files/index.md",
+    "checklists/index.md",
+    "metrics/index.md",
+    "tags/index.md",
+    "rollback-readiness.md",
+)
+
+
+class RunbookPlugin(BasePlugin[RunbookPluginConfig]):
+    """Validate records and checklists, and render them into the site."""
+
+    def __init__(self) -> None:
+        self.options: RunbookOptions | None = None
+        self.generated_uris: set[str] = set()
+        self.explicit_nav = False
+
+    def on_config(self, config: MkDocsConfig) -> MkDocsConfig:
+        root = Path(config.config_file_path or "mkdocs.yml").resolve().parent
+        self.options = RunbookOptions.from_plugin_config(self.config, root)
+        self.explicit_nav = config.nav is not None
+        configure_site(config, STYLESHEET_URI)
+        return config
+
+    def on_files(self, files: Files, config: MkDocsConfig) -> Files:
+        assert self.options is not None
+        home_uri = "changes/index.md" if files.get_file_from_path("index.md") else "index.md"
+        settings = RenderSettings(
+            home_uri=home_uri,
+            site_url=config.site_url or "",
+            site_name=config.site_name,
+            directory_urls=config.use_directory_urls,
+        )
+        generated = generate(self.options, settings)
+        for diagnostic in generated.report.diagnostics:
+            level = logging.ERROR if diagnostic.severity == "error" else logging.WARNING
+            log.log(level, diagnostic.as_text())
+        if generated.pages is None or has_errors(generated.report.diagnostics):
+            errors = sum(d.severity == "error" for d in generated.report.diagnostics)
+            raise PluginError(f"runbook: {errors} errors in records or checklists (listed above)")
+        self.generated_uris = set()
+        in_nav = {home_uri, *NAV_PAGES}
+        for page in generated.pages:
+            if files.get_file_from_path(page.uri) is not None:
+                log.warning(f"runbook: docs/{page.uri} exists; it replaces the generated page")
+                continue
+            inclusion = InclusionLevel.INCLUDED if page.uri in in_nav else InclusionLevel.NOT_IN_NAV
+            files.append(
+                File.generated(config, page.uri, content=page.content, inclusion=inclusion)
+            )
+            self.generated_uris.add(page.uri)
+        if files.get_file_from_path(STYLESHEET_URI) is None:
+            stylesheet = self._stylesheet_path()
+            files.append(File.generated(config, STYLESHEET_URI, abs_src_path=str(stylesheet)))
+        return files
+
+    def _stylesheet_path(self) -> Path:
+        assert self.options is not None
+        override = self.options.templates_dir / "runbook.css"
+        return override if override.is_file() else data_dir("templates") / "runbook.css"
+
+    def on_nav(self, nav: Navigation, config: MkDocsConfig, files: Files) -> Navigation:
+        """With a hand-written nav, append the runbook's index pages so they stay reachable."""
+        if not self.explicit_nav:
+            return nav
+        listed = {page.file.src_uri for page in nav.pages}
+        for uri in NAV_PAGES:
+            file = files.get_file_from_path(uri)
+            if file is not None and uri not in listed and file.page is not None:
+                nav.items.append(file.page)
+        return nav
+
+    def on_page_content(self, html: str, page: MkDocsPage, **kwargs: Any) -> str:
+        if page.file.src_uri in self.generated_uris:
+            return sanitize_html(html)
+        return html
+
+    def on_serve(self, server: Any, config: MkDocsConfig, builder: Any) -> Any:
+        assert self.options is not None
+        for folder in (
+            self.options.records_dir,
+            self.options.checklists_dir,
+            self.options.templates_dir,
+        ):
+            if folder.is_dir():
+                server.watch(str(folder))
+        return server

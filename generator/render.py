@@ -1,0 +1,190 @@
+"""Render the indexed runbook into pages: Markdown for every record and index, plus the Atom
+feed and the JSON export. Engine-independent: MkDocs, `runbook render --out` and any other
+Markdown site engine get the same bytes.
+
+One Jinja environment, built in `make_environment`. Record text only ever arrives as template
+data: autoescape is on everywhere, plain text goes through `text` (HTML- and Markdown-inert)
+and Markdown fields through `markdown` (sanitised after conversion).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined
+
+from .charts import MetricChange, format_number, metric_chart, months_chart
+from .escape import escape_text, fence, front_matter_string, markdown_block
+from .indexes import RunbookIndex, folder_of
+from .resources import data_dir
+from .slugs import anchor_for_path
+
+FEED_SIZE = 50
+RECENT_ON_HOME = 50
+STATUS_ICONS = {"done": "✓", "n/a": "○", "skipped": "↷"}
+
+
+@dataclass(frozen=True)
+class Page:
+    """One generated file: its path in the docs tree and its content."""
+
+    uri: str
+    content: str
+
+
+@dataclass(frozen=True)
+class RenderSettings:
+    """What the renderer needs to know about the site it renders for."""
+
+    home_uri: str = "index.md"
+    site_url: str = ""
+    site_name: str = "Runbook"
+    directory_urls: bool = True
+
+
+def make_environment(templates_dir: Path | None) -> Environment:
+    """The Jinja environment: the user's templates_dir first, then the shipped defaults."""
+    loaders = [FileSystemLoader(str(templates_dir))] if templates_dir else []
+    loaders.append(FileSystemLoader(str(data_dir("templates"))))
+    environment = Environment(
+        loader=ChoiceLoader(loaders),
+        autoescape=True,
+        undefined=StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    environment.filters.update(
+        text=escape_text,
+        markdown=markdown_block,
+        fence=fence,
+        front_matter=front_matter_string,
+        number=format_number,
+        anchor=anchor_for_path,
+        verdict=lambda metric: MetricChange(metric).verdict,
+    )
+    environment.globals.update(
+        metric_change=MetricChange, metric_chart=metric_chart, status_icons=STATUS_ICONS
+    )
+    return environment
+
+
+class _Links:
+    """Relative links between generated pages, as Markdown .md paths every engine resolves."""
+
+    def __init__(self, index: RunbookIndex, home_uri: str) -> None:
+        self.index = index
+        self.home_uri = home_uri
+
+    def record(self, record_id: str) -> str:
+        return f"changes/{record_id}.md"
+
+    def service(self, name: str) -> str:
+        return f"services/{self.index.services[name].slug}.md"
+
+    def owner(self, name: str) -> str:
+        return f"owners/{self.index.owners[name].slug}.md"
+
+    def tag(self, name: str) -> str:
+        return f"tags/{self.index.tags[name].slug}.md"
+
+    def metric(self, name: str) -> str:
+        return f"metrics/{self.index.metrics[name].slug}.md"
+
+    def checklist(self, checklist_id: str) -> str:
+        return f"checklists/{checklist_id}.md"
+
+    def file(self, path: str) -> str:
+        folder = folder_of(path)
+        return f"files/{self.index.folder_slugs[folder]}.md#{anchor_for_path(path)}"
+
+    def folder(self, folder: str) -> str:
+        return f"files/{self.index.folder_slugs[folder]}.md"
+
+
+def _relative_to(page_uri: str) -> Callable[[str], str]:
+    """A function turning a docs-root path into a link relative to `page_uri`."""
+    depth = page_uri.count("/")
+    prefix = "../" * depth
+    return lambda target: prefix + target
+
+
+def render_site(
+    index: RunbookIndex, environment: Environment, settings: RenderSettings
+) -> list[Page]:
+    """Every generated page of the runbook, in a stable order."""
+    links = _Links(index, settings.home_uri)
+    pages: list[Page] = []
+
+    def render(uri: str, template: str, **context: Any) -> None:
+        content = environment.get_template(template).render(
+            index=index, links=links, to=_relative_to(uri), settings=settings, **context
+        )
+        pages.append(Page(uri, content))
+
+    render(
+        settings.home_uri,
+        "home.md.j2",
+        months_chart=months_chart(index.months),
+        recent=index.records[:RECENT_ON_HOME],
+    )
+    for entry in index.records:
+        render(
+            links.record(entry.id),
+            "record.md.j2",
+            entry=entry,
+            record=entry.record,
+            related=index.related[entry.id],
+        )
+    for kind, groups in (("service", index.services), ("owner", index.owners), ("tag", index.tags)):
+        render(f"{kind}s/index.md", "groups.md.j2", kind=kind, groups=groups)
+        for group in groups.values():
+            render(f"{kind}s/{group.slug}.md", "group.md.j2", kind=kind, group=group)
+    folder_changes = {
+        folder: len({entry.id for path in paths for entry in index.files[path]})
+        for folder, paths in index.files_in_folder.items()
+    }
+    render("files/index.md", "folders.md.j2", folder_changes=folder_changes)
+    for folder, paths in index.files_in_folder.items():
+        render(links.folder(folder), "files.md.j2", folder=folder, paths=paths)
+    render("checklists/index.md", "checklists.md.j2")
+    for checklist_id, sourced in index.runbook.checklists.items():
+        render(
+            links.checklist(checklist_id),
+            "checklist.md.j2",
+            checklist_id=checklist_id,
+            checklist=sourced.checklist,
+            uses=index.checklist_uses[checklist_id],
+        )
+    render("metrics/index.md", "metrics.md.j2")
+    for name, group in index.metrics.items():
+        render(links.metric(name), "metric.md.j2", group=group, uses=index.metric_uses[name])
+    render("rollback-readiness.md", "rollback-readiness.md.j2")
+    render(
+        "feed.xml",
+        "feed.xml.j2",
+        entries=index.records[:FEED_SIZE],
+        page_url=lambda e: _page_url(settings, links.record(e.id)),
+    )
+    pages.append(Page("records.json", records_json(index)))
+    return pages
+
+
+def _page_url(settings: RenderSettings, uri: str) -> str:
+    """The published URL of a generated page, absolute when site_url is known."""
+    stem = uri.removesuffix(".md")
+    path = f"{stem}/" if settings.directory_urls else f"{stem}.html"
+    return settings.site_url.rstrip("/") + "/" + path if settings.site_url else path
+
+
+def records_json(index: RunbookIndex) -> str:
+    """Every validated record, newest first, as stable JSON for tools and scripts."""
+    export = [
+        {"id": entry.id, "path": entry.path, **entry.record.model_dump(mode="json")}
+        for entry in index.records
+    ]
+    return json.dumps(export, indent=1, ensure_ascii=False, sort_keys=True) + "\n"

@@ -1,0 +1,51 @@
+"""The allow-list HTML sanitiser every generated page passes through after Markdown.
+
+Escaping at render time is the first line; this is the one that holds whatever a Markdown
+field, an extension or a template override lets through. It keeps what Material's markup
+and our charts need (admonitions, highlighted code, tables, headings with permalinks,
+details, inline SVG) and drops scripts, event handlers, styles, frames and non-http URLs.
+"""
+
+from __future__ import annotations
+
+import nh3
+
+ALLOWED_TAGS = frozenset(
+    {
+        "a", "abbr", "b", "blockquote", "br", "caption", "code", "dd", "del", "details",
+        "div", "dl", "dt", "em", "figcaption", "figure", "h1", "h2", "h3", "h4", "h5",
+        "h6", "hr", "i", "img",
+        "ins", "kbd", "li", "mark", "nav", "ol", "p", "pre", "s", "small", "span", "strong",
+        "sub", "summary", "sup", "table", "tbody", "td", "tfoot", "th", "thead", "time",
+        "tr", "u", "ul",
+        # inline charts
+        "svg", "g", "rect", "line", "polyline", "text", "title",
+    }
+)  # fmt: skip
+ALLOWED_ATTRIBUTES = {
+    "*": {"class", "id", "title", "lang", "role", "aria-label", "aria-hidden"},
+    "a": {"href", "name"},
+    "img": {"src", "alt", "width", "height"},
+    "td": {"colspan", "rowspan", "align"},
+    "th": {"colspan", "rowspan", "align"},
+    "ol": {"start"},
+    "time": {"datetime"},
+    "details": {"open"},
+    "svg": {"viewBox", "width", "height"},
+    "rect": {"x", "y", "width", "height", "fill"},
+    "line": {"x1", "y1", "x2", "y2", "stroke"},
+    "polyline": {"points", "fill", "stroke"},
+    "text": {"x", "y", "fill", "font-size", "text-anchor"},
+}
+URL_SCHEMES = frozenset({"http", "https", "mailto"})
+
+
+def sanitize_html(html: str) -> str:
+    """Keep only allow-listed markup; links get rel="noopener noreferrer"."""
+    return nh3.clean(
+        html,
+        tags=set(ALLOWED_TAGS),
+        attributes={tag: set(names) for tag, names in ALLOWED_ATTRIBUTES.items()},
+        url_schemes=set(URL_SCHEMES),
+        strip_comments=True,
+    )

@@ -1,0 +1,54 @@
+"""Adjust the MkDocs configuration so generated pages render as intended from any mkdocs.yml.
+
+A minimal mkdocs.yml (site_name, Material, search, runbook) has no Markdown extensions, the
+default search separator and Google-hosted fonts; the runbook needs tables, code fences,
+Markdown inside HTML blocks, search that splits paths and commands into words, a copy button
+on commands, and no request leaving the reader's machine. Explicit user choices are kept.
+"""
+
+from __future__ import annotations
+
+from mkdocs.config.defaults import MkDocsConfig
+
+REQUIRED_EXTENSIONS = (
+    "tables",
+    "admonition",
+    "md_in_html",
+    "pymdownx.highlight",
+    "pymdownx.superfences",
+)
+# Split on path, command and option punctuation so `upload.conf` and `rollout` find records.
+SEARCH_SEPARATOR = r"[\s\-_/.,:;=|()\[\]{}<>\"'`]+"
+MATERIAL_DEFAULT_SEPARATOR = r"[\s\-]+"
+MATERIAL_FEATURES = (
+    "content.code.copy",
+    "search.suggest",
+    "search.highlight",
+    "navigation.indexes",
+)
+MATERIAL_DEFAULT_FONT = {"text": "Roboto", "code": "Roboto Mono"}
+
+
+def configure_site(config: MkDocsConfig, stylesheet_uri: str) -> None:
+    """Add what generated pages need; never remove or override an explicit choice."""
+    extensions = config.markdown_extensions
+    for name in REQUIRED_EXTENSIONS:
+        if name == "pymdownx.superfences" and "fenced_code" in extensions:
+            continue
+        if name not in extensions:
+            extensions.append(name)
+    if stylesheet_uri not in config.extra_css:
+        config.extra_css.append(stylesheet_uri)
+    if config.theme.name == "material":
+        _configure_material(config)
+
+
+def _configure_material(config: MkDocsConfig) -> None:
+    theme = config.theme
+    features = list(theme["features"] or []) if "features" in theme else []
+    theme["features"] = features + [f for f in MATERIAL_FEATURES if f not in features]
+    if "font" not in theme or theme["font"] == MATERIAL_DEFAULT_FONT:
+        theme["font"] = False  # Material's default loads Roboto from Google: keep it offline
+    search = config.plugins.get("search") or config.plugins.get("material/search")
+    if search is not None and search.config.get("separator") in (None, MATERIAL_DEFAULT_SEPARATOR):
+        search.config["separator"] = SEARCH_SEPARATOR
