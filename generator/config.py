@@ -44,10 +44,19 @@ class RunbookOptions:
     templates_dir: Path
     max_file_bytes: int = DEFAULT_MAX_BYTES
     review_max_age_days: int = 365
+    site_name: str = "Runbook"
+    site_url: str = ""
+    use_directory_urls: bool = True
 
     @classmethod
-    def from_plugin_config(cls, config: RunbookPluginConfig, root: Path) -> RunbookOptions:
+    def from_plugin_config(
+        cls, config: RunbookPluginConfig, root: Path, site: dict[str, Any] | None = None
+    ) -> RunbookOptions:
+        site = site or {}
         return cls(
+            site_name=str(site.get("site_name") or "Runbook"),
+            site_url=str(site.get("site_url") or ""),
+            use_directory_urls=bool(site.get("use_directory_urls", True)),
             root=root,
             records_dir=root / config.records_dir,
             checklists_dir=root / config.checklists_dir,
@@ -69,8 +78,12 @@ def read_options(config_file: str | None) -> RunbookOptions:
             mkdocs_config = yaml_load(stream) or {}
     except Exception as exc:  # any YAML or I/O problem in the user's mkdocs.yml
         raise ConfigurationError(f"{path}: cannot read config: {exc}") from exc
+    if not isinstance(mkdocs_config, dict):
+        raise ConfigurationError(f"{path}: expected a mapping of settings")
     options = _runbook_plugin_options(mkdocs_config.get("plugins"))
-    return RunbookOptions.from_plugin_config(_validated(options, path), path.parent.resolve())
+    return RunbookOptions.from_plugin_config(
+        _validated(options, path), path.parent.resolve(), mkdocs_config
+    )
 
 
 def _runbook_plugin_options(plugins: Any) -> dict[str, Any]:
