@@ -6,6 +6,7 @@ warnings under --strict), 2 usage or configuration error.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sys
 from pathlib import Path
@@ -16,12 +17,15 @@ from mkdocs.exceptions import ConfigurationError as MkDocsConfigurationError
 
 from .config import ConfigurationError, RunbookOptions, read_options
 from .diagnostics import OUTPUT_FORMATS, format_diagnostics, has_errors, summary_line
+from .gitinfo import changed_files_since
+from .listing import format_json, format_table, select_records
 from .logs import setup_logging
 from .pipeline import generate
 from .render import RenderSettings
+from .scaffold import init_repository, new_record
 from .schema import SCHEMA_MODELS, json_schema
 from .site_build import build_site, serve_site, write_atomically
-from .validate import validate_runbook
+from .validate import YAML_SUFFIXES, display_path, validate_runbook
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 
@@ -52,18 +56,53 @@ def cli() -> None:
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
 @click.option("--format", "output_format", type=click.Choice(OUTPUT_FORMATS), default="text")
 @click.option("--strict", is_flag=True, help="Fail on warnings too.")
+@click.option(
+    "--changed",
+    metavar="REV",
+    default=None,
+    help="Report only records and checklists changed since REV (cross-record rules still "
+    "see the whole runbook).",
+)
 @config_file_option
 def validate(
-    paths: tuple[Path, ...], output_format: str, strict: bool, config_file: str | None
+    paths: tuple[Path, ...],
+    output_format: str,
+    strict: bool,
+    changed: str | None,
+    config_file: str | None,
 ) -> None:
     """Check records and checklists; print every problem as PATH:LINE:COL."""
-    report = validate_runbook(_options(config_file), only=paths or None)
+    options = _options(config_file)
+    only: list[Path] | None = list(paths) or None
+    if changed is not None:
+        only = (only or []) + _changed_runbook_files(options, changed)
+    report = validate_runbook(options, only=only)
     output = format_diagnostics(report.diagnostics, output_format)
     if output:
         click.echo(output)
     if output_format == "text":
         click.echo(summary_line(report.diagnostics, report.files_checked), err=True)
     sys.exit(EXIT_PROBLEMS if has_errors(report.diagnostics, strict=strict) else EXIT_OK)
+
+
+def _changed_runbook_files(options: RunbookOptions, revision: str) -> list[Path]:
+    """YAML files under records/ or checklists/ changed since REV (committed, staged or not)."""
+    changes = changed_files_since(options.root, revision)
+    if changes.note:
+        click.echo(f"runbook: {changes.note}; validating every record instead", err=True)
+        return [options.records_dir, options.checklists_dir]
+    folders = (options.records_dir.resolve(), options.checklists_dir.resolve())
+    candidates = [(changes.root / name).resolve() for name in changes.paths]
+    selected = [
+        path
+        for path in candidates
+        if path.suffix in YAML_SUFFIXES
+        and path.is_file()
+        and any(path.is_relative_to(folder) for folder in folders)
+    ]
+    if not selected:
+        click.echo(f"runbook: no record or checklist changed since {revision}", err=True)
+    return selected
 
 
 @cli.command()
@@ -136,6 +175,82 @@ def render(out_dir: Path, config_file: str | None) -> None:
 
     write_atomically(out_dir.resolve(), write_pages)
     click.echo(f"runbook: {len(pages)} files written to {out_dir}", err=True)
+
+
+@cli.command()
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path), default=".")
+def init(directory: Path) -> None:
+    """Scaffold a runbook repository; never overwrites an existing file."""
+    report = init_repository(directory)
+    for path in report.written:
+        click.echo(f"wrote   {display_path(path)}")
+    for path in report.skipped:
+        click.echo(f"skipped {display_path(path)} (exists)")
+    click.echo("next: runbook validate && runbook build", err=True)
+
+
+@cli.command()
+@click.argument("title")
+@click.option("--service", default=None, help="The system the change touched.")
+@click.option("--owner", default=None, help="Who is accountable (default: git user.name).")
+@click.option(
+    "--from-git",
+    "revision",
+    default=None,
+    metavar="REV",
+    help="Take files_touched from this commit or A..B range (default: staged, else HEAD).",
+)
+@click.option("--edit", is_flag=True, help="Open the new record in $EDITOR.")
+@config_file_option
+def new(
+    title: str,
+    service: str | None,
+    owner: str | None,
+    revision: str | None,
+    edit: bool,
+    config_file: str | None,
+) -> None:
+    """Write a prefilled record for a change just shipped and print its path."""
+    if not title.strip() or "\n" in title:
+        raise click.BadParameter("give a one-line title", param_hint="TITLE")
+    path, report = new_record(
+        _options(config_file), title.strip(), service=service, owner=owner, revision=revision
+    )
+    for note in report.notes:
+        click.echo(f"note: {note}", err=True)
+    click.echo(display_path(path))
+    if edit:
+        click.edit(filename=str(path))
+
+
+@cli.command(name="list")
+@click.option("--service", default=None)
+@click.option("--owner", default=None)
+@click.option("--file", "file_path", default=None, metavar="PATH", help="A path or folder prefix.")
+@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), default=None)
+@click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table")
+@config_file_option
+def list_records(
+    service: str | None,
+    owner: str | None,
+    file_path: str | None,
+    since: dt.datetime | None,
+    output_format: str,
+    config_file: str | None,
+) -> None:
+    """Query records: newest first, filtered by service, owner, file and date."""
+    report = validate_runbook(_options(config_file))
+    errors = sum(d.severity == "error" for d in report.diagnostics)
+    if errors:
+        click.echo(f"runbook: {errors} errors; invalid records are not listed", err=True)
+    records = select_records(
+        report.runbook.records,
+        service=service,
+        owner=owner,
+        file=file_path,
+        since=since.date() if since else None,
+    )
+    click.echo(format_json(records) if output_format == "json" else format_table(records))
 
 
 def main() -> None:

@@ -22,6 +22,7 @@ from .escape import escape_text, fence, front_matter_string, markdown_block
 from .indexes import RunbookIndex, folder_of
 from .resources import data_dir
 from .slugs import anchor_for_path
+from .validate import SourcedRecord
 
 FEED_SIZE = 50
 RECENT_ON_HOME = 50
@@ -181,10 +182,12 @@ def _page_url(settings: RenderSettings, uri: str) -> str:
     return settings.site_url.rstrip("/") + "/" + path if settings.site_url else path
 
 
+def record_export(entry: SourcedRecord) -> dict[str, Any]:
+    """One record as plain JSON data, with its id and source file."""
+    return {"id": entry.id, "path": entry.path, **entry.record.model_dump(mode="json")}
+
+
 def records_json(index: RunbookIndex) -> str:
     """Every validated record, newest first, as stable JSON for tools and scripts."""
-    export = [
-        {"id": entry.id, "path": entry.path, **entry.record.model_dump(mode="json")}
-        for entry in index.records
-    ]
+    export = [record_export(entry) for entry in index.records]
     return json.dumps(export, indent=1, ensure_ascii=False, sort_keys=True) + "\n"

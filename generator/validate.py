@@ -111,7 +111,7 @@ def validate_runbook(
     record_files += [p for p in extra if not _is_inside(p, options.checklists_dir)]
 
     diagnostics: list[Diagnostic] = []
-    checklists = _load_checklists(checklist_files, options, diagnostics)
+    checklists = load_checklists(checklist_files, options, diagnostics)
     context = _Context(
         checklists={cid: sc.checklist for cid, sc in checklists.items()},
         max_file_bytes=options.max_file_bytes,
@@ -147,9 +147,10 @@ def _expand(paths: Iterable[Path]) -> list[Path]:
     return expanded
 
 
-def _load_checklists(
+def load_checklists(
     files: list[Path], options: RunbookOptions, diagnostics: list[Diagnostic]
 ) -> dict[str, SourcedChecklist]:
+    """Valid checklists by id; the problems of the others are added to `diagnostics`."""
     checklists = {}
     for path in files:
         loaded = load_yaml_file(path, display_path(path), max_bytes=options.max_file_bytes)

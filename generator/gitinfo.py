@@ -1,0 +1,116 @@
+"""What git already knows about a change: who the author is and which files it touched.
+
+Every function answers None (or an empty result with a reason) instead of raising: `runbook
+new` must work outside git, in shallow clones and with no commits, saying what it could not
+prefill rather than failing.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass
+class ChangedFiles:
+    """Files a change touched, where they came from, and what could not be determined."""
+
+    paths: list[str] = field(default_factory=list)
+    source: str = ""
+    note: str = ""
+
+
+def _git(cwd: Path, *args: str) -> str | None:
+    try:
+        result = subprocess.run(
+            ["git", *args], cwd=cwd, capture_output=True, text=True, timeout=30, check=False
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return result.stdout if result.returncode == 0 else None
+
+
+def repository_root(cwd: Path) -> Path | None:
+    """The top of the git work tree containing cwd, if any."""
+    top = _git(cwd, "rev-parse", "--show-toplevel")
+    return Path(top.strip()) if top else None
+
+
+def author(cwd: Path) -> str | None:
+    """user.name from git config, else user.email."""
+    for key in ("user.name", "user.email"):
+        value = (_git(cwd, "config", "--get", key) or "").strip()
+        if value:
+            return value
+    return None
+
+
+def _lines(output: str | None) -> list[str]:
+    return [line for line in (output or "").splitlines() if line.strip()]
+
+
+def revision_exists(cwd: Path, revision: str) -> bool:
+    """True when every end of a REV or A..B range resolves to a commit here."""
+    ends = [end for end in revision.replace("...", "..").split("..") if end]
+    return all(_git(cwd, "rev-parse", "--verify", "--quiet", f"{end}^{{commit}}") for end in ends)
+
+
+def changed_files(cwd: Path, revision: str | None) -> ChangedFiles:
+    """Staged files if any (and no revision was asked for), else those of REV or A..B."""
+    if repository_root(cwd) is None:
+        return ChangedFiles(note="not inside a git repository: list files_touched by hand")
+    if revision is None:
+        staged = _lines(_git(cwd, "diff", "--cached", "--name-only", "--no-renames"))
+        if staged:
+            return ChangedFiles(staged, "staged changes")
+        revision = "HEAD"
+    if not revision_exists(cwd, revision):
+        return ChangedFiles(note=f"git revision {revision!r} not found: list files_touched by hand")
+    if ".." in revision:
+        paths = _lines(_git(cwd, "diff", "--name-only", "--no-renames", revision))
+        return ChangedFiles(paths, f"git diff {revision}")
+    parents = _lines(_git(cwd, "rev-list", "--parents", "-n", "1", revision))
+    has_parent = bool(parents) and len(parents[0].split()) > 1
+    shallow = (_git(cwd, "rev-parse", "--is-shallow-repository") or "").strip() == "true"
+    if not has_parent and shallow:
+        return ChangedFiles(
+            note=f"shallow clone: the parent of {revision} is missing, so its files are unknown; "
+            "fetch more history (git fetch --deepen=1) or list files_touched by hand"
+        )
+    paths = _lines(
+        _git(
+            cwd,
+            "diff-tree",
+            "--root",
+            "--no-commit-id",
+            "--name-only",
+            "-r",
+            "--no-renames",
+            revision,
+        )
+    )
+    return ChangedFiles(paths, f"commit {revision}")
+
+
+@dataclass
+class ChangedSince:
+    """Files changed since a revision (committed, staged or in the work tree), from the top."""
+
+    root: Path
+    paths: list[str] = field(default_factory=list)
+    note: str = ""
+
+
+def changed_files_since(cwd: Path, revision: str) -> ChangedSince:
+    """Everything that differs from REV now, plus untracked files; a note when REV is unknown."""
+    root = repository_root(cwd)
+    if root is None:
+        return ChangedSince(cwd, note="not inside a git repository")
+    if not revision_exists(cwd, revision):
+        return ChangedSince(
+            root, note=f"git revision {revision!r} not found (a shallow clone? fetch it first)"
+        )
+    paths = _lines(_git(root, "diff", "--name-only", "--no-renames", revision))
+    paths += _lines(_git(root, "ls-files", "--others", "--exclude-standard"))
+    return ChangedSince(root, sorted(set(paths)))

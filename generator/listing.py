@@ -1,0 +1,61 @@
+"""`runbook list`: query records from the terminal, newest first."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterable
+
+from .render import record_export
+from .validate import SourcedRecord
+
+
+def matches_file(files_touched: Iterable[str], query: str) -> bool:
+    """A record matches a path exactly, or a folder prefix (`deploy/nginx` or `deploy/nginx/`)."""
+    folder = query.rstrip("/") + "/"
+    return any(path == query or path.startswith(folder) for path in files_touched)
+
+
+def select_records(
+    records: Iterable[SourcedRecord],
+    *,
+    service: str | None = None,
+    owner: str | None = None,
+    file: str | None = None,
+    since: dt.date | None = None,
+) -> list[SourcedRecord]:
+    """Records matching every given filter, newest first (the runbook's order)."""
+    return [
+        entry
+        for entry in records
+        if (service is None or entry.record.service == service)
+        and (owner is None or entry.record.owner == owner)
+        and (file is None or matches_file(entry.record.files_touched, file))
+        and (since is None or entry.record.date >= since)
+    ]
+
+
+def format_table(records: list[SourcedRecord]) -> str:
+    """Aligned columns: date, id, service, owner, title."""
+    rows = [("DATE", "ID", "SERVICE", "OWNER", "TITLE")] + [
+        (
+            entry.record.date.isoformat(),
+            entry.id,
+            entry.record.service,
+            entry.record.owner,
+            entry.record.title,
+        )
+        for entry in records
+    ]
+    widths = [max(len(row[column]) for row in rows) for column in range(4)]
+    return "\n".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(row[:4], widths, strict=True))
+        + "  "
+        + row[4]
+        for row in rows
+    )
+
+
+def format_json(records: list[SourcedRecord]) -> str:
+    """The same objects as the site's records.json."""
+    return json.dumps([record_export(entry) for entry in records], indent=1, ensure_ascii=False)
