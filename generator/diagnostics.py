@@ -26,6 +26,13 @@ class Diagnostic:
     code: str
     message: str
 
+    def __post_init__(self) -> None:
+        # Messages echo user text: never let it add lines or terminal escapes to the output.
+        for name in ("path", "message"):
+            value = getattr(self, name)
+            if not value.isprintable():
+                object.__setattr__(self, name, _printable(value))
+
     def as_text(self) -> str:
         return (
             f"{self.path}:{self.line}:{self.column}: {self.severity}: {self.message} [{self.code}]"
@@ -40,6 +47,12 @@ class Diagnostic:
             f"::{self.severity} file={path},line={self.line},col={self.column},"
             f"title=runbook {self.code}::{message}"
         )
+
+
+def _printable(text: str) -> str:
+    return "".join(
+        c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text
+    )
 
 
 def sort_diagnostics(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:

@@ -35,8 +35,9 @@ DEFAULT_MAX_BYTES = 1024 * 1024
 MAX_DEPTH = 24
 MAX_REPORTED_PER_FILE = 20
 STR_TAG = "tag:yaml.org,2002:str"
-# C0 controls but tab and newlines, DEL and C1 controls: never meaningful in a record.
-CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f]")
+# C0 controls but tab and newlines, DEL, C1 controls, and the line breaks editors do not show
+# (NEL, LINE and PARAGRAPH SEPARATOR): never meaningful in a record, and they shift YAML lines.
+CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029]")
 
 _constructor = SafeConstructor()
 _SCALAR_CONSTRUCTORS = _constructor.yaml_constructors
@@ -108,6 +109,8 @@ def parse_yaml_bytes(
         refusals.append(refused)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
+        if exc.context_mark is not None and "end of stream" in (exc.problem or ""):
+            mark = exc.context_mark  # where the unclosed quote or bracket opened
         problem = exc.problem or exc.context or "invalid YAML"
         if exc.context and exc.problem:
             problem = f"{problem} ({exc.context})"
@@ -118,8 +121,16 @@ def parse_yaml_bytes(
         loaded.error(1, 1, "yaml-syntax", str(exc).splitlines()[0])
     except RecursionError:
         loaded.error(1, 1, "too-deep", "nesting is too deep")
-    for refused in refusals:
+    for refused in refusals[:MAX_REPORTED_PER_FILE]:
         loaded.error(refused.line, refused.column, refused.code, refused.message)
+    if len(refusals) > MAX_REPORTED_PER_FILE:
+        first_unreported = refusals[MAX_REPORTED_PER_FILE]
+        loaded.error(
+            first_unreported.line,
+            first_unreported.column,
+            "too-many-problems",
+            f"{len(refusals) - MAX_REPORTED_PER_FILE} more problems like these not shown",
+        )
     return loaded
 
 
@@ -130,7 +141,7 @@ def _decode(raw: bytes, loaded: LoadedFile) -> str | None:
         line, column = _line_column(raw, exc.start)
         loaded.error(line, column, "encoding", f"not valid UTF-8 (byte 0x{raw[exc.start]:02x})")
         return None
-    return text.replace("\r\n", "\n")
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def _line_column(raw: bytes | str, offset: int) -> tuple[int, int]:
@@ -234,12 +245,16 @@ class _EventWalk:
                 if isinstance(key_event, CollectionStartEvent | AliasEvent):
                     raise _Refused(key_event.start_mark, "yaml-syntax", "keys must be plain text")
                 return mapping  # MappingEndEvent
-            if key_event.anchor is not None or key_event.tag is not None:
+            if key_event.anchor is not None:
                 self.refusals.append(
-                    _Refused(key_event.start_mark, "tag", "keys may not carry anchors or tags")
+                    _Refused(key_event.start_mark, "anchor", "anchors are not allowed on keys")
+                )
+            if key_event.tag is not None:
+                self.refusals.append(
+                    _Refused(key_event.start_mark, "tag", "tags are not allowed on keys")
                 )
             # A key is always its literal text: `no:` or `012:` mean the strings typed.
-            key = key_event.value
+            key = self.checked_text(key_event)
             value = self.value(depth + 1)
             if key in key_lines:
                 self.refusals.append(
@@ -253,9 +268,23 @@ class _EventWalk:
             key_lines[key] = key_event.start_mark.line + 1
             mapping[key] = value
 
+    def checked_text(self, event: ScalarEvent) -> str:
+        """The scalar's text; escapes like "\\0" can smuggle in what the file screen refused."""
+        match = CONTROL_CHARACTERS.search(event.value)
+        if match:
+            code = "nul" if match.group() == "\x00" else "control-char"
+            self.refusals.append(
+                _Refused(
+                    event.start_mark,
+                    code,
+                    f"escaped control character U+{ord(match.group()):04X} in a value",
+                )
+            )
+        return event.value
+
     def scalar(self, event: ScalarEvent) -> Any:
         if not event.implicit[0]:  # quoted or block scalar: always a string
-            return event.value
+            return self.checked_text(event)
         tag = self.parser.resolve(ScalarNode, event.value, event.implicit)
         if tag == STR_TAG:
             return event.value

@@ -34,6 +34,8 @@ BIDI_CONTROLS = frozenset(
 
 
 def _one_line(value: str) -> str:
+    if value and not value.strip():
+        raise PydanticCustomError("schema", "is blank")
     for character in value:
         if character in "\n\r\u2028\u2029":
             raise PydanticCustomError("one-line", "must be a single line")
@@ -277,14 +279,3 @@ class Checklist(StrictModel):
     required_for: RequiredFor = Field(
         default_factory=RequiredFor, description="Policies that demand it."
     )
-
-    @model_validator(mode="after")
-    def _unique_item_ids(self) -> Checklist:
-        seen: set[str] = set()
-        for item in self.items:
-            if item.id in seen:
-                raise PydanticCustomError(
-                    "duplicate-item", "item id '{id}' appears twice", {"id": item.id}
-                )
-            seen.add(item.id)
-        return self

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .models import ChangeRecord, Checklist
@@ -27,6 +27,8 @@ class Finding:
     code: str
     message: str
     at_key: bool = False
+    # Text to find within a multi-line value for the exact line (a secret: never printed).
+    needle: str | None = field(default=None, repr=False)
 
 
 def check_record(
@@ -37,10 +39,9 @@ def check_record(
     today: dt.date,
     review_max_age_days: int,
 ) -> Iterator[Finding]:
-    """Every rule for one record; `data` is the raw mapping, to scan text where it was written."""
+    """Every rule for one valid record but the credential scan (which runs on any data)."""
     yield from _checklist_findings(record, checklists)
     yield from _policy_findings(record, checklists)
-    yield from secret_findings(data)
     yield from _completeness_findings(record, data, today, review_max_age_days)
 
 
@@ -133,10 +134,24 @@ def secret_findings(data: Mapping[str, Any]) -> Iterator[Finding]:
                 "error",
                 "secret",
                 f"looks like a credential ({hit.kind}: {hit.masked}); remove it and "
-                "rotate it, or end the command with '# runbook: allow-secret' if it "
-                "is not one",
+                "rotate it; if it is not one, end its line with '# runbook: allow-secret'",
+                needle=hit.value,
             )
             break
+
+
+def check_checklist(checklist: Checklist) -> Iterator[Finding]:
+    """Item ids are unique within a checklist (records address items by id)."""
+    first_index: dict[str, int] = {}
+    for index, item in enumerate(checklist.items):
+        first = first_index.setdefault(item.id, index)
+        if first != index:
+            yield Finding(
+                ("items", index, "id"),
+                "error",
+                "duplicate-item",
+                f"items[{index}].id: '{item.id}' is already the id of items[{first}]",
+            )
 
 
 def _completeness_findings(

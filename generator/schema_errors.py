@@ -17,10 +17,11 @@ from pydantic import BaseModel, ValidationError
 
 from .diagnostics import Diagnostic
 from .loader import LoadedFile, compose_nodes, locate, source_text
+from .secrets import find_secrets
 
 # Codes of our own PydanticCustomError types; any other pydantic error is a [schema] problem.
 CUSTOM_CODES = frozenset(
-    {"path", "id", "url", "bid", "bidi", "one-line", "control-char", "date", "invalid-date"}
+    {"path", "id", "url", "bidi", "one-line", "control-char", "date", "invalid-date", "schema"}
     | {"skipped-needs-note", "duplicate-item"}
 )
 TYPE_NAMES = {bool: "a boolean", int: "a number", float: "a number", dt.date: "a date"}
@@ -48,6 +49,8 @@ def describe(value: Any) -> str:
         return "a mapping"
     if isinstance(value, list):
         return "a list"
+    if isinstance(value, str) and next(find_secrets(value, command=True), None):
+        return "a value that looks like a credential"
     text = repr(value) if isinstance(value, str) else str(value)
     text = text.encode("unicode_escape").decode("ascii") if not text.isprintable() else text
     return text if len(text) <= 60 else text[:59] + "…"
@@ -116,6 +119,10 @@ def _message(
         )
     if value is None and kind.endswith("_type"):
         return "schema", f"{where}: is empty"
+    if kind in ("model_type", "model_attributes_type", "dict_type"):
+        return "schema", f"{where}: expected a mapping of keys, got {describe(value)}"
+    if kind == "list_type":
+        return "schema", f"{where}: expected a list, got {describe(value)}"
     if kind == "too_short" and isinstance(value, list):
         return "schema", f"{where}: needs at least {error['ctx']['min_length']} entry"
     message = error["msg"].replace("Input should be", "must be").replace("Value should", "must")

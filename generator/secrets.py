@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from detect_secrets.plugins.aws import AWSKeyDetector
 from detect_secrets.plugins.base import RegexBasedDetector
@@ -67,10 +67,12 @@ _SCREEN = re.compile(
 
 @dataclass(frozen=True)
 class SecretHit:
-    """A likely credential: its kind and a masked form safe to print."""
+    """A likely credential: its kind, a masked form safe to print, and (never printed) the
+    matched text, used only to find its exact line."""
 
     kind: str
     masked: str
+    value: str = field(repr=False)
 
 
 def mask(secret: str) -> str:
@@ -79,17 +81,27 @@ def mask(secret: str) -> str:
     return f"{shown}…({len(secret)} chars)"
 
 
+def _matches(detector: RegexBasedDetector, text: str) -> Iterator[str]:
+    """The whole token; only for passwords in URLs is the credential a part of the match."""
+    if isinstance(detector, BasicAuthDetector):
+        yield from detector.analyze_string(text)
+        return
+    for pattern in detector.denylist:
+        for match in pattern.finditer(text):
+            yield match.group(0)
+
+
 def find_secrets(text: str, *, command: bool) -> Iterator[SecretHit]:
     """Yield credentials in `text`. Keyword rules apply to commands only: prose says "password"."""
     if ALLOW_MARKER in text or not _SCREEN.search(text):
         return
     for detector in TOKEN_DETECTORS:
-        for value in detector.analyze_string(text):
-            yield SecretHit(detector.secret_type, mask(value))
+        for value in _matches(detector, text):
+            yield SecretHit(detector.secret_type, mask(value), value)
     if not command:
         return
     for value in _KEYWORD_DETECTOR.analyze_string(text, _KEYWORD_PATTERNS):
-        yield SecretHit("password or key assignment", mask(value))
+        yield SecretHit("password or key assignment", mask(value), value)
     for kind, pattern in SHELL_CREDENTIALS:
         for match in pattern.finditer(text):
-            yield SecretHit(kind, mask(match.group(1)))
+            yield SecretHit(kind, mask(match.group(1)), match.group(1))

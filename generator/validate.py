@@ -22,8 +22,9 @@ from .config import RunbookOptions
 from .diagnostics import Diagnostic, sort_diagnostics
 from .loader import LoadedFile, compose_nodes, load_yaml_file, locate
 from .models import ID_PATTERN, ChangeRecord, Checklist
-from .rules import Finding, check_record
+from .rules import Finding, check_checklist, check_record, secret_findings
 from .schema_errors import schema_diagnostics
+from .secrets import ALLOW_MARKER
 
 YAML_SUFFIXES = (".yaml", ".yml")
 PARALLEL_THRESHOLD = 400  # below this, starting workers costs more than it saves
@@ -107,7 +108,9 @@ def validate_runbook(
     """Validate every checklist and record; report diagnostics for `only` (all when None)."""
     checklist_files = discover(options.checklists_dir, recursive=False)
     record_files = discover(options.records_dir, recursive=True)
-    extra = [p for p in only or () if p.is_file() and p not in record_files + checklist_files]
+    only = [p.resolve() for p in only] if only is not None else None
+    known = set(record_files + checklist_files)
+    extra = [p for p in only or () if p.is_file() and p not in known]
     record_files += [p for p in extra if not _is_inside(p, options.checklists_dir)]
 
     diagnostics: list[Diagnostic] = []
@@ -155,8 +158,15 @@ def load_checklists(
     for path in files:
         loaded = load_yaml_file(path, display_path(path), max_bytes=options.max_file_bytes)
         diagnostics += loaded.diagnostics + _id_diagnostics(loaded)
+        if loaded.data is None:
+            continue
+        findings = list(secret_findings(loaded.data))
         checklist = _validated(loaded, Checklist, diagnostics)
         if checklist is not None:
+            findings += check_checklist(checklist)
+        problems = _located(findings, loaded)
+        diagnostics += problems
+        if checklist is not None and not any(d.severity == "error" for d in problems):
             checklists[loaded.stem] = SourcedChecklist(loaded.stem, loaded.display_path, checklist)
     return dict(sorted(checklists.items()))
 
@@ -223,39 +233,59 @@ def _check_record_file(
     """Load, validate and apply every per-record rule to one file."""
     loaded = load_yaml_file(path, display_path(path), max_bytes=context.max_file_bytes)
     diagnostics = loaded.diagnostics + _id_diagnostics(loaded)
-    record = _validated(loaded, ChangeRecord, diagnostics)
-    if record is None:
+    if loaded.data is None:
         return None, diagnostics
-    findings = list(
-        check_record(
+    findings = list(secret_findings(loaded.data))
+    record = _validated(loaded, ChangeRecord, diagnostics)
+    if record is not None:
+        findings += check_record(
             record,
-            loaded.data or {},
+            loaded.data,
             context.checklists,
             today=context.today,
             review_max_age_days=context.review_max_age_days,
         )
-    )
     diagnostics += _located(findings, loaded)
-    if any(d.severity == "error" for d in diagnostics):
+    if record is None or any(d.severity == "error" for d in diagnostics):
         return None, diagnostics
     return SourcedRecord(loaded.stem, loaded.display_path, record), diagnostics
 
 
 def _located(findings: list[Finding], loaded: LoadedFile) -> list[Diagnostic]:
-    """Give findings their lines; the node tree is composed only when there are findings."""
+    """Give findings their lines; the node tree is composed only when there are findings.
+
+    A secret inside a multi-line value is placed on its own line, and is dropped when that
+    line carries the allow marker (inside a quoted command or as a YAML comment after it).
+    """
     if not findings:
         return []
-    root = compose_nodes(loaded.text or "")
-    return [
-        Diagnostic(
-            loaded.display_path,
-            *locate(root, f.loc, at_key=f.at_key),
-            f.severity,
-            f.code,
-            f.message,
+    text = loaded.text or ""
+    root = compose_nodes(text)
+    lines = text.split("\n")
+    diagnostics = []
+    for finding in findings:
+        line, column = locate(root, finding.loc, at_key=finding.at_key)
+        if finding.needle is not None:
+            line, column = _line_of(lines, finding.needle, line, column)
+            if ALLOW_MARKER in lines[line - 1]:
+                continue
+        diagnostics.append(
+            Diagnostic(
+                loaded.display_path, line, column, finding.severity, finding.code, finding.message
+            )
         )
-        for f in findings
-    ]
+    return diagnostics
+
+
+def _line_of(lines: list[str], needle: str, line: int, column: int) -> tuple[int, int]:
+    """Where `needle` is: the value's own position when it is on the value's first line,
+    else the first later line (of a block scalar) that contains it."""
+    first_line_of_needle = needle.split("\n", 1)[0]
+    for number in range(line, len(lines) + 1):
+        found = lines[number - 1].find(first_line_of_needle)
+        if found >= 0:
+            return (line, column) if number == line else (number, found + 1)
+    return line, column
 
 
 def _duplicate_id_diagnostics(

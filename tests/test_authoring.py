@@ -1,0 +1,278 @@
+"""Authoring and CI as a new user meets them, in real git repositories: init, new, list,
+validate --changed, and the pre-commit hook."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from generator.cli import cli
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+VENV_BIN = Path(sys.executable).parent
+
+
+def git(repo: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", *args], cwd=repo, check=True, capture_output=True, text=True
+    ).stdout
+
+
+def runbook(repo: Path, *args: str) -> tuple[int, str, str]:
+    """Run the real CLI with `repo` as the current folder."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(repo)
+        result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.fixture
+def git_repo(tmp_path: Path) -> Path:
+    repo = tmp_path / "team-runbook"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "config", "user.name", "Ada Lovelace")
+    git(repo, "config", "user.email", "ada@example.com")
+    return repo
+
+
+@pytest.fixture
+def initialised(git_repo: Path) -> Path:
+    code, _, _ = runbook(git_repo, "init")
+    assert code == 0
+    git(git_repo, "add", "-A")
+    git(git_repo, "commit", "-qm", "runbook init")
+    return git_repo
+
+
+def commit_files(repo: Path, message: str, *paths: str) -> None:
+    for path in paths:
+        (repo / path).parent.mkdir(parents=True, exist_ok=True)
+        (repo / path).write_text(f"{message}\n", encoding="utf-8")
+    git(repo, "add", *paths)
+    git(repo, "commit", "-qm", message)
+
+
+def fill_in(record_path: Path) -> None:
+    """What the author adds after `runbook new`: the parts git cannot know."""
+    data = yaml.safe_load(record_path.read_text(encoding="utf-8"))
+    data.update(
+        reason="Workers ran out of memory on large uploads.",
+        expected_result="No more OOM kills.",
+        commands=["ansible-playbook deploy/nginx.yml"],
+        metrics=[
+            {"name": "OOM kills", "unit": "per day", "before": 4, "after": 0, "better": "lower"}
+        ],
+        rollback={"plan": "Revert the commit.", "commands": ["git revert HEAD"], "tested": True},
+    )
+    record_path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+
+
+def test_init_scaffolds_a_runbook_that_validates_and_builds(git_repo: Path) -> None:
+    code, out, _ = runbook(git_repo, "init")
+    assert code == 0
+    for expected in (
+        "mkdocs.yml",
+        "docs/index.md",
+        "templates/README.md",
+        ".pre-commit-config.yaml",
+    ):
+        assert (git_repo / expected).is_file(), expected
+    starter = sorted(p.name for p in (REPO_ROOT / "checklists").glob("*.yaml"))
+    assert sorted(p.name for p in (git_repo / "checklists").glob("*.yaml")) == starter
+    assert len(list((git_repo / "records").rglob("*.yaml"))) == 1
+    assert "wrote   mkdocs.yml" in out
+
+    assert runbook(git_repo, "validate", "--strict")[0] == 0
+    assert runbook(git_repo, "build", "-q")[0] == 0
+    assert len(list((git_repo / "site" / "changes").glob("*/index.html"))) == 1
+
+
+def test_init_never_overwrites(git_repo: Path) -> None:
+    (git_repo / "mkdocs.yml").write_text("site_name: Mine\n", encoding="utf-8")
+    code, out, _ = runbook(git_repo, "init")
+    assert code == 0
+    assert (git_repo / "mkdocs.yml").read_text(encoding="utf-8") == "site_name: Mine\n"
+    assert "skipped mkdocs.yml (exists)" in out
+    before = {
+        p: p.read_bytes() for p in git_repo.rglob("*") if p.is_file() and ".git" not in p.parts
+    }
+    _, again, _ = runbook(git_repo, "init")
+    assert "wrote" not in again
+    after = {
+        p: p.read_bytes() for p in git_repo.rglob("*") if p.is_file() and ".git" not in p.parts
+    }
+    assert after == before
+
+
+def test_new_prefills_from_the_last_commit_then_validates_builds_and_lists(
+    initialised: Path,
+) -> None:
+    commit_files(initialised, "cap uploads", "deploy/nginx/upload.conf", "app/views.py")
+    code, out, err = runbook(initialised, "new", "Cap upload size!", "--service", "uploads")
+    assert code == 0, err
+    today = dt.date.today()
+    record_path = initialised / out.strip()
+    assert record_path.name == f"{today.isoformat()}-cap-upload-size.yaml"
+    assert record_path.parent == initialised / "records" / str(today.year)
+    text = record_path.read_text(encoding="utf-8")
+    assert text.startswith("# yaml-language-server: $schema=")
+    schema_ref = text.splitlines()[0].split("$schema=")[1]
+    assert (record_path.parent / schema_ref).resolve().is_file()
+    data = yaml.safe_load(text)
+    assert data["owner"] == "Ada Lovelace"
+    assert data["service"] == "uploads"
+    assert data["files_touched"] == ["app/views.py", "deploy/nginx/upload.conf"]
+
+    # Unfilled, the record is rejected for what only the author knows.
+    code, out, _ = runbook(initialised, "validate", "--format", "json")
+    assert code == 1
+    missing = {d["message"].split(":")[0] for d in json.loads(out) if d["code"] == "missing"}
+    assert missing == {"reason", "commands", "rollback"}
+
+    fill_in(record_path)
+    assert runbook(initialised, "validate")[0] == 0
+    assert runbook(initialised, "build", "-q")[0] == 0
+    assert (initialised / "site" / "changes" / record_path.stem / "index.html").is_file()
+
+    code, out, _ = runbook(initialised, "list", "--file", "deploy/nginx", "--format", "json")
+    assert [r["id"] for r in json.loads(out)] == [record_path.stem]
+    _, out, _ = runbook(initialised, "list", "--file", "deploy/ngin")
+    assert record_path.stem not in out
+    _, out, _ = runbook(initialised, "list", "--service", "uploads")
+    assert record_path.stem in out and "start-a-runbook" not in out
+    _, out, _ = runbook(initialised, "list", "--since", (today + dt.timedelta(days=1)).isoformat())
+    assert record_path.stem not in out
+
+
+def test_new_prefers_staged_files_and_accepts_a_range(initialised: Path) -> None:
+    commit_files(initialised, "one", "a/one.txt")
+    commit_files(initialised, "two", "b/two.txt")
+    (initialised / "c").mkdir()
+    (initialised / "c" / "three.txt").write_text("3", encoding="utf-8")
+    git(initialised, "add", "c/three.txt")
+    _, out, _ = runbook(initialised, "new", "Staged", "--owner", "ops-team")
+    staged = yaml.safe_load((initialised / out.strip()).read_text(encoding="utf-8"))
+    assert staged["files_touched"] == ["c/three.txt"]
+    assert staged["owner"] == "ops-team"
+
+    _, out, _ = runbook(initialised, "new", "Range", "--from-git", "HEAD~2..HEAD")
+    ranged = yaml.safe_load((initialised / out.strip()).read_text(encoding="utf-8"))
+    assert ranged["files_touched"] == ["a/one.txt", "b/two.txt"]
+
+
+def test_new_never_overwrites_and_gives_a_distinct_id(initialised: Path) -> None:
+    first = runbook(initialised, "new", "Same title")[1].strip()
+    second = runbook(initialised, "new", "Same title")[1].strip()
+    assert first != second
+    assert Path(second).stem == Path(first).stem + "-2"
+    assert (initialised / first).is_file() and (initialised / second).is_file()
+
+
+def test_new_requires_service_checklists_listed(initialised: Path) -> None:
+    policy = initialised / "checklists" / "release-readiness.yaml"
+    data = yaml.safe_load(policy.read_text(encoding="utf-8"))
+    data["required_for"] = {"services": ["billing"]}
+    policy.write_text(yaml.safe_dump(data), encoding="utf-8")
+    _, out, _ = runbook(initialised, "new", "Billing release", "--service", "billing")
+    record = yaml.safe_load((initialised / out.strip()).read_text(encoding="utf-8"))
+    assert set(record["checklists"]["release-readiness"]) == {i["id"] for i in data["items"]}
+
+
+def test_new_outside_git_still_writes_a_record(tmp_path: Path) -> None:
+    repo = tmp_path / "plain"
+    repo.mkdir()
+    code, out, err = runbook(repo, "new", "No git here", "--service", "web", "--owner", "me")
+    assert code == 0
+    assert "not inside a git repository" in err
+    text = (repo / out.strip()).read_text(encoding="utf-8")
+    assert "# files_touched:" in text
+    assert yaml.safe_load(text)["owner"] == "me"
+
+
+def test_new_in_a_shallow_clone_says_what_it_could_not_prefill(
+    initialised: Path, tmp_path: Path
+) -> None:
+    commit_files(initialised, "change", "deploy/app.conf")
+    clone = tmp_path / "shallow"
+    subprocess.run(
+        ["git", "clone", "-q", "--depth", "1", f"file://{initialised}", str(clone)], check=True
+    )
+    git(clone, "config", "user.name", "Shallow Sam")
+    code, out, err = runbook(clone, "new", "From a shallow clone", "--service", "web")
+    assert code == 0
+    assert "shallow clone" in err
+    assert (
+        yaml.safe_load((clone / out.strip()).read_text(encoding="utf-8"))["owner"] == "Shallow Sam"
+    )
+
+    # --changed against a revision the clone does not have falls back to everything.
+    code, _, err = runbook(clone, "validate", "--changed", "HEAD~5")
+    assert "not found" in err
+    assert code == 1  # the unfilled new record is an error, so everything was validated
+
+
+def test_validate_changed_reports_only_changed_records_but_sees_the_whole_runbook(
+    initialised: Path,
+) -> None:
+    broken = initialised / "records" / "2020" / "2020-01-01-old-broken.yaml"
+    broken.parent.mkdir(parents=True)
+    broken.write_text("title: [unclosed\n", encoding="utf-8")
+    git(initialised, "add", "-A")
+    git(initialised, "commit", "-qm", "an old broken record")
+    base = git(initialised, "rev-parse", "HEAD").strip()
+
+    example = next((initialised / "records").rglob("*start-a-runbook.yaml"))
+    duplicate = initialised / "records" / "2099" / example.name
+    duplicate.parent.mkdir()
+    shutil.copy(example, duplicate)
+    code, out, _ = runbook(initialised, "validate", "--changed", base, "--format", "json")
+    diagnostics = json.loads(out)
+    assert code == 1
+    assert {d["path"] for d in diagnostics} == {f"records/2099/{example.name}"}
+    assert [d["code"] for d in diagnostics] == ["duplicate-id"]
+
+    duplicate.unlink()
+    code, out, _ = runbook(initialised, "validate", "--changed", base)
+    assert code == 0 and out == ""
+    assert runbook(initialised, "validate")[0] == 1  # the old broken record is still there
+
+
+@pytest.mark.skipif(shutil.which("pre-commit", path=str(VENV_BIN)) is None, reason="pre-commit")
+def test_pre_commit_hook_runs_for_real(initialised: Path) -> None:
+    manifest = subprocess.run(
+        [
+            str(VENV_BIN / "pre-commit"),
+            "validate-manifest",
+            str(REPO_ROOT / ".pre-commit-hooks.yaml"),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert manifest.returncode == 0, manifest.stdout + manifest.stderr
+    bad = initialised / "records" / "2026" / "2026-01-01-bad.yaml"
+    bad.parent.mkdir(parents=True, exist_ok=True)
+    bad.write_text("title: ok\ntitle: twice\n", encoding="utf-8")
+    git(initialised, "add", "-A")
+    env = {
+        "PATH": f"{VENV_BIN}:/usr/bin:/bin",
+        "HOME": str(initialised.parent),
+        "NO_MKDOCS_2_WARNING": "1",
+    }
+    hook = subprocess.run(
+        [str(VENV_BIN / "pre-commit"), "run", "--all-files"],
+        cwd=initialised,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert hook.returncode == 1
+    assert "records/2026/2026-01-01-bad.yaml:2:1: error: duplicate key 'title'" in hook.stdout
