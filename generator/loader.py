@@ -288,10 +288,13 @@ class _EventWalk:
         tag = self.parser.resolve(ScalarNode, event.value, event.implicit)
         if tag == STR_TAG:
             return event.value
+        construct = _SCALAR_CONSTRUCTORS.get(tag)
+        if construct is None:  # YAML 1.1 oddities such as `=` (tag:yaml.org,2002:value)
+            return event.value
         node = ScalarNode(tag, event.value, event.start_mark, event.end_mark)
         try:
-            return _SCALAR_CONSTRUCTORS[tag](_constructor, node)
-        except ValueError as exc:  # impossible dates such as 2026-02-30
+            return construct(_constructor, node)
+        except (ValueError, OverflowError) as exc:  # impossible dates such as 2026-02-30
             self.refusals.append(
                 _Refused(
                     event.start_mark,

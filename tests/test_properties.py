@@ -1,0 +1,89 @@
+"""Property tests: no input whatsoever makes the loader or validator raise.
+
+Arbitrary bytes, arbitrary YAML documents and arbitrary data trees shaped like records must
+always come back as data or as a list of diagnostics with sane positions.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from generator.config import RunbookOptions
+from generator.loader import LoadedFile, parse_yaml_bytes
+from generator.validate import validate_runbook
+
+PROPERTY_SETTINGS = settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=40),
+    st.dates(min_value=dt.date(1, 1, 1)),
+)
+trees = st.recursive(
+    scalars,
+    lambda children: st.one_of(
+        st.lists(children, max_size=4), st.dictionaries(st.text(max_size=12), children, max_size=5)
+    ),
+    max_leaves=30,
+)
+record_keys = st.sampled_from(
+    ["title", "date", "owner", "service", "status", "reason", "files_touched", "commands",
+     "metrics", "rollback", "checklists", "tags", "links", "last_reviewed", "titel"]
+)  # fmt: skip
+record_like = st.dictionaries(record_keys, trees, max_size=12)
+
+
+def _assert_sane(loaded: LoadedFile, text: str | bytes) -> None:
+    line_count = (text.count(b"\n") if isinstance(text, bytes) else text.count("\n")) + 2
+    if loaded.data is None:
+        assert loaded.diagnostics, "no data must come with a reason"
+    for diagnostic in loaded.diagnostics:
+        assert 1 <= diagnostic.line <= line_count
+        assert diagnostic.column >= 1
+        assert diagnostic.message.isprintable()
+
+
+@PROPERTY_SETTINGS
+@given(st.binary(max_size=2000))
+def test_arbitrary_bytes_never_raise(raw: bytes) -> None:
+    loaded = parse_yaml_bytes(raw, LoadedFile(Path("x.yaml"), "x.yaml"))
+    _assert_sane(loaded, raw)
+
+
+@PROPERTY_SETTINGS
+@given(st.text(alphabet=st.sampled_from(list("ab:-[]{}&*!|>'\"#\n \t?,%@`0.~")), max_size=300))
+def test_yaml_punctuation_soup_never_raises(text: str) -> None:
+    loaded = parse_yaml_bytes(text.encode("utf-8"), LoadedFile(Path("x.yaml"), "x.yaml"))
+    _assert_sane(loaded, text)
+
+
+@PROPERTY_SETTINGS
+@given(record_like)
+def test_arbitrary_record_trees_validate_to_diagnostics(tmp_path_factory, tree) -> None:
+    root = tmp_path_factory.mktemp("runbook")
+    records = root / "records"
+    records.mkdir()
+    text = yaml.safe_dump(tree, allow_unicode=True)
+    (records / "2026-01-01-generated.yaml").write_text(text, encoding="utf-8")
+    options = RunbookOptions(
+        root=root,
+        records_dir=records,
+        checklists_dir=Path(__file__).resolve().parent.parent / "checklists",
+        templates_dir=root / "templates",
+    )
+    report = validate_runbook(options)
+    if not report.runbook.records:
+        assert any(d.severity == "error" for d in report.diagnostics)
+    for diagnostic in report.diagnostics:
+        assert diagnostic.line >= 1 and diagnostic.column >= 1
+        assert diagnostic.code and diagnostic.message.isprintable()
