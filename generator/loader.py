@@ -41,6 +41,9 @@ CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u202
 
 _constructor = SafeConstructor()
 _SCALAR_CONSTRUCTORS = _constructor.yaml_constructors
+_IMPLICIT_FIRST_CHARACTERS = frozenset(
+    character for character in yaml.CSafeLoader.yaml_implicit_resolvers if character
+)
 
 
 @dataclass
@@ -52,6 +55,8 @@ class LoadedFile:
     text: str | None = None
     data: dict[str, Any] | None = None
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    # 1-based (line, column) of each top-level key: most findings need no other position.
+    key_positions: dict[str, tuple[int, int]] = field(default_factory=dict)
 
     @property
     def stem(self) -> str:
@@ -102,7 +107,7 @@ def parse_yaml_bytes(
     loaded.text = text
     refusals: list[_Refused] = []
     try:
-        data = _build_document(text, refusals)
+        data = _build_document(text, refusals, loaded.key_positions)
         if not refusals:
             loaded.data = data
     except _Refused as refused:
@@ -170,7 +175,9 @@ def _screen_characters(text: str, loaded: LoadedFile) -> bool:
     return not loaded.diagnostics
 
 
-def _build_document(text: str, refusals: list[_Refused]) -> dict[str, Any] | None:
+def _build_document(
+    text: str, refusals: list[_Refused], key_positions: dict[str, tuple[int, int]]
+) -> dict[str, Any] | None:
     """Walk the event stream of one document and build plain dicts, lists and scalars.
 
     Refusals that leave the structure intact (duplicate keys, anchors, tags, impossible
@@ -183,7 +190,11 @@ def _build_document(text: str, refusals: list[_Refused]) -> dict[str, Any] | Non
         if isinstance(event, StreamEndEvent):
             raise _Refused(None, "empty", "file is empty; a record is a mapping of keys")
         root_event = parser.peek_event()
-        root = _EventWalk(parser, refusals).value(0)
+        walk = _EventWalk(parser, refusals, text)
+        root = walk.value(0)
+        key_positions.update(
+            (key, (mark.line + 1, mark.column + 1)) for key, mark in walk.top_level_marks.items()
+        )
         parser.get_event()  # DocumentEnd
         event = parser.get_event()
         if isinstance(event, DocumentStartEvent):
@@ -203,13 +214,21 @@ def _build_document(text: str, refusals: list[_Refused]) -> dict[str, Any] | Non
 class _EventWalk:
     """Builds values from parser events, collecting refusals that do not break structure."""
 
-    def __init__(self, parser: yaml.CSafeLoader, refusals: list[_Refused]) -> None:
+    def __init__(self, parser: yaml.CSafeLoader, refusals: list[_Refused], text: str) -> None:
         self.parser = parser
+        self.get_event = parser.get_event
         self.refusals = refusals
+        # Control characters were screened out of the file; only a backslash escape in a
+        # double-quoted scalar can bring one back, so values are checked only then.
+        self.escapes_possible = "\\" in text
+        self.top_level_marks: dict[str, yaml.Mark] = {}
 
     def value(self, depth: int) -> Any:
-        event = self.parser.get_event()
-        if isinstance(event, AliasEvent):
+        event = self.get_event()
+        event_class = event.__class__
+        if event_class is ScalarEvent and event.anchor is None and event.tag is None:
+            return self.scalar(event)  # the common case, first
+        if event_class is AliasEvent:
             self.refusals.append(
                 _Refused(event.start_mark, "alias", f"aliases (*{event.anchor}) are not allowed")
             )
@@ -222,26 +241,27 @@ class _EventWalk:
             self.refusals.append(
                 _Refused(event.start_mark, "tag", f"explicit tags ({event.tag}) are not allowed")
             )
-        if isinstance(event, ScalarEvent):
+        if event_class is ScalarEvent:
             return self.scalar(event)
         if depth >= MAX_DEPTH:
             raise _Refused(event.start_mark, "too-deep", f"nesting deeper than {MAX_DEPTH} levels")
-        if isinstance(event, SequenceStartEvent):
+        if event_class is SequenceStartEvent:
             items = []
-            while not isinstance(self.parser.peek_event(), SequenceEndEvent):
+            peek_event = self.parser.peek_event
+            while peek_event().__class__ is not SequenceEndEvent:
                 items.append(self.value(depth + 1))
-            self.parser.get_event()
+            self.get_event()
             return items
-        if isinstance(event, MappingStartEvent):
+        if event_class is MappingStartEvent:
             return self.mapping(depth)
         raise _Refused(event.start_mark, "yaml-syntax", f"unexpected {type(event).__name__}")
 
     def mapping(self, depth: int) -> dict[str, Any]:
         mapping: dict[str, Any] = {}
-        key_lines: dict[str, int] = {}
+        key_marks: dict[str, yaml.Mark] = {}
         while True:
-            key_event = self.parser.get_event()
-            if not isinstance(key_event, ScalarEvent):
+            key_event = self.get_event()
+            if key_event.__class__ is not ScalarEvent:
                 if isinstance(key_event, CollectionStartEvent | AliasEvent):
                     raise _Refused(key_event.start_mark, "yaml-syntax", "keys must be plain text")
                 return mapping  # MappingEndEvent
@@ -256,20 +276,25 @@ class _EventWalk:
             # A key is always its literal text: `no:` or `012:` mean the strings typed.
             key = self.checked_text(key_event)
             value = self.value(depth + 1)
-            if key in key_lines:
+            if key in key_marks:
+                first_line = key_marks[key].line + 1
                 self.refusals.append(
                     _Refused(
                         key_event.start_mark,
                         "duplicate-key",
-                        f"duplicate key '{_shorten(key)}' (first on line {key_lines[key]})",
+                        f"duplicate key '{_shorten(key)}' (first on line {first_line})",
                     )
                 )
                 continue
-            key_lines[key] = key_event.start_mark.line + 1
+            key_marks[key] = key_event.start_mark
             mapping[key] = value
+            if depth == 0:
+                self.top_level_marks = key_marks
 
     def checked_text(self, event: ScalarEvent) -> str:
         """The scalar's text; escapes like "\\0" can smuggle in what the file screen refused."""
+        if not self.escapes_possible:
+            return event.value
         match = CONTROL_CHARACTERS.search(event.value)
         if match:
             code = "nul" if match.group() == "\x00" else "control-char"
@@ -283,9 +308,14 @@ class _EventWalk:
         return event.value
 
     def scalar(self, event: ScalarEvent) -> Any:
+        value = event.value
         if not event.implicit[0]:  # quoted or block scalar: always a string
             return self.checked_text(event)
-        tag = self.parser.resolve(ScalarNode, event.value, event.implicit)
+        if value and (
+            value[0] not in _IMPLICIT_FIRST_CHARACTERS or (len(value) > 5 and value[0].isalpha())
+        ):
+            return value  # no implicit type starts so (or, for words, is this long): text
+        tag = self.parser.resolve(ScalarNode, value, event.implicit)
         if tag == STR_TAG:
             return event.value
         construct = _SCALAR_CONSTRUCTORS.get(tag)

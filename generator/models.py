@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import unicodedata
 from typing import Annotated, Any, ClassVar, Literal
 from urllib.parse import urlsplit
 
@@ -31,23 +30,27 @@ MAX_PATH_LENGTH = 400
 BIDI_CONTROLS = frozenset(
     "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
 )
+# What a one-line field may not contain: control characters (Unicode category Cc: C0, DEL,
+# C1), line and paragraph separators, and the bidi controls above.
+_NOT_ONE_LINE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029" + "".join(sorted(BIDI_CONTROLS)) + "]")
 
 
 def _one_line(value: str) -> str:
     if value and not value.strip():
         raise PydanticCustomError("schema", "is blank")
-    for character in value:
-        if character in "\n\r\u2028\u2029":
-            raise PydanticCustomError("one-line", "must be a single line")
-        if character in BIDI_CONTROLS:
-            raise PydanticCustomError(
-                "bidi",
-                "contains a bidirectional control character (U+{code})",
-                {"code": f"{ord(character):04X}"},
-            )
-        if unicodedata.category(character) == "Cc":
-            raise PydanticCustomError("control-char", "contains a control character")
-    return value
+    match = _NOT_ONE_LINE.search(value)
+    if match is None:
+        return value
+    character = match.group()
+    if character in "\n\r\u2028\u2029":
+        raise PydanticCustomError("one-line", "must be a single line")
+    if character in BIDI_CONTROLS:
+        raise PydanticCustomError(
+            "bidi",
+            "contains a bidirectional control character (U+{code})",
+            {"code": f"{ord(character):04X}"},
+        )
+    raise PydanticCustomError("control-char", "contains a control character")
 
 
 def _record_id(value: str) -> str:
@@ -73,7 +76,7 @@ def _relative_path(value: str) -> str:
         problem = "is absolute; give it relative to the repository root"
     elif re.match(r"^[A-Za-z]:", value):
         problem = "starts with a drive letter; give it relative to the repository root"
-    elif any(unicodedata.category(c) == "Cc" or c in BIDI_CONTROLS for c in value):
+    elif _NOT_ONE_LINE.search(value):
         problem = "contains a control character"
     else:
         segments = value.rstrip("/").split("/")
@@ -90,7 +93,7 @@ def _http_url(value: str) -> str:
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise PydanticCustomError("url", "must be an http(s) URL")
-    if any(c.isspace() or unicodedata.category(c) == "Cc" for c in value):
+    if any(c.isspace() for c in value) or _NOT_ONE_LINE.search(value):
         raise PydanticCustomError("url", "must not contain spaces or control characters")
     return value
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from .models import ChangeRecord, Checklist
 from .schema_errors import did_you_mean
-from .secrets import find_secrets
+from .secrets import find_secrets, may_hold_tokens
 
 Loc = tuple[Any, ...]
 
@@ -125,10 +125,30 @@ def _is_command(loc: Loc) -> bool:
     return in_commands and loc[-1] != "note"
 
 
-def secret_findings(data: Mapping[str, Any]) -> Iterator[Finding]:
-    """Credentials anywhere in the file's text; keyword rules only in command lines."""
-    for loc, text in _strings(data):
-        for hit in find_secrets(text, command=_is_command(loc)):
+def _command_strings(data: Mapping[str, Any]) -> Iterator[tuple[Loc, str]]:
+    rollback = data.get("rollback")
+    rollback_commands = rollback.get("commands") if isinstance(rollback, dict) else None
+    for prefix, commands in (
+        (("commands",), data.get("commands")),
+        (
+            ("rollback", "commands"),
+            rollback_commands,
+        ),
+    ):
+        for loc, text in _strings(commands, prefix):
+            if _is_command(loc):
+                yield loc, text
+
+
+def secret_findings(data: Mapping[str, Any], text: str) -> Iterator[Finding]:
+    """Credentials anywhere in the file (`text` is its source); keyword rules only in commands.
+
+    The whole file is screened for token formats once; only on a hit is every value scanned.
+    """
+    tokens = "\\" in text or may_hold_tokens(text)  # an escape can spell a token
+    strings = _strings(data) if tokens else _command_strings(data)
+    for loc, value in strings:
+        for hit in find_secrets(value, command=_is_command(loc), tokens=tokens):
             yield Finding(
                 loc,
                 "error",
@@ -157,6 +177,7 @@ def check_checklist(checklist: Checklist) -> Iterator[Finding]:
 def _completeness_findings(
     record: ChangeRecord, data: Mapping[str, Any], today: dt.date, review_max_age_days: int
 ) -> Iterator[Finding]:
+    # Warnings point at top-level keys: their positions come free from loading.
     if record.expected_result is None:
         yield Finding(
             (),
@@ -172,13 +193,12 @@ def _completeness_findings(
             "no metrics: record what moved (before, after) so the change can be judged",
         )
     if not record.rollback.tested:
-        where = ("rollback", "tested") if "tested" in data.get("rollback", {}) else ("rollback",)
         yield Finding(
-            where,
+            ("rollback",),
             "warning",
             "rollback-untested",
             "rollback is not marked tested",
-            at_key=where == ("rollback",),
+            at_key=True,
         )
     if record.last_reviewed is not None:
         age = (today - record.last_reviewed).days

@@ -56,13 +56,13 @@ SHELL_CREDENTIALS = (
         re.compile(r"(?i)authorization:\s*(?:bearer|basic|token)\s+([\w.~+/=-]{8,})"),
     ),
 )
-_SCREEN = re.compile(
-    "|".join(
-        [f"(?:{pattern.pattern})" for detector in TOKEN_DETECTORS for pattern in detector.denylist]
-        + [f"(?i:{word})" for word in DENYLIST]
-        + [r"(?i:authorization|mysql|mariadb)"]
-    )
+# Screens: one pattern per detector (each keeps its own flags) over a whole file at once, and
+# the keyword words over lowercased command lines; the detectors run only after a screen hit.
+_TOKEN_SCREENS = tuple(
+    re.compile("|".join(f"(?:{pattern.pattern})" for pattern in detector.denylist))
+    for detector in TOKEN_DETECTORS
 )
+_KEYWORD_SCREEN = re.compile("|".join([*DENYLIST, "authorization", "mysql", "mariadb", "pass"]))
 
 
 @dataclass(frozen=True)
@@ -91,14 +91,24 @@ def _matches(detector: RegexBasedDetector, text: str) -> Iterator[str]:
             yield match.group(0)
 
 
-def find_secrets(text: str, *, command: bool) -> Iterator[SecretHit]:
-    """Yield credentials in `text`. Keyword rules apply to commands only: prose says "password"."""
-    if ALLOW_MARKER in text or not _SCREEN.search(text):
+def may_hold_tokens(text: str) -> bool:
+    """False when no token format can occur anywhere in `text` (a whole file, say)."""
+    return any(screen.search(text) for screen in _TOKEN_SCREENS)
+
+
+def find_secrets(text: str, *, command: bool, tokens: bool = True) -> Iterator[SecretHit]:
+    """Yield credentials in `text`. Keyword rules apply to commands only: prose says "password".
+
+    `tokens=False` skips the token formats, for callers that screened the whole file already.
+    """
+    if ALLOW_MARKER in text:
         return
-    for detector in TOKEN_DETECTORS:
-        for value in _matches(detector, text):
-            yield SecretHit(detector.secret_type, mask(value), value)
-    if not command:
+    if tokens:
+        for detector, screen in zip(TOKEN_DETECTORS, _TOKEN_SCREENS, strict=True):
+            if screen.search(text):
+                for value in _matches(detector, text):
+                    yield SecretHit(detector.secret_type, mask(value), value)
+    if not command or not _KEYWORD_SCREEN.search(text.lower()):
         return
     for value in _KEYWORD_DETECTOR.analyze_string(text, _KEYWORD_PATTERNS):
         yield SecretHit("password or key assignment", mask(value), value)

@@ -1,0 +1,1 @@
+"""Benchmarks: a deterministic synthetic runbook and `make bench` (python -m benchmarks.run)."""

@@ -1,0 +1,167 @@
+"""A deterministic synthetic runbook of N records, shaped like a real team's.
+
+Services, owners and files are reused with Zipf-like frequencies (a few hot files touched by
+many changes, a long tail touched once), each record has 1-4 metrics and addresses every
+item of the checklists it lists, and records are about 2 KB. The same N and seed always
+give the same bytes, so runs are comparable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import random
+import shutil
+from pathlib import Path
+
+import yaml
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+MKDOCS_YML = """\
+site_name: Synthetic runbook
+theme:
+  name: material
+  font: false
+plugins:
+  - search
+  - runbook
+"""
+VERBS = ["Raise", "Lower", "Cap", "Split", "Cache", "Index", "Retry", "Shard", "Pin", "Drop"]
+NOUNS = ["upload buffer", "pool size", "query plan", "job timeout", "TLS config", "CDN rule",
+         "worker count", "session store", "rate limit", "log level"]  # fmt: skip
+FOLDERS = ["deploy/nginx", "deploy/k8s", "app/billing", "app/uploads", "app/search",
+           "migrations", "infra/terraform", "jobs", "config", "web/static"]  # fmt: skip
+METRICS = [
+    ("p99 latency", "ms", "lower"),
+    ("error rate", "%", "lower"),
+    ("throughput", "req/s", "higher"),
+    ("CPU", "%", "lower"),
+    ("queue depth", "jobs", "lower"),
+    ("cache hit ratio", "%", "higher"),
+]
+TAGS = ["performance", "reliability", "cost", "database", "edge", "jobs"]
+SKIP_NOTE = "Covered by the platform team's **standard** setup."
+
+
+def _zipf_choice(rng: random.Random, population: list[str], exponent: float = 1.1) -> str:
+    weights = [1 / (rank**exponent) for rank in range(1, len(population) + 1)]
+    return rng.choices(population, weights)[0]
+
+
+def _checklists() -> dict[str, list[str]]:
+    checklists = {}
+    for path in sorted((REPO_ROOT / "checklists").glob("*.yaml")):
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        checklists[path.stem] = [item["id"] for item in data["items"]]
+    return checklists
+
+
+def make_record(
+    index: int, rng: random.Random, pools: dict[str, list[str]], checklists: dict[str, list[str]]
+) -> dict:
+    day = dt.date(2020, 1, 1) + dt.timedelta(days=index * 3 // 4)
+    service = _zipf_choice(rng, pools["services"])
+    metrics = []
+    for name, unit, better in rng.sample(METRICS, rng.randint(1, 4)):
+        before = round(rng.uniform(10, 1000), 1)
+        after = round(before * rng.uniform(0.4, 1.3), 1)
+        metrics.append(
+            {"name": name, "unit": unit, "before": before, "after": after, "better": better}
+        )
+    chosen = rng.sample(sorted(checklists), rng.randint(0, 2))
+    statuses = {}
+    for checklist_id in chosen:
+        statuses[checklist_id] = {}
+        for item in checklists[checklist_id]:
+            roll = rng.random()
+            skipped = {"status": "skipped", "note": SKIP_NOTE}
+            statuses[checklist_id][item] = (
+                "done" if roll < 0.8 else "n/a" if roll < 0.93 else skipped
+            )
+    verb, noun = rng.choice(VERBS), rng.choice(NOUNS)
+    files = sorted({_zipf_choice(rng, pools["files"], 0.9) for _ in range(rng.randint(1, 5))})
+    return {
+        "title": f"{verb} the {noun} of {service} (change {index})",
+        "date": day,
+        "owner": _zipf_choice(rng, pools["owners"]),
+        "service": service,
+        "status": rng.choice(["shipped", "verified", "verified", "rolled-back"]),
+        "reason": (
+            f"The {noun} of {service} was limiting us during the weekly peak: requests queued "
+            "behind slow calls and the on-call engineer was paged twice. This change adjusts "
+            "it after measuring a baseline on staging with production-like traffic.\n\n"
+            "- measured with the standard load profile\n- compared against last week's peak\n"
+        ),
+        "expected_result": f"The {noun} no longer saturates at peak; the dashboards stay green.",
+        "files_touched": files,
+        "commands": [
+            {
+                "run": f"kubectl -n {service} apply -f deploy/k8s/{service}.yaml",
+                "note": "rolling update",
+            },
+            f"ansible-playbook deploy/site.yml --limit {service} --tags {noun.replace(' ', '-')}",
+            f"curl -fsS https://{service}.internal.example.com/healthz",
+        ],
+        "metrics": metrics,
+        "rollback": {
+            "plan": f"Revert the commit and re-apply the previous manifest of {service}; "
+            "watch the error rate for ten minutes.",
+            "commands": [
+                f"git revert --no-edit HEAD && kubectl -n {service} rollout undo deploy/{service}"
+            ],
+            "tested": rng.random() < 0.8,
+        },
+        "checklists": statuses,
+        "tags": sorted(
+            {
+                rng.choice(["performance", "reliability", "cost", "database", "edge", "jobs"])
+                for _ in range(rng.randint(1, 3))
+            }
+        ),  # fmt: skip
+        "links": [
+            {"title": f"PR {1000 + index}", "url": f"https://git.example.com/pr/{1000 + index}"}
+        ],
+        "reviewers": [_zipf_choice(rng, pools["owners"])],
+    }
+
+
+def write_corpus(target: Path, count: int, seed: int = 20261122) -> Path:
+    """Write a runbook repository (mkdocs.yml, checklists/, records/) with `count` records."""
+    if target.exists():
+        shutil.rmtree(target)
+    (target / "records").mkdir(parents=True)
+    (target / "docs").mkdir()
+    shutil.copytree(REPO_ROOT / "checklists", target / "checklists")
+    (target / "mkdocs.yml").write_text(MKDOCS_YML, encoding="utf-8")
+    rng = random.Random(seed)
+    pools = {
+        "services": [f"service-{i:03d}" for i in range(max(8, count // 50))],
+        "owners": [f"Owner {i:03d}" for i in range(max(8, count // 40))],
+        "files": [f"{rng.choice(FOLDERS)}/file-{i:05d}.conf" for i in range(max(20, count))],
+    }
+    checklists = _checklists()
+    for index in range(count):
+        record = make_record(index, rng, pools, checklists)
+        folder = target / "records" / str(record["date"].year)
+        folder.mkdir(exist_ok=True)
+        name = f"{record['date'].isoformat()}-change-{index:05d}.yaml"
+        text = yaml.dump(
+            record, Dumper=yaml.CSafeDumper, sort_keys=False, allow_unicode=True, width=100
+        )
+        (folder / name).write_text(text, encoding="utf-8")
+    return target
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("target", type=Path)
+    parser.add_argument("count", type=int)
+    parser.add_argument("--seed", type=int, default=20261122)
+    args = parser.parse_args()
+    write_corpus(args.target, args.count, args.seed)
+    print(json.dumps({"target": str(args.target), "records": args.count}))
+
+
+if __name__ == "__main__":
+    main()
