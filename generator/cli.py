@@ -76,7 +76,7 @@ def validate(
     only: list[Path] | None = list(paths) or None
     if changed is not None:
         only = (only or []) + _changed_runbook_files(options, changed)
-    report = validate_runbook(options, only=only)
+    report = validate_runbook(options, only=only, keep_records=False)
     output = format_diagnostics(report.diagnostics, output_format)
     if output:
         click.echo(output)
@@ -116,12 +116,17 @@ def schema(kind: str) -> None:
 @click.option("--site-dir", type=click.Path(file_okay=False), default=None, help="Output folder.")
 @click.option("--strict", is_flag=True, help="Fail on warnings too.")
 @click.option("-q", "--quiet", is_flag=True, help="Only print warnings and errors.")
+@click.option(
+    "--full", is_flag=True, help="Render every page, even if an incremental build is possible."
+)
 @config_file_option
-def build(site_dir: str | None, strict: bool, quiet: bool, config_file: str | None) -> None:
+def build(
+    site_dir: str | None, strict: bool, quiet: bool, full: bool, config_file: str | None
+) -> None:
     """Validate, render and build the site; the previous site stays until the new one is done."""
     setup_logging(quiet=quiet)
     try:
-        target = build_site(config_file, site_dir=site_dir, strict=strict)
+        target, incremental = build_site(config_file, site_dir=site_dir, strict=strict, full=full)
     except MkDocsConfigurationError as exc:
         click.echo(f"runbook: configuration error: {exc}", err=True)
         sys.exit(EXIT_USAGE)
@@ -129,7 +134,8 @@ def build(site_dir: str | None, strict: bool, quiet: bool, config_file: str | No
         click.echo(f"runbook: build failed: {exc}; the previous site was left in place", err=True)
         sys.exit(EXIT_PROBLEMS)
     if not quiet:
-        click.echo(f"runbook: site built in {target}", err=True)
+        kind = "incrementally" if incremental else "in full"
+        click.echo(f"runbook: site built {kind} in {display_path(target)}", err=True)
 
 
 @cli.command()

@@ -13,14 +13,25 @@ from typing import Any
 
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.exceptions import PluginError
-from mkdocs.plugins import BasePlugin
+from mkdocs.plugins import BasePlugin, event_priority
 from mkdocs.structure.files import File, Files, InclusionLevel
 from mkdocs.structure.nav import Navigation
 from mkdocs.structure.pages import Page as MkDocsPage
 
 from .config import RunbookOptions, RunbookPluginConfig
 from .diagnostics import has_errors
+from .incremental import (
+    CACHE_FOLDER,
+    PageCache,
+    fingerprint,
+    merge_search_index,
+    read_manifest,
+    read_search_index,
+    remove_stale_outputs,
+    write_manifest,
+)
 from .pipeline import generate
+from .progress import BuildProgress
 from .render import RenderSettings
 from .resources import data_dir
 from .sanitize import sanitize_html
@@ -47,6 +58,23 @@ class RunbookPlugin(BasePlugin[RunbookPluginConfig]):
         self.options: RunbookOptions | None = None
         self.generated_uris: set[str] = set()
         self.explicit_nav = False
+        # Set by `runbook build` (or `mkdocs serve --dirty`) when only changed pages rebuild.
+        self.incremental = False
+        self.files: Files | None = None
+        self.fingerprint = ""
+        self.previous_manifest: dict[str, Any] = {}
+        self.previous_search_index: dict[str, Any] | None = None
+        self.rebuilt_urls: set[str] = set()
+        self.progress: BuildProgress | None = None
+        self.nav: Navigation | None = None
+
+    def on_startup(self, *, command: str, dirty: bool) -> None:
+        self.incremental = dirty
+
+    def options_templates_dir(self, config: MkDocsConfig) -> Path:
+        """The templates folder from the plugin options, before on_config has run."""
+        root = Path(config.config_file_path or "mkdocs.yml").resolve().parent
+        return root / self.config.templates_dir
 
     def on_config(self, config: MkDocsConfig) -> MkDocsConfig:
         root = Path(config.config_file_path or "mkdocs.yml").resolve().parent
@@ -73,15 +101,26 @@ class RunbookPlugin(BasePlugin[RunbookPluginConfig]):
             raise PluginError(f"runbook: {errors} errors in records or checklists (listed above)")
         self.generated_uris = set()
         in_nav = {home_uri, *NAV_PAGES}
+        cache = PageCache(self.options.root / CACHE_FOLDER / "pages")
         for page in generated.pages:
             if files.get_file_from_path(page.uri) is not None:
                 log.warning(f"runbook: docs/{page.uri} exists; it replaces the generated page")
                 continue
             inclusion = InclusionLevel.INCLUDED if page.uri in in_nav else InclusionLevel.NOT_IN_NAV
+            source = cache.store(page.uri, page.content)
             files.append(
-                File.generated(config, page.uri, content=page.content, inclusion=inclusion)
+                File.generated(config, page.uri, abs_src_path=str(source), inclusion=inclusion)
             )
             self.generated_uris.add(page.uri)
+        cache.prune(self.generated_uris)
+        self.files = files
+        self.fingerprint = fingerprint(config, self.options.templates_dir)
+        site_dir = Path(config.site_dir)
+        self.previous_manifest = read_manifest(site_dir) if self.incremental else {}
+        self.previous_search_index = read_search_index(site_dir) if self.incremental else None
+        self.rebuilt_urls = set()
+        pages_to_build = len(files.documentation_pages())
+        self.progress = BuildProgress(pages_to_build, enabled=self.config.progress)
         if files.get_file_from_path(STYLESHEET_URI) is None:
             stylesheet = self._stylesheet_path()
             files.append(File.generated(config, STYLESHEET_URI, abs_src_path=str(stylesheet)))
@@ -92,8 +131,17 @@ class RunbookPlugin(BasePlugin[RunbookPluginConfig]):
         override = self.options.templates_dir / "runbook.css"
         return override if override.is_file() else data_dir("templates") / "runbook.css"
 
+    def on_env(self, env: Any, config: MkDocsConfig, files: Files) -> Any:
+        """Incremental builds skip unchanged pages; read the nav ones, whose titles all show."""
+        if self.incremental and self.nav is not None:
+            for page in self.nav.pages:
+                if page.markdown is None:
+                    page.read_source(config)
+        return env
+
     def on_nav(self, nav: Navigation, config: MkDocsConfig, files: Files) -> Navigation:
         """With a hand-written nav, append the runbook's index pages so they stay reachable."""
+        self.nav = nav
         if not self.explicit_nav:
             return nav
         listed = {page.file.src_uri for page in nav.pages}
@@ -104,9 +152,27 @@ class RunbookPlugin(BasePlugin[RunbookPluginConfig]):
         return nav
 
     def on_page_content(self, html: str, page: MkDocsPage, **kwargs: Any) -> str:
+        self.rebuilt_urls.add(page.url)
+        if self.progress is not None:
+            self.progress.advance()
         if page.file.src_uri in self.generated_uris:
             return sanitize_html(html)
         return html
+
+    @event_priority(-100)  # after the search plugin has written its index
+    def on_post_build(self, *, config: MkDocsConfig) -> None:
+        assert self.files is not None
+        site_dir = Path(config.site_dir)
+        generated = {
+            file.src_uri: file.dest_uri
+            for file in self.files
+            if file.src_uri in self.generated_uris
+        }
+        if self.incremental:
+            order = [f.page.url for f in self.files.documentation_pages() if f.page is not None]
+            merge_search_index(site_dir, self.previous_search_index, self.rebuilt_urls, order)
+            remove_stale_outputs(site_dir, self.previous_manifest, generated)
+        write_manifest(site_dir, self.fingerprint, generated)
 
     def on_serve(self, server: Any, config: MkDocsConfig, builder: Any) -> Any:
         assert self.options is not None

@@ -3,33 +3,76 @@
 `mkdocs build` empties site/ first, so a failed or interrupted build leaves a broken site
 behind. `runbook build` never does: the previous site stays in place until the new one is
 complete, and a failed build removes only its own temporary folder.
+
+When the previous site was built from the same configuration, templates and docs pages (its
+manifest's fingerprint), the new one starts from a copy of it and MkDocs' dirty mode renders
+only the pages whose Markdown changed.
 """
 
 from __future__ import annotations
 
+import logging
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from mkdocs.commands.build import build as mkdocs_build
 from mkdocs.config import load_config
-from mkdocs.config.defaults import MkDocsConfig
+
+from .incremental import fingerprint, read_manifest
+from .plugin import RunbookPlugin
 
 
 def build_site(
-    config_file: str | None, *, site_dir: str | None = None, strict: bool = False
-) -> Path:
-    """Run a full MkDocs build (through the runbook plugin) and swap the result into place."""
+    config_file: str | None,
+    *,
+    site_dir: str | None = None,
+    strict: bool = False,
+    full: bool = False,
+) -> tuple[Path, bool]:
+    """Build through the runbook plugin and swap the result into place.
+
+    Returns the site folder and whether the build was incremental.
+    """
     config = load_config(config_file=config_file, strict=strict)
     target = Path(site_dir or config.site_dir).resolve()
+    plugin = config.plugins.get("runbook")
+    incremental = (
+        not full
+        and isinstance(plugin, RunbookPlugin)
+        and read_manifest(target).get("fingerprint")
+        == fingerprint(config, plugin.options_templates_dir(config))
+    )
 
     def build_into(folder: Path) -> None:
+        if incremental:
+            shutil.copytree(target, folder, dirs_exist_ok=True)
+            plugin.incremental = True
         config.site_dir = str(folder)
-        mkdocs_build(config)
+        with _quiet_dirty_warning():
+            mkdocs_build(config, dirty=incremental)
 
     write_atomically(target, build_into)
-    return target
+    return target, incremental
+
+
+@contextmanager
+def _quiet_dirty_warning() -> Iterator[None]:
+    """MkDocs warns that dirty builds may leave stale navigation; ours are fingerprinted, and
+    the warning would fail --strict builds."""
+
+    def keep(record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return "'dirty' build" not in message and "contains stale files" not in message
+
+    logger = logging.getLogger("mkdocs.commands.build")
+    logger.addFilter(keep)
+    try:
+        yield
+    finally:
+        logger.removeFilter(keep)
 
 
 def write_atomically(target: Path, write: Callable[[Path], None]) -> None:
@@ -52,13 +95,11 @@ def write_atomically(target: Path, write: Callable[[Path], None]) -> None:
 
 
 def serve_site(config_file: str | None, *, dev_addr: str | None = None) -> None:
-    """Live preview; the plugin's on_serve watches records, checklists and templates."""
+    """Live preview; the plugin's on_serve watches records, checklists and templates.
+
+    Dirty rebuilds: after the first build, only pages whose Markdown changed re-render.
+    """
     from mkdocs.commands.serve import serve
 
     options = {"dev_addr": dev_addr} if dev_addr else {}
-    serve(config_file=config_file, **options)
-
-
-def loaded_config(config_file: str | None) -> MkDocsConfig:
-    """The full MkDocs configuration, for commands that need site settings."""
-    return load_config(config_file=config_file)
+    serve(config_file=config_file, build_type="dirty", **options)

@@ -73,6 +73,7 @@ class _Context:
     max_file_bytes: int
     review_max_age_days: int
     today: dt.date
+    keep_records: bool
 
 
 def reference_date() -> dt.date:
@@ -116,8 +117,13 @@ def validate_runbook(
     *,
     only: Sequence[Path] | None = None,
     jobs: int | None = None,
+    keep_records: bool = True,
 ) -> ValidationReport:
-    """Validate every checklist and record; report diagnostics for `only` (all when None)."""
+    """Validate every checklist and record; report diagnostics for `only` (all when None).
+
+    With keep_records=False the report's runbook has no records: workers send back only
+    diagnostics, which is all `runbook validate` needs, and much less to pickle.
+    """
     checklist_files = discover(options.checklists_dir, recursive=False)
     record_files = discover(options.records_dir, recursive=True)
     only = [p.resolve() for p in only] if only is not None else None
@@ -132,6 +138,7 @@ def validate_runbook(
         max_file_bytes=options.max_file_bytes,
         review_max_age_days=options.review_max_age_days,
         today=reference_date(),
+        keep_records=keep_records,
     )
     records = []
     for record, record_diagnostics in _check_records(record_files, context, jobs):
@@ -258,7 +265,11 @@ def _check_record_file(
             review_max_age_days=context.review_max_age_days,
         )
     diagnostics += _located(findings, loaded)
-    if record is None or any(d.severity == "error" for d in diagnostics):
+    if (
+        record is None
+        or not context.keep_records
+        or any(d.severity == "error" for d in diagnostics)
+    ):
         return None, diagnostics
     return SourcedRecord(loaded.stem, loaded.display_path, record), diagnostics
 
