@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import itertools
 import json
 import random
 import shutil
@@ -44,9 +45,17 @@ TAGS = ["performance", "reliability", "cost", "database", "edge", "jobs"]
 SKIP_NOTE = "Covered by the platform team's **standard** setup."
 
 
-def _zipf_choice(rng: random.Random, population: list[str], exponent: float = 1.1) -> str:
-    weights = [1 / (rank**exponent) for rank in range(1, len(population) + 1)]
-    return rng.choices(population, weights)[0]
+class Zipf:
+    """Pick from a population with probability proportional to 1 / rank**exponent."""
+
+    def __init__(self, population: list[str], exponent: float) -> None:
+        self.population = population
+        self.cumulative = list(
+            itertools.accumulate(1 / rank**exponent for rank in range(1, len(population) + 1))
+        )
+
+    def pick(self, rng: random.Random) -> str:
+        return rng.choices(self.population, cum_weights=self.cumulative)[0]
 
 
 def _checklists() -> dict[str, list[str]]:
@@ -61,7 +70,7 @@ def make_record(
     index: int, rng: random.Random, pools: dict[str, list[str]], checklists: dict[str, list[str]]
 ) -> dict:
     day = dt.date(2020, 1, 1) + dt.timedelta(days=index * 3 // 4)
-    service = _zipf_choice(rng, pools["services"])
+    service = pools["services"].pick(rng)
     metrics = []
     for name, unit, better in rng.sample(METRICS, rng.randint(1, 4)):
         before = round(rng.uniform(10, 1000), 1)
@@ -80,11 +89,11 @@ def make_record(
                 "done" if roll < 0.8 else "n/a" if roll < 0.93 else skipped
             )
     verb, noun = rng.choice(VERBS), rng.choice(NOUNS)
-    files = sorted({_zipf_choice(rng, pools["files"], 0.9) for _ in range(rng.randint(1, 5))})
+    files = sorted({pools["files"].pick(rng) for _ in range(rng.randint(1, 5))})
     return {
         "title": f"{verb} the {noun} of {service} (change {index})",
         "date": day,
-        "owner": _zipf_choice(rng, pools["owners"]),
+        "owner": pools["owners"].pick(rng),
         "service": service,
         "status": rng.choice(["shipped", "verified", "verified", "rolled-back"]),
         "reason": (
@@ -113,16 +122,11 @@ def make_record(
             "tested": rng.random() < 0.8,
         },
         "checklists": statuses,
-        "tags": sorted(
-            {
-                rng.choice(["performance", "reliability", "cost", "database", "edge", "jobs"])
-                for _ in range(rng.randint(1, 3))
-            }
-        ),  # fmt: skip
+        "tags": sorted({rng.choice(TAGS) for _ in range(rng.randint(1, 3))}),
         "links": [
             {"title": f"PR {1000 + index}", "url": f"https://git.example.com/pr/{1000 + index}"}
         ],
-        "reviewers": [_zipf_choice(rng, pools["owners"])],
+        "reviewers": [pools["owners"].pick(rng)],
     }
 
 
@@ -136,9 +140,11 @@ def write_corpus(target: Path, count: int, seed: int = 20261122) -> Path:
     (target / "mkdocs.yml").write_text(MKDOCS_YML, encoding="utf-8")
     rng = random.Random(seed)
     pools = {
-        "services": [f"service-{i:03d}" for i in range(max(8, count // 50))],
-        "owners": [f"Owner {i:03d}" for i in range(max(8, count // 40))],
-        "files": [f"{rng.choice(FOLDERS)}/file-{i:05d}.conf" for i in range(max(20, count))],
+        "services": Zipf([f"service-{i:03d}" for i in range(max(8, count // 50))], 1.1),
+        "owners": Zipf([f"Owner {i:03d}" for i in range(max(8, count // 40))], 1.1),
+        "files": Zipf(
+            [f"{rng.choice(FOLDERS)}/file-{i:05d}.conf" for i in range(max(20, count))], 0.9
+        ),
     }
     checklists = _checklists()
     for index in range(count):
@@ -165,3 +171,17 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def make_record_file(root: Path, index: int, _count: int) -> str:
+    """Add one record to a corpus: the newest record's files, a day later; returns its id."""
+    newest = max((root / "records").rglob("*.yaml"), key=lambda p: p.stem)
+    record = yaml.safe_load(newest.read_text(encoding="utf-8"))
+    record["date"] = record["date"] + dt.timedelta(days=1)
+    record["title"] = f"Follow-up to change {index - 1}: tune it again"
+    record_id = f"{record['date'].isoformat()}-change-{index:05d}"
+    folder = root / "records" / str(record["date"].year)
+    folder.mkdir(exist_ok=True)
+    text = yaml.dump(record, Dumper=yaml.CSafeDumper, sort_keys=False, allow_unicode=True)
+    (folder / f"{record_id}.yaml").write_text(text, encoding="utf-8")
+    return record_id
