@@ -22,6 +22,8 @@ from mkdocs.config.defaults import MkDocsConfig
 CACHE_FOLDER = ".runbook-cache"
 MANIFEST_NAME = ".runbook-manifest.json"
 SEARCH_INDEX = Path("search") / "search_index.json"
+# Heading ids of record page sections kept out of search (see templates/record.md.j2).
+UNSEARCHED_RECORD_SECTIONS = frozenset({"metrics", "checklists", "links", "related-changes"})
 
 
 class PageCache:
@@ -94,23 +96,39 @@ def remove_stale_outputs(site_dir: Path, previous: dict[str, Any], current: dict
                 path.parent.rmdir()
 
 
-def merge_search_index(
-    site_dir: Path, previous_index: dict[str, Any] | None, rebuilt: set[str], order: list[str]
+def rewrite_search_index(
+    site_dir: Path,
+    *,
+    previous_index: dict[str, Any] | None,
+    rebuilt: set[str],
+    order: list[str],
+    record_urls: set[str],
 ) -> None:
-    """Add back the search entries of pages a dirty build did not render, in page order."""
+    """Finish Material's search index: carry over the entries of pages a dirty build did not
+    render (in page order), and drop the record sections nobody searches for (metrics,
+    checklists, links, related changes), which would double the index for nothing."""
     path = site_dir / SEARCH_INDEX
-    if previous_index is None or not path.is_file():
+    if not path.is_file():
         return
     current = json.loads(path.read_text(encoding="utf-8"))
     by_page: dict[str, list[dict[str, Any]]] = {}
-    for entry in previous_index.get("docs", []):
+    for entry in (previous_index or {}).get("docs", []):
         page = entry["location"].split("#", 1)[0]
         if page not in rebuilt:
             by_page.setdefault(page, []).append(entry)
     for entry in current.get("docs", []):
         by_page.setdefault(entry["location"].split("#", 1)[0], []).append(entry)
-    current["docs"] = [entry for url in order for entry in by_page.get(url, [])]
+    current["docs"] = [
+        entry
+        for url in order
+        for entry in by_page.get(url, [])
+        if not (url in record_urls and _anchor(entry) in UNSEARCHED_RECORD_SECTIONS)
+    ]
     path.write_text(json.dumps(current, separators=(",", ":")), encoding="utf-8")
+
+
+def _anchor(entry: dict[str, Any]) -> str:
+    return entry["location"].partition("#")[2]
 
 
 def read_search_index(site_dir: Path) -> dict[str, Any] | None:

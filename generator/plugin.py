@@ -24,10 +24,10 @@ from .incremental import (
     CACHE_FOLDER,
     PageCache,
     fingerprint,
-    merge_search_index,
     read_manifest,
     read_search_index,
     remove_stale_outputs,
+    rewrite_search_index,
     write_manifest,
 )
 from .pipeline import generate
@@ -40,6 +40,7 @@ from .site_config import configure_site
 log = logging.getLogger("mkdocs.plugins.runbook")
 
 STYLESHEET_URI = "assets/runbook.css"
+RECORD_PAGES = "changes/"
 NAV_PAGES = (
     "services/index.md",
     "owners/index.md",
@@ -168,9 +169,15 @@ class RunbookPlugin(BasePlugin[RunbookPluginConfig]):
             for file in self.files
             if file.src_uri in self.generated_uris
         }
+        pages = [f.page for f in self.files.documentation_pages() if f.page is not None]
+        rewrite_search_index(
+            site_dir,
+            previous_index=self.previous_search_index,
+            rebuilt=self.rebuilt_urls,
+            order=[page.url for page in pages],
+            record_urls={p.url for p in pages if p.file.src_uri.startswith(RECORD_PAGES)},
+        )
         if self.incremental:
-            order = [f.page.url for f in self.files.documentation_pages() if f.page is not None]
-            merge_search_index(site_dir, self.previous_search_index, self.rebuilt_urls, order)
             remove_stale_outputs(site_dir, self.previous_manifest, generated)
         write_manifest(site_dir, self.fingerprint, generated)
 
