@@ -14,6 +14,8 @@ import re
 
 from markupsafe import Markup
 
+from .markdown_text import markdown_to_html
+
 _ENTITY_CHARACTERS = "&<>\"'\\`*_[]{}|~#+=^:$@"
 _ENTITIES = str.maketrans({c: f"&#{ord(c)};" for c in _ENTITY_CHARACTERS})
 _WHITESPACE = re.compile(r"\s+")
@@ -37,12 +39,8 @@ def fence(command: str, language: str = "shell") -> Markup:
 
 
 def markdown_block(text: str) -> Markup:
-    """User Markdown, kept apart from the page's own structure in its own HTML block.
-
-    The text still goes through Markdown (and, after conversion, the HTML sanitiser); the
-    wrapper keeps an unclosed fence or a stray heading from swallowing the rest of the page.
-    """
-    return Markup(f'<div class="rb-text" markdown="1">\n\n{text.strip()}\n\n</div>')
+    """A Markdown field as its own sanitised HTML block (see markdown_text)."""
+    return Markup(f'<div class="rb-text">\n{markdown_to_html(text)}\n</div>')
 
 
 def front_matter_string(value: str) -> Markup:

@@ -77,6 +77,7 @@ class RunbookPlugin(BasePlugin[RunbookPluginConfig]):
         root = Path(config.config_file_path or "mkdocs.yml").resolve().parent
         return root / self.config.templates_dir
 
+    @event_priority(100)  # before the search plugin reads its separator
     def on_config(self, config: MkDocsConfig) -> MkDocsConfig:
         root = Path(config.config_file_path or "mkdocs.yml").resolve().parent
         self.options = RunbookOptions.from_plugin_config(self.config, root)

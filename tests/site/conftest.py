@@ -1,0 +1,171 @@
+"""Fixtures of the site tests: runbook repositories, real builds, a static server, Chromium.
+
+The expensive things (site builds, the browser) are made once per session and shared; the
+tests that need a build of their own (failed builds, template overrides) make small ones.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+import threading
+from collections.abc import Iterator
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sitehelpers import (
+    DATA,
+    MINIMAL_MKDOCS_YML,
+    REPO_ROOT,
+    RICH_MKDOCS_YML,
+    BuiltSite,
+    Site,
+    Tab,
+    build,
+    load_records,
+    write_repo,
+)
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+
+
+@pytest.fixture
+def make_repo(tmp_path: Path) -> Any:
+    """Factory: `make_repo(records={...}, ...)` writes a repository under tmp_path."""
+    counter = iter(range(1000))
+
+    def make(**kwargs: Any) -> Path:
+        return write_repo(tmp_path / f"repo{next(counter)}", **kwargs)
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def demo_site(tmp_path_factory: pytest.TempPathFactory) -> BuiltSite:
+    """The repository's demo records plus tests/site/data/extra, built once with the CLI.
+
+    docs/ is empty on purpose: the generated home page must stand in for docs/index.md.
+    """
+    repo = write_repo(
+        tmp_path_factory.mktemp("demo") / "runbook",
+        records_tree=REPO_ROOT / "records",
+        record_files=sorted((DATA / "extra").glob("*.yaml")),
+    )
+    result = build(repo)
+    return BuiltSite(repo, Site(repo / "site"), load_records(repo / "records"), result.output)
+
+
+HOSTILE_CONFIGS = {"minimal": MINIMAL_MKDOCS_YML, "rich": RICH_MKDOCS_YML}
+
+
+@pytest.fixture(scope="session", params=sorted(HOSTILE_CONFIGS))
+def hostile_site(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """The hostile corpus built once with the minimal mkdocs.yml and once with extras."""
+    flavour = request.param
+    repo = write_repo(
+        tmp_path_factory.mktemp(f"hostile-{flavour}") / "runbook",
+        mkdocs_yml=HOSTILE_CONFIGS[flavour],
+        record_files=sorted((DATA / "hostile").glob("*.yaml")),
+        extra_checklists=sorted((DATA / "hostile-checklists").glob("*.yaml")),
+    )
+    result = build(repo)
+    return BuiltSite(repo, Site(repo / "site"), load_records(repo / "records"), result.output)
+
+
+# --- static HTTP server -------------------------------------------------------------------
+
+
+class _QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def serve_directory(folder: Path) -> Iterator[str]:
+    """Serve `folder` on 127.0.0.1 (ephemeral port); yields the base URL ending in /."""
+    handler = functools.partial(_QuietHandler, directory=str(folder))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, name="site-server", daemon=True)
+    thread.start()
+    try:
+        host, port = server.server_address[:2]
+        yield f"http://{host}:{port}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def demo_server(demo_site: BuiltSite) -> Iterator[str]:
+    with serve_directory(demo_site.site_dir) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def hostile_server(hostile_site: BuiltSite) -> Iterator[str]:
+    with serve_directory(hostile_site.site_dir) as url:
+        yield url
+
+
+# --- Chromium -----------------------------------------------------------------------------
+
+
+def _unavailable(reason: str) -> None:
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"browser tests cannot run in CI: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Headless Debian Chromium driven by Playwright (skipped locally, fatal in CI if absent)."""
+    if not CHROMIUM.exists():
+        _unavailable(f"{CHROMIUM} is not installed (apt-get install chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError as exc:  # pragma: no cover - the test extra installs it
+        _unavailable(f"playwright is not installed: {exc}")
+    playwright = sync_playwright().start()
+    try:
+        instance = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    except Exception as exc:
+        playwright.stop()
+        _unavailable(f"Chromium does not start: {exc}")
+    try:
+        yield instance
+    finally:
+        instance.close()
+        playwright.stop()
+
+
+@pytest.fixture
+def tab(browser: Any) -> Iterator[Tab]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    tab = Tab(page, [], [], [], [])
+
+    def on_dialog(dialog: Any) -> None:
+        tab.dialogs.append(f"{dialog.type}: {dialog.message}")
+        dialog.dismiss()
+
+    page.on("dialog", on_dialog)
+    page.on("console", lambda message: tab.console.append((message.type, message.text)))
+    page.on("pageerror", lambda error: tab.errors.append(str(error)))
+    page.on("request", lambda request: tab.requests.append(request.url))
+    try:
+        yield tab
+    finally:
+        context.close()

@@ -1,0 +1,747 @@
+"""Integration tests of the built site: real `runbook build` (and `mkdocs build`) runs.
+
+Expected values come from the records' YAML, read here independently of the generator.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import feedparser
+import pytest
+import yaml
+from sitehelpers import (
+    DATA,
+    REPO_ROOT,
+    SOURCE_DATE_EPOCH,
+    BuiltSite,
+    Node,
+    RecordData,
+    Site,
+    build,
+    folder_of,
+    load_records,
+    newest_first,
+    norm,
+    record_id_of,
+    record_url,
+    resolve,
+    run_cli,
+    write_repo,
+)
+
+FIXTURE_IDS = sorted({*load_records(REPO_ROOT / "records"), *load_records(DATA / "extra")})
+CHECKLISTS = {
+    path.stem: yaml.safe_load(path.read_text(encoding="utf-8"))
+    for path in sorted((REPO_ROOT / "checklists").glob("*.yaml"))
+}
+FEED_SIZE = 50
+RELATED_LIMIT = 6
+NUMBER = re.compile(r"[-+]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:e[-+]?\d+)?")
+
+
+# --- helpers ------------------------------------------------------------------------------
+
+
+def article(doc: Node) -> Node:
+    node = doc.find("article", cls="md-content__inner")
+    assert node is not None, "page has no article"
+    return node
+
+
+def section(doc: Node, heading_id: str) -> list[Node]:
+    heading = article(doc).find(id=heading_id)
+    assert heading is not None, f"no #{heading_id} section"
+    return heading.section()
+
+
+def descendants(nodes: list[Node], tag: str) -> list[Node]:
+    """Elements named `tag` among `nodes` and inside them, in document order."""
+    found = []
+    for node in nodes:
+        if node.tag == tag:
+            found.append(node)
+        found += node.find_all(tag)
+    return found
+
+
+def code_blocks(nodes: list[Node]) -> list[str]:
+    return [code.text for code in descendants(nodes, "code") if code.parent.tag == "pre"]
+
+
+def links_to_records(page_url: str, nodes: list[Node]) -> list[str]:
+    ids = []
+    for anchor in descendants(nodes, "a"):
+        if "href" in anchor.attrs and not urlsplit(anchor.attrs["href"]).netloc:
+            target, _ = resolve(page_url, anchor.attrs["href"])
+            record_id = record_id_of(target)
+            if record_id:
+                ids.append(record_id)
+    return ids
+
+
+def meta_items(doc: Node) -> dict[str, Node]:
+    meta = article(doc).find("div", cls="rb-meta")
+    assert meta is not None, "record page has no metadata box"
+    items = {}
+    for item in meta.find_all("li"):
+        label = item.find("strong")
+        if label is not None and label.parent is item:
+            items[norm(label.text).rstrip(":")] = item
+    return items
+
+
+def parse_number(text: str) -> float:
+    match = NUMBER.search(text)
+    assert match, f"no number in {text!r}"
+    return float(match.group().replace(",", ""))
+
+
+def strip_markdown(text: str) -> str:
+    return norm(re.sub(r"[`*]", "", text))
+
+
+def group_page(site: BuiltSite, record_id: str, label: str) -> tuple[str, Node]:
+    """Follow the metadata link (Owner, Service) of a record page to its group page."""
+    page_url = record_url(record_id)
+    link = meta_items(site.site.page(page_url))[label].find("a")
+    assert link is not None, f"{label} is not linked"
+    target, _ = resolve(page_url, link.attrs["href"])
+    return target, site.site.page(target)
+
+
+def table_records(page_url: str, doc: Node) -> list[str]:
+    return links_to_records(page_url, [article(doc)])
+
+
+def record_of(site: BuiltSite, record_id: str) -> RecordData:
+    assert record_id in site.records, f"fixture lost record {record_id}"
+    return site.records[record_id]
+
+
+# --- record pages -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("record_id", FIXTURE_IDS)
+def test_every_record_has_a_page_at_a_stable_url(demo_site: BuiltSite, record_id: str) -> None:
+    record = record_of(demo_site, record_id)
+    page = demo_site.site_dir / "changes" / record_id / "index.html"
+    assert page.is_file()
+    assert norm(article(demo_site.site.page(record_url(record_id))).find("h1").text) == norm(
+        record.data["title"]
+    )
+
+
+@pytest.mark.parametrize("record_id", FIXTURE_IDS)
+def test_record_page_metadata_box(demo_site: BuiltSite, record_id: str) -> None:
+    record = record_of(demo_site, record_id).data
+    items = meta_items(demo_site.site.page(record_url(record_id)))
+    expected = {
+        "Owner": record["owner"],
+        "Service": record["service"],
+        "Environment": record.get("environment", "production"),
+        "Date": record["date"].isoformat(),
+        "Status": record.get("status", "shipped"),
+    }
+    if record.get("last_reviewed"):
+        expected["Last reviewed"] = record["last_reviewed"].isoformat()
+    for label, value in expected.items():
+        assert label in items, f"metadata box lacks {label}"
+        assert norm(items[label].text) == f"{label}: {norm(value)}"
+    for label, key in (("Owner", "owner"), ("Service", "service")):
+        target, doc = group_page(demo_site, record_id, label)
+        assert norm(article(doc).find("h1").text) == f"{label}: {norm(record[key])}"
+        assert record_id in table_records(target, doc)
+    for label, key in (("Tags", "tags"), ("Reviewers", "reviewers")):
+        if record.get(key):
+            nested = items[label].find("ul")
+            assert nested is not None, f"{label} do not render as a list"
+            assert [norm(li.text) for li in nested.find_all("li")] == record[key]
+        else:
+            assert label not in items
+
+
+@pytest.mark.parametrize("record_id", FIXTURE_IDS)
+def test_files_touched_link_to_their_history(demo_site: BuiltSite, record_id: str) -> None:
+    record = record_of(demo_site, record_id).data
+    page_url = record_url(record_id)
+    items = descendants(section(demo_site.site.page(page_url), "files-touched"), "li")
+    assert [norm(item.find("code").text) for item in items] == record["files_touched"]
+    for item, path in zip(items, record["files_touched"], strict=True):
+        link = item.find("a")
+        assert link is not None, f"{path} is not linked to its history"
+        target, fragment = resolve(page_url, link.attrs["href"])
+        assert fragment, f"link to the history of {path} has no anchor"
+        history = demo_site.site.page(target)
+        heading = history.find(id=fragment)
+        assert heading is not None, f"{target}#{fragment} does not exist"
+        assert norm(heading.text) == path
+        table = heading.next_element()
+        assert table is not None and table.tag == "table", f"no history table for {path}"
+        touching = {r.id for r in demo_site.records.values() if path in r.data["files_touched"]}
+        assert set(links_to_records(target, [table])) == touching
+
+
+@pytest.mark.parametrize("record_id", FIXTURE_IDS)
+def test_commands_are_code_blocks_with_their_notes(demo_site: BuiltSite, record_id: str) -> None:
+    record = record_of(demo_site, record_id)
+    nodes = section(demo_site.site.page(record_url(record_id)), "commands")
+    commands = record.commands()
+    assert code_blocks(nodes) == [c["run"].rstrip() + "\n" for c in commands]
+    paragraphs = [norm(p.text) for p in descendants(nodes, "p")]
+    for command in commands:
+        if command.get("note"):
+            assert norm(command["note"]) in paragraphs
+
+
+@pytest.mark.parametrize("record_id", FIXTURE_IDS)
+def test_links_section_lists_every_link(demo_site: BuiltSite, record_id: str) -> None:
+    record = record_of(demo_site, record_id).data
+    doc = demo_site.site.page(record_url(record_id))
+    if not record.get("links"):
+        assert article(doc).find(id="links") is None
+        return
+    anchors = descendants(section(doc, "links"), "a")
+    assert [(norm(a.text), a.attrs.get("href")) for a in anchors] == [
+        (norm(link["title"]), link["url"]) for link in record["links"]
+    ]
+
+
+def _expected_percent(before: float, after: float) -> float | None:
+    return None if before == 0 else (after - before) / abs(before) * 100
+
+
+def _expected_verdict(metric: dict[str, object]) -> str:
+    delta = float(metric["after"]) - float(metric["before"])  # type: ignore[arg-type]
+    if delta == 0:
+        return "unchanged"
+    return "improved" if (delta < 0) == (metric["better"] == "lower") else "regressed"
+
+
+@pytest.mark.parametrize("record_id", FIXTURE_IDS)
+def test_metrics_table_shows_delta_percent_and_verdict(
+    demo_site: BuiltSite, record_id: str
+) -> None:
+    record = record_of(demo_site, record_id).data
+    doc = demo_site.site.page(record_url(record_id))
+    if not record.get("metrics"):
+        assert article(doc).find(id="metrics") is None
+        return
+    tables = descendants(section(doc, "metrics"), "table")
+    assert len(tables) == 1
+    rows = tables[0].find("tbody").find_all("tr")
+    assert len(rows) == len(record["metrics"])
+    for row, metric in zip(rows, record["metrics"], strict=True):
+        cells = [norm(cell.text) for cell in row.find_all("td")]
+        name, before, after, change, result = cells
+        assert name == norm(metric["name"])
+        unit = norm(metric.get("unit", ""))
+        for cell, value in ((before, metric["before"]), (after, metric["after"])):
+            assert math.isclose(parse_number(cell), value, rel_tol=1e-3, abs_tol=1e-9), cell
+            assert cell.endswith(unit)
+        delta = metric["after"] - metric["before"]
+        delta_text, _, percent_text = change.partition("(")
+        assert math.isclose(parse_number(delta_text), delta, rel_tol=1e-3, abs_tol=1e-9), change
+        percent = _expected_percent(metric["before"], metric["after"])
+        if percent is None:
+            assert "n/a" in percent_text
+        else:
+            assert percent_text.rstrip(")").endswith("%"), change
+            assert abs(parse_number(percent_text) - percent) <= 0.051, change
+            if percent:
+                assert percent_text.startswith("+" if percent > 0 else "-"), change
+        verdict = _expected_verdict(metric)
+        assert result.split()[0] == verdict, f"{metric['name']}: {result}"
+
+
+@pytest.mark.parametrize("record_id", FIXTURE_IDS)
+def test_rollback_is_a_warning_admonition(demo_site: BuiltSite, record_id: str) -> None:
+    record = record_of(demo_site, record_id)
+    rollback = record.data["rollback"]
+    nodes = section(demo_site.site.page(record_url(record_id)), "rollback")
+    warnings = [n for n in nodes if {"admonition", "warning"} <= n.classes]
+    assert len(warnings) == 1, "rollback is not one warning admonition"
+    warning = warnings[0]
+    title = norm(warning.find("p", cls="admonition-title").text)
+    assert ("NOT tested" in title) == (not rollback.get("tested", False)), title
+    first_line = strip_markdown(rollback["plan"].strip().splitlines()[0])
+    assert first_line in norm(warning.text)
+    assert code_blocks([warning]) == [
+        c["run"].rstrip() + "\n" for c in record.commands(rollback=True)
+    ]
+
+
+@pytest.mark.parametrize("record_id", FIXTURE_IDS)
+def test_related_changes_share_files_first(demo_site: BuiltSite, record_id: str) -> None:
+    records = demo_site.records
+    record = record_of(demo_site, record_id).data
+    files = set(record["files_touched"])
+    tags = set(record.get("tags", []))
+
+    def shares_files(other: RecordData) -> bool:
+        return bool(files & set(other.data["files_touched"]))
+
+    def is_related(other: RecordData) -> bool:
+        return (
+            shares_files(other)
+            or other.data["service"] == record["service"]
+            or bool(tags & set(other.data.get("tags", [])))
+        )
+
+    others = [r for r in records.values() if r.id != record_id]
+    candidates = [r.id for r in others if is_related(r)]
+    doc = demo_site.site.page(record_url(record_id))
+    if not candidates:
+        assert article(doc).find(id="related-changes") is None
+        return
+    related = links_to_records(record_url(record_id), section(doc, "related-changes"))
+    assert related, "no related changes although some records share files, service or tags"
+    assert record_id not in related
+    assert len(related) == len(set(related)) <= RELATED_LIMIT
+    assert set(related) <= set(candidates)
+    sharing = [r.id for r in others if shares_files(r)]
+    flags = [other in sharing for other in related]
+    assert flags == sorted(flags, reverse=True), "records sharing files must come first"
+    if len(sharing) <= RELATED_LIMIT:
+        assert set(sharing) <= set(related)
+    assert len(related) == min(RELATED_LIMIT, len(candidates))
+
+
+# --- index pages --------------------------------------------------------------------------
+
+
+def test_home_page_is_generated_without_docs_index(demo_site: BuiltSite) -> None:
+    assert not (demo_site.repo / "docs" / "index.md").exists()
+    doc = demo_site.site.page("")
+    assert norm(article(doc).find("h1").text) == "Recent changes"
+    assert table_records("", doc) == newest_first(demo_site.records)[:50]
+
+
+@pytest.mark.parametrize(
+    ("kind", "key"), [("services", "service"), ("owners", "owner"), ("tags", "tags")]
+)
+def test_group_indexes_list_every_name_with_its_records(
+    demo_site: BuiltSite, kind: str, key: str
+) -> None:
+    members: dict[str, set[str]] = {}
+    for record in demo_site.records.values():
+        values = record.data.get(key, [])
+        for value in [values] if isinstance(values, str) else values:
+            members.setdefault(value, set()).add(record.id)
+    index_url = f"{kind}/"
+    doc = demo_site.site.page(index_url)
+    listed = {}
+    for anchor in article(doc).find("table").find_all("a"):
+        listed[norm(anchor.text)] = resolve(index_url, anchor.attrs["href"])[0]
+    assert set(listed) == set(members)
+    assert len(set(listed.values())) == len(listed), "two names share one page"
+    for name, target in listed.items():
+        page = demo_site.site.page(target)
+        assert norm(article(page).find("h1").text).endswith(f": {name}")
+        assert set(table_records(target, page)) == members[name]
+
+
+def test_files_index_lists_every_folder_and_file(demo_site: BuiltSite) -> None:
+    paths = {p for r in demo_site.records.values() for p in r.data["files_touched"]}
+    folders = {folder_of(p) or "(top level)" for p in paths}
+    doc = demo_site.site.page("files/")
+    listed = {
+        norm(a.text): resolve("files/", a.attrs["href"])[0]
+        for a in article(doc).find("table").find_all("a")
+    }
+    assert set(listed) == folders
+    shown = set()
+    for target in listed.values():
+        shown |= {norm(h.text) for h in article(demo_site.site.page(target)).find_all("h2")}
+    assert shown == paths
+
+
+def test_metrics_index_and_pages(demo_site: BuiltSite) -> None:
+    uses: dict[str, set[str]] = {}
+    for record in demo_site.records.values():
+        for metric in record.data.get("metrics", []):
+            uses.setdefault(metric["name"], set()).add(record.id)
+    doc = demo_site.site.page("metrics/")
+    rows = article(doc).find("table").find("tbody").find_all("tr")
+    assert {norm(row.find("td").text) for row in rows} == set(uses)
+    for row in rows:
+        name = norm(row.find("td").text)
+        target, _ = resolve("metrics/", row.find("a").attrs["href"])
+        assert set(table_records(target, demo_site.site.page(target))) == uses[name]
+
+
+def test_checklists_index_and_skipped_items_show_their_note(demo_site: BuiltSite) -> None:
+    doc = demo_site.site.page("checklists/")
+    titles = {norm(a.text) for a in article(doc).find("table").find_all("a")}
+    assert titles == {c["title"] for c in CHECKLISTS.values()}
+    skipped = [
+        (record, checklist_id, item_id, status["note"])
+        for record in demo_site.records.values()
+        for checklist_id, items in record.checklist_statuses().items()
+        for item_id, status in items.items()
+        if status["status"] == "skipped"
+    ]
+    assert skipped, "the fixture needs a skipped checklist item"
+    for record, checklist_id, item_id, note in skipped:
+        item_text = next(i["text"] for i in CHECKLISTS[checklist_id]["items"] if i["id"] == item_id)
+        page_url = f"checklists/{checklist_id}/"
+        heading = article(demo_site.site.page(page_url)).find(
+            "h2", where=lambda h, t=item_text: norm(h.text) == norm(t)
+        )
+        assert heading is not None, f"{page_url} has no section for {item_id}"
+        entries = [
+            li
+            for li in descendants(heading.section(), "li")
+            if record.id in links_to_records(page_url, [li])
+        ]
+        assert entries, f"{record.id} not listed under {checklist_id}.{item_id}"
+        assert strip_markdown(note) in norm(entries[0].text)
+        # and on the record page, next to the item
+        record_doc = demo_site.site.page(record_url(record.id))
+        items = [
+            li
+            for li in descendants(section(record_doc, "checklists"), "li")
+            if norm(item_text) in norm(li.text)
+        ]
+        assert items and "skipped" in norm(items[0].text)
+        assert strip_markdown(note) in norm(items[0].text)
+
+
+def test_rollback_readiness_lists_untested_rollbacks(demo_site: BuiltSite) -> None:
+    untested = [
+        rid
+        for rid in newest_first(demo_site.records)
+        if not demo_site.records[rid].data["rollback"].get("tested", False)
+    ]
+    assert untested, "the fixture needs an untested rollback"
+    doc = demo_site.site.page("rollback-readiness/")
+    assert table_records("rollback-readiness/", doc) == untested
+
+
+def test_record_pages_are_not_in_the_navigation(demo_site: BuiltSite) -> None:
+    for page_url in ("", record_url(FIXTURE_IDS[0]), "services/"):
+        doc = demo_site.site.page(page_url)
+        navs = doc.find_all("nav", cls="md-nav--primary")
+        assert navs, f"{page_url or 'home'} has no primary navigation"
+        assert not links_to_records(page_url, navs), f"records listed in the nav of {page_url}"
+        outside = [
+            node
+            for node in doc.find_all("a")
+            if not any(a.tag == "article" for a in node.ancestors())
+        ]
+        assert not (set(links_to_records(page_url, outside)) - {record_id_of(page_url)})
+    home_nav = norm(demo_site.site.page("").find("nav", cls="md-nav--primary").text)
+    for label in ("Services", "Owners", "Files", "Checklists", "Metrics", "Tags"):
+        assert label in home_nav
+
+
+# --- feed and export ----------------------------------------------------------------------
+
+
+def test_feed_parses_and_lists_newest_first(demo_site: BuiltSite) -> None:
+    feed = feedparser.parse((demo_site.site_dir / "feed.xml").read_bytes())
+    assert not feed.bozo, feed.get("bozo_exception")
+    expected = newest_first(demo_site.records)[:FEED_SIZE]
+    assert len(feed.entries) == min(FEED_SIZE, len(demo_site.records))
+    assert [record_id_of(entry.link) for entry in feed.entries] == expected
+    for entry, record_id in zip(feed.entries, expected, strict=True):
+        record = demo_site.records[record_id].data
+        assert entry.title == record["title"]
+        assert entry.author == record["owner"]
+        updated = dt.date(*entry.updated_parsed[:3])
+        assert updated == record["date"]
+
+
+def test_feed_keeps_the_newest_fifty(make_repo) -> None:  # type: ignore[no-untyped-def]
+    template = (DATA / "extra" / "2026-12-02-billing-lower-case.yaml").read_text(encoding="utf-8")
+    start = dt.date(2025, 1, 1)
+    records = {}
+    for n in range(55):
+        day = start + dt.timedelta(days=n * 3)
+        text = re.sub(r"^date: .*$", f"date: {day.isoformat()}", template, flags=re.M)
+        text = re.sub(r"^title: .*$", f"title: Synthetic change {n}", text, flags=re.M)
+        records[f"{day.isoformat()}-synthetic-{n}.yaml"] = text
+    repo = make_repo(records=records)
+    result = run_cli(repo, "render", "--out", "out")
+    assert result.exit_code == 0, result.output
+    feed = feedparser.parse((repo / "out" / "feed.xml").read_bytes())
+    assert not feed.bozo
+    expected = newest_first(load_records(repo / "records"))[:FEED_SIZE]
+    assert len(feed.entries) == FEED_SIZE
+    assert [record_id_of(entry.link) for entry in feed.entries] == expected
+
+
+def test_records_json_has_every_record_in_stable_order(demo_site: BuiltSite) -> None:
+    export = json.loads((demo_site.site_dir / "records.json").read_text(encoding="utf-8"))
+    assert [entry["id"] for entry in export] == newest_first(demo_site.records)
+    for entry in export:
+        record = demo_site.records[entry["id"]]
+        assert entry["path"] == record.path
+        for key in ("title", "owner", "service", "files_touched", "reason"):
+            assert entry[key] == record.data[key]
+        assert entry["date"] == record.data["date"].isoformat()
+        assert [c["run"] for c in entry["commands"]] == [c["run"] for c in record.commands()]
+
+
+def _tree(folder: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+def test_builds_are_deterministic(demo_site: BuiltSite) -> None:
+    repo = demo_site.repo
+    build(repo, "--site-dir", "site-again")
+    first, second = _tree(demo_site.site_dir), _tree(repo / "site-again")
+    assert first.keys() == second.keys()
+    for name in ("feed.xml", "records.json", "search/search_index.json"):
+        assert first[name] == second[name], f"{name} differs between two builds"
+    generated = [n for n in first if n.endswith(".html") and not n.startswith("assets/")]
+    assert generated
+    different = [n for n in generated if first[n] != second[n]]
+    assert not different, f"pages differ between two builds: {different[:5]}"
+
+
+def test_render_is_byte_identical_and_matches_the_build(demo_site: BuiltSite) -> None:
+    repo = demo_site.repo
+    for out in ("render-1", "render-2"):
+        result = run_cli(repo, "render", "--out", out)
+        assert result.exit_code == 0, result.output
+    first, second = _tree(repo / "render-1"), _tree(repo / "render-2")
+    assert first == second
+    assert {f"changes/{rid}.md" for rid in demo_site.records} <= first.keys()
+    built = _tree(demo_site.site_dir)
+    assert first["records.json"] == built["records.json"]
+    assert first["feed.xml"] == built["feed.xml"]
+
+
+# --- failures, overrides, hostile names ---------------------------------------------------
+
+
+BROKEN_RECORD = """\
+title: A record with a wrong metric direction
+date: 2026-12-09
+owner: someone
+service: something
+reason: Broken on purpose.
+files_touched: [a/b.conf]
+commands: [echo hi]
+metrics:
+  - name: latency
+    unit: ms
+    before: 1
+    after: 2
+    better: down
+rollback:
+  plan: Nothing.
+"""
+
+
+def test_failed_build_reports_and_keeps_the_previous_site(make_repo) -> None:  # type: ignore[no-untyped-def]
+    demo = sorted((REPO_ROOT / "records").rglob("*.yaml"))[:2]
+    repo = make_repo(record_files=demo)
+    build(repo)
+    before = _tree(repo / "site")
+    assert any(name.startswith("changes/") for name in before)
+    (repo / "records" / "2026-12-09-broken.yaml").write_text(BROKEN_RECORD, encoding="utf-8")
+    result = run_cli(repo, "build")
+    assert result.exit_code == 1, result.output
+    line_number = BROKEN_RECORD.splitlines().index("    better: down") + 1
+    match = re.search(
+        r"^records/2026-12-09-broken\.yaml:(\d+):(\d+): error: .*better", result.output, re.M
+    )
+    assert match, f"no PATH:LINE:COL diagnostic in:\n{result.output}"
+    assert int(match.group(1)) == line_number
+    assert int(match.group(2)) in (5, 13)  # the key or its value
+    assert "Traceback" not in result.output
+    assert _tree(repo / "site") == before, "a failed build changed the previous site"
+    leftovers = [p.name for p in repo.iterdir() if p.name.startswith(".site")]
+    assert not leftovers, f"temporary build folders left behind: {leftovers}"
+
+
+def test_templates_dir_override_is_used(make_repo) -> None:  # type: ignore[no-untyped-def]
+    demo = sorted((REPO_ROOT / "records").rglob("*.yaml"))[:2]
+    repo = make_repo(
+        record_files=demo,
+        mkdocs_yml=(
+            "site_name: Override\ntheme: {name: material}\n"
+            "plugins:\n  - search\n  - runbook:\n      templates_dir: overrides\n"
+        ),
+    )
+    (repo / "overrides").mkdir()
+    (repo / "overrides" / "record.md.j2").write_text(
+        "---\ntitle: {{ record.title | front_matter }}\n---\n\n"
+        "# Custom: {{ record.title | text }}\n\n"
+        '<p class="custom-marker">custom template for {{ entry.id }}</p>\n',
+        encoding="utf-8",
+    )
+    build(repo)
+    site = Site(repo / "site")
+    records = load_records(repo / "records")
+    for record_id, record in records.items():
+        doc = site.page(record_url(record_id))
+        assert norm(article(doc).find("h1").text) == f"Custom: {norm(record.data['title'])}"
+        marker = article(doc).find("p", cls="custom-marker")
+        assert marker is not None and norm(marker.text) == f"custom template for {record_id}"
+        assert article(doc).find(id="rollback") is None
+    assert norm(article(site.page("")).find("h1").text) == "Recent changes"
+
+
+def test_jinja_syntax_in_a_record_shows_literally(demo_site: BuiltSite) -> None:
+    jinja = [r for r in demo_site.records.values() if "{{ 7*7 }}" in r.data["title"]]
+    assert jinja, "the fixture needs a record with Jinja syntax"
+    for record in jinja:
+        doc = demo_site.site.page(record_url(record.id))
+        title = norm(article(doc).find("h1").text)
+        assert title == norm(record.data["title"])
+        assert "49" not in title
+        reason = norm(" ".join(n.text for n in section(doc, "reason")))
+        assert "{{ 7*7 }}" in reason and "{% raw %}" in reason
+        assert "49" not in reason
+        assert norm(doc.find("title").text).startswith(norm(record.data["title"]))
+
+
+@pytest.mark.parametrize(("label", "key"), [("Service", "service"), ("Owner", "owner")])
+def test_case_colliding_names_get_distinct_pages(
+    demo_site: BuiltSite, label: str, key: str
+) -> None:
+    by_folded: dict[str, list[RecordData]] = {}
+    for record in demo_site.records.values():
+        by_folded.setdefault(record.data[key].casefold(), []).append(record)
+    collisions = [group for group in by_folded.values() if len({r.data[key] for r in group}) > 1]
+    assert collisions, f"the fixture needs {key}s that differ only by case"
+    for group in collisions:
+        pages = {}
+        for record in group:
+            target, doc = group_page(demo_site, record.id, label)
+            pages.setdefault(record.data[key], set()).add(target)
+            assert norm(article(doc).find("h1").text) == f"{label}: {record.data[key]}"
+            listed = set(table_records(target, doc))
+            assert listed == {r.id for r in group if r.data[key] == record.data[key]}
+        urls = [url for targets in pages.values() for url in targets]
+        assert all(len(targets) == 1 for targets in pages.values())
+        assert len(set(urls)) == len(pages), f"{list(pages)} share a page"
+
+
+def test_case_colliding_tags_get_distinct_pages(demo_site: BuiltSite) -> None:
+    tags = {t for r in demo_site.records.values() for t in r.data.get("tags", [])}
+    colliding = [t for t in tags if any(o != t and o.casefold() == t.casefold() for o in tags)]
+    assert colliding, "the fixture needs tags that differ only by case"
+    doc = demo_site.site.page("tags/")
+    links = {
+        norm(a.text): resolve("tags/", a.attrs["href"])[0]
+        for a in article(doc).find("table").find_all("a")
+    }
+    assert len({links[t] for t in colliding}) == len(colliding)
+    for tag in colliding:
+        page = demo_site.site.page(links[tag])
+        assert norm(article(page).find("h1").text) == f"Tag: {tag}"
+        expected = {r.id for r in demo_site.records.values() if tag in r.data.get("tags", [])}
+        assert set(table_records(links[tag], page)) == expected
+
+
+def test_plain_mkdocs_build_works_through_the_plugin(tmp_path: Path) -> None:
+    demo = sorted((REPO_ROOT / "records").rglob("*.yaml"))[-3:]
+    repo = write_repo(
+        tmp_path / "plain",
+        record_files=demo,
+        docs={"index.md": "# Welcome to our runbook\n\nHand-written home page.\n"},
+    )
+    env = {**os.environ, "SOURCE_DATE_EPOCH": SOURCE_DATE_EPOCH, "NO_MKDOCS_2_WARNING": "1"}
+    result = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "-q"],
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    site = Site(repo / "site")
+    assert norm(article(site.page("")).find("h1").text) == "Welcome to our runbook"
+    assert norm(article(site.page("changes/")).find("h1").text) == "Recent changes"
+    for path in demo:
+        assert (repo / "site" / "changes" / path.stem / "index.html").is_file()
+    for name in ("feed.xml", "records.json"):
+        assert (repo / "site" / name).is_file()
+    offenders = [
+        p.relative_to(repo).as_posix()
+        for p in (repo / "site").rglob("*.html")
+        if "fonts.googleapis" in p.read_text(encoding="utf-8")
+    ]
+    assert not offenders, f"pages load Google Fonts: {offenders[:5]}"
+
+
+def test_demo_site_loads_nothing_from_google_fonts(demo_site: BuiltSite) -> None:
+    for path in demo_site.site_dir.rglob("*.html"):
+        assert "fonts.googleapis" not in path.read_text(encoding="utf-8"), path
+        assert "fonts.gstatic" not in path.read_text(encoding="utf-8"), path
+
+
+# --- a Markdown field must not take the rest of the page with it --------------------------
+
+MARKDOWN_CASES = {  # id suffix: reason
+    "closed-fence-and-tags": "A closed fence:\n\n```\nnginx -t\n```\n\nand <b>bold</b> text.\n",
+    "unclosed-fence": "Forgot to close the fence:\n\n```\nnginx -t\n",
+    "unclosed-script": "Added a nonce to every <script> tag.\n",
+    "unclosed-style": "Moved inline <style> blocks into the stylesheet.\n",
+    "unclosed-title": "Fixed the <title> of the login page.\n",
+}
+
+
+def _markdown_case_record(reason: str) -> str:
+    indented = "".join(f"  {line}\n" for line in reason.splitlines())
+    return (
+        "title: Markdown containment\ndate: 2026-06-01\nowner: docs-team\nservice: docs\n"
+        f"reason: |\n{indented}"
+        "expected_result: The rest of the page renders.\n"
+        "files_touched: [deploy/containment.conf]\n"
+        "commands: [echo shipped-after-reason]\n"
+        "metrics: [{name: m, unit: ms, before: 2, after: 1, better: lower}]\n"
+        "rollback:\n  plan: Revert it.\n  commands: [echo rolled-back]\n  tested: true\n"
+    )
+
+
+@pytest.fixture(scope="module")
+def markdown_cases_site(tmp_path_factory: pytest.TempPathFactory) -> BuiltSite:
+    records = {
+        f"2026-06-01-{name}.yaml": _markdown_case_record(reason)
+        for name, reason in MARKDOWN_CASES.items()
+    }
+    repo = write_repo(tmp_path_factory.mktemp("markdown-cases") / "runbook", records=records)
+    result = build(repo)
+    return BuiltSite(repo, Site(repo / "site"), load_records(repo / "records"), result.output)
+
+
+@pytest.mark.parametrize("name", list(MARKDOWN_CASES))
+def test_markdown_field_cannot_swallow_the_rest_of_the_page(
+    markdown_cases_site: BuiltSite, name: str
+) -> None:
+    doc = markdown_cases_site.site.page(record_url(f"2026-06-01-{name}"))
+    headings = [h.attrs.get("id") for h in article(doc).find_all("h2")]
+    for heading in ("reason", "expected-result", "files-touched", "commands", "rollback"):
+        assert heading in headings, f"section #{heading} is gone: {headings}"
+    assert code_blocks(section(doc, "commands")) == ["echo shipped-after-reason\n"]
+    assert "The rest of the page renders." in norm(
+        " ".join(n.text for n in section(doc, "expected-result"))
+    )
+    warning = [n for n in section(doc, "rollback") if {"admonition", "warning"} <= n.classes]
+    assert warning and code_blocks(warning) == ["echo rolled-back\n"]
+
+
+def test_search_index_splits_paths_into_words(demo_site: BuiltSite) -> None:
+    index = json.loads((demo_site.site_dir / "search" / "search_index.json").read_text())
+    separator = index["config"]["separator"]
+    words = [w for w in re.split(separator, "deploy/nginx/upload.conf --limit=uploads") if w]
+    assert "upload" in words and "nginx" in words and "uploads" in words

@@ -1,0 +1,156 @@
+"""Material's search on the demo-based site finds records by file, command, owner and service.
+
+Queries and expected record ids are derived from the records' YAML, not written by hand.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections import Counter
+from urllib.parse import urlsplit
+
+import pytest
+from sitehelpers import (
+    REPO_ROOT,
+    BuiltSite,
+    RecordData,
+    Tab,
+    record_id_of,
+    record_url,
+)
+
+pytestmark = pytest.mark.browser
+
+WORD = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+
+
+def search(tab: Tab, base_url: str, query: str) -> tuple[str, list[str]]:
+    """Type `query` into Material's search box; the result summary and every result's link."""
+    page = tab.page
+    page.goto(base_url, wait_until="load")
+    box = page.locator(".md-search__input")
+    if not box.is_visible():
+        page.locator('label.md-header__button[for="__search"]').click()
+    box.click()
+    box.press_sequentially(query, delay=5)
+    meta = page.locator(".md-search-result__meta")
+    meta.filter(has_text=re.compile("matching document")).wait_for()
+    summary = meta.text_content() or ""
+    if "No matching" not in summary:
+        page.locator(".md-search-result__item").first.wait_for()
+    # Material renders results in batches as the list scrolls: scroll until all are there.
+    seen = -1
+    while (count := page.locator(".md-search-result__item").count()) != seen:
+        seen = count
+        page.locator(".md-search__scrollwrap").evaluate("e => e.scrollTo(0, e.scrollHeight)")
+        page.wait_for_timeout(150)
+    hrefs = page.locator(".md-search-result__item a").evaluate_all(
+        "links => links.map(a => a.href)"
+    )
+    return summary, hrefs
+
+
+def found_records(hrefs: list[str]) -> set[str]:
+    return {rid for rid in (record_id_of(urlsplit(h).path) for h in hrefs) if rid}
+
+
+def demo_records(site: BuiltSite) -> dict[str, RecordData]:
+    """The records of the repository's own demo (not the extra fixture records)."""
+    demo_ids = {p.stem for p in (REPO_ROOT / "records").rglob("*.yaml")}
+    return {rid: r for rid, r in site.records.items() if rid in demo_ids}
+
+
+def most_touched_path(site: BuiltSite) -> str:
+    counts = Counter(p for r in site.records.values() for p in set(r.data["files_touched"]))
+    return min(counts, key=lambda p: (-counts[p], p))
+
+
+def touching(site: BuiltSite, path: str) -> set[str]:
+    return {r.id for r in site.records.values() if path in r.data["files_touched"]}
+
+
+def assert_finds(tab: Tab, base_url: str, query: str, expected: set[str]) -> None:
+    assert expected, f"nothing to expect for {query!r}"
+    summary, hrefs = search(tab, base_url, query)
+    found = found_records(hrefs)
+    missing = expected - found
+    assert not missing, f"{query!r} ({summary}) does not find {sorted(missing)}; found {found}"
+    for record_id in expected:
+        assert any(urlsplit(h).path.endswith("/" + record_url(record_id)) for h in hrefs)
+
+
+def test_full_file_path_finds_every_record_that_touched_it(
+    demo_site: BuiltSite, demo_server: str, tab: Tab
+) -> None:
+    path = most_touched_path(demo_site)
+    assert "/" in path and len(touching(demo_site, path)) >= 2
+    assert_finds(tab, demo_server, path, touching(demo_site, path))
+
+
+def test_part_of_a_path_finds_the_records(demo_site: BuiltSite, demo_server: str, tab: Tab) -> None:
+    path = most_touched_path(demo_site)
+    basename = path.rsplit("/", 1)[-1]
+    assert "." in basename
+    expected = {
+        r.id
+        for r in demo_site.records.values()
+        if any(p.endswith("/" + basename) or p == basename for p in r.data["files_touched"])
+    }
+    assert_finds(tab, demo_server, basename, expected)
+
+
+def _command_fragment(site: BuiltSite) -> tuple[str, set[str]]:
+    """The rarest pair of plain consecutive words in the demo's shipping commands."""
+    records = demo_records(site)
+    best: tuple[int, str] | None = None
+    for record in records.values():
+        for command in record.commands():
+            words = command["run"].split()
+            for first, second in itertools.pairwise(words):
+                if WORD.match(first) and WORD.match(second) and len(first + second) > 8:
+                    fragment = f"{first} {second}"
+                    users = sum(
+                        any(fragment in c["run"] for c in r.commands())
+                        for r in site.records.values()
+                    )
+                    if best is None or (users, fragment) < best:
+                        best = (users, fragment)
+    assert best is not None
+    fragment = best[1]
+    expected = {
+        r.id for r in site.records.values() if any(fragment in c["run"] for c in r.commands())
+    }
+    return fragment, expected
+
+
+def test_command_fragment_finds_the_record(
+    demo_site: BuiltSite, demo_server: str, tab: Tab
+) -> None:
+    fragment, expected = _command_fragment(demo_site)
+    assert_finds(tab, demo_server, fragment, expected)
+
+
+@pytest.mark.parametrize("key", ["owner", "service"])
+def test_owner_and_service_find_their_records(
+    demo_site: BuiltSite, demo_server: str, tab: Tab, key: str
+) -> None:
+    counts = Counter(r.data[key] for r in demo_records(demo_site).values())
+    # the busiest name: every one of its records must be among the results
+    name = min(counts, key=lambda n: (-counts[n], n))
+    expected = {r.id for r in demo_site.records.values() if r.data[key] == name}
+    assert len(expected) >= 2
+    assert_finds(tab, demo_server, name, expected)
+
+
+def test_commands_have_a_copy_button(demo_site: BuiltSite, demo_server: str, tab: Tab) -> None:
+    record = max(demo_records(demo_site).values(), key=lambda r: (len(r.commands()), r.id))
+    tab.page.goto(demo_server + record_url(record.id), wait_until="load")
+    blocks = tab.page.locator("article pre")
+    expected = len(record.commands()) + len(record.commands(rollback=True))
+    assert blocks.count() >= expected
+    copy = tab.page.locator(
+        "article pre button[data-md-type='copy'], article pre button.md-clipboard, "
+        "article pre + button.md-clipboard"
+    )
+    assert copy.count() == blocks.count()
