@@ -125,6 +125,7 @@ def build(
 ) -> None:
     """Validate, render and build the site; the previous site stays until the new one is done."""
     setup_logging(quiet=quiet)
+    _ensure_docs_dir(_options(config_file))
     try:
         target, incremental = build_site(config_file, site_dir=site_dir, strict=strict, full=full)
     except MkDocsConfigurationError as exc:
@@ -132,10 +133,17 @@ def build(
         sys.exit(EXIT_USAGE)
     except Abort as exc:
         click.echo(f"runbook: build failed: {exc}; the previous site was left in place", err=True)
-        sys.exit(EXIT_PROBLEMS)
+        sys.exit(EXIT_USAGE if "configuration error" in str(exc) else EXIT_PROBLEMS)
     if not quiet:
         kind = "incrementally" if incremental else "in full"
         click.echo(f"runbook: site built {kind} in {display_path(target)}", err=True)
+
+
+def _ensure_docs_dir(options: RunbookOptions) -> None:
+    """MkDocs refuses to run without docs_dir; a runbook may have no hand-written pages."""
+    if options.docs_dir is not None and not options.docs_dir.exists():
+        options.docs_dir.mkdir(parents=True)
+        click.echo(f"runbook: created an empty {display_path(options.docs_dir)}/", err=True)
 
 
 @cli.command()
@@ -144,6 +152,7 @@ def build(
 def serve(dev_addr: str | None, config_file: str | None) -> None:
     """Live preview that rebuilds when a record, checklist or template changes."""
     setup_logging(quiet=False)
+    _ensure_docs_dir(_options(config_file))
     try:
         serve_site(config_file, dev_addr=dev_addr)
     except MkDocsConfigurationError as exc:

@@ -44,6 +44,7 @@ class RunbookOptions:
     templates_dir: Path
     max_file_bytes: int = DEFAULT_MAX_BYTES
     review_max_age_days: int = 365
+    docs_dir: Path | None = None
     site_name: str = "Runbook"
     site_url: str = ""
     use_directory_urls: bool = True
@@ -54,6 +55,7 @@ class RunbookOptions:
     ) -> RunbookOptions:
         site = site or {}
         return cls(
+            docs_dir=root / str(site.get("docs_dir") or "docs"),
             site_name=str(site.get("site_name") or "Runbook"),
             site_url=str(site.get("site_url") or ""),
             use_directory_urls=bool(site.get("use_directory_urls", True)),

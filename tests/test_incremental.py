@@ -1,0 +1,95 @@
+"""Incremental builds must give the same site as full builds, only faster.
+
+A real `runbook build` on a copy of the demo records: add a record, remove one, edit one,
+and after each incremental build compare every file with a full build of the same input.
+"""
+
+from __future__ import annotations
+
+import filecmp
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from generator.cli import cli
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def build(repo: Path, *args: str) -> str:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(repo)
+        patch.setenv("SOURCE_DATE_EPOCH", "1790000000")
+        result = CliRunner().invoke(cli, ["build", *args], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result.stderr
+
+
+def differing_files(left: Path, right: Path) -> list[str]:
+    """Relative paths that differ between two trees (missing on either side included)."""
+    problems: list[str] = []
+
+    def walk(comparison: filecmp.dircmp, prefix: str) -> None:
+        problems.extend(prefix + name for name in comparison.left_only + comparison.right_only)
+        _, mismatch, errors = filecmp.cmpfiles(
+            comparison.left, comparison.right, comparison.common_files, shallow=False
+        )
+        problems.extend(prefix + name for name in mismatch + errors)
+        for name, sub in comparison.subdirs.items():
+            walk(sub, f"{prefix}{name}/")
+
+    walk(filecmp.dircmp(left, right), "")
+    return sorted(p for p in problems if not p.endswith("sitemap.xml.gz"))
+
+
+@pytest.fixture
+def demo_repo(runbook_repo: Path) -> Path:
+    shutil.copytree(REPO_ROOT / "records", runbook_repo / "records", dirs_exist_ok=True)
+    return runbook_repo
+
+
+def full_build_copy(repo: Path, tmp_path: Path, name: str) -> Path:
+    """A full build of the same input in a copy of the repository."""
+    clone = tmp_path / name
+    shutil.copytree(repo, clone, ignore=shutil.ignore_patterns("site", ".runbook-cache"))
+    build(clone, "--full", "-q")
+    return clone / "site"
+
+
+def test_incremental_builds_equal_full_builds(demo_repo: Path, tmp_path: Path) -> None:
+    assert "in full" in build(demo_repo)
+    source = demo_repo / "records" / "2026" / "2026-11-20-cap-upload-size.yaml"
+
+    added = demo_repo / "records" / "2026" / "2026-11-21-follow-up.yaml"
+    added.write_text(
+        source.read_text(encoding="utf-8").replace(
+            "title: Cap upload size", "title: Follow up on the upload cap", 1
+        ),
+        encoding="utf-8",
+    )
+    assert "incrementally" in build(demo_repo)
+    assert differing_files(demo_repo / "site", full_build_copy(demo_repo, tmp_path, "a")) == []
+    index = json.loads((demo_repo / "site" / "search" / "search_index.json").read_text())
+    assert any(e["location"].startswith("changes/2026-11-21-follow-up/") for e in index["docs"])
+    related = demo_repo / "site" / "changes" / "2026-11-20-cap-upload-size" / "index.html"
+    assert "2026-11-21-follow-up" in related.read_text(encoding="utf-8")
+
+    removed = demo_repo / "records" / "2025" / "2025-12-04-nginx-upload-buffering.yaml"
+    removed.unlink()
+    assert "incrementally" in build(demo_repo)
+    assert not (demo_repo / "site" / "changes" / removed.stem).exists()
+    assert differing_files(demo_repo / "site", full_build_copy(demo_repo, tmp_path, "b")) == []
+
+
+def test_configuration_changes_force_a_full_build(demo_repo: Path) -> None:
+    build(demo_repo, "-q")
+    config = demo_repo / "mkdocs.yml"
+    config.write_text(config.read_text(encoding="utf-8") + "site_description: changed\n")
+    assert "in full" in build(demo_repo)
+    (demo_repo / "templates").mkdir()
+    (demo_repo / "templates" / "runbook.css").write_text("body { color: red; }\n")
+    assert "in full" in build(demo_repo)
+    assert "color: red" in (demo_repo / "site" / "assets" / "runbook.css").read_text()
