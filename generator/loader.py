@@ -10,6 +10,7 @@ composes the file's node tree again only for files that have problems.
 from __future__ import annotations
 
 import itertools
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -83,11 +84,14 @@ def load_yaml_file(
     """Read and parse one file; every problem becomes a diagnostic, nothing raises."""
     loaded = LoadedFile(path=path, display_path=display_path)
     try:
-        size = path.stat().st_size
-        if size > max_bytes:
-            loaded.error(1, 1, "too-large", f"file is {size:,} bytes, over the {max_bytes:,} cap")
-            return loaded
-        raw = path.read_bytes()
+        with path.open("rb") as stream:  # one open and read; no stat on the happy path
+            raw = stream.read(max_bytes + 1)
+            if len(raw) > max_bytes:
+                size = os.fstat(stream.fileno()).st_size
+                loaded.error(
+                    1, 1, "too-large", f"file is {size:,} bytes, over the {max_bytes:,} cap"
+                )
+                return loaded
     except OSError as exc:
         loaded.error(1, 1, "unreadable", f"cannot read file: {exc.strerror or exc}")
         return loaded

@@ -56,13 +56,50 @@ SHELL_CREDENTIALS = (
         re.compile(r"(?i)authorization:\s*(?:bearer|basic|token)\s+([\w.~+/=-]{8,})"),
     ),
 )
-# Screens: one pattern per detector (each keeps its own flags) over a whole file at once, and
-# the keyword words over lowercased command lines; the detectors run only after a screen hit.
+# Screens. Python's re has no fast path for patterns that start with an alternation, so
+# each detector's patterns run only when the lowercased text contains one of the literals
+# every match of that detector must contain (tests/test_secrets.py checks every detector
+# against a real token); the keyword words are screened over lowercased command lines.
+TOKEN_HINTS: dict[type[RegexBasedDetector], tuple[str, ...]] = {
+    AWSKeyDetector: ("A3T", "ABIA", "ACCA", "AKIA", "ASIA", "aws"),
+    BasicAuthDetector: ("://",),
+    GitHubTokenDetector: ("ghp_", "gho_", "ghu_", "ghs_", "ghr_"),
+    GitLabTokenDetector: (
+        "glpat-",
+        "gldt-",
+        "glft-",
+        "glsoat-",
+        "glrt-",
+        "GR1348941",
+        "glcbt-",
+        "glimt-",
+        "glptt-",
+        "glagent-",
+        "gloas-",
+    ),
+    JwtTokenDetector: ("eyJ",),
+    NpmDetector: ("_authToken",),
+    OpenAIDetector: ("T3BlbkFJ",),
+    PrivateKeyDetector: ("PRIVATE KEY", "PuTTY-User-Key-File-2"),
+    PypiTokenDetector: ("pypi-",),
+    SendGridDetector: ("SG.",),
+    SlackDetector: ("xox", "hooks.slack.com"),
+    StripeDetector: ("k_live_",),
+}
 _TOKEN_SCREENS = tuple(
     re.compile("|".join(f"(?:{pattern.pattern})" for pattern in detector.denylist))
     for detector in TOKEN_DETECTORS
 )
 _KEYWORD_SCREEN = re.compile("|".join([*DENYLIST, "authorization", "mysql", "mariadb", "pass"]))
+
+
+_LOWERCASE_HINTS = {
+    detector: tuple(hint.lower() for hint in hints) for detector, hints in TOKEN_HINTS.items()
+}
+
+
+def _hinted(detector: RegexBasedDetector, lowered: str) -> bool:
+    return any(hint in lowered for hint in _LOWERCASE_HINTS[type(detector)])
 
 
 @dataclass(frozen=True)
@@ -93,7 +130,11 @@ def _matches(detector: RegexBasedDetector, text: str) -> Iterator[str]:
 
 def may_hold_tokens(text: str) -> bool:
     """False when no token format can occur anywhere in `text` (a whole file, say)."""
-    return any(screen.search(text) for screen in _TOKEN_SCREENS)
+    lowered = text.lower()
+    return any(
+        _hinted(detector, lowered) and screen.search(text)
+        for detector, screen in zip(TOKEN_DETECTORS, _TOKEN_SCREENS, strict=True)
+    )
 
 
 def find_secrets(text: str, *, command: bool, tokens: bool = True) -> Iterator[SecretHit]:
@@ -103,12 +144,13 @@ def find_secrets(text: str, *, command: bool, tokens: bool = True) -> Iterator[S
     """
     if ALLOW_MARKER in text:
         return
+    lowered = text.lower()
     if tokens:
         for detector, screen in zip(TOKEN_DETECTORS, _TOKEN_SCREENS, strict=True):
-            if screen.search(text):
+            if _hinted(detector, lowered) and screen.search(text):
                 for value in _matches(detector, text):
                     yield SecretHit(detector.secret_type, mask(value), value)
-    if not command or not _KEYWORD_SCREEN.search(text.lower()):
+    if not command or not _KEYWORD_SCREEN.search(lowered):
         return
     for value in _KEYWORD_DETECTOR.analyze_string(text, _KEYWORD_PATTERNS):
         yield SecretHit("password or key assignment", mask(value), value)

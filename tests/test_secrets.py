@@ -1,0 +1,66 @@
+"""The credential scan: every detector fires on a real-looking token, hints never hide one,
+the allow marker works, and prose words like "password" are not flagged outside commands."""
+
+from __future__ import annotations
+
+import pytest
+
+from generator.secrets import TOKEN_DETECTORS, TOKEN_HINTS, find_secrets, may_hold_tokens
+
+# One token per detector, in the format each service issues (all fake).
+SAMPLES = {
+    "AWSKeyDetector": "aws s3 ls --profile x AKIAIOSFODNN7EXAMPLE",
+    "BasicAuthDetector": "curl https://deploy:s3cr3tpass@registry.example.com/v2/",
+    "GitHubTokenDetector": "export GH=ghp_" + "a1B2" * 9,
+    "GitLabTokenDetector": "git clone https://oauth2:glpat-" + "x7Y9z" * 4 + "@gitlab.example",
+    "JwtTokenDetector": "Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl",
+    "NpmDetector": "echo //registry.npmjs.org/:_authToken=npm_" + "A1b2C3" * 6,
+    "OpenAIDetector": "OPENAI=sk-" + "A1b2C3d4E5" * 2 + "T3BlbkFJ" + "Z9y8X7w6V5" * 2,
+    "PrivateKeyDetector": "-----BEGIN OPENSSH PRIVATE KEY-----",
+    "PypiTokenDetector": "twine upload -p pypi-AgEIcHlwaS5vcmc" + "Ab1_" * 18,
+    "SendGridDetector": "SG." + "a" * 22 + "." + "b" * 43,
+    "SlackDetector": "curl https://hooks.slack.com/services/T0001/B0001/XXXXXXXXXXXX",
+    "StripeDetector": "stripe --api-key sk_live_" + "4eC39HqLyjWDarjtT1zdp7dc",
+}
+
+
+def test_every_detector_has_hints_and_a_sample() -> None:
+    assert {type(d).__name__ for d in TOKEN_DETECTORS} == set(SAMPLES)
+    assert set(TOKEN_HINTS) == {type(d) for d in TOKEN_DETECTORS}
+
+
+@pytest.mark.parametrize("name", sorted(SAMPLES))
+def test_each_detector_fires_through_its_hints(name: str) -> None:
+    text = SAMPLES[name]
+    assert may_hold_tokens(text)
+    hits = list(find_secrets(text, command=False))
+    detector = next(d for d in TOKEN_DETECTORS if type(d).__name__ == name)
+    assert detector.secret_type in {hit.kind for hit in hits}
+    for hit in hits:
+        assert hit.value not in hit.masked
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "mysql -u root -pS3cretPass app",
+        "psql --password=hunter2hunter2 -h db",
+        "export DB_PASSWORD=hunter2hunter2",
+        "curl -H 'Authorization: Bearer abcdef1234567890'",
+    ],
+)
+def test_password_forms_in_commands(command: str) -> None:
+    assert list(find_secrets(command, command=True))
+    assert not list(find_secrets(command + "  # runbook: allow-secret", command=True))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Rotated the database password in the vault; no secret is stored in the repo.",
+        "mkdir -p /var/lib/app && docker run -p 8080:80 app",
+        "kubectl create secret generic app --from-file=./key",
+    ],
+)
+def test_ordinary_text_is_not_a_credential(text: str) -> None:
+    assert not list(find_secrets(text, command="kubectl" in text or "mkdir" in text))
