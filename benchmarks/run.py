@@ -19,6 +19,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,6 +29,8 @@ import yaml
 
 from benchmarks.corpus import MKDOCS_YML, make_record_file, write_corpus
 from generator.config import read_options
+from generator.plugin import NAV_PAGES
+from generator.site_config import MATERIAL_FEATURES, REQUIRED_EXTENSIONS, SEARCH_SEPARATOR
 from generator.validate import discover, validate_runbook
 
 HERE = Path(__file__).resolve().parent
@@ -62,15 +65,15 @@ def timed(function: Callable[[], object], repeats: int) -> Timing:
 
 def run_child(command: list[str], cwd: Path) -> tuple[float, int]:
     """Wall seconds and peak RSS (KiB) of a child process; fails loudly if it fails."""
-    start = time.perf_counter()
-    process = subprocess.Popen(
-        command, cwd=cwd, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
-    _, status, usage = os.wait4(process.pid, 0)
-    elapsed = time.perf_counter() - start
-    stderr = process.stderr.read().decode() if process.stderr else ""
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"{' '.join(command)} failed in {cwd}:\n{stderr[-3000:]}")
+    with tempfile.TemporaryFile() as log:  # a file, not a pipe: a chatty child never blocks
+        start = time.perf_counter()
+        process = subprocess.Popen(command, cwd=cwd, env=ENV, stdout=log, stderr=log)
+        _, status, usage = os.wait4(process.pid, 0)
+        elapsed = time.perf_counter() - start
+        if os.waitstatus_to_exitcode(status) != 0:
+            log.seek(0)
+            output = log.read().decode(errors="replace")
+            raise SystemExit(f"{' '.join(command)} failed in {cwd}:\n{output[-3000:]}")
     return elapsed, usage.ru_maxrss
 
 
@@ -102,34 +105,12 @@ def plain_mkdocs_project(root: Path, target: Path) -> None:
         capture_output=True,
     )
     shutil.copy(HERE.parent / "templates" / "runbook.css", target / "docs" / "runbook.css")
-    nav = [
-        "index.md",
-        "services/index.md",
-        "owners/index.md",
-        "files/index.md",
-        "checklists/index.md",
-        "metrics/index.md",
-        "tags/index.md",
-        "rollback-readiness.md",
-    ]
     config = yaml.safe_load(MKDOCS_YML)
-    config["plugins"] = ["search"]
-    config["nav"] = nav
+    config["nav"] = ["index.md", *NAV_PAGES]
     config["extra_css"] = ["runbook.css"]
-    config["markdown_extensions"] = [
-        "tables",
-        "admonition",
-        "md_in_html",
-        "pymdownx.highlight",
-        "pymdownx.superfences",
-    ]
-    config["theme"]["features"] = [
-        "content.code.copy",
-        "search.suggest",
-        "search.highlight",
-        "navigation.indexes",
-    ]
-    config["plugins"] = [{"search": {"separator": r"[\s\-_/.,:;=|()\[\]{}<>\"'`]+"}}]
+    config["markdown_extensions"] = list(REQUIRED_EXTENSIONS)
+    config["theme"]["features"] = list(MATERIAL_FEATURES)
+    config["plugins"] = [{"search": {"separator": SEARCH_SEPARATOR}}]
     (target / "mkdocs.yml").write_text(yaml.safe_dump(config), encoding="utf-8")
 
 
@@ -176,13 +157,24 @@ def measure_incremental(root: Path, count: int, full: Timing) -> dict[str, objec
     return {"seconds": seconds, "ratio": seconds / full.median, "checks": checks}
 
 
-def measure_search_latency(site: Path, query: str) -> float | None:
-    """Milliseconds from typing a query to the first result in headless Chromium."""
+def measure_search_latency(root: Path) -> dict[str, float] | None:
+    """Milliseconds to the first results in headless Chromium for what on-call people type:
+    a file path, a command fragment, an owner and a service of a real record."""
     if not Path("/usr/bin/chromium").exists():
         return None
     from benchmarks.search_latency import search_latency_ms
 
-    return search_latency_ms(site, query)
+    record = yaml.safe_load(next((root / "records").rglob("*.yaml")).read_text(encoding="utf-8"))
+    queries = {
+        "file path": record["files_touched"][0],
+        "command fragment": "rollout undo",
+        "owner": record["owner"],
+        "service": record["service"],
+    }
+    return {
+        f"{kind} `{query}`": search_latency_ms(root / "site", query)
+        for kind, query in queries.items()
+    }
 
 
 def write_results(results: dict[str, object], path: Path) -> None:
@@ -238,12 +230,19 @@ def write_results(results: dict[str, object], path: Path) -> None:
             f"build. Affected pages correct: {checks}.",
         ]
     latency = results.get("search_latency_ms")
+    largest_records = results["build"][-1]["records"]
     lines += ["", "## Search in headless Chromium (target: results in under 300 ms)", ""]
-    lines.append(
-        f"First results {latency:.0f} ms after typing."
-        if latency is not None
-        else "Not measured: no /usr/bin/chromium."
-    )
+    if latency is None:
+        lines.append("Not measured: no /usr/bin/chromium.")
+    else:
+        lines += [
+            f"On the {largest_records:,}-record site, index loaded, query pasted at once; "
+            "median of 5 page loads.",
+            "",
+            "| query | first results |",
+            "|---|---:|",
+        ]
+        lines += [f"| {query} | {ms:.0f} ms |" for query, ms in latency.items()]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
@@ -267,7 +266,7 @@ def main() -> None:
         largest["root"], largest["records"], largest["runbook"]
     )
     print(f"incremental: {results['incremental']['ratio'] * 100:.1f} %", flush=True)
-    results["search_latency_ms"] = measure_search_latency(largest["root"] / "site", "service-001")
+    results["search_latency_ms"] = measure_search_latency(largest["root"])
     output = HERE / ("RESULTS-quick.md" if args.quick else "RESULTS.md")
     write_results(results, output)
     print(output.read_text())

@@ -9,6 +9,7 @@ passes through and every browser shows as the literal character.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 
@@ -22,6 +23,7 @@ _WHITESPACE = re.compile(r"\s+")
 _LEADING_LIST_MARKER = re.compile(r"^(\d+)\.|^-")
 
 
+@functools.lru_cache(maxsize=65536)  # services, owners and titles recur on many index pages
 def escape_text(value: object) -> Markup:
     """Plain text for HTML and Markdown: text, list items, table cells, headings, attributes."""
     text = _WHITESPACE.sub(" ", str(value)).strip().translate(_ENTITIES)

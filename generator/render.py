@@ -77,9 +77,8 @@ def make_environment(templates_dir: Path | None) -> Environment:
 class _Links:
     """Relative links between generated pages, as Markdown .md paths every engine resolves."""
 
-    def __init__(self, index: RunbookIndex, home_uri: str) -> None:
+    def __init__(self, index: RunbookIndex) -> None:
         self.index = index
-        self.home_uri = home_uri
 
     def record(self, record_id: str) -> str:
         return f"changes/{record_id}.md"
@@ -118,7 +117,7 @@ def render_site(
     index: RunbookIndex, environment: Environment, settings: RenderSettings
 ) -> list[Page]:
     """Every generated page of the runbook, in a stable order."""
-    links = _Links(index, settings.home_uri)
+    links = _Links(index)
     pages: list[Page] = []
 
     def render(uri: str, template: str, **context: Any) -> None:

@@ -1,6 +1,6 @@
 """Adjust the MkDocs configuration so generated pages render as intended from any mkdocs.yml.
 
-A minimal mkdocs.yml (site_name, Material, search, runbook) has no Markdown extensions, the
+A minimal mkdocs.yml (site_name, Material, search, runbook) has only MkDocs' default extensions, the
 default search separator and Google-hosted fonts; the runbook needs tables, code fences,
 Markdown inside HTML blocks, search that splits paths and commands into words, a copy button
 on commands, and no request leaving the reader's machine. Explicit user choices are kept.
@@ -10,13 +10,8 @@ from __future__ import annotations
 
 from mkdocs.config.defaults import MkDocsConfig
 
-REQUIRED_EXTENSIONS = (
-    "tables",
-    "admonition",
-    "md_in_html",
-    "pymdownx.highlight",
-    "pymdownx.superfences",
-)
+# MkDocs always adds toc, tables and fenced_code (the command blocks); these come on top.
+REQUIRED_EXTENSIONS = ("tables", "admonition", "md_in_html", "pymdownx.highlight")
 # Split on path, command and option punctuation so `upload.conf` and `rollout` find records.
 SEARCH_SEPARATOR = r"[\s\-_/.,:;=|()\[\]{}<>\"'`]+"
 MATERIAL_DEFAULT_SEPARATOR = r"[\s\-]+"
@@ -33,8 +28,6 @@ def configure_site(config: MkDocsConfig, stylesheet_uri: str) -> None:
     """Add what generated pages need; never remove or override an explicit choice."""
     extensions = config.markdown_extensions
     for name in REQUIRED_EXTENSIONS:
-        if name == "pymdownx.superfences" and "fenced_code" in extensions:
-            continue
         if name not in extensions:
             extensions.append(name)
     if stylesheet_uri not in config.extra_css:
