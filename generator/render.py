@@ -189,4 +189,4 @@ def record_export(entry: SourcedRecord) -> dict[str, Any]:
 def records_json(index: RunbookIndex) -> str:
     """Every validated record, newest first, as stable JSON for tools and scripts."""
     export = [record_export(entry) for entry in index.records]
-    return json.dumps(export, indent=1, ensure_ascii=False, sort_keys=True) + "\n"
+    return json.dumps(export, ensure_ascii=False, sort_keys=True, separators=(",", ":")) + "\n"
