@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 import os
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -84,14 +85,20 @@ def load_yaml_file(
     """Read and parse one file; every problem becomes a diagnostic, nothing raises."""
     loaded = LoadedFile(path=path, display_path=display_path)
     try:
-        with path.open("rb") as stream:  # one open and read; no stat on the happy path
-            raw = stream.read(max_bytes + 1)
-            if len(raw) > max_bytes:
-                size = os.fstat(stream.fileno()).st_size
+        # Non-blocking, so a FIFO named like a record cannot hang validation.
+        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        with os.fdopen(descriptor, "rb") as stream:
+            status = os.fstat(descriptor)
+            if not stat.S_ISREG(status.st_mode):
+                loaded.error(1, 1, "unreadable", "not a regular file")
+                return loaded
+            if status.st_size > max_bytes:
+                size = status.st_size
                 loaded.error(
                     1, 1, "too-large", f"file is {size:,} bytes, over the {max_bytes:,} cap"
                 )
                 return loaded
+            raw = stream.read(max_bytes + 1)
     except OSError as exc:
         loaded.error(1, 1, "unreadable", f"cannot read file: {exc.strerror or exc}")
         return loaded

@@ -105,8 +105,8 @@ def discover(folder: Path, *, recursive: bool) -> list[Path]:
         except OSError:
             continue
         for entry in entries:
-            if entry.name.endswith(YAML_SUFFIXES) and entry.is_file():
-                found.append(Path(entry.path))  # regular files only: never a FIFO or device
+            if entry.name.endswith(YAML_SUFFIXES) and not entry.is_dir():
+                found.append(Path(entry.path))  # the loader reports what is not a regular file
             elif recursive and entry.is_dir(follow_symlinks=False):
                 pending.append(Path(entry.path))
     return sorted(found)

@@ -1,0 +1,30 @@
+"""Odd files in records/ are reported, never skipped silently and never allowed to hang."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+def test_fifo_dangling_link_and_link_loop(
+    runbook_repo: Path, run_runbook: Callable[..., object]
+) -> None:
+    records = runbook_repo / "records"
+    os.mkfifo(records / "2026-01-01-fifo.yaml")
+    (records / "2026-01-02-dangling.yaml").symlink_to(runbook_repo / "nowhere.yaml")
+    (records / "loop").symlink_to(records)
+    (records / "folder.yaml").mkdir()
+
+    result = run_runbook("validate", "--format", "json")
+    found = {(d["path"], d["code"], d["message"]) for d in result.json()}
+    assert result.exit_code == 1
+    assert ("records/2026-01-01-fifo.yaml", "unreadable", "not a regular file") in found
+    assert any(
+        path == "records/2026-01-02-dangling.yaml" and code == "unreadable"
+        for path, code, _ in found
+    )
+    assert len(found) == 2
