@@ -15,7 +15,7 @@ from .slugs import assign_slugs
 from .validate import Runbook, SourcedRecord
 
 RELATED_LIMIT = 6
-CANDIDATES_PER_KEY = 40
+CANDIDATES_PER_KEY = 20  # on each side in time
 TOP_LEVEL_FOLDER = "(top level)"
 
 
@@ -132,29 +132,41 @@ def _related(
 ) -> dict[str, list[SourcedRecord]]:
     """Per record: shared files first (most shared first), then same service, then shared tags.
 
-    Each key contributes its newest few candidates, so a file touched by thousands of
-    records costs a constant, not thousands.
+    Candidates are the records nearest in time within each file, service or tag, so a file
+    touched by thousands of records costs a constant, and a new record changes the related
+    list of its neighbours in time only (which keeps incremental rebuilds small).
     """
     order = {entry.id: position for position, entry in enumerate(records)}
+    positions: dict[int, dict[str, int]] = {}
+
+    def neighbours(pool: list[SourcedRecord], entry: SourcedRecord) -> list[SourcedRecord]:
+        """The pool's records nearest to `entry` in time, nearest first."""
+        index = positions.setdefault(id(pool), {e.id: i for i, e in enumerate(pool)})
+        here = index[entry.id]
+        window = pool[max(0, here - CANDIDATES_PER_KEY) : here + CANDIDATES_PER_KEY + 1]
+        return sorted(
+            (other for other in window if other.id != entry.id),
+            key=lambda other: (abs(order[other.id] - order[entry.id]), other.id),
+        )
+
     related = {}
     for entry in records:
         record = entry.record
-        chosen: dict[str, SourcedRecord] = {}
         shared: Counter[str] = Counter()
         candidates: dict[str, SourcedRecord] = {}
         for path in set(record.files_touched):
-            for other in by_file[path][:CANDIDATES_PER_KEY]:
-                if other.id != entry.id:
-                    shared[other.id] += 1
-                    candidates[other.id] = other
-        for other_id in sorted(shared, key=lambda i: (-shared[i], order[i]))[:RELATED_LIMIT]:
-            chosen[other_id] = candidates[other_id]
+            for other in neighbours(by_file[path], entry):
+                shared[other.id] += 1
+                candidates[other.id] = other
+        here = order[entry.id]
+        ranked = sorted(shared, key=lambda i: (-shared[i], abs(order[i] - here), i))
+        ranked = ranked[:RELATED_LIMIT]
+        chosen = {other_id: candidates[other_id] for other_id in ranked}
         pools = [by_service[record.service]] + [by_tag[t] for t in sorted(set(record.tags))]
         for pool in pools:
-            for other in pool[:CANDIDATES_PER_KEY]:
+            for other in neighbours(pool, entry):
                 if len(chosen) >= RELATED_LIMIT:
                     break
-                if other.id != entry.id and other.id not in chosen:
-                    chosen[other.id] = other
+                chosen.setdefault(other.id, other)
         related[entry.id] = list(chosen.values())
     return related
