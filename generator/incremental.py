@@ -27,10 +27,31 @@ UNSEARCHED_RECORD_SECTIONS = frozenset({"metrics", "checklists", "links", "relat
 
 
 class PageCache:
-    """Generated pages on disk, rewritten only when their bytes change (mtime = last change)."""
+    """Generated pages on disk, rewritten only when their bytes change (mtime = last change),
+    with the key of each page's inputs so unchanged pages need not be rendered again."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
+        self.keys_file = folder.parent / "page-keys.json"
+        self._keys: dict[str, str] | None = None
+
+    def rendered_before(self, uri: str, key: str) -> str | None:
+        """The cached content of `uri` if it was rendered from inputs with this key."""
+        if self._keys is None:
+            try:
+                self._keys = json.loads(self.keys_file.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                self._keys = {}
+        if not isinstance(self._keys, dict) or self._keys.get(uri) != key:
+            return None
+        try:
+            return (self.folder / uri).read_text(encoding="utf-8")
+        except OSError:
+            return None
+
+    def save_keys(self, keys: dict[str, str]) -> None:
+        self.keys_file.parent.mkdir(parents=True, exist_ok=True)
+        self.keys_file.write_text(json.dumps(keys, sort_keys=True), encoding="utf-8")
 
     def store(self, uri: str, content: str) -> Path:
         path = self.folder / uri

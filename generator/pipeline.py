@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from .config import RunbookOptions
 from .diagnostics import has_errors
 from .indexes import build_index
-from .render import Page, RenderSettings, make_environment, render_site
+from .render import Page, RenderedBefore, RenderSettings, make_environment, render_site
 from .validate import ValidationReport, validate_runbook
 
 
@@ -20,7 +20,11 @@ class Generated:
 
 
 def generate(
-    options: RunbookOptions, settings: RenderSettings, *, jobs: int | None = None
+    options: RunbookOptions,
+    settings: RenderSettings,
+    *,
+    jobs: int | None = None,
+    rendered_before: RenderedBefore | None = None,
 ) -> Generated:
     """Validate the whole runbook and, if it has no errors, render every page."""
     report = validate_runbook(options, jobs=jobs)
@@ -29,5 +33,7 @@ def generate(
     environment = make_environment(
         options.templates_dir if options.templates_dir.is_dir() else None
     )
-    pages = render_site(build_index(report.runbook), environment, settings)
+    pages = render_site(
+        build_index(report.runbook), environment, settings, rendered_before=rendered_before
+    )
     return Generated(report, pages)

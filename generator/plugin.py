@@ -94,7 +94,9 @@ class RunbookPlugin(BasePlugin[RunbookPluginConfig]):
             site_name=config.site_name,
             directory_urls=config.use_directory_urls,
         )
-        generated = generate(self.options, settings)
+        cache = PageCache(self.options.root / CACHE_FOLDER / "pages")
+        reuse = cache.rendered_before if self.incremental else None
+        generated = generate(self.options, settings, rendered_before=reuse)
         for diagnostic in generated.report.diagnostics:
             level = logging.ERROR if diagnostic.severity == "error" else logging.WARNING
             log.log(level, diagnostic.as_text())
@@ -103,7 +105,6 @@ class RunbookPlugin(BasePlugin[RunbookPluginConfig]):
             raise PluginError(f"runbook: {errors} errors in records or checklists (listed above)")
         self.generated_uris = set()
         in_nav = {home_uri, *NAV_PAGES}
-        cache = PageCache(self.options.root / CACHE_FOLDER / "pages")
         for page in generated.pages:
             if files.get_file_from_path(page.uri) is not None:
                 log.warning(f"runbook: docs/{page.uri} exists; it replaces the generated page")
@@ -115,6 +116,7 @@ class RunbookPlugin(BasePlugin[RunbookPluginConfig]):
             )
             self.generated_uris.add(page.uri)
         cache.prune(self.generated_uris)
+        cache.save_keys({page.uri: page.key for page in generated.pages if page.key})
         self.files = files
         self.fingerprint = fingerprint(config, self.options.templates_dir)
         site_dir = Path(config.site_dir)

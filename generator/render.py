@@ -9,6 +9,8 @@ and Markdown fields through `markdown` (sanitised after conversion).
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -31,10 +33,12 @@ STATUS_ICONS = {"done": "✓", "n/a": "○", "skipped": "↷"}
 
 @dataclass(frozen=True)
 class Page:
-    """One generated file: its path in the docs tree and its content."""
+    """One generated file: its path in the docs tree, its content and, for record pages, the
+    key of its inputs (see render_site)."""
 
     uri: str
     content: str
+    key: str = ""
 
 
 @dataclass(frozen=True)
@@ -113,12 +117,25 @@ def _relative_to(page_uri: str) -> Callable[[str], str]:
     return lambda target: prefix + target
 
 
+# A record page rendered earlier from the same inputs: (uri, key) -> content, or None.
+RenderedBefore = Callable[[str, str], str | None]
+
+
 def render_site(
-    index: RunbookIndex, environment: Environment, settings: RenderSettings
+    index: RunbookIndex,
+    environment: Environment,
+    settings: RenderSettings,
+    *,
+    rendered_before: RenderedBefore | None = None,
 ) -> list[Page]:
-    """Every generated page of the runbook, in a stable order."""
+    """Every generated page of the runbook, in a stable order.
+
+    Record pages carry a key of everything they show; with `rendered_before`, a page whose
+    key is unchanged is taken as it was instead of being rendered again (incremental builds).
+    """
     links = _Links(index)
     pages: list[Page] = []
+    templates = _templates_fingerprint(environment)
 
     def render(uri: str, template: str, **context: Any) -> None:
         content = environment.get_template(template).render(
@@ -133,13 +150,20 @@ def render_site(
         recent=index.records[:RECENT_ON_HOME],
     )
     for entry in index.records:
-        render(
-            links.record(entry.id),
-            "record.md.j2",
-            entry=entry,
-            record=entry.record,
-            related=index.related[entry.id],
-        )
+        uri = links.record(entry.id)
+        key = _record_page_key(entry, index, links, settings, templates)
+        previous = rendered_before(uri, key) if rendered_before else None
+        if previous is None:
+            render(
+                uri,
+                "record.md.j2",
+                entry=entry,
+                record=entry.record,
+                related=index.related[entry.id],
+            )
+        else:
+            pages.append(Page(uri, previous))
+        pages[-1] = Page(uri, pages[-1].content, key)
     for kind, groups in (("service", index.services), ("owner", index.owners), ("tag", index.tags)):
         render(f"{kind}s/index.md", "groups.md.j2", kind=kind, groups=groups)
         for group in groups.values():
@@ -172,6 +196,51 @@ def render_site(
     )
     pages.append(Page("records.json", records_json(index)))
     return pages
+
+
+def _templates_fingerprint(environment: Environment) -> str:
+    """Hash of every template file the environment can load (user overrides included)."""
+    digest = hashlib.sha256()
+    for loader in environment.loader.loaders:  # type: ignore[union-attr]
+        for folder in loader.searchpath:
+            for path in sorted(Path(folder).glob("*")):
+                if path.is_file():
+                    digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def _record_page_key(
+    entry: SourcedRecord,
+    index: RunbookIndex,
+    links: _Links,
+    settings: RenderSettings,
+    templates: str,
+) -> str:
+    """Everything a record page shows: the record, its related changes, the URLs it links to,
+    the checklists it went through, the settings and the templates."""
+    record = entry.record
+    inputs = {
+        "record": record.model_dump(mode="json"),
+        "path": entry.path,
+        "related": [
+            (o.id, o.record.title, o.record.date.isoformat(), o.record.service, o.record.owner)
+            for o in index.related[entry.id]
+        ],
+        "links": [
+            links.owner(record.owner),
+            links.service(record.service),
+            *(links.tag(tag) for tag in record.tags),
+            *(links.metric(metric.name) for metric in record.metrics),
+            *(links.file(path) for path in record.files_touched),
+        ],
+        "checklists": {
+            checklist_id: index.runbook.checklists[checklist_id].checklist.model_dump(mode="json")
+            for checklist_id in record.checklists
+        },
+        "settings": dataclasses.asdict(settings),
+        "templates": templates,
+    }
+    return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode("utf-8")).hexdigest()
 
 
 def _page_url(settings: RenderSettings, uri: str) -> str:

@@ -77,6 +77,16 @@ def test_incremental_builds_equal_full_builds(demo_repo: Path, tmp_path: Path) -
     related = demo_repo / "site" / "changes" / "2026-11-20-cap-upload-size" / "index.html"
     assert "2026-11-21-follow-up" in related.read_text(encoding="utf-8")
 
+    checklist = demo_repo / "checklists" / "safe-change.yaml"
+    checklist.write_text(
+        checklist.read_text(encoding="utf-8").replace("title: ", "title: Renamed ", 1),
+        encoding="utf-8",
+    )
+    assert "incrementally" in build(demo_repo)
+    page = demo_repo / "site" / "changes" / "2026-11-20-cap-upload-size" / "index.html"
+    assert "Renamed Safe change" in page.read_text(encoding="utf-8")
+    assert differing_files(demo_repo / "site", full_build_copy(demo_repo, tmp_path, "c")) == []
+
     removed = demo_repo / "records" / "2025" / "2025-12-04-nginx-upload-buffering.yaml"
     removed.unlink()
     assert "incrementally" in build(demo_repo)
