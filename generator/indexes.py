@@ -141,7 +141,9 @@ def _related(
 
     def neighbours(pool: list[SourcedRecord], entry: SourcedRecord) -> list[SourcedRecord]:
         """The pool's records nearest to `entry` in time, nearest first."""
-        index = positions.setdefault(id(pool), {e.id: i for i, e in enumerate(pool)})
+        index = positions.get(id(pool))
+        if index is None:  # built once per pool
+            index = positions[id(pool)] = {e.id: i for i, e in enumerate(pool)}
         here = index[entry.id]
         window = pool[max(0, here - CANDIDATES_PER_KEY) : here + CANDIDATES_PER_KEY + 1]
         return sorted(
