@@ -9,6 +9,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -126,17 +128,24 @@ def build(
     """Validate, render and build the site; the previous site stays until the new one is done."""
     setup_logging(quiet=quiet)
     _ensure_docs_dir(_options(config_file))
-    try:
+    with _mkdocs_failures("build failed", "; the previous site was left in place"):
         target, incremental = build_site(config_file, site_dir=site_dir, strict=strict, full=full)
+    if not quiet:
+        kind = "incrementally" if incremental else "in full"
+        click.echo(f"runbook: site built {kind} in {display_path(target)}", err=True)
+
+
+@contextmanager
+def _mkdocs_failures(what: str, consequence: str = "") -> Iterator[None]:
+    """MkDocs' configuration errors exit 2, failed builds (invalid records included) exit 1."""
+    try:
+        yield
     except MkDocsConfigurationError as exc:
         click.echo(f"runbook: configuration error: {exc}", err=True)
         sys.exit(EXIT_USAGE)
     except Abort as exc:
-        click.echo(f"runbook: build failed: {exc}; the previous site was left in place", err=True)
+        click.echo(f"runbook: {what}: {exc}{consequence}", err=True)
         sys.exit(EXIT_USAGE if "configuration error" in str(exc) else EXIT_PROBLEMS)
-    if not quiet:
-        kind = "incrementally" if incremental else "in full"
-        click.echo(f"runbook: site built {kind} in {display_path(target)}", err=True)
 
 
 def _ensure_docs_dir(options: RunbookOptions) -> None:
@@ -153,14 +162,8 @@ def serve(dev_addr: str | None, config_file: str | None) -> None:
     """Live preview that rebuilds when a record, checklist or template changes."""
     setup_logging(quiet=False)
     _ensure_docs_dir(_options(config_file))
-    try:
+    with _mkdocs_failures("serve failed"):
         serve_site(config_file, dev_addr=dev_addr)
-    except MkDocsConfigurationError as exc:
-        click.echo(f"runbook: configuration error: {exc}", err=True)
-        sys.exit(EXIT_USAGE)
-    except Abort as exc:
-        click.echo(f"runbook: {exc}", err=True)
-        sys.exit(EXIT_PROBLEMS)
 
 
 @cli.command()

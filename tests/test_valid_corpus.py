@@ -71,3 +71,21 @@ def test_validate_named_file_by_relative_path(
     shutil.copy(RECORD_FILES[0], runbook_repo / "records" / RECORD_FILES[0].name)
     relative = f"records/{RECORD_FILES[0].name}"
     _assert_no_problems(run_runbook("validate", "--format", "json", relative))
+
+
+def test_build_exit_codes_separate_configuration_from_records(
+    runbook_repo: Path, run_runbook: Callable[..., CliRun]
+) -> None:
+    config = runbook_repo / "mkdocs.yml"
+    good = config.read_text(encoding="utf-8")
+    config.write_text(good.replace("name: material", "name: no-such-theme"), encoding="utf-8")
+    broken_config = run_runbook("build", "-q")
+    assert broken_config.exit_code == 2, broken_config.everything
+    assert "configuration error" in broken_config.everything
+
+    config.write_text(good, encoding="utf-8")
+    (runbook_repo / "records" / "2026-01-01-bad.yaml").write_text("title: [\n", encoding="utf-8")
+    broken_record = run_runbook("build", "-q")
+    assert broken_record.exit_code == 1
+    assert "records/2026-01-01-bad.yaml:2:1: error:" in broken_record.everything
+    assert "Traceback" not in broken_record.everything
