@@ -26,13 +26,21 @@ from pydantic_core import CoreSchema, PydanticCustomError
 
 ID_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 MAX_PATH_LENGTH = 400
+_SPACE = re.compile(r"\s")
 # Trojan-source characters: they reorder how text displays without changing what it is.
 BIDI_CONTROLS = frozenset(
     "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
 )
 # What a one-line field may not contain: control characters (Unicode category Cc: C0, DEL,
 # C1), line and paragraph separators, and the bidi controls above.
-_NOT_ONE_LINE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029" + "".join(sorted(BIDI_CONTROLS)) + "]")
+_NOT_ONE_LINE_CHARACTERS = "\x00-\x1f\x7f-\x9f\u2028\u2029" + "".join(sorted(BIDI_CONTROLS))
+_NOT_ONE_LINE = re.compile(f"[{_NOT_ONE_LINE_CHARACTERS}]")
+# The same rule (and "not blank") as a pattern pydantic-core checks in Rust, with no call into
+# Python per value; `pattern_problem` says which part of the rule a value broke.
+ONE_LINE_PATTERN = (
+    f"^(?:[^{_NOT_ONE_LINE_CHARACTERS}]*[^\\s{_NOT_ONE_LINE_CHARACTERS}]"
+    f"[^{_NOT_ONE_LINE_CHARACTERS}]*)?$"
+)
 
 
 def _one_line(value: str) -> str:
@@ -61,6 +69,17 @@ def _record_id(value: str) -> str:
             {"value": value},
         )
     return value
+
+
+def pattern_problem(pattern: str, value: Any) -> PydanticCustomError | None:
+    """Why `value` does not match one of our patterns, as the error a validator would raise."""
+    explain = {ONE_LINE_PATTERN: _one_line, ID_PATTERN.pattern: _record_id}.get(pattern)
+    try:
+        if explain is not None and isinstance(value, str):
+            explain(value)
+    except PydanticCustomError as problem:
+        return problem
+    return None
 
 
 def _relative_path(value: str) -> str:
@@ -93,7 +112,7 @@ def _http_url(value: str) -> str:
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise PydanticCustomError("url", "must be an http(s) URL")
-    if any(c.isspace() for c in value) or _NOT_ONE_LINE.search(value):
+    if _SPACE.search(value) or _NOT_ONE_LINE.search(value):
         raise PydanticCustomError("url", "must not contain spaces or control characters")
     return value
 
@@ -115,11 +134,11 @@ def _calendar_date(value: Any) -> Any:
 
 
 OneLine = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1), AfterValidator(_one_line)
+    str, StringConstraints(strip_whitespace=True, min_length=1, pattern=ONE_LINE_PATTERN)
 ]
-ShortText = Annotated[str, StringConstraints(max_length=200), AfterValidator(_one_line)]
+ShortText = Annotated[str, StringConstraints(max_length=200, pattern=ONE_LINE_PATTERN)]
 MarkdownText = Annotated[str, StringConstraints(min_length=1)]
-Identifier = Annotated[str, AfterValidator(_record_id)]
+Identifier = Annotated[str, StringConstraints(pattern=ID_PATTERN.pattern)]
 RelativePath = Annotated[str, AfterValidator(_relative_path)]
 HttpUrl = Annotated[str, AfterValidator(_http_url)]
 CalendarDate = Annotated[dt.date, BeforeValidator(_calendar_date), Field(strict=True)]

@@ -18,6 +18,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from .config import RunbookOptions
 from .gitinfo import author, changed_files
+from .loader import file_stem
 from .models import Checklist, RelativePath
 from .resources import data_dir
 from .schema import json_schema
@@ -58,7 +59,7 @@ def init_repository(target: Path, *, today: dt.date | None = None) -> ScaffoldRe
         relative = source.relative_to(STARTER)
         if source.is_file() and relative.name != "example-record.yaml":
             _write_new(target / relative, source.read_text(encoding="utf-8"), report)
-    for checklist in discover(data_dir("checklists"), recursive=False):
+    for checklist in map(Path, discover(data_dir("checklists"), recursive=False)):
         _write_new(target / "checklists" / checklist.name, checklist.read_text("utf-8"), report)
     example = (STARTER / "example-record.yaml").read_text(encoding="utf-8")
     owner = author(target) or "runbook maintainers"
@@ -132,7 +133,7 @@ def _free_record_path(options: RunbookOptions, today: dt.date, title: str) -> Pa
     """A path whose stem is used nowhere in the runbook: -2, -3... on the same day and slug."""
     slug = slugify(title)[:MAX_SLUG_LENGTH].strip("-") or "change"
     base = f"{today.isoformat()}-{slug}"
-    taken = {p.stem for p in discover(options.records_dir, recursive=True)}
+    taken = {file_stem(p) for p in discover(options.records_dir, recursive=True)}
     stem, counter = base, 2
     while stem in taken or (options.records_dir / str(today.year) / f"{stem}.yaml").exists():
         stem, counter = f"{base}-{counter}", counter + 1

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ValidationError
 
 from .diagnostics import Diagnostic
 from .loader import LoadedFile, compose_nodes, locate, source_text
+from .models import pattern_problem
 from .secrets import find_secrets
 
 # Codes of our own PydanticCustomError types; any other pydantic error is a [schema] problem.
@@ -103,6 +104,10 @@ def _message(
     where = format_loc(loc)
     if kind in CUSTOM_CODES:
         return kind, f"{where}: {error['msg']}"
+    if kind == "string_pattern_mismatch":
+        problem = pattern_problem(error["ctx"]["pattern"], value)
+        if problem is not None:
+            return problem.type, f"{where}: {problem.message()}"
     if kind == "missing":
         return "missing", f"{where}: required key is missing"
     if kind == "extra_forbidden":

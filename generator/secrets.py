@@ -9,6 +9,7 @@ combined pattern screens every string first so the detectors run only on likely 
 from __future__ import annotations
 
 import re
+from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -93,13 +94,36 @@ _TOKEN_SCREENS = tuple(
 _KEYWORD_SCREEN = re.compile("|".join([*DENYLIST, "authorization", "mysql", "mariadb", "pass"]))
 
 
-_LOWERCASE_HINTS = {
-    detector: tuple(hint.lower() for hint in hints) for detector, hints in TOKEN_HINTS.items()
-}
+def _hint_screens() -> tuple[tuple[re.Pattern[str], frozenset[int]], ...]:
+    """One pattern per first character of the lowercased hints, with the detectors behind it.
+
+    re factors the shared first character out of an alternation and scans for it as a
+    literal, so eleven such patterns cost half of forty-odd `in` tests over a record.
+    """
+    hints: dict[str, set[str]] = defaultdict(set)
+    detectors: dict[str, set[int]] = defaultdict(set)
+    for index, detector in enumerate(TOKEN_DETECTORS):
+        for hint in TOKEN_HINTS[type(detector)]:
+            lowered = hint.lower()
+            hints[lowered[0]].add(lowered)
+            detectors[lowered[0]].add(index)
+    return tuple(
+        (re.compile("|".join(map(re.escape, sorted(hints[first])))), frozenset(detectors[first]))
+        for first in sorted(hints)
+    )
 
 
-def _hinted(detector: RegexBasedDetector, lowered: str) -> bool:
-    return any(hint in lowered for hint in _LOWERCASE_HINTS[type(detector)])
+_HINT_SCREENS = _hint_screens()
+
+
+def _likely_detectors(text: str) -> list[int]:
+    """Indexes of the detectors one of whose hints is in `text` and whose patterns match it."""
+    lowered = text.lower()
+    hinted: set[int] = set()
+    for screen, indexes in _HINT_SCREENS:
+        if screen.search(lowered):
+            hinted |= indexes
+    return [index for index in sorted(hinted) if _TOKEN_SCREENS[index].search(text)]
 
 
 @dataclass(frozen=True)
@@ -130,11 +154,7 @@ def _matches(detector: RegexBasedDetector, text: str) -> Iterator[str]:
 
 def may_hold_tokens(text: str) -> bool:
     """False when no token format can occur anywhere in `text` (a whole file, say)."""
-    lowered = text.lower()
-    return any(
-        _hinted(detector, lowered) and screen.search(text)
-        for detector, screen in zip(TOKEN_DETECTORS, _TOKEN_SCREENS, strict=True)
-    )
+    return bool(_likely_detectors(text))
 
 
 def find_secrets(text: str, *, command: bool, tokens: bool = True) -> Iterator[SecretHit]:
@@ -144,13 +164,12 @@ def find_secrets(text: str, *, command: bool, tokens: bool = True) -> Iterator[S
     """
     if ALLOW_MARKER in text:
         return
-    lowered = text.lower()
     if tokens:
-        for detector, screen in zip(TOKEN_DETECTORS, _TOKEN_SCREENS, strict=True):
-            if _hinted(detector, lowered) and screen.search(text):
-                for value in _matches(detector, text):
-                    yield SecretHit(detector.secret_type, mask(value), value)
-    if not command or not _KEYWORD_SCREEN.search(lowered):
+        for index in _likely_detectors(text):
+            detector = TOKEN_DETECTORS[index]
+            for value in _matches(detector, text):
+                yield SecretHit(detector.secret_type, mask(value), value)
+    if not command or not _KEYWORD_SCREEN.search(text.lower()):
         return
     for value in _KEYWORD_DETECTOR.analyze_string(text, _KEYWORD_PATTERNS):
         yield SecretHit("password or key assignment", mask(value), value)
