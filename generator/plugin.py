@@ -8,6 +8,8 @@ diagnostics. Generated HTML is sanitised before the search plugin indexes it.
 from __future__ import annotations
 
 import logging
+import os
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +70,8 @@ class RunbookPlugin(BasePlugin[RunbookPluginConfig]):
         self.rebuilt_urls: set[str] = set()
         self.progress: BuildProgress | None = None
         self.nav: Navigation | None = None
+        self.sanitizer: ThreadPoolExecutor | None = None
+        self.sanitizing: list[tuple[MkDocsPage, Future[str]]] = []
 
     def on_startup(self, *, command: str, dirty: bool) -> None:
         self.incremental = dirty
@@ -135,8 +139,18 @@ class RunbookPlugin(BasePlugin[RunbookPluginConfig]):
         override = self.options.templates_dir / "runbook.css"
         return override if override.is_file() else data_dir("templates") / "runbook.css"
 
+    @event_priority(100)  # first, so that no plugin sees a page before it is sanitised
     def on_env(self, env: Any, config: MkDocsConfig, files: Files) -> Any:
-        """Incremental builds skip unchanged pages; read the nav ones, whose titles all show."""
+        """Put the sanitised HTML of every generated page in place (see on_page_content).
+
+        Incremental builds skip unchanged pages: read the nav ones, whose titles all show.
+        """
+        for page, sanitized in self.sanitizing:
+            page.content = sanitized.result()
+        self.sanitizing = []
+        if self.sanitizer is not None:
+            self.sanitizer.shutdown()
+            self.sanitizer = None
         if self.incremental and self.nav is not None:
             for page in self.nav.pages:
                 if page.markdown is None:
@@ -155,12 +169,21 @@ class RunbookPlugin(BasePlugin[RunbookPluginConfig]):
                 nav.items.append(file.page)
         return nav
 
+    @event_priority(-100)  # last, so that the sanitiser sees what every plugin made of it
     def on_page_content(self, html: str, page: MkDocsPage, **kwargs: Any) -> str:
+        """Start sanitising a generated page's HTML; on_env puts the result in place.
+
+        nh3 releases the GIL, so the sanitiser runs on another core while MkDocs converts
+        the next pages' Markdown; nothing reads page.content before on_env.
+        """
         self.rebuilt_urls.add(page.url)
         if self.progress is not None:
             self.progress.advance()
         if page.file.src_uri in self.generated_uris:
-            return sanitize_html(html)
+            if self.sanitizer is None:
+                workers = max(1, (os.cpu_count() or 2) - 1)
+                self.sanitizer = ThreadPoolExecutor(workers, thread_name_prefix="runbook-nh3")
+            self.sanitizing.append((page, self.sanitizer.submit(sanitize_html, html)))
         return html
 
     @event_priority(-100)  # after the search plugin has written its index

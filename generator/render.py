@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup
 
 from .charts import MetricChange, format_number, metric_chart, months_chart
 from .escape import escape_text, fence, front_matter_string, markdown_block
@@ -117,6 +118,61 @@ def _relative_to(page_uri: str) -> Callable[[str], str]:
     return lambda target: prefix + target
 
 
+def site_path(uri: str, directory_urls: bool) -> str:
+    """Where the engine publishes docs page `uri` (anchor kept), relative to the site root.
+
+    Raw HTML is not rewritten by Markdown engines, so the big tables of index pages, written
+    as HTML, link to published paths: `changes/x.md` is `changes/x/` or `changes/x.html`.
+    """
+    path, hash_mark, anchor = uri.partition("#")
+    stem = path.removesuffix(".md")
+    if not directory_urls:
+        published = f"{stem}.html"
+    elif stem == "index":
+        published = ""
+    else:
+        published = stem.removesuffix("index") if stem.endswith("/index") else f"{stem}/"
+    return published + hash_mark + anchor
+
+
+class _RecordRows:
+    """The HTML table rows of records, each rendered once per depth of the page it is on.
+
+    A record is listed on a dozen index pages (its service, owner, tags, files, checklists,
+    rollback readiness...); rendering its row once and joining rows makes those pages cost
+    little more than their size.
+    """
+
+    def __init__(self, environment: Environment, links: _Links, settings: RenderSettings):
+        self.template = environment.get_template("_record_row.html.j2")
+        self.links = links
+        self.settings = settings
+        self.rendered: dict[tuple[str, str], str] = {}
+
+    def for_page(self, root: str) -> Callable[[list[SourcedRecord]], Markup]:
+        """The row-joining function for a page `root` ("../..") away from the site root."""
+        url = self.url_from(root)
+
+        def rows(records: list[SourcedRecord]) -> Markup:
+            joined = []
+            for entry in records:
+                row = self.rendered.get((entry.id, root))
+                if row is None:
+                    row = self.template.render(
+                        entry=entry, record=entry.record, links=self.links, url=url
+                    ).strip()
+                    self.rendered[(entry.id, root)] = row
+                joined.append(row)
+            return Markup("\n".join(joined))
+
+        return rows
+
+    def url_from(self, root: str) -> Callable[[str], str]:
+        """A function turning a docs-root path into a published URL relative to the page."""
+        directory_urls = self.settings.directory_urls
+        return lambda target: root + site_path(target, directory_urls)
+
+
 # A record page rendered earlier from the same inputs: (uri, key) -> content, or None.
 RenderedBefore = Callable[[str, str], str | None]
 
@@ -135,11 +191,19 @@ def render_site(
     """
     links = _Links(index)
     pages: list[Page] = []
-    templates = _templates_fingerprint(environment)
+    unchanging = _unchanging_inputs(index, settings, _templates_fingerprint(environment))
+    record_rows = _RecordRows(environment, links, settings)
 
     def render(uri: str, template: str, **context: Any) -> None:
+        root = "../" * site_path(uri, settings.directory_urls).count("/")
         content = environment.get_template(template).render(
-            index=index, links=links, to=_relative_to(uri), settings=settings, **context
+            index=index,
+            links=links,
+            to=_relative_to(uri),
+            url=record_rows.url_from(root),
+            record_rows=record_rows.for_page(root),
+            settings=settings,
+            **context,
         )
         pages.append(Page(uri, content))
 
@@ -151,7 +215,7 @@ def render_site(
     )
     for entry in index.records:
         uri = links.record(entry.id)
-        key = _record_page_key(entry, index, links, settings, templates)
+        key = _record_page_key(entry, index, links, unchanging)
         previous = rendered_before(uri, key) if rendered_before else None
         if previous is None:
             render(
@@ -209,44 +273,47 @@ def _templates_fingerprint(environment: Environment) -> str:
     return digest.hexdigest()
 
 
-def _record_page_key(
-    entry: SourcedRecord,
-    index: RunbookIndex,
-    links: _Links,
-    settings: RenderSettings,
-    templates: str,
-) -> str:
-    """Everything a record page shows: the record, its related changes, the URLs it links to,
-    the checklists it went through, the settings and the templates."""
-    record = entry.record
+def _unchanging_inputs(index: RunbookIndex, settings: RenderSettings, templates: str) -> bytes:
+    """What every record page shows besides its record: settings, templates, checklists."""
+    checklists = {
+        checklist_id: sourced.checklist.model_dump(mode="json")
+        for checklist_id, sourced in index.runbook.checklists.items()
+    }
     inputs = {
-        "record": record.model_dump(mode="json"),
-        "path": entry.path,
-        "related": [
-            (o.id, o.record.title, o.record.date.isoformat(), o.record.service, o.record.owner)
-            for o in index.related[entry.id]
-        ],
-        "links": [
-            links.owner(record.owner),
-            links.service(record.service),
-            *(links.tag(tag) for tag in record.tags),
-            *(links.metric(metric.name) for metric in record.metrics),
-            *(links.file(path) for path in record.files_touched),
-        ],
-        "checklists": {
-            checklist_id: index.runbook.checklists[checklist_id].checklist.model_dump(mode="json")
-            for checklist_id in record.checklists
-        },
         "settings": dataclasses.asdict(settings),
         "templates": templates,
+        "checklists": checklists,
     }
-    return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode("utf-8")).hexdigest()
+    return json.dumps(inputs, sort_keys=True).encode("utf-8")
+
+
+def _record_page_key(
+    entry: SourcedRecord, index: RunbookIndex, links: _Links, unchanging: bytes
+) -> str:
+    """A digest of everything a record page shows: the record, its related changes, the URLs
+    it links to, and the inputs every record page shares (see _unchanging_inputs)."""
+    record = entry.record
+    related = [
+        (other.id, other.record.title, other.record.date.isoformat(), other.record.service,
+         other.record.owner)
+        for other in index.related[entry.id]
+    ]  # fmt: skip
+    page_links = [
+        links.owner(record.owner),
+        links.service(record.service),
+        *(links.tag(tag) for tag in record.tags),
+        *(links.metric(metric.name) for metric in record.metrics),
+        *(links.file(path) for path in record.files_touched),
+    ]
+    digest = hashlib.sha256(unchanging)
+    digest.update(record.model_dump_json().encode("utf-8"))
+    digest.update(json.dumps([entry.path, related, page_links]).encode("utf-8"))
+    return digest.hexdigest()
 
 
 def _page_url(settings: RenderSettings, uri: str) -> str:
     """The published URL of a generated page, absolute when site_url is known."""
-    stem = uri.removesuffix(".md")
-    path = f"{stem}/" if settings.directory_urls else f"{stem}.html"
+    path = site_path(uri, settings.directory_urls)
     return settings.site_url.rstrip("/") + "/" + path if settings.site_url else path
 
 

@@ -20,6 +20,7 @@ import pytest
 import yaml
 from sitehelpers import (
     DATA,
+    MINIMAL_MKDOCS_YML,
     REPO_ROOT,
     SOURCE_DATE_EPOCH,
     BuiltSite,
@@ -31,6 +32,7 @@ from sitehelpers import (
     load_records,
     newest_first,
     norm,
+    parse_html,
     record_id_of,
     record_url,
     resolve,
@@ -745,3 +747,32 @@ def test_search_index_splits_paths_into_words(demo_site: BuiltSite) -> None:
     separator = index["config"]["separator"]
     words = [w for w in re.split(separator, "deploy/nginx/upload.conf --limit=uploads") if w]
     assert "upload" in words and "nginx" in words and "uploads" in words
+
+
+@pytest.mark.parametrize("directory_urls", [True, False])
+def test_every_internal_link_of_every_page_resolves(
+    make_repo,  # type: ignore[no-untyped-def]
+    directory_urls: bool,
+) -> None:
+    """Index pages write their big tables as HTML with published URLs; with either URL style
+    every link of every page must reach an existing page (and its anchor, when it has one)."""
+    repo = make_repo(
+        records_tree=REPO_ROOT / "records",
+        mkdocs_yml=MINIMAL_MKDOCS_YML + f"use_directory_urls: {str(directory_urls).lower()}\n",
+    )
+    build(repo)
+    root = repo / "site"
+    checked = 0
+    for page in sorted(root.rglob("*.html")):
+        page_path = page.relative_to(root).as_posix()
+        for anchor in descendants([parse_html(page.read_text(encoding="utf-8"))], "a"):
+            href = anchor.attrs.get("href")
+            if not href or urlsplit(href).scheme or href.startswith("#"):
+                continue
+            target, fragment = resolve(page_path, href)
+            file = root / (target + "index.html" if target.endswith("/") or not target else target)
+            assert file.is_file(), f"{page_path}: link {href!r} leads nowhere"
+            if fragment:
+                assert f'id="{fragment}"' in file.read_text(encoding="utf-8"), (page_path, href)
+            checked += 1
+    assert checked > 500
