@@ -22,8 +22,6 @@ from mkdocs.config.defaults import MkDocsConfig
 CACHE_FOLDER = ".runbook-cache"
 MANIFEST_NAME = ".runbook-manifest.json"
 SEARCH_INDEX = Path("search") / "search_index.json"
-# Heading ids of record page sections kept out of search (see templates/record.md.j2).
-UNSEARCHED_RECORD_SECTIONS = frozenset({"metrics", "checklists", "links", "related-changes"})
 
 
 class PageCache:
@@ -123,11 +121,9 @@ def rewrite_search_index(
     previous_index: dict[str, Any] | None,
     rebuilt: set[str],
     order: list[str],
-    record_urls: set[str],
 ) -> None:
-    """Finish Material's search index: carry over the entries of pages a dirty build did not
-    render (in page order), and drop the record sections nobody searches for (metrics,
-    checklists, links, related changes), which would double the index for nothing."""
+    """Finish Material's search index after a dirty build: carry over the entries of the pages
+    it did not render, in page order."""
     path = site_dir / SEARCH_INDEX
     if not path.is_file():
         return
@@ -139,17 +135,8 @@ def rewrite_search_index(
             by_page.setdefault(page, []).append(entry)
     for entry in current.get("docs", []):
         by_page.setdefault(entry["location"].split("#", 1)[0], []).append(entry)
-    current["docs"] = [
-        entry
-        for url in order
-        for entry in by_page.get(url, [])
-        if not (url in record_urls and _anchor(entry) in UNSEARCHED_RECORD_SECTIONS)
-    ]
+    current["docs"] = [entry for url in order for entry in by_page.get(url, [])]
     path.write_text(json.dumps(current, separators=(",", ":")), encoding="utf-8")
-
-
-def _anchor(entry: dict[str, Any]) -> str:
-    return entry["location"].partition("#")[2]
 
 
 def read_search_index(site_dir: Path) -> dict[str, Any] | None:

@@ -15,7 +15,7 @@ from typing import Any
 
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.exceptions import PluginError
-from mkdocs.plugins import BasePlugin, event_priority
+from mkdocs.plugins import BasePlugin, CombinedEvent, event_priority
 from mkdocs.structure.files import File, Files, InclusionLevel
 from mkdocs.structure.nav import Navigation
 from mkdocs.structure.pages import Page as MkDocsPage
@@ -37,6 +37,7 @@ from .progress import BuildProgress
 from .render import RenderSettings
 from .resources import data_dir
 from .sanitize import sanitize_html
+from .search_sections import searched_part
 from .site_config import configure_site
 
 log = logging.getLogger("mkdocs.plugins.runbook")
@@ -72,6 +73,7 @@ class RunbookPlugin(BasePlugin[RunbookPluginConfig]):
         self.nav: Navigation | None = None
         self.sanitizer: ThreadPoolExecutor | None = None
         self.sanitizing: list[tuple[MkDocsPage, Future[str]]] = []
+        self.unsearched_content: tuple[MkDocsPage, str] | None = None
 
     def on_startup(self, *, command: str, dirty: bool) -> None:
         self.incremental = dirty
@@ -186,6 +188,26 @@ class RunbookPlugin(BasePlugin[RunbookPluginConfig]):
             self.sanitizing.append((page, self.sanitizer.submit(sanitize_html, html)))
         return html
 
+    @event_priority(100)  # before the search plugin indexes the page
+    def _show_search_the_searched_part(
+        self, context: dict[str, Any], *, page: MkDocsPage, **kwargs: Any
+    ) -> dict[str, Any]:
+        if page.file.src_uri.startswith(RECORD_PAGES) and page.content is not None:
+            self.unsearched_content = (page, page.content)
+            page.content = searched_part(page.content)
+        return context
+
+    @event_priority(-100)  # after it, so that the whole page is written
+    def _restore_the_whole_page(
+        self, context: dict[str, Any], *, page: MkDocsPage, **kwargs: Any
+    ) -> dict[str, Any]:
+        if self.unsearched_content is not None and self.unsearched_content[0] is page:
+            page.content = self.unsearched_content[1]
+        self.unsearched_content = None
+        return context
+
+    on_page_context = CombinedEvent(_show_search_the_searched_part, _restore_the_whole_page)
+
     @event_priority(-100)  # after the search plugin has written its index
     def on_post_build(self, *, config: MkDocsConfig) -> None:
         assert self.files is not None
@@ -195,15 +217,14 @@ class RunbookPlugin(BasePlugin[RunbookPluginConfig]):
             for file in self.files
             if file.src_uri in self.generated_uris
         }
-        pages = [f.page for f in self.files.documentation_pages() if f.page is not None]
-        rewrite_search_index(
-            site_dir,
-            previous_index=self.previous_search_index,
-            rebuilt=self.rebuilt_urls,
-            order=[page.url for page in pages],
-            record_urls={p.url for p in pages if p.file.src_uri.startswith(RECORD_PAGES)},
-        )
         if self.incremental:
+            pages = [f.page for f in self.files.documentation_pages() if f.page is not None]
+            rewrite_search_index(
+                site_dir,
+                previous_index=self.previous_search_index,
+                rebuilt=self.rebuilt_urls,
+                order=[page.url for page in pages],
+            )
             remove_stale_outputs(site_dir, self.previous_manifest, generated)
         write_manifest(site_dir, self.fingerprint, generated)
 

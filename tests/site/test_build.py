@@ -749,6 +749,27 @@ def test_search_index_splits_paths_into_words(demo_site: BuiltSite) -> None:
     assert "upload" in words and "nginx" in words and "uploads" in words
 
 
+def test_search_index_leaves_out_record_sections_nobody_searches(demo_site: BuiltSite) -> None:
+    """Metrics, checklists, links and related changes stay on the page, out of the index."""
+    index = json.loads((demo_site.site_dir / "search" / "search_index.json").read_text())
+    record_anchors = {
+        entry["location"].partition("#")[2]
+        for entry in index["docs"]
+        if entry["location"].startswith("changes/") and "#" in entry["location"]
+    }
+    assert {"reason", "files-touched", "commands", "rollback"} <= record_anchors
+    assert not record_anchors & {"metrics", "checklists", "links", "related-changes"}
+    with_every_section = [
+        record_id
+        for record_id in FIXTURE_IDS
+        if all(
+            article(demo_site.site.page(record_url(record_id))).find(id=section) is not None
+            for section in ("metrics", "checklists", "links", "related-changes")
+        )
+    ]
+    assert with_every_section, "no fixture record shows every unsearched section"
+
+
 @pytest.mark.parametrize("directory_urls", [True, False])
 def test_every_internal_link_of_every_page_resolves(
     make_repo,  # type: ignore[no-untyped-def]
