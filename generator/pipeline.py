@@ -25,6 +25,7 @@ def generate(
     *,
     jobs: int | None = None,
     rendered_before: RenderedBefore | None = None,
+    deferred_blocks: dict[str, str] | None = None,
 ) -> Generated:
     """Validate the whole runbook and, if it has no errors, render every page."""
     report = validate_runbook(options, jobs=jobs)
@@ -34,6 +35,10 @@ def generate(
         options.templates_dir if options.templates_dir.is_dir() else None
     )
     pages = render_site(
-        build_index(report.runbook), environment, settings, rendered_before=rendered_before
+        build_index(report.runbook),
+        environment,
+        settings,
+        rendered_before=rendered_before,
+        deferred_blocks=deferred_blocks,
     )
     return Generated(report, pages)

@@ -34,7 +34,7 @@ from .incremental import (
 )
 from .pipeline import generate
 from .progress import BuildProgress
-from .render import RenderSettings
+from .render import DEFERRED_MARKER, RenderSettings
 from .resources import data_dir
 from .sanitize import sanitize_html
 from .search_sections import searched_part
@@ -74,6 +74,7 @@ class RunbookPlugin(BasePlugin[RunbookPluginConfig]):
         self.sanitizer: ThreadPoolExecutor | None = None
         self.sanitizing: list[tuple[MkDocsPage, Future[str]]] = []
         self.unsearched_content: tuple[MkDocsPage, str] | None = None
+        self.deferred_blocks: dict[str, str] = {}
 
     def on_startup(self, *, command: str, dirty: bool) -> None:
         self.incremental = dirty
@@ -102,7 +103,10 @@ class RunbookPlugin(BasePlugin[RunbookPluginConfig]):
         )
         cache = PageCache(self.options.root / CACHE_FOLDER / "pages")
         reuse = cache.rendered_before if self.incremental else None
-        generated = generate(self.options, settings, rendered_before=reuse)
+        self.deferred_blocks = {}
+        generated = generate(
+            self.options, settings, rendered_before=reuse, deferred_blocks=self.deferred_blocks
+        )
         for diagnostic in generated.report.diagnostics:
             level = logging.ERROR if diagnostic.severity == "error" else logging.WARNING
             log.log(level, diagnostic.as_text())
@@ -182,6 +186,7 @@ class RunbookPlugin(BasePlugin[RunbookPluginConfig]):
         if self.progress is not None:
             self.progress.advance()
         if page.file.src_uri in self.generated_uris:
+            html = DEFERRED_MARKER.sub(lambda marker: self.deferred_blocks[marker[1]], html)
             if self.sanitizer is None:
                 workers = max(1, (os.cpu_count() or 2) - 1)
                 self.sanitizer = ThreadPoolExecutor(workers, thread_name_prefix="runbook-nh3")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -186,6 +187,29 @@ class _RecordRows:
 
 # A record page rendered earlier from the same inputs: (uri, key) -> content, or None.
 RenderedBefore = Callable[[str, str], str | None]
+DEFERRED_MARKER = re.compile(r"<!-- runbook-deferred ([0-9a-f]{40}) -->")
+
+
+class _Deferrer:
+    """`{% call deferred() %}...{% endcall %}` in a template: the HTML inside, or a marker.
+
+    Index pages hold tables of thousands of rows. Written as HTML they need no Markdown, yet a
+    Markdown engine still parses every tag to find where the block ends (html.parser, in
+    Python: most of an incremental build). With a `blocks` dict, the HTML is kept there and
+    the page gets a marker naming its digest, which the MkDocs plugin swaps for the HTML after
+    conversion; the digest changes the page's Markdown whenever the HTML changes.
+    """
+
+    def __init__(self, blocks: dict[str, str] | None) -> None:
+        self.blocks = blocks
+
+    def __call__(self, caller: Callable[[], str]) -> Markup:
+        html = caller()
+        if self.blocks is None:
+            return Markup(html)
+        digest = hashlib.sha1(html.encode("utf-8"), usedforsecurity=False).hexdigest()
+        self.blocks[digest] = html
+        return Markup(f"<!-- runbook-deferred {digest} -->")
 
 
 def render_site(
@@ -194,16 +218,19 @@ def render_site(
     settings: RenderSettings,
     *,
     rendered_before: RenderedBefore | None = None,
+    deferred_blocks: dict[str, str] | None = None,
 ) -> list[Page]:
     """Every generated page of the runbook, in a stable order.
 
     Record pages carry a key of everything they show; with `rendered_before`, a page whose
     key is unchanged is taken as it was instead of being rendered again (incremental builds).
+    With `deferred_blocks`, the big HTML blocks of index pages go there (see _Deferrer).
     """
     links = _Links(index)
     pages: list[Page] = []
     unchanging = _unchanging_inputs(index, settings, _templates_fingerprint(environment))
     record_rows = _RecordRows(environment, links, settings)
+    deferrer = _Deferrer(deferred_blocks)
 
     def render(uri: str, template: str, **context: Any) -> None:
         root = "../" * site_path(uri, settings.directory_urls).count("/")
@@ -213,6 +240,7 @@ def render_site(
             to=_relative_to(uri),
             url=record_rows.url_from(root),
             record_rows=record_rows.for_page(root),
+            deferred=deferrer,
             settings=settings,
             **context,
         )
