@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from .config import RunbookOptions
 from .diagnostics import has_errors
@@ -26,9 +27,10 @@ def generate(
     jobs: int | None = None,
     rendered_before: RenderedBefore | None = None,
     deferred_blocks: dict[str, str] | None = None,
+    validation_cache: Path | None = None,
 ) -> Generated:
     """Validate the whole runbook and, if it has no errors, render every page."""
-    report = validate_runbook(options, jobs=jobs)
+    report = validate_runbook(options, jobs=jobs, cache_file=validation_cache)
     if has_errors(report.diagnostics):
         return Generated(report, None)
     environment = make_environment(

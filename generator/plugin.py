@@ -101,11 +101,16 @@ class RunbookPlugin(BasePlugin[RunbookPluginConfig]):
             site_name=config.site_name,
             directory_urls=config.use_directory_urls,
         )
-        cache = PageCache(self.options.root / CACHE_FOLDER / "pages")
+        cache_root = self.options.root / CACHE_FOLDER
+        cache = PageCache(cache_root / "pages")
         reuse = cache.rendered_before if self.incremental else None
         self.deferred_blocks = {}
         generated = generate(
-            self.options, settings, rendered_before=reuse, deferred_blocks=self.deferred_blocks
+            self.options,
+            settings,
+            rendered_before=reuse,
+            deferred_blocks=self.deferred_blocks,
+            validation_cache=cache_root / "validated.pickle" if self.incremental else None,
         )
         for diagnostic in generated.report.diagnostics:
             level = logging.ERROR if diagnostic.severity == "error" else logging.WARNING

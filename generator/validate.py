@@ -8,11 +8,10 @@ sends back the models and diagnostics. Only duplicate ids need all records toget
 from __future__ import annotations
 
 import datetime as dt
-import gc
+import hashlib
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
@@ -20,6 +19,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from .collector import collector_paused
 from .config import RunbookOptions
 from .diagnostics import Diagnostic, sort_diagnostics
 from .loader import LoadedFile, compose_nodes, file_stem, load_yaml_file, locate
@@ -27,6 +27,7 @@ from .models import ID_PATTERN, ChangeRecord, Checklist
 from .rules import Finding, check_checklist, check_record, secret_findings
 from .schema_errors import schema_diagnostics
 from .secrets import ALLOW_MARKER
+from .validation_cache import ValidationCache, file_stamp
 
 YAML_SUFFIXES = (".yaml", ".yml")
 PARALLEL_THRESHOLD = 400  # below this, starting workers costs more than it saves
@@ -124,12 +125,15 @@ def validate_runbook(
     only: Sequence[Path] | None = None,
     jobs: int | None = None,
     keep_records: bool = True,
+    cache_file: Path | None = None,
 ) -> ValidationReport:
     """Validate every checklist and record; report diagnostics for `only` (all when None).
 
     With keep_records=False the report's runbook has no records: workers send back only
-    diagnostics, which is all `runbook validate` needs, and much less to pickle.
+    diagnostics, which is all `runbook validate` needs, and much less to pickle. With a
+    cache_file, results of unchanged record files are reused (see validation_cache).
     """
+    cache = None
     checklist_files = discover(options.checklists_dir, recursive=False)
     record_files = discover(options.records_dir, recursive=True)
     only = [p.resolve() for p in only] if only is not None else None
@@ -147,7 +151,11 @@ def validate_runbook(
         keep_records=keep_records,
     )
     records = []
-    for record, record_diagnostics in _check_records(record_files, context, jobs):
+    if cache_file is not None:
+        cache = ValidationCache.open(
+            cache_file, [repr(context), [_file_digest(path) for path in checklist_files]]
+        )
+    for record, record_diagnostics in _check_records(record_files, context, jobs, cache):
         diagnostics += record_diagnostics
         if record is not None:
             records.append(record)
@@ -162,6 +170,14 @@ def validate_runbook(
     return ValidationReport(
         Runbook(records, checklists), sort_diagnostics(diagnostics), files_checked
     )
+
+
+def _file_digest(path: str) -> str:
+    try:
+        with open(path, "rb") as stream:
+            return hashlib.sha256(stream.read()).hexdigest()
+    except OSError:
+        return ""
 
 
 def _is_inside(path: Path, folder: Path) -> bool:
@@ -236,28 +252,25 @@ def _check_chunk(paths: list[str]) -> list[tuple[SourcedRecord | None, list[Diag
         return [_check_record_file(path, _worker_context) for path in paths]
 
 
-@contextmanager
-def collector_paused() -> Iterator[None]:
-    """Pause Python's cycle collector while records are checked.
-
-    Records are trees of dicts, lists and strings that reference counting frees; the cycle
-    collector would still rescan every live record every few thousand allocations, which was
-    13 % of a validation run. Nothing here builds cycles, so nothing is left for it to find.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
 def _check_records(
-    paths: list[str], context: _Context, jobs: int | None
+    paths: list[str], context: _Context, jobs: int | None, cache: ValidationCache | None
 ) -> list[tuple[SourcedRecord | None, list[Diagnostic]]]:
     with collector_paused():
-        return _check_records_now(paths, context, jobs)
+        if cache is None:
+            return _check_records_now(paths, context, jobs)
+        stamps = {path: file_stamp(path) for path in paths}
+        reused = {path: cache.reusable(path, stamps[path]) for path in paths}
+        changed = [path for path in paths if reused[path] is None]
+        fresh = dict(zip(changed, _check_records_now(changed, context, jobs), strict=True))
+        results = [reused[path] or fresh[path] for path in paths]
+        cache.save(
+            {
+                path: (stamp, result)
+                for path, result in zip(paths, results, strict=True)
+                if (stamp := stamps[path]) is not None
+            }
+        )
+        return results
 
 
 def _check_records_now(

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from generator import validate
 from generator.cli import cli
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -103,3 +104,54 @@ def test_configuration_changes_force_a_full_build(demo_repo: Path) -> None:
     (demo_repo / "templates" / "runbook.css").write_text("body { color: red; }\n")
     assert "in full" in build(demo_repo)
     assert "color: red" in (demo_repo / "site" / "assets" / "runbook.css").read_text()
+
+
+def run_build(repo: Path, *args: str) -> tuple[int, str]:
+    """`runbook build` that may fail: exit code and everything it printed."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(repo)
+        patch.setenv("SOURCE_DATE_EPOCH", "1790000000")
+        result = CliRunner().invoke(cli, ["build", *args], catch_exceptions=False)
+    return result.exit_code, result.output
+
+
+def test_incremental_builds_validate_only_changed_files(
+    demo_repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Unchanged records reuse their last result; edits and checklist changes are seen."""
+    checked: list[str] = []
+    original = validate._check_record_file
+
+    def counting(path: str, context: object) -> object:
+        checked.append(Path(path).name)
+        return original(path, context)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(validate, "_check_record_file", counting)
+    build(demo_repo, "-q")  # full: nothing cached yet
+    build(demo_repo, "-q")  # incremental: fills the cache
+    checked.clear()
+    record = demo_repo / "records" / "2026" / "2026-11-20-cap-upload-size.yaml"
+    record.write_text(
+        record.read_text(encoding="utf-8").replace("title: Cap upload size", "title: Capped", 1),
+        encoding="utf-8",
+    )
+    build(demo_repo, "-q")
+    assert checked == [record.name]
+    site_page = demo_repo / "site" / "changes" / record.stem / "index.html"
+    assert "Capped" in site_page.read_text(encoding="utf-8")
+
+    record.write_text(record.read_text(encoding="utf-8") + "surprise: key\n", encoding="utf-8")
+    code, output = run_build(demo_repo, "-q")
+    assert code != 0 and f"{record.name}:" in output and "[unknown-key]" in output
+
+    record.write_text(record.read_text(encoding="utf-8").replace("surprise: key\n", ""))
+    checklist = demo_repo / "checklists" / "safe-change.yaml"
+    checklist.write_text(
+        checklist.read_text(encoding="utf-8")
+        + "  - id: brand-new-step\n    text: A step no record has addressed yet\n",
+        encoding="utf-8",
+    )
+    checked.clear()
+    code, output = run_build(demo_repo, "-q")
+    assert code != 0 and "brand-new-step" in output and "[missing-item]" in output
+    assert len(checked) == len(list((demo_repo / "records").rglob("*.yaml")))
