@@ -7,7 +7,9 @@ inverted indexes, so the cost grows with the records, not with records squared.
 
 from __future__ import annotations
 
+import heapq
 from collections import Counter, defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from .models import ItemStatus, Metric
@@ -139,16 +141,24 @@ def _related(
     order = {entry.id: position for position, entry in enumerate(records)}
     positions: dict[int, dict[str, int]] = {}
 
-    def neighbours(pool: list[SourcedRecord], entry: SourcedRecord) -> list[SourcedRecord]:
-        """The pool's records nearest to `entry` in time, nearest first."""
+    def sides(pool: list[SourcedRecord], entry: SourcedRecord) -> tuple[list, list]:
+        """The pool's records just newer and just older than `entry`, nearest first.
+
+        Pools are newest first like `records`, so each side is already ordered by distance
+        in time: no sorting is needed to walk outwards from `entry`.
+        """
         index = positions.get(id(pool))
         if index is None:  # built once per pool
             index = positions[id(pool)] = {e.id: i for i, e in enumerate(pool)}
         here = index[entry.id]
-        window = pool[max(0, here - CANDIDATES_PER_KEY) : here + CANDIDATES_PER_KEY + 1]
-        return sorted(
-            (other for other in window if other.id != entry.id),
-            key=lambda other: (abs(order[other.id] - order[entry.id]), other.id),
+        newer = pool[max(0, here - CANDIDATES_PER_KEY) : here][::-1]
+        return newer, pool[here + 1 : here + 1 + CANDIDATES_PER_KEY]
+
+    def nearest(pool: list[SourcedRecord], entry: SourcedRecord) -> Iterator[SourcedRecord]:
+        """The pool's records nearest to `entry` in time, nearest first (ties by id)."""
+        here = order[entry.id]
+        return heapq.merge(
+            *sides(pool, entry), key=lambda other: (abs(order[other.id] - here), other.id)
         )
 
     related = {}
@@ -157,16 +167,19 @@ def _related(
         shared: Counter[str] = Counter()
         candidates: dict[str, SourcedRecord] = {}
         for path in set(record.files_touched):
-            for other in neighbours(by_file[path], entry):
-                shared[other.id] += 1
-                candidates[other.id] = other
+            for side in sides(by_file[path], entry):
+                for other in side:
+                    shared[other.id] += 1
+                    candidates[other.id] = other
         here = order[entry.id]
         ranked = sorted(shared, key=lambda i: (-shared[i], abs(order[i] - here), i))
         ranked = ranked[:RELATED_LIMIT]
         chosen = {other_id: candidates[other_id] for other_id in ranked}
         pools = [by_service[record.service]] + [by_tag[t] for t in sorted(set(record.tags))]
         for pool in pools:
-            for other in neighbours(pool, entry):
+            if len(chosen) >= RELATED_LIMIT:
+                break
+            for other in nearest(pool, entry):
                 if len(chosen) >= RELATED_LIMIT:
                     break
                 chosen.setdefault(other.id, other)
