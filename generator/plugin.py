@@ -7,6 +7,7 @@ diagnostics. Generated HTML is sanitised before the search plugin indexes it.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -131,6 +132,8 @@ class RunbookPlugin(BasePlugin[RunbookPluginConfig]):
             )
             self.generated_uris.add(page.uri)
         cache.prune(self.generated_uris)
+        if self.incremental:
+            _unshare_outputs_to_rebuild(files, self.generated_uris)
         cache.save_keys({page.uri: page.key for page in generated.pages if page.key})
         self.files = files
         self.fingerprint = fingerprint(config, self.options.templates_dir)
@@ -248,3 +251,16 @@ class RunbookPlugin(BasePlugin[RunbookPluginConfig]):
             if folder.is_dir():
                 server.watch(str(folder))
         return server
+
+
+def _unshare_outputs_to_rebuild(files: Files, generated_uris: set[str]) -> None:
+    """Remove the outputs a dirty build is about to rewrite, before it opens them.
+
+    `runbook build` starts an incremental build from hard links to the previous site's
+    generated pages (site_build.clone_site); writing through one would change the live
+    site. Unlinked, the output is simply missing, which MkDocs also reads as "rebuild".
+    """
+    for file in files:
+        if file.src_uri in generated_uris and file.is_modified():
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(file.abs_dest_path)

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from generator import validate
+from generator import plugin, validate
 from generator.cli import cli
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -111,7 +111,7 @@ def run_build(repo: Path, *args: str) -> tuple[int, str]:
     with pytest.MonkeyPatch.context() as patch:
         patch.chdir(repo)
         patch.setenv("SOURCE_DATE_EPOCH", "1790000000")
-        result = CliRunner().invoke(cli, ["build", *args], catch_exceptions=False)
+        result = CliRunner().invoke(cli, ["build", *args])
     return result.exit_code, result.output
 
 
@@ -155,3 +155,37 @@ def test_incremental_builds_validate_only_changed_files(
     code, output = run_build(demo_repo, "-q")
     assert code != 0 and "brand-new-step" in output and "[missing-item]" in output
     assert len(checked) == len(list((demo_repo / "records").rglob("*.yaml")))
+
+
+def site_snapshot(site: Path) -> dict[str, bytes]:
+    return {
+        path.relative_to(site).as_posix(): path.read_bytes()
+        for path in sorted(site.rglob("*"))
+        if path.is_file()
+    }
+
+
+def test_failed_incremental_build_leaves_the_site_untouched(
+    demo_repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Incremental builds start from hard links to the previous site's pages; a build that
+    rewrote pages and then failed must not have changed one byte of the live site."""
+    build(demo_repo, "-q")
+    before = site_snapshot(demo_repo / "site")
+    record = demo_repo / "records" / "2026" / "2026-11-20-cap-upload-size.yaml"
+    record.write_text(
+        record.read_text(encoding="utf-8").replace("title: Cap upload size", "title: Capped", 1),
+        encoding="utf-8",
+    )
+
+    def fail(*args: object, **kwargs: object) -> None:
+        raise OSError("disk full, just after every page was written")
+
+    monkeypatch.setattr(plugin, "write_manifest", fail)
+    code, _ = run_build(demo_repo, "-q")
+    assert code != 0
+    assert site_snapshot(demo_repo / "site") == before
+    monkeypatch.undo()
+    build(demo_repo, "-q")
+    page = demo_repo / "site" / "changes" / record.stem / "index.html"
+    assert "Capped" in page.read_text(encoding="utf-8")
