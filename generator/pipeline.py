@@ -28,9 +28,12 @@ def generate(
     rendered_before: RenderedBefore | None = None,
     deferred_blocks: dict[str, str] | None = None,
     validation_cache: Path | None = None,
+    reuse_validation: bool = True,
 ) -> Generated:
     """Validate the whole runbook and, if it has no errors, render every page."""
-    report = validate_runbook(options, jobs=jobs, cache_file=validation_cache)
+    report = validate_runbook(
+        options, jobs=jobs, cache_file=validation_cache, reuse_cached=reuse_validation
+    )
     if has_errors(report.diagnostics):
         return Generated(report, None)
     environment = make_environment(

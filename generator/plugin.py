@@ -111,7 +111,8 @@ class RunbookPlugin(BasePlugin[RunbookPluginConfig]):
             settings,
             rendered_before=reuse,
             deferred_blocks=self.deferred_blocks,
-            validation_cache=cache_root / "validated.pickle" if self.incremental else None,
+            validation_cache=cache_root / "validated.pickle",
+            reuse_validation=self.incremental,
         )
         for diagnostic in generated.report.diagnostics:
             level = logging.ERROR if diagnostic.severity == "error" else logging.WARNING

@@ -126,12 +126,14 @@ def validate_runbook(
     jobs: int | None = None,
     keep_records: bool = True,
     cache_file: Path | None = None,
+    reuse_cached: bool = True,
 ) -> ValidationReport:
     """Validate every checklist and record; report diagnostics for `only` (all when None).
 
     With keep_records=False the report's runbook has no records: workers send back only
     diagnostics, which is all `runbook validate` needs, and much less to pickle. With a
-    cache_file, results of unchanged record files are reused (see validation_cache).
+    cache_file, results of unchanged record files are reused (see validation_cache) unless
+    reuse_cached is False, and the file is updated with this run's results.
     """
     cache = None
     checklist_files = discover(options.checklists_dir, recursive=False)
@@ -153,7 +155,9 @@ def validate_runbook(
     records = []
     if cache_file is not None:
         cache = ValidationCache.open(
-            cache_file, [repr(context), [_file_digest(path) for path in checklist_files]]
+            cache_file,
+            [repr(context), [_file_digest(path) for path in checklist_files]],
+            load=reuse_cached,
         )
     for record, record_diagnostics in _check_records(record_files, context, jobs, cache):
         diagnostics += record_diagnostics

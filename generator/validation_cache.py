@@ -4,7 +4,8 @@ Adding one record to a 5,000-record runbook should not parse the other 4,999 aga
 result (its validated record and diagnostics) is reused while the file's size, modification
 time and inode are unchanged and everything else a result depends on (runbook's code, the
 checklists, the validation settings, the reference day, the working folder that diagnostics'
-paths are relative to) has the same digest. `runbook validate` and full builds never use it.
+paths are relative to) has the same digest. Full builds only refresh it; `runbook validate`
+leaves it alone.
 """
 
 from __future__ import annotations
@@ -50,11 +51,14 @@ class ValidationCache:
     results: dict[str, tuple[Stamp, Result]] = field(default_factory=dict)
 
     @classmethod
-    def open(cls, path: Path, context_inputs: list[Any]) -> ValidationCache:
+    def open(cls, path: Path, context_inputs: list[Any], *, load: bool = True) -> ValidationCache:
+        """The stored results if they were made in the same context (and `load`), else none."""
         digest = hashlib.sha256(
             repr([_code_digest(), os.getcwd(), *context_inputs]).encode()
         ).hexdigest()
         cache = cls(path, digest)
+        if not load:
+            return cache
         try:
             with open(path, "rb") as stream, collector_paused():
                 stored_context, results = pickle.load(stream)
