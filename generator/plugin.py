@@ -38,7 +38,7 @@ from .progress import BuildProgress
 from .render import DEFERRED_MARKER, RenderSettings
 from .resources import data_dir
 from .sanitize import sanitize_html
-from .search_sections import searched_part
+from .search_sections import search_view
 from .site_config import configure_site
 
 log = logging.getLogger("mkdocs.plugins.runbook")
@@ -203,12 +203,12 @@ class RunbookPlugin(BasePlugin[RunbookPluginConfig]):
         return html
 
     @event_priority(100)  # before the search plugin indexes the page
-    def _show_search_the_searched_part(
+    def _show_search_its_view(
         self, context: dict[str, Any], *, page: MkDocsPage, **kwargs: Any
     ) -> dict[str, Any]:
         if page.file.src_uri.startswith(RECORD_PAGES) and page.content is not None:
             self.unsearched_content = (page, page.content)
-            page.content = searched_part(page.content)
+            page.content = search_view(page.content)
         return context
 
     @event_priority(-100)  # after it, so that the whole page is written
@@ -220,7 +220,7 @@ class RunbookPlugin(BasePlugin[RunbookPluginConfig]):
         self.unsearched_content = None
         return context
 
-    on_page_context = CombinedEvent(_show_search_the_searched_part, _restore_the_whole_page)
+    on_page_context = CombinedEvent(_show_search_its_view, _restore_the_whole_page)
 
     @event_priority(-100)  # after the search plugin has written its index
     def on_post_build(self, *, config: MkDocsConfig) -> None:
