@@ -159,6 +159,20 @@ def write_corpus(target: Path, count: int, seed: int = 20261122) -> Path:
     return target
 
 
+def make_record_file(root: Path, index: int) -> str:
+    """Add one record to a corpus: the newest record's files, a day later; returns its id."""
+    newest = max((root / "records").rglob("*.yaml"), key=lambda p: p.stem)
+    record = yaml.safe_load(newest.read_text(encoding="utf-8"))
+    record["date"] = record["date"] + dt.timedelta(days=1)
+    record["title"] = f"Follow-up to change {index - 1}: tune it again"
+    record_id = f"{record['date'].isoformat()}-change-{index:05d}"
+    folder = root / "records" / str(record["date"].year)
+    folder.mkdir(exist_ok=True)
+    text = yaml.dump(record, Dumper=yaml.CSafeDumper, sort_keys=False, allow_unicode=True)
+    (folder / f"{record_id}.yaml").write_text(text, encoding="utf-8")
+    return record_id
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("target", type=Path)
@@ -171,17 +185,3 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
-
-
-def make_record_file(root: Path, index: int, _count: int) -> str:
-    """Add one record to a corpus: the newest record's files, a day later; returns its id."""
-    newest = max((root / "records").rglob("*.yaml"), key=lambda p: p.stem)
-    record = yaml.safe_load(newest.read_text(encoding="utf-8"))
-    record["date"] = record["date"] + dt.timedelta(days=1)
-    record["title"] = f"Follow-up to change {index - 1}: tune it again"
-    record_id = f"{record['date'].isoformat()}-change-{index:05d}"
-    folder = root / "records" / str(record["date"].year)
-    folder.mkdir(exist_ok=True)
-    text = yaml.dump(record, Dumper=yaml.CSafeDumper, sort_keys=False, allow_unicode=True)
-    (folder / f"{record_id}.yaml").write_text(text, encoding="utf-8")
-    return record_id
