@@ -195,7 +195,7 @@ class RunbookPlugin(BasePlugin[RunbookPluginConfig]):
         if self.progress is not None:
             self.progress.advance()
         if page.file.src_uri in self.generated_uris:
-            html = DEFERRED_MARKER.sub(lambda marker: self.deferred_blocks[marker[1]], html)
+            html = DEFERRED_MARKER.sub(lambda marker: self.deferred_blocks.get(marker[1], ""), html)
             if self.sanitizer is None:
                 workers = max(1, (os.cpu_count() or 2) - 1)
                 self.sanitizer = ThreadPoolExecutor(workers, thread_name_prefix="runbook-nh3")
