@@ -19,6 +19,8 @@ from typing import Any
 
 from mkdocs.config.defaults import MkDocsConfig
 
+from .render import RenderSettings
+
 CACHE_FOLDER = ".runbook-cache"
 MANIFEST_NAME = ".runbook-manifest.json"
 SEARCH_INDEX = Path("search") / "search_index.json"
@@ -30,8 +32,15 @@ class PageCache:
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
-        self.keys_file = folder.parent / "page-keys.json"
+        self.keys_file = folder.with_name(folder.name + "-keys.json")
         self._keys: dict[str, str] | None = None
+
+    @classmethod
+    def for_settings(cls, cache_root: Path, settings: RenderSettings) -> PageCache:
+        """The cache of pages rendered with these settings. `runbook serve` renders with the
+        dev server's URL: one shared cache would make the next build render every page."""
+        digest = hashlib.sha256(repr(settings).encode("utf-8")).hexdigest()[:12]
+        return cls(cache_root / f"pages-{digest}")
 
     def rendered_before(self, uri: str, key: str) -> str | None:
         """The cached content of `uri` if it was rendered from inputs with this key."""

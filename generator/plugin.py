@@ -103,7 +103,7 @@ class RunbookPlugin(BasePlugin[RunbookPluginConfig]):
             directory_urls=config.use_directory_urls,
         )
         cache_root = self.options.root / CACHE_FOLDER
-        cache = PageCache(cache_root / "pages")
+        cache = PageCache.for_settings(cache_root, settings)
         reuse = cache.rendered_before if self.incremental else None
         self.deferred_blocks = {}
         generated = generate(

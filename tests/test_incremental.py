@@ -16,6 +16,8 @@ from click.testing import CliRunner
 
 from generator import plugin, validate
 from generator.cli import cli
+from generator.incremental import PageCache
+from generator.render import RenderSettings
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -189,3 +191,21 @@ def test_failed_incremental_build_leaves_the_site_untouched(
     build(demo_repo, "-q")
     page = demo_repo / "site" / "changes" / record.stem / "index.html"
     assert "Capped" in page.read_text(encoding="utf-8")
+
+
+def test_serve_and_build_keep_separate_page_caches(tmp_path: Path) -> None:
+    """`runbook serve` renders with the dev server's URL; if it shared the build's page cache,
+    the next `runbook build` would find every page changed and render them all again."""
+    built = RenderSettings(site_url="https://runbook.example.com/")
+    served = RenderSettings(site_url="http://127.0.0.1:8000/")
+    build_cache = PageCache.for_settings(tmp_path, built)
+    build_cache.store("changes/a.md", "# A\n")
+    build_cache.save_keys({"changes/a.md": "key-a"})
+    serve_cache = PageCache.for_settings(tmp_path, served)
+    serve_cache.store("changes/a.md", "# A, served\n")
+    serve_cache.save_keys({"changes/a.md": "key-served"})
+    again = PageCache.for_settings(
+        tmp_path, RenderSettings(site_url="https://runbook.example.com/")
+    )
+    assert again.rendered_before("changes/a.md", "key-a") == "# A\n"
+    assert again.rendered_before("changes/a.md", "key-served") is None
