@@ -79,6 +79,30 @@ class PageCache:
             if path.is_file() and path.relative_to(self.folder).as_posix() not in keep:
                 path.unlink()
 
+    @property
+    def blocks_folder(self) -> Path:
+        return self.folder.with_name(self.folder.name + "-blocks")
+
+    def keep_blocks(self, blocks: dict[str, str], referenced: set[str]) -> None:
+        """Store the deferred HTML blocks the cached pages refer to, drop the others.
+
+        A page taken from the cache keeps its markers; if MkDocs must convert it again (its
+        output was deleted, say), its blocks come from here (see `block`).
+        """
+        self.blocks_folder.mkdir(parents=True, exist_ok=True)
+        stored = {path.stem for path in self.blocks_folder.glob("*.html")}
+        for digest in referenced - stored:
+            if digest in blocks:
+                (self.blocks_folder / f"{digest}.html").write_text(blocks[digest], "utf-8")
+        for digest in stored - referenced:
+            (self.blocks_folder / f"{digest}.html").unlink()
+
+    def block(self, digest: str) -> str | None:
+        try:
+            return (self.blocks_folder / f"{digest}.html").read_text(encoding="utf-8")
+        except OSError:
+            return None
+
 
 def fingerprint(config: MkDocsConfig, templates_dir: Path) -> str:
     """Hash of what every page's HTML depends on besides its own Markdown."""

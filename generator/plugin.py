@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -76,6 +77,7 @@ class RunbookPlugin(BasePlugin[RunbookPluginConfig]):
         self.sanitizing: list[tuple[MkDocsPage, Future[str]]] = []
         self.unsearched_content: tuple[MkDocsPage, str] | None = None
         self.deferred_blocks: dict[str, str] = {}
+        self.page_cache: PageCache | None = None
 
     def on_startup(self, *, command: str, dirty: bool) -> None:
         self.incremental = dirty
@@ -133,6 +135,16 @@ class RunbookPlugin(BasePlugin[RunbookPluginConfig]):
             )
             self.generated_uris.add(page.uri)
         cache.prune(self.generated_uris)
+        cache.keep_blocks(
+            self.deferred_blocks,
+            {
+                digest
+                for page in generated.pages
+                if not page.uri.startswith(RECORD_PAGES)
+                for digest in DEFERRED_MARKER.findall(page.content)
+            },
+        )
+        self.page_cache = cache
         if self.incremental:
             _unshare_outputs_to_rebuild(files, self.generated_uris)
         cache.save_keys({page.uri: page.key for page in generated.pages if page.key})
@@ -153,6 +165,15 @@ class RunbookPlugin(BasePlugin[RunbookPluginConfig]):
         assert self.options is not None
         override = self.options.templates_dir / "runbook.css"
         return override if override.is_file() else data_dir("templates") / "runbook.css"
+
+    def _deferred_block(self, marker: re.Match[str]) -> str:
+        """The HTML a marker stands for: rendered in this build, or kept from the one that
+        rendered the (unchanged, reused) page; a marker with neither is dropped."""
+        digest = marker[1]
+        block = self.deferred_blocks.get(digest)
+        if block is None and self.page_cache is not None:
+            block = self.page_cache.block(digest)
+        return block or ""
 
     @event_priority(100)  # first, so that no plugin sees a page before it is sanitised
     def on_env(self, env: Any, config: MkDocsConfig, files: Files) -> Any:
@@ -195,7 +216,7 @@ class RunbookPlugin(BasePlugin[RunbookPluginConfig]):
         if self.progress is not None:
             self.progress.advance()
         if page.file.src_uri in self.generated_uris:
-            html = DEFERRED_MARKER.sub(lambda marker: self.deferred_blocks.get(marker[1], ""), html)
+            html = DEFERRED_MARKER.sub(self._deferred_block, html)
             if self.sanitizer is None:
                 workers = max(1, (os.cpu_count() or 2) - 1)
                 self.sanitizer = ThreadPoolExecutor(workers, thread_name_prefix="runbook-nh3")

@@ -222,17 +222,37 @@ def render_site(
 ) -> list[Page]:
     """Every generated page of the runbook, in a stable order.
 
-    Record pages carry a key of everything they show; with `rendered_before`, a page whose
-    key is unchanged is taken as it was instead of being rendered again (incremental builds).
-    With `deferred_blocks`, the big HTML blocks of index pages go there (see _Deferrer).
+    Record pages and the big index pages carry a key of everything they show; with
+    `rendered_before`, a page whose key is unchanged is taken as it was instead of being
+    rendered again (incremental builds: one new record changes a few dozen pages, not the
+    5,000 others). With `deferred_blocks`, the big HTML blocks of index pages go there (see
+    _Deferrer).
     """
     links = _Links(index)
     pages: list[Page] = []
-    unchanging = _unchanging_inputs(index, settings, _templates_fingerprint(environment))
+    shared = _shared_inputs(index, settings, _templates_fingerprint(environment))
+    digests = {
+        entry.id: hashlib.sha256(entry.record.model_dump_json().encode("utf-8")).hexdigest()
+        for entry in index.records
+    }
     record_rows = _RecordRows(environment, links, settings)
     deferrer = _Deferrer(deferred_blocks)
 
-    def render(uri: str, template: str, **context: Any) -> None:
+    def listed(records: list[SourcedRecord]) -> list[tuple[str, str]]:
+        return [(entry.id, digests[entry.id]) for entry in records]
+
+    def render(uri: str, template: str, key_inputs: Any = None, **context: Any) -> None:
+        """Render `template` into page `uri`, or take it as rendered before from the same
+        inputs (`key_inputs`, plus everything every page shares)."""
+        key = ""
+        if key_inputs is not None:
+            digest = hashlib.sha256(shared)
+            digest.update(json.dumps([template, key_inputs]).encode("utf-8"))
+            key = digest.hexdigest()
+            previous = rendered_before(uri, key) if rendered_before else None
+            if previous is not None:
+                pages.append(Page(uri, previous, key))
+                return
         root = "../" * site_path(uri, settings.directory_urls).count("/")
         content = environment.get_template(template).render(
             index=index,
@@ -244,7 +264,7 @@ def render_site(
             settings=settings,
             **context,
         )
-        pages.append(Page(uri, content))
+        pages.append(Page(uri, content, key))
 
     render(
         settings.home_uri,
@@ -253,44 +273,77 @@ def render_site(
         recent=index.records[:RECENT_ON_HOME],
     )
     for entry in index.records:
-        uri = links.record(entry.id)
-        key = _record_page_key(entry, index, links, unchanging)
-        previous = rendered_before(uri, key) if rendered_before else None
-        if previous is None:
-            render(
-                uri,
-                "record.md.j2",
-                entry=entry,
-                record=entry.record,
-                related=index.related[entry.id],
-            )
-        else:
-            pages.append(Page(uri, previous))
-        pages[-1] = Page(uri, pages[-1].content, key)
+        record = entry.record
+        page_links = [
+            links.owner(record.owner),
+            links.service(record.service),
+            *(links.tag(tag) for tag in record.tags),
+            *(links.metric(metric.name) for metric in record.metrics),
+            *(links.file(path) for path in record.files_touched),
+        ]
+        render(
+            links.record(entry.id),
+            "record.md.j2",
+            key_inputs=[entry.path, digests[entry.id], listed(index.related[entry.id]), page_links],
+            entry=entry,
+            record=record,
+            related=index.related[entry.id],
+        )
     for kind, groups in (("service", index.services), ("owner", index.owners), ("tag", index.tags)):
         render(f"{kind}s/index.md", "groups.md.j2", kind=kind, groups=groups)
         for group in groups.values():
-            render(f"{kind}s/{group.slug}.md", "group.md.j2", kind=kind, group=group)
+            render(
+                f"{kind}s/{group.slug}.md",
+                "group.md.j2",
+                key_inputs=[kind, group.name, listed(group.records)],
+                kind=kind,
+                group=group,
+            )
     folder_changes = {
         folder: len({entry.id for path in paths for entry in index.files[path]})
         for folder, paths in index.files_in_folder.items()
     }
     render("files/index.md", "folders.md.j2", folder_changes=folder_changes)
     for folder, paths in index.files_in_folder.items():
-        render(links.folder(folder), "files.md.j2", folder=folder, paths=paths)
+        render(
+            links.folder(folder),
+            "files.md.j2",
+            key_inputs=[folder, [(path, listed(index.files[path])) for path in paths]],
+            folder=folder,
+            paths=paths,
+        )
     render("checklists/index.md", "checklists.md.j2")
     for checklist_id, sourced in index.runbook.checklists.items():
+        uses = index.checklist_uses[checklist_id]
         render(
             links.checklist(checklist_id),
             "checklist.md.j2",
+            key_inputs=[
+                checklist_id,
+                {
+                    item: listed([use.record for use in item_uses])
+                    for item, item_uses in uses.items()
+                },
+            ],
             checklist_id=checklist_id,
             checklist=sourced.checklist,
-            uses=index.checklist_uses[checklist_id],
+            uses=uses,
         )
     render("metrics/index.md", "metrics.md.j2")
     for name, group in index.metrics.items():
-        render(links.metric(name), "metric.md.j2", group=group, uses=index.metric_uses[name])
-    render("rollback-readiness.md", "rollback-readiness.md.j2")
+        uses = index.metric_uses[name]
+        render(
+            links.metric(name),
+            "metric.md.j2",
+            key_inputs=[name, listed([use.record for use in uses])],
+            group=group,
+            uses=uses,
+        )
+    render(
+        "rollback-readiness.md",
+        "rollback-readiness.md.j2",
+        key_inputs=listed(index.untested_rollbacks),
+    )
     render(
         "feed.xml",
         "feed.xml.j2",
@@ -312,42 +365,29 @@ def _templates_fingerprint(environment: Environment) -> str:
     return digest.hexdigest()
 
 
-def _unchanging_inputs(index: RunbookIndex, settings: RenderSettings, templates: str) -> bytes:
-    """What every record page shows besides its record: settings, templates, checklists."""
+def _shared_inputs(index: RunbookIndex, settings: RenderSettings, templates: str) -> bytes:
+    """What the key of every page includes: settings, templates, checklists, and the slugs
+    every link between pages is made of."""
     checklists = {
         checklist_id: sourced.checklist.model_dump(mode="json")
         for checklist_id, sourced in index.runbook.checklists.items()
+    }
+    slugs = {
+        kind: {name: group.slug for name, group in groups.items()}
+        for kind, groups in (
+            ("services", index.services),
+            ("owners", index.owners),
+            ("tags", index.tags),
+            ("metrics", index.metrics),
+        )
     }
     inputs = {
         "settings": dataclasses.asdict(settings),
         "templates": templates,
         "checklists": checklists,
+        "slugs": {**slugs, "folders": index.folder_slugs},
     }
     return json.dumps(inputs, sort_keys=True).encode("utf-8")
-
-
-def _record_page_key(
-    entry: SourcedRecord, index: RunbookIndex, links: _Links, unchanging: bytes
-) -> str:
-    """A digest of everything a record page shows: the record, its related changes, the URLs
-    it links to, and the inputs every record page shares (see _unchanging_inputs)."""
-    record = entry.record
-    related = [
-        (other.id, other.record.title, other.record.date.isoformat(), other.record.service,
-         other.record.owner)
-        for other in index.related[entry.id]
-    ]  # fmt: skip
-    page_links = [
-        links.owner(record.owner),
-        links.service(record.service),
-        *(links.tag(tag) for tag in record.tags),
-        *(links.metric(metric.name) for metric in record.metrics),
-        *(links.file(path) for path in record.files_touched),
-    ]
-    digest = hashlib.sha256(unchanging)
-    digest.update(record.model_dump_json().encode("utf-8"))
-    digest.update(json.dumps([entry.path, related, page_links]).encode("utf-8"))
-    return digest.hexdigest()
 
 
 def _page_url(settings: RenderSettings, uri: str) -> str:

@@ -209,3 +209,17 @@ def test_serve_and_build_keep_separate_page_caches(tmp_path: Path) -> None:
     )
     assert again.rendered_before("changes/a.md", "key-a") == "# A\n"
     assert again.rendered_before("changes/a.md", "key-served") is None
+
+
+def test_reused_index_page_rebuilt_from_its_cached_blocks(demo_repo: Path, tmp_path: Path) -> None:
+    """An index page taken unchanged from the cache keeps markers for its big tables; if
+    MkDocs must convert it again (its output was deleted), the tables come back whole."""
+    build(demo_repo, "-q")
+    build(demo_repo, "-q")  # incremental: every page taken from the cache
+    tables = sorted((demo_repo / "site" / "files").rglob("index.html"))
+    outputs = [page for page in tables if "<tbody>" in page.read_text(encoding="utf-8")]
+    assert outputs, "no files page with a table"
+    for page in outputs:
+        page.unlink()
+    assert "incrementally" in build(demo_repo)
+    assert differing_files(demo_repo / "site", full_build_copy(demo_repo, tmp_path, "f")) == []
