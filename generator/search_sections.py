@@ -16,11 +16,15 @@ import re
 # Heading ids of the record page sections left out (see templates/record.md.j2).
 UNSEARCHED_RECORD_SECTIONS = frozenset({"metrics", "checklists", "links", "related-changes"})
 _SECTION_HEADING = re.compile(r'<h2 id="([^"]+)"')
+_META_BOX = re.compile(r'<div class="rb-meta">.*?</div>', re.DOTALL)
+_META_LABEL = re.compile(r"<strong>[^<]*:</strong> ?")
 
 
 def search_view(html: str) -> str:
-    """The record page HTML without the unsearched sections (each up to the next h2) and
-    with no heading ids, so that the search plugin makes one entry of it."""
+    """The record page HTML without the unsearched sections (each up to the next h2), with
+    no heading ids (so that the search plugin makes one entry of it), and without the labels
+    of the metadata box: "Owner:" and "Service:" on every record would make those words
+    match every record, and the browser's work grows with the records matched."""
     headings = [(match.start(), match.group(1)) for match in _SECTION_HEADING.finditer(html)]
     pieces = []
     position = 0
@@ -29,4 +33,5 @@ def search_view(html: str) -> str:
             pieces.append(html[position:start])
             position = headings[index + 1][0] if index + 1 < len(headings) else len(html)
     pieces.append(html[position:])
-    return _SECTION_HEADING.sub("<h2", "".join(pieces))
+    searched = _SECTION_HEADING.sub("<h2", "".join(pieces))
+    return _META_BOX.sub(lambda box: _META_LABEL.sub("", box.group()), searched, count=1)

@@ -766,6 +766,9 @@ def test_search_index_has_one_entry_per_record_without_unsearched_sections(
         text = entries[record_url(record_id)][0]["text"]
         for searched in ("reason", "files-touched", "commands", "rollback"):
             assert norm(page.find(id=searched).text) in text, (record_id, searched)
+        data = record_of(demo_site, record_id).data
+        assert norm(data["owner"]) in text and norm(data["service"]) in text
+        assert "Owner:" not in text and "Service:" not in text, "labels match every record"
         for unsearched in ("metrics", "checklists", "links", "related-changes"):
             heading = page.find(id=unsearched)
             if heading is not None:
