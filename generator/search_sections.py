@@ -18,13 +18,21 @@ UNSEARCHED_RECORD_SECTIONS = frozenset({"metrics", "checklists", "links", "relat
 _SECTION_HEADING = re.compile(r'<h2 id="([^"]+)"')
 _META_BOX = re.compile(r'<div class="rb-meta">.*?</div>', re.DOTALL)
 _META_LABEL = re.compile(r"<strong>[^<]*:</strong> ?")
+_RECORD_FILE = re.compile(r"<li><strong>Record:</strong>.*?</li>")
+# Words every record page repeats: the template's headings and the rollback box's title
+# (headings inside Markdown fields have no id and stay).
+_BOILERPLATE = re.compile(
+    r'<h2 id="[^"]*">.*?</h2>|<h3 class="rb-expected">.*?</h3>|<p class="admonition-title">.*?</p>',
+    re.DOTALL,
+)
 
 
 def search_view(html: str) -> str:
-    """The record page HTML without the unsearched sections (each up to the next h2), with
-    no heading ids (so that the search plugin makes one entry of it), and without the labels
-    of the metadata box: "Owner:" and "Service:" on every record would make those words
-    match every record, and the browser's work grows with the records matched."""
+    """The record page HTML as search sees it: one entry (no heading ids), without the
+    unsearched sections, and without what every record repeats (headings, the metadata
+    labels, the rollback box's title, the record's file name): "Owner:" and "Service:" on
+    every record would make those words match every record, and the browser's work per
+    query grows with the records matched and the text of each."""
     headings = [(match.start(), match.group(1)) for match in _SECTION_HEADING.finditer(html)]
     pieces = []
     position = 0
@@ -33,5 +41,7 @@ def search_view(html: str) -> str:
             pieces.append(html[position:start])
             position = headings[index + 1][0] if index + 1 < len(headings) else len(html)
     pieces.append(html[position:])
-    searched = _SECTION_HEADING.sub("<h2", "".join(pieces))
-    return _META_BOX.sub(lambda box: _META_LABEL.sub("", box.group()), searched, count=1)
+    searched = _BOILERPLATE.sub("", "".join(pieces))
+    return _META_BOX.sub(
+        lambda box: _META_LABEL.sub("", _RECORD_FILE.sub("", box.group())), searched, count=1
+    )
