@@ -227,7 +227,8 @@ class RunbookPlugin(BasePlugin[RunbookPluginConfig]):
     def _show_search_its_view(
         self, context: dict[str, Any], *, page: MkDocsPage, **kwargs: Any
     ) -> dict[str, Any]:
-        if page.file.src_uri.startswith(RECORD_PAGES) and page.content is not None:
+        uri = page.file.src_uri
+        if uri in self.generated_uris and uri.startswith(RECORD_PAGES) and page.content:
             self.unsearched_content = (page, page.content)
             page.content = search_view(page.content)
         return context

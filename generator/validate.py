@@ -8,7 +8,6 @@ sends back the models and diagnostics. Only duplicate ids need all records toget
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import os
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -154,11 +153,8 @@ def validate_runbook(
     )
     records = []
     if cache_file is not None:
-        cache = ValidationCache.open(
-            cache_file,
-            [repr(context), [_file_digest(path) for path in checklist_files]],
-            load=reuse_cached,
-        )
+        # The context's repr holds every valid checklist in full: it is what results depend on.
+        cache = ValidationCache.open(cache_file, [repr(context)], load=reuse_cached)
     for record, record_diagnostics in _check_records(record_files, context, jobs, cache):
         diagnostics += record_diagnostics
         if record is not None:
@@ -174,14 +170,6 @@ def validate_runbook(
     return ValidationReport(
         Runbook(records, checklists), sort_diagnostics(diagnostics), files_checked
     )
-
-
-def _file_digest(path: str) -> str:
-    try:
-        with open(path, "rb") as stream:
-            return hashlib.sha256(stream.read()).hexdigest()
-    except OSError:
-        return ""
 
 
 def _is_inside(path: Path, folder: Path) -> bool:

@@ -10,6 +10,7 @@ leaves it alone.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import pickle
@@ -62,7 +63,7 @@ class ValidationCache:
         try:
             with open(path, "rb") as stream, collector_paused():
                 stored_context, results = pickle.load(stream)
-        except (OSError, pickle.UnpicklingError, EOFError, ValueError, TypeError):
+        except Exception:  # a damaged or foreign cache only means validating every file
             return cache
         if stored_context == digest and isinstance(results, dict):
             cache.results = results
@@ -73,9 +74,11 @@ class ValidationCache:
         return entry[1] if entry is not None and stamp is not None and entry[0] == stamp else None
 
     def save(self, results: dict[str, tuple[Stamp, Result]]) -> None:
-        """Replace the stored results (written beside and renamed: never half a file)."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        """Replace the stored results (written beside and renamed: never half a file); a
+        cache that cannot be written is no reason to fail a build."""
         partial = self.path.with_suffix(".partial")
-        with open(partial, "wb") as stream:
-            pickle.dump((self.context, results), stream, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(partial, self.path)
+        with contextlib.suppress(OSError):
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with open(partial, "wb") as stream:
+                pickle.dump((self.context, results), stream, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(partial, self.path)

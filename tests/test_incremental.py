@@ -223,3 +223,22 @@ def test_reused_index_page_rebuilt_from_its_cached_blocks(demo_repo: Path, tmp_p
         page.unlink()
     assert "incrementally" in build(demo_repo)
     assert differing_files(demo_repo / "site", full_build_copy(demo_repo, tmp_path, "f")) == []
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [b"", b"not a pickle at all", b"cgenerator.validate\nNoSuchClassAnyMore\n."],
+    ids=["empty", "garbage", "class-gone"],
+)
+def test_damaged_validation_cache_means_validating_everything(
+    demo_repo: Path, tmp_path: Path, damage: bytes
+) -> None:
+    build(demo_repo, "-q")
+    (demo_repo / ".runbook-cache" / "validated.pickle").write_bytes(damage)
+    record = demo_repo / "records" / "2026" / "2026-11-20-cap-upload-size.yaml"
+    record.write_text(record.read_text(encoding="utf-8") + "surprise: key\n", encoding="utf-8")
+    code, output = run_build(demo_repo, "-q")
+    assert code != 0 and "[unknown-key]" in output and "Traceback" not in output
+    record.write_text(record.read_text(encoding="utf-8").replace("surprise: key\n", ""))
+    assert "incrementally" in build(demo_repo)
+    assert differing_files(demo_repo / "site", full_build_copy(demo_repo, tmp_path, "d")) == []
