@@ -40,6 +40,7 @@ from .render import DEFERRED_MARKER, RenderSettings
 from .resources import data_dir
 from .sanitize import sanitize_html
 from .search_sections import search_view
+from .search_worker import add_search_worker, route_search_worker
 from .site_config import configure_site
 
 log = logging.getLogger("mkdocs.plugins.runbook")
@@ -76,6 +77,7 @@ class RunbookPlugin(BasePlugin[RunbookPluginConfig]):
         self.sanitizer: ThreadPoolExecutor | None = None
         self.sanitizing: list[tuple[MkDocsPage, Future[str]]] = []
         self.unsearched_content: tuple[MkDocsPage, str] | None = None
+        self.material_worker: str | None = None
         self.deferred_blocks: dict[str, str] = {}
         self.page_cache: PageCache | None = None
 
@@ -159,6 +161,7 @@ class RunbookPlugin(BasePlugin[RunbookPluginConfig]):
         if files.get_file_from_path(STYLESHEET_URI) is None:
             stylesheet = self._stylesheet_path()
             files.append(File.generated(config, STYLESHEET_URI, abs_src_path=str(stylesheet)))
+        self.material_worker = add_search_worker(files, config)
         return files
 
     def _stylesheet_path(self) -> Path:
@@ -181,6 +184,8 @@ class RunbookPlugin(BasePlugin[RunbookPluginConfig]):
 
         Incremental builds skip unchanged pages: read the nav ones, whose titles all show.
         """
+        if self.material_worker is not None:
+            route_search_worker(env, self.material_worker)
         for page, sanitized in self.sanitizing:
             page.content = sanitized.result()
         self.sanitizing = []

@@ -13,7 +13,9 @@ from mkdocs.config.defaults import MkDocsConfig
 # MkDocs always adds toc, tables and fenced_code (the command blocks); these come on top.
 REQUIRED_EXTENSIONS = ("tables", "admonition", "md_in_html", "pymdownx.highlight")
 # Split on path, command and option punctuation so `upload.conf` and `rollout` find records.
-SEARCH_SEPARATOR = r"[\s\-_/.,:;=|()\[\]{}<>\"'`]+"
+# Hyphens stay inside words: runbook's search worker indexes `api-gateway` whole and by its
+# parts (search_worker.py), so a name is one precise term instead of words on every record.
+SEARCH_SEPARATOR = r"[\s_/.,:;=|()\[\]{}<>\"'`]+"
 MATERIAL_DEFAULT_SEPARATOR = r"[\s\-]+"
 MATERIAL_FEATURES = (
     "content.code.copy",

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import re
 import threading
 from collections.abc import Iterator
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -29,6 +30,9 @@ from sitehelpers import (
     write_repo,
 )
 
+from benchmarks.corpus import write_corpus
+
+SEARCH_WORKER = REPO_ROOT / "templates" / "runbook-search.js"
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -63,6 +67,16 @@ def demo_site(tmp_path_factory: pytest.TempPathFactory) -> BuiltSite:
         record_files=sorted((DATA / "extra").glob("*.yaml")),
     )
     result = build(repo)
+    return BuiltSite(repo, Site(repo / "site"), load_records(repo / "records"), result.output)
+
+
+@pytest.fixture(scope="session")
+def large_site(tmp_path_factory: pytest.TempPathFactory) -> BuiltSite:
+    """A synthetic runbook (benchmarks/corpus.py) with twice as many records as runbook's
+    search worker highlights, so that a common word has results past the highlighted ones."""
+    highlighted = re.search(r"const HIGHLIGHTED = (\d+)", SEARCH_WORKER.read_text())
+    repo = write_corpus(tmp_path_factory.mktemp("large") / "runbook", 2 * int(highlighted[1]))
+    result = build(repo, "--quiet")
     return BuiltSite(repo, Site(repo / "site"), load_records(repo / "records"), result.output)
 
 
@@ -110,6 +124,12 @@ def serve_directory(folder: Path) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def demo_server(demo_site: BuiltSite) -> Iterator[str]:
     with serve_directory(demo_site.site_dir) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def large_server(large_site: BuiltSite) -> Iterator[str]:
+    with serve_directory(large_site.site_dir) as url:
         yield url
 
 

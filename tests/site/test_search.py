@@ -5,12 +5,16 @@ Queries and expected record ids are derived from the records' YAML, not written 
 
 from __future__ import annotations
 
+import html
 import itertools
+import json
 import re
 from collections import Counter
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+import yaml
 from sitehelpers import (
     REPO_ROOT,
     BuiltSite,
@@ -39,11 +43,15 @@ def search(tab: Tab, base_url: str, query: str) -> tuple[str, list[str]]:
     summary = meta.text_content() or ""
     if "No matching" not in summary:
         page.locator(".md-search-result__item").first.wait_for()
-    # Material renders results in batches as the list scrolls: scroll until all are there.
+    # Material renders results in batches each time the list's end scrolls into view: leave
+    # the end and come back until no more arrive.
+    scrollwrap = page.locator(".md-search__scrollwrap")
     seen = -1
     while (count := page.locator(".md-search-result__item").count()) != seen:
         seen = count
-        page.locator(".md-search__scrollwrap").evaluate("e => e.scrollTo(0, e.scrollHeight)")
+        scrollwrap.evaluate("e => e.scrollTo(0, 0)")
+        page.wait_for_timeout(50)
+        scrollwrap.evaluate("e => e.scrollTo(0, e.scrollHeight)")
         page.wait_for_timeout(150)
     hrefs = page.locator(".md-search-result__item a").evaluate_all(
         "links => links.map(a => a.href)"
@@ -154,3 +162,89 @@ def test_commands_have_a_copy_button(demo_site: BuiltSite, demo_server: str, tab
         "article pre + button.md-clipboard"
     )
     assert copy.count() == blocks.count()
+
+
+def _mentions(record: RecordData, word: str) -> bool:
+    """`word` appears in the record's YAML as a word of its own, hyphenated names included."""
+    text = yaml.safe_dump(record.data, allow_unicode=True).lower()
+    return re.search(rf"(?<![\w-]){re.escape(word.lower())}(?![\w-])", text) is not None
+
+
+def _busiest_hyphenated_service(site: BuiltSite) -> tuple[str, set[str]]:
+    """The hyphenated service that the most other records share a part of the name with."""
+
+    def strays(name: str) -> int:
+        parts = name.split("-")
+        return sum(
+            not _mentions(r, name) and any(_mentions(r, p) for p in parts)
+            for r in site.records.values()
+        )
+
+    names = {r.data["service"] for r in demo_records(site).values() if "-" in r.data["service"]}
+    name = max(sorted(names), key=strays)
+    assert strays(name), f"no record shares only a part of {name!r}: the test cannot fail"
+    return name, {r.id for r in site.records.values() if r.data["service"] == name}
+
+
+def test_a_hyphenated_name_is_searched_as_one_word(
+    demo_site: BuiltSite, demo_server: str, tab: Tab
+) -> None:
+    """`billing-api` lists the records that say so, not every record saying `api` or `billing`."""
+    name, expected = _busiest_hyphenated_service(demo_site)
+    summary, hrefs = search(tab, demo_server, name)
+    found = found_records(hrefs)
+    assert expected <= found, f"{name!r} ({summary}) misses {sorted(expected - found)}"
+    strays = sorted(rid for rid in found if not _mentions(demo_site.records[rid], name))
+    assert not strays, f"{name!r} also lists records that only share a part of it: {strays}"
+
+
+def test_a_part_of_a_hyphenated_name_finds_it(
+    demo_site: BuiltSite, demo_server: str, tab: Tab
+) -> None:
+    """The last part (`api` of `billing-api`) is not a prefix, yet it still finds the name."""
+    name, expected = _busiest_hyphenated_service(demo_site)
+    last = name.rsplit("-", 1)[1]
+    assert_finds(tab, demo_server, last, expected)
+    marked = tab.page.locator(".md-search-result__item mark").all_text_contents()
+    assert any(m.lower() == name for m in marked), f"{name!r} is not highlighted: {marked[:5]}"
+
+
+# --- a runbook with more results than the worker highlights --------------------------------
+
+
+def highlighted_results(worker: Path) -> int:
+    """How many results runbook's search worker highlights, as the worker's source says."""
+    return int(re.search(r"const HIGHLIGHTED = (\d+)", worker.read_text())[1])
+
+
+def pages_with_word_starting(site_dir: Path, prefix: str) -> set[str]:
+    """The pages whose search entries hold a word starting with `prefix`, read from the index
+    with its separator (hyphenated words also count by their parts)."""
+    index = json.loads((site_dir / "search" / "search_index.json").read_text())
+    separator = re.compile(index["config"]["separator"])
+    pages = set()
+    for doc in index["docs"]:
+        text = html.unescape(re.sub(r"<[^>]+>", " ", doc["title"] + " " + doc["text"])).lower()
+        words = [w for w in separator.split(text) if w]
+        words += [part for w in words if "-" in w for part in w.split("-")]
+        if any(w.startswith(prefix) for w in words):
+            pages.add(doc["location"].split("#")[0])
+    return pages
+
+
+def test_a_word_on_every_record_lists_every_page_and_highlights_the_best(
+    large_site: BuiltSite, large_server: str, tab: Tab
+) -> None:
+    site_dir, url = large_site.site_dir, large_server
+    highlighted = highlighted_results(site_dir / "assets/javascripts/workers/runbook-search.js")
+    expected = pages_with_word_starting(site_dir, "owner")
+    assert len(expected) > highlighted + 10
+    summary, hrefs = search(tab, url, "owner")
+    assert summary.startswith(f"{len(expected)} matching"), summary
+    found = {urlsplit(h).path.removeprefix(urlsplit(url).path) for h in hrefs}
+    assert found == expected
+    items = tab.page.locator(".md-search-result__item")
+    assert items.first.locator("mark").count() > 0
+    last = items.nth(items.count() - 1)
+    assert last.locator("mark").count() == 0  # past the highlighted ones: an excerpt only
+    assert 0 < len(last.locator("article").inner_html()) < 1000

@@ -1,0 +1,101 @@
+/*
+ * runbook's search worker: Material's own worker, tuned for runbooks of thousands of records.
+ *
+ * Material's worker (imported below, unchanged) builds a Lunr index in the reader's browser
+ * and answers queries from it. On a large runbook two things made a query slow, and this file
+ * changes exactly those, through Lunr's public prototypes:
+ *
+ * 1. Names joined by hyphens (service-000, api-gateway) were split into words that nearly every
+ *    record contains, so typing a name searched for "service" across the whole runbook. The
+ *    site's separator now keeps hyphens inside words; each hyphenated word is indexed whole and
+ *    by its parts, so a name finds its records alone and a part ("gateway") still finds it.
+ *    Lunr's query lexer splits at hyphens whatever the index does, so it is told the index's
+ *    separator.
+ * 2. Material highlights and posts back every result, which for a word on every record cost
+ *    more than the search. Only the first HIGHLIGHTED results are highlighted; later ones
+ *    keep their rank and the exact count, and show the start of their page as the excerpt.
+ *
+ * The build writes this file next to Material's worker (so that Material's relative paths to
+ * its language files still hold) and fills in Material's worker file name below.
+ */
+
+const MATERIAL_WORKER = "__MATERIAL_WORKER__"
+const HIGHLIGHTED = 50
+const EXCERPT = 300 /* characters of page text kept for results after the highlighted ones */
+const RESULT = 3 /* Material's SearchMessageType.RESULT */
+
+/* Material runs its worker in an iframe where Web Workers are missing: locate this script
+   the way Material locates its own there. */
+const here = typeof parent !== "undefined" && "IFrameWorker" in parent
+  ? document.querySelector("script[src]").src
+  : location.href
+
+Promise.resolve(importScripts(new URL(MATERIAL_WORKER, here).href)).then(() => {
+  tuneIndexing(lunr)
+  tuneResults(lunr)
+})
+
+/* Index hyphenated words by their parts too (once per index, when the separator is known). */
+function tuneIndexing(lunr) {
+  const add = lunr.Builder.prototype.add
+  lunr.Builder.prototype.add = function (doc, attributes) {
+    if (!this.runbookTuned) {
+      this.runbookTuned = true
+      if (!lunr.tokenizer.separator.test("-")) {
+        lunr.QueryLexer.termSeparator = lunr.tokenizer.separator
+        const tokenize = this.tokenizer
+        this.tokenizer = (input, metadata) => withHyphenParts(tokenize(input, metadata))
+      }
+    }
+    return add.call(this, doc, attributes)
+  }
+
+  /* A part shares the whole word's position: finding "gateway" highlights "api-gateway". */
+  function withHyphenParts(tokens) {
+    const count = tokens.length
+    for (let i = 0; i < count; i++) {
+      const token = tokens[i]
+      if (!token.str.includes("-"))
+        continue
+      const whole = token.str.replace(/^-+|-+$/g, "")
+      const words = new Set([whole, ...whole.split(/-+/)])
+      words.delete(token.str)
+      words.delete("")
+      for (const word of words)
+        tokens.push(new lunr.Token(word, token.metadata))
+    }
+    return tokens
+  }
+}
+
+/* Leave results past the first HIGHLIGHTED without match positions (so Material skips their
+   highlighting) and cut their page text to an excerpt before it is posted. */
+function tuneResults(lunr) {
+  const search = lunr.Index.prototype.search
+  lunr.Index.prototype.search = function (query) {
+    const results = search.call(this, query)
+    for (let i = HIGHLIGHTED; i < results.length; i++) {
+      const metadata = {}
+      for (const term of Object.keys(results[i].matchData.metadata))
+        metadata[term] = {}
+      results[i].matchData = { metadata }
+    }
+    return results
+  }
+
+  const post = self.postMessage
+  self.postMessage = (message, ...rest) => {
+    if (message && message.type === RESULT)
+      message.data.items.slice(HIGHLIGHTED).forEach(group => group.forEach(shorten))
+    return post.call(self, message, ...rest)
+  }
+}
+
+/* Cut right after a tag's ">", never inside a tag or entity; the browser closes the rest. */
+function shorten(item) {
+  if (typeof item.text !== "string" || item.text.length <= EXCERPT)
+    return
+  const end = item.text.indexOf(">", EXCERPT)
+  if (end !== -1)
+    item.text = item.text.slice(0, end + 1)
+}
