@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import json
+import functools
 import shutil
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
-from click.testing import CliRunner
-
-from generator.cli import cli
+from cli_run import CliRun, run_cli
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 TESTS_DATA = Path(__file__).resolve().parent / "data"
@@ -29,22 +25,6 @@ plugins:
 """
 
 
-@dataclass(frozen=True)
-class CliRun:
-    """What one `runbook` invocation printed and returned."""
-
-    exit_code: int
-    stdout: str
-    stderr: str
-
-    @property
-    def everything(self) -> str:
-        return self.stdout + self.stderr
-
-    def json(self) -> Any:
-        return json.loads(self.stdout) if self.stdout.strip() else []
-
-
 @pytest.fixture
 def runbook_repo(tmp_path: Path) -> Path:
     """A minimal user repository: mkdocs.yml, the starter checklists and an empty records/."""
@@ -59,13 +39,6 @@ def runbook_repo(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def run_runbook(runbook_repo: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., CliRun]:
+def run_runbook(runbook_repo: Path) -> Callable[..., CliRun]:
     """Run the real `runbook` CLI inside `runbook_repo` with a fixed "today"."""
-    monkeypatch.chdir(runbook_repo)
-    monkeypatch.setenv("SOURCE_DATE_EPOCH", FIXED_EPOCH)
-
-    def run(*args: str) -> CliRun:
-        result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
-        return CliRun(result.exit_code, result.stdout, result.stderr)
-
-    return run
+    return functools.partial(run_cli, runbook_repo, epoch=FIXED_EPOCH)

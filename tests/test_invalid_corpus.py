@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
-    from conftest import CliRun
+    from cli_run import CliRun
 
 INVALID = Path(__file__).resolve().parent / "data" / "invalid"
 CASE_FILES = sorted(p for p in INVALID.glob("*/*") if p.suffix in (".yaml", ".yml"))
@@ -116,9 +116,9 @@ def _install(case: Case, repo: Path) -> None:
 
 
 def _assert_clean_output(case: Case, run: CliRun) -> None:
-    assert "Traceback" not in run.everything
+    assert "Traceback" not in run.output
     for secret in case.never_in_output:
-        assert secret not in run.everything, f"the secret {secret!r} was printed"
+        assert secret not in run.output, f"the secret {secret!r} was printed"
 
 
 def _json_keys(case: Case, run: CliRun) -> list[Key]:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
-    from conftest import CliRun
+    from cli_run import CliRun
 
 VALID = Path(__file__).resolve().parent / "data" / "valid" / "records"
 RECORD_FILES = sorted(p for p in VALID.iterdir() if p.suffix in (".yaml", ".yml"))
@@ -80,12 +80,12 @@ def test_build_exit_codes_separate_configuration_from_records(
     good = config.read_text(encoding="utf-8")
     config.write_text(good.replace("name: material", "name: no-such-theme"), encoding="utf-8")
     broken_config = run_runbook("build", "-q")
-    assert broken_config.exit_code == 2, broken_config.everything
-    assert "configuration error" in broken_config.everything
+    assert broken_config.exit_code == 2, broken_config.output
+    assert "configuration error" in broken_config.output
 
     config.write_text(good, encoding="utf-8")
     (runbook_repo / "records" / "2026-01-01-bad.yaml").write_text("title: [\n", encoding="utf-8")
     broken_record = run_runbook("build", "-q")
     assert broken_record.exit_code == 1
-    assert "records/2026-01-01-bad.yaml:2:1: error:" in broken_record.everything
-    assert "Traceback" not in broken_record.everything
+    assert "records/2026-01-01-bad.yaml:2:1: error:" in broken_record.output
+    assert "Traceback" not in broken_record.output

@@ -18,11 +18,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit
 
-import pytest
+import cli_run
 import yaml
-from click.testing import CliRunner
-
-from generator.cli import cli
+from cli_run import CliRun
 
 VOID_ELEMENTS = frozenset(
     {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param",
@@ -189,17 +187,6 @@ markdown_extensions:
 """
 
 
-@dataclass(frozen=True)
-class CliResult:
-    exit_code: int
-    stdout: str
-    stderr: str
-
-    @property
-    def output(self) -> str:
-        return self.stdout + self.stderr
-
-
 def write_repo(
     root: Path,
     records: dict[str, str] | None = None,
@@ -235,16 +222,12 @@ def write_repo(
     return root
 
 
-def run_cli(repo: Path, *args: str) -> CliResult:
+def run_cli(repo: Path, *args: str) -> CliRun:
     """The real `runbook` CLI inside `repo`, with SOURCE_DATE_EPOCH fixed."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.chdir(repo)
-        patch.setenv("SOURCE_DATE_EPOCH", SOURCE_DATE_EPOCH)
-        result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
-    return CliResult(result.exit_code, result.stdout, result.stderr)
+    return cli_run.run_cli(repo, *args, epoch=SOURCE_DATE_EPOCH)
 
 
-def build(repo: Path, *args: str) -> CliResult:
+def build(repo: Path, *args: str) -> CliRun:
     """`runbook build` that must succeed."""
     result = run_cli(repo, "build", *args)
     assert result.exit_code == 0, f"runbook build failed in {repo}:\n{result.output}"
