@@ -1,10 +1,10 @@
 """Point Material's search at runbook's worker, which wraps Material's own.
 
-Material's worker highlights and posts back every result and splits hyphenated names into
-words that every record contains, which made a query on a 5,000-record runbook take 300-400 ms
-(templates/runbook-search.js says how the wrapper avoids both). Material names its worker in
-the page's config through MkDocs' `url` filter; rerouting that one value swaps the worker
-without overriding a single Material template, so a user's theme overrides keep working.
+Material's worker highlights and posts back every result and splits paths and hyphenated names
+into words that every record contains, which made a query on a 5,000-record runbook take
+300-400 ms (templates/runbook-search.js says how the wrapper avoids both). Material names its
+worker in the page's config through MkDocs' `url` filter; rerouting that one value swaps the
+worker without overriding a single Material template, so a user's theme overrides keep working.
 """
 
 from __future__ import annotations

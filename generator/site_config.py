@@ -2,7 +2,7 @@
 
 A minimal mkdocs.yml (site_name, Material, search, runbook) has only MkDocs' default extensions, the
 default search separator and Google-hosted fonts; the runbook needs tables, code fences,
-Markdown inside HTML blocks, search that splits paths and commands into words, a copy button
+Markdown inside HTML blocks, search that finds paths and commands by their parts, a copy button
 on commands, and no request leaving the reader's machine. Explicit user choices are kept.
 """
 
@@ -12,10 +12,10 @@ from mkdocs.config.defaults import MkDocsConfig
 
 # MkDocs always adds toc, tables and fenced_code (the command blocks); these come on top.
 REQUIRED_EXTENSIONS = ("tables", "admonition", "md_in_html", "pymdownx.highlight")
-# Split on path, command and option punctuation so `upload.conf` and `rollout` find records.
-# Hyphens stay inside words: runbook's search worker indexes `api-gateway` whole and by its
-# parts (search_worker.py), so a name is one precise term instead of words on every record.
-SEARCH_SEPARATOR = r"[\s_/.,:;=|()\[\]{}<>\"'`]+"
+# Split on command and option punctuation; "/", "." and "-" stay inside words, and runbook's
+# search worker indexes `deploy/nginx/upload.conf` whole, by its tails (`upload.conf`) and by
+# its parts (`nginx`), so that a full path or name is one precise term (search_worker.py).
+SEARCH_SEPARATOR = r"[\s_,:;=|()\[\]{}<>\"'`]+"
 MATERIAL_DEFAULT_SEPARATOR = r"[\s\-]+"
 MATERIAL_FEATURES = (
     "content.code.copy",

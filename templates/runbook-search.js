@@ -5,10 +5,11 @@
  * and answers queries from it. On a large runbook two things made a query slow, and this file
  * changes exactly those, through Lunr's public prototypes:
  *
- * 1. Names joined by hyphens (service-000, api-gateway) were split into words that nearly every
- *    record contains, so typing a name searched for "service" across the whole runbook. The
- *    site's separator now keeps hyphens inside words; each hyphenated word is indexed whole and
- *    by its parts, so a name finds its records alone and a part ("gateway") still finds it.
+ * 1. Paths and names were split at "/", "." and "-" into words that nearly every record
+ *    contains, so typing deploy/k8s/service-000.yaml or service-000 searched for "deploy",
+ *    "yaml" and "service" across the whole runbook. The site's separator now keeps those
+ *    joiners inside words, and each joined word is indexed whole, by its tails and by its
+ *    parts: the full path or name finds its records alone, any end or part still finds it.
  *    Lunr's query lexer splits at hyphens whatever the index does, so it is told the index's
  *    separator.
  * 2. Material highlights and posts back every result, which for a word on every record cost
@@ -35,36 +36,52 @@ Promise.resolve(importScripts(new URL(MATERIAL_WORKER, here).href)).then(() => {
   tuneResults(lunr)
 })
 
-/* Index hyphenated words by their parts too (once per index, when the separator is known). */
+/* Index joined words also by their parts and tails (once per index, when the separator is
+   known): with the site's separator, the joiners below stay inside words. */
 function tuneIndexing(lunr) {
   const add = lunr.Builder.prototype.add
   lunr.Builder.prototype.add = function (doc, attributes) {
     if (!this.runbookTuned) {
       this.runbookTuned = true
-      if (!lunr.tokenizer.separator.test("-")) {
+      const joiners = ["-", "/", "."].filter(joiner => !lunr.tokenizer.separator.test(joiner))
+      if (joiners.includes("-"))
         lunr.QueryLexer.termSeparator = lunr.tokenizer.separator
+      if (joiners.length) {
+        const run = `[${joiners.map(joiner => `\\${joiner}`).join("")}]+`
+        const addWords = partsAndTails(new RegExp(run), new RegExp(`^${run}|${run}$`, "g"))
         const tokenize = this.tokenizer
-        this.tokenizer = (input, metadata) => withHyphenParts(tokenize(input, metadata))
+        this.tokenizer = (input, metadata) => addWords(tokenize(input, metadata))
       }
     }
     return add.call(this, doc, attributes)
   }
 
-  /* A part shares the whole word's position: finding "gateway" highlights "api-gateway". */
-  function withHyphenParts(tokens) {
-    const count = tokens.length
-    for (let i = 0; i < count; i++) {
-      const token = tokens[i]
-      if (!token.str.includes("-"))
-        continue
-      const whole = token.str.replace(/^-+|-+$/g, "")
-      const words = new Set([whole, ...whole.split(/-+/)])
-      words.delete(token.str)
-      words.delete("")
-      for (const word of words)
-        tokens.push(new lunr.Token(word, token.metadata))
+  /*
+   * deploy/nginx/upload.conf is indexed as itself, its tails (nginx/upload.conf, upload.conf,
+   * conf: typing any end of a path, or its start, finds it) and its parts (deploy, nginx,
+   * upload: the exact terms of a quoted query). Joiners at either end are punctuation, not
+   * part of the word ("peak." is "peak"). Added words share the whole word's position, so
+   * finding "gateway" highlights "api-gateway".
+   */
+  function partsAndTails(joiner, edges) {
+    const joiners = new RegExp(joiner.source, "g")
+    return tokens => {
+      const count = tokens.length
+      for (let i = 0; i < count; i++) {
+        const token = tokens[i]
+        if (!joiner.test(token.str))
+          continue
+        const whole = token.str.replace(edges, "")
+        const words = new Set([whole, ...whole.split(joiner)])
+        for (const match of whole.matchAll(joiners))
+          words.add(whole.slice(match.index + match[0].length))
+        words.delete(token.str)
+        words.delete("")
+        for (const word of words)
+          tokens.push(new lunr.Token(word, token.metadata))
+      }
+      return tokens
     }
-    return tokens
   }
 }
 

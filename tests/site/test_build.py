@@ -743,11 +743,17 @@ def test_markdown_field_cannot_swallow_the_rest_of_the_page(
     assert warning and code_blocks(warning) == ["echo rolled-back\n"]
 
 
-def test_search_index_splits_paths_into_words(demo_site: BuiltSite) -> None:
+def test_search_keeps_paths_and_names_whole_for_the_search_worker(demo_site: BuiltSite) -> None:
+    """The separator leaves "/", "." and "-" inside words (runbook's worker indexes their parts
+    and tails) and splits the rest of command punctuation."""
     index = json.loads((demo_site.site_dir / "search" / "search_index.json").read_text())
     separator = index["config"]["separator"]
-    words = [w for w in re.split(separator, "deploy/nginx/upload.conf --limit=uploads") if w]
-    assert "upload" in words and "nginx" in words and "uploads" in words
+    words = [w for w in re.split(separator, "deploy/nginx/upload.conf --limit=uploads-canary") if w]
+    assert words == ["deploy/nginx/upload.conf", "--limit", "uploads-canary"]
+    worker = demo_site.site_dir / "assets/javascripts/workers/runbook-search.js"
+    home = (demo_site.site_dir / "index.html").read_text()
+    config = json.loads(re.search(r'id="__config"[^>]*>(.*?)</script>', home, re.S)[1])
+    assert config["search"] == "assets/javascripts/workers/runbook-search.js" and worker.is_file()
 
 
 def strip_tags(html: str) -> str:

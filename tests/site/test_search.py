@@ -91,9 +91,13 @@ def assert_finds(tab: Tab, base_url: str, query: str, expected: set[str]) -> Non
 def test_full_file_path_finds_every_record_that_touched_it(
     demo_site: BuiltSite, demo_server: str, tab: Tab
 ) -> None:
+    """...and no record that merely shares a folder or an extension with it."""
     path = most_touched_path(demo_site)
     assert "/" in path and len(touching(demo_site, path)) >= 2
     assert_finds(tab, demo_server, path, touching(demo_site, path))
+    found = found_records(search(tab, demo_server, path)[1])
+    strays = sorted(r for r in found if path not in yaml.safe_dump(demo_site.records[r].data))
+    assert not strays, f"{path!r} also lists records that do not mention it: {strays}"
 
 
 def test_part_of_a_path_finds_the_records(demo_site: BuiltSite, demo_server: str, tab: Tab) -> None:
@@ -106,6 +110,23 @@ def test_part_of_a_path_finds_the_records(demo_site: BuiltSite, demo_server: str
         if any(p.endswith("/" + basename) or p == basename for p in r.data["files_touched"])
     }
     assert_finds(tab, demo_server, basename, expected)
+
+
+def test_the_end_of_a_path_from_any_folder_finds_the_records(
+    demo_site: BuiltSite, demo_server: str, tab: Tab
+) -> None:
+    path = max(
+        (p for r in demo_site.records.values() for p in r.data["files_touched"]),
+        key=lambda p: (p.count("/"), p),
+    )
+    tail = path.split("/", 1)[1]  # from the second folder on: neither the start nor a word
+    assert "/" in tail
+    expected = {
+        r.id
+        for r in demo_site.records.values()
+        if any(p == tail or p.endswith("/" + tail) for p in r.data["files_touched"])
+    }
+    assert_finds(tab, demo_server, tail, expected)
 
 
 def _command_fragment(site: BuiltSite) -> tuple[str, set[str]]:
