@@ -137,7 +137,8 @@ def build(
 
 @contextmanager
 def _mkdocs_failures(what: str, consequence: str = "") -> Iterator[None]:
-    """MkDocs' configuration errors exit 2, failed builds (invalid records included) exit 1."""
+    """MkDocs' configuration errors exit 2; failed builds (invalid records, a full disk
+    included) exit 1."""
     try:
         yield
     except MkDocsConfigurationError as exc:
@@ -146,6 +147,9 @@ def _mkdocs_failures(what: str, consequence: str = "") -> Iterator[None]:
     except Abort as exc:
         click.echo(f"runbook: {what}: {exc}{consequence}", err=True)
         sys.exit(EXIT_USAGE if "configuration error" in str(exc) else EXIT_PROBLEMS)
+    except OSError as exc:  # a full disk or an unwritable folder: say so, no traceback
+        click.echo(f"runbook: {what}: {exc}{consequence}", err=True)
+        sys.exit(EXIT_PROBLEMS)
 
 
 def _ensure_docs_dir(options: RunbookOptions) -> None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import functools
+import os
 import shutil
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -23,6 +25,12 @@ plugins:
   - search
   - runbook
 """
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Builds sign their validation cache with a key in the user's cache folder: keep the
+    tests' keys in a folder of their own."""
+    os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="runbook-tests-cache-")
 
 
 @pytest.fixture

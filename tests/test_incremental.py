@@ -7,26 +7,28 @@ and after each incremental build compare every file with a full build of the sam
 from __future__ import annotations
 
 import filecmp
+import hmac
 import json
+import pickle
+import secrets
 import shutil
+import stat
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from cli_run import run_cli
 
 from generator import plugin, validate
-from generator.cli import cli
 from generator.incremental import PageCache
 from generator.render import RenderSettings
+from generator.validation_cache import signing_key_path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+EPOCH = "1790000000"
 
 
 def build(repo: Path, *args: str) -> str:
-    with pytest.MonkeyPatch.context() as patch:
-        patch.chdir(repo)
-        patch.setenv("SOURCE_DATE_EPOCH", "1790000000")
-        result = CliRunner().invoke(cli, ["build", *args], catch_exceptions=False)
+    result = run_cli(repo, "build", *args, epoch=EPOCH)
     assert result.exit_code == 0, result.output
     return result.stderr
 
@@ -110,10 +112,7 @@ def test_configuration_changes_force_a_full_build(demo_repo: Path) -> None:
 
 def run_build(repo: Path, *args: str) -> tuple[int, str]:
     """`runbook build` that may fail: exit code and everything it printed."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.chdir(repo)
-        patch.setenv("SOURCE_DATE_EPOCH", "1790000000")
-        result = CliRunner().invoke(cli, ["build", *args])
+    result = run_cli(repo, "build", *args, epoch=EPOCH)
     return result.exit_code, result.output
 
 
@@ -184,8 +183,9 @@ def test_failed_incremental_build_leaves_the_site_untouched(
         raise OSError("disk full, just after every page was written")
 
     monkeypatch.setattr(plugin, "write_manifest", fail)
-    code, _ = run_build(demo_repo, "-q")
-    assert code != 0
+    code, output = run_build(demo_repo, "-q")
+    assert code == 1
+    assert "build failed: disk full" in output and "previous site was left in place" in output
     assert site_snapshot(demo_repo / "site") == before
     monkeypatch.undo()
     build(demo_repo, "-q")
@@ -242,3 +242,37 @@ def test_damaged_validation_cache_means_validating_everything(
     record.write_text(record.read_text(encoding="utf-8").replace("surprise: key\n", ""))
     assert "incrementally" in build(demo_repo)
     assert differing_files(demo_repo / "site", full_build_copy(demo_repo, tmp_path, "d")) == []
+
+
+class _Payload:
+    """Unpickling this creates `marker`: what a planted cache would do, less politely."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (Path.write_text, (self.marker, "unpickled"))
+
+
+@pytest.mark.parametrize("signed_with", ["another key", "no key"])
+def test_validation_cache_from_elsewhere_is_never_unpickled(
+    demo_repo: Path, tmp_path: Path, signed_with: str
+) -> None:
+    """A cache restored from a shared CI cache or a pull request is not this user's: its
+    signature fails and it is ignored, not unpickled."""
+    build(demo_repo, "-q")
+    marker = tmp_path / "unpickled"
+    payload = pickle.dumps(_Payload(marker))
+    key = secrets.token_bytes(32)
+    signature = hmac.digest(key, payload, "sha256") if signed_with == "another key" else b""
+    (demo_repo / ".runbook-cache" / "validated.pickle").write_bytes(signature + payload)
+    assert "incrementally" in build(demo_repo)
+    assert not marker.exists()
+    assert differing_files(demo_repo / "site", full_build_copy(demo_repo, tmp_path, "s")) == []
+
+
+def test_validation_cache_key_is_the_users_own(demo_repo: Path) -> None:
+    build(demo_repo, "-q")
+    key = signing_key_path()
+    assert key.is_file() and demo_repo not in key.parents
+    assert stat.S_IMODE(key.stat().st_mode) == 0o600
