@@ -19,7 +19,7 @@ from detect_secrets.plugins.basic_auth import BasicAuthDetector
 from detect_secrets.plugins.github_token import GitHubTokenDetector
 from detect_secrets.plugins.gitlab_token import GitLabTokenDetector
 from detect_secrets.plugins.jwt import JwtTokenDetector
-from detect_secrets.plugins.keyword import DENYLIST, REGEX_BY_FILETYPE, KeywordDetector
+from detect_secrets.plugins.keyword import REGEX_BY_FILETYPE, KeywordDetector
 from detect_secrets.plugins.npm import NpmDetector
 from detect_secrets.plugins.openai import OpenAIDetector
 from detect_secrets.plugins.private_key import PrivateKeyDetector
@@ -60,7 +60,7 @@ SHELL_CREDENTIALS = (
 # Screens. Python's re has no fast path for patterns that start with an alternation, so
 # each detector's patterns run only when the lowercased text contains one of the literals
 # every match of that detector must contain (tests/test_secrets.py checks every detector
-# against a real token); the keyword words are screened over lowercased command lines.
+# against a real token); the keyword rules run only on commands that contain their words.
 TOKEN_HINTS: dict[type[RegexBasedDetector], tuple[str, ...]] = {
     AWSKeyDetector: ("A3T", "ABIA", "ACCA", "AKIA", "ASIA", "aws"),
     BasicAuthDetector: ("://",),
@@ -91,7 +91,10 @@ _TOKEN_SCREENS = tuple(
     re.compile("|".join(f"(?:{pattern.pattern})" for pattern in detector.denylist))
     for detector in TOKEN_DETECTORS
 )
-_KEYWORD_SCREEN = re.compile("|".join([*DENYLIST, "authorization", "mysql", "mariadb", "pass"]))
+# Words every keyword rule needs in a (lowercased) command: each of DENYLIST's patterns
+# ("api_?key", "db_?pass", "pwd", "contraseña", ...) and each shell form above contains one
+# (tests/test_secrets.py checks). Substring tests cost a fraction of one alternation search.
+KEYWORD_HINTS = ("key", "pass", "pwd", "secret", "contrase", "authorization", "mysql", "mariadb")
 
 
 def _hint_screens() -> tuple[tuple[re.Pattern[str], frozenset[int]], ...]:
@@ -169,7 +172,10 @@ def find_secrets(text: str, *, command: bool, tokens: bool = True) -> Iterator[S
             detector = TOKEN_DETECTORS[index]
             for value in _matches(detector, text):
                 yield SecretHit(detector.secret_type, mask(value), value)
-    if not command or not _KEYWORD_SCREEN.search(text.lower()):
+    if not command:
+        return
+    lowered = text.lower()
+    if not any(hint in lowered for hint in KEYWORD_HINTS):
         return
     for value in _KEYWORD_DETECTOR.analyze_string(text, _KEYWORD_PATTERNS):
         yield SecretHit("password or key assignment", mask(value), value)

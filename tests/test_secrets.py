@@ -3,9 +3,19 @@ the allow marker works, and prose words like "password" are not flagged outside 
 
 from __future__ import annotations
 
-import pytest
+import re
 
-from generator.secrets import TOKEN_DETECTORS, TOKEN_HINTS, find_secrets, may_hold_tokens
+import pytest
+from detect_secrets.plugins.keyword import DENYLIST
+
+from generator.secrets import (
+    KEYWORD_HINTS,
+    SHELL_CREDENTIALS,
+    TOKEN_DETECTORS,
+    TOKEN_HINTS,
+    find_secrets,
+    may_hold_tokens,
+)
 
 # One token per detector, in the format each service issues (all fake).
 SAMPLES = {
@@ -27,6 +37,32 @@ SAMPLES = {
 def test_every_detector_has_hints_and_a_sample() -> None:
     assert {type(d).__name__ for d in TOKEN_DETECTORS} == set(SAMPLES)
     assert set(TOKEN_HINTS) == {type(d) for d in TOKEN_DETECTORS}
+
+
+@pytest.mark.parametrize("word", DENYLIST)
+def test_every_keyword_rule_word_contains_a_hint(word: str) -> None:
+    """detect-secrets' keyword words are simple: letters with optional `_` (`api_?key`).
+    Every spelling they match must contain a hint, or the hint test would hide it."""
+    assert re.fullmatch(r"(?:[^\W_]|_\?)+", word), f"{word!r}: not a simple word any more"
+    spellings = {word.replace("_?", ""), word.replace("_?", "_")}
+    for spelling in spellings:
+        assert re.fullmatch(word, spelling)
+        assert any(hint in spelling for hint in KEYWORD_HINTS), spelling
+
+
+@pytest.mark.parametrize("kind", [kind for kind, _ in SHELL_CREDENTIALS])
+def test_every_shell_form_needs_a_hint(kind: str) -> None:
+    """A command that matches a shell form matches no more once the hint words are gone."""
+    samples = {
+        "MySQL password": "mysql -u root -pS3cretPass db",
+        "password option": "psql --password=S3cretPass",
+        "Authorization header": "curl -H 'Authorization: Bearer abcdef123456'",
+    }
+    pattern = dict(SHELL_CREDENTIALS)[kind]
+    assert pattern.search(samples[kind])
+    assert list(find_secrets(samples[kind], command=True, tokens=False))
+    without_hints = re.sub("|".join(KEYWORD_HINTS), "x", samples[kind], flags=re.I)
+    assert not pattern.search(without_hints), without_hints
 
 
 @pytest.mark.parametrize("name", sorted(SAMPLES))
