@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from generator.config import RunbookOptions
 from generator.loader import LoadedFile, parse_yaml_bytes
+from generator.models import MAX_PATH_LENGTH, PLAIN_PATH, path_problem
 from generator.validate import validate_runbook
 
 PROPERTY_SETTINGS = settings(
@@ -87,3 +88,16 @@ def test_arbitrary_record_trees_validate_to_diagnostics(tmp_path_factory, tree) 
     for diagnostic in report.diagnostics:
         assert diagnostic.line >= 1 and diagnostic.column >= 1
         assert diagnostic.code and diagnostic.message.isprintable()
+
+
+@PROPERTY_SETTINGS
+@given(st.from_regex(PLAIN_PATH, fullmatch=True))
+def test_fast_path_check_accepts_only_what_the_full_check_accepts(path: str) -> None:
+    """files_touched skips the full path checks for plain paths; they must agree."""
+    assert len(path) > MAX_PATH_LENGTH or path_problem(path) is None
+
+
+def test_path_checks_still_refuse_the_unplain() -> None:
+    for path in ["../etc/passwd", "a/./b", "/abs", "C:/x", "a//b", "a\\b", "..", "."]:
+        assert path_problem(path) is not None, path
+        assert not PLAIN_PATH.fullmatch(path), path
