@@ -180,7 +180,8 @@ class RunbookPlugin(BasePlugin[RunbookPluginConfig]):
 
     @event_priority(100)  # first, so that no plugin sees a page before it is sanitised
     def on_env(self, env: Any, config: MkDocsConfig, files: Files) -> Any:
-        """Put the sanitised HTML of every generated page in place (see on_page_content).
+        """Put the sanitised HTML of every generated page in place (see on_page_content),
+        and have the templates name runbook's search worker (search_worker.py).
 
         Incremental builds skip unchanged pages: read the nav ones, whose titles all show.
         """
