@@ -91,12 +91,14 @@ function tuneResults(lunr) {
   const search = lunr.Index.prototype.search
   lunr.Index.prototype.search = function (query) {
     const results = search.call(this, query)
-    for (let i = HIGHLIGHTED; i < results.length; i++) {
+    results.forEach((result, rank) => {
+      if (rank < HIGHLIGHTED)
+        return markEachPlaceOnce(result.matchData.metadata)
       const metadata = {}
-      for (const term of Object.keys(results[i].matchData.metadata))
+      for (const term of Object.keys(result.matchData.metadata))
         metadata[term] = {}
-      results[i].matchData = { metadata }
-    }
+      result.matchData = { metadata }
+    })
     return results
   }
 
@@ -106,6 +108,22 @@ function tuneResults(lunr) {
       message.data.items.slice(HIGHLIGHTED).forEach(group => group.forEach(shorten))
     return post.call(self, message, ...rest)
   }
+}
+
+/* A word and its parts or tails share one position, and a query can match several of them
+   ("nginx" matches "nginx" and "nginx/upload.conf"): Material would wrap that place in <mark>
+   once per match, the second time inside the first. Keep each position for one term. */
+function markEachPlaceOnce(metadata) {
+  const marked = {}
+  for (const term of Object.keys(metadata))
+    for (const [field, data] of Object.entries(metadata[term])) {
+      if (!Array.isArray(data.position))
+        continue
+      const seen = marked[field] ||= new Set()
+      const fresh = data.position.filter(position => !seen.has(position))
+      fresh.forEach(position => seen.add(position))
+      metadata[term][field] = { ...data, position: fresh }
+    }
 }
 
 /* Cut right after a tag's ">", never inside a tag or entity; the browser closes the rest. */

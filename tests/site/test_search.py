@@ -129,6 +129,25 @@ def test_the_end_of_a_path_from_any_folder_finds_the_records(
     assert_finds(tab, demo_server, tail, expected)
 
 
+def test_a_word_and_its_parts_are_marked_once(
+    demo_site: BuiltSite, demo_server: str, tab: Tab
+) -> None:
+    """`deploy` matches the part `deploy` and the whole `deploy/nginx/upload.conf`, at one
+    place: it must be marked once, not a second time inside the first mark."""
+    folder = most_touched_path(demo_site).split("/")[0]
+    search(tab, demo_server, folder)
+    inner = tab.page.locator(".md-search-result__item mark").evaluate_all(
+        "marks => marks.map(mark => mark.innerHTML)"
+    )
+    assert any(folder in html for html in inner), inner[:5]
+    assert not [html for html in inner if "<" in html or "&gt;" in html], inner[:5]
+    odd = tab.page.locator(".md-search-result__item").evaluate_all(
+        "items => items.flatMap(i => [...i.querySelectorAll('*')].map(e => e.tagName))"
+        ".filter(name => !/^[A-Z][A-Z0-9]*$/.test(name))"
+    )
+    assert not odd, f"broken markup in the results: {odd[:5]}"
+
+
 def _command_fragment(site: BuiltSite) -> tuple[str, set[str]]:
     """The rarest pair of plain consecutive words in the demo's shipping commands."""
     records = demo_records(site)
