@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import shutil
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -148,8 +149,18 @@ def _mkdocs_failures(what: str, consequence: str = "") -> Iterator[None]:
         click.echo(f"runbook: {what}: {exc}{consequence}", err=True)
         sys.exit(EXIT_USAGE if "configuration error" in str(exc) else EXIT_PROBLEMS)
     except OSError as exc:  # a full disk or an unwritable folder: say so, no traceback
-        click.echo(f"runbook: {what}: {exc}{consequence}", err=True)
+        click.echo(f"runbook: {what}: {_os_error_text(exc)}{consequence}", err=True)
         sys.exit(EXIT_PROBLEMS)
+
+
+def _os_error_text(error: OSError) -> str:
+    """One line for a file system error; shutil.Error lists every file it could not copy."""
+    failures = error.args[0] if isinstance(error, shutil.Error) and error.args else None
+    if isinstance(failures, list) and failures and len(failures[0]) == 3:
+        source, _, reason = failures[0]
+        more = f" (and {len(failures) - 1} more files)" if len(failures) > 1 else ""
+        return f"cannot copy {display_path(source)}: {reason}{more}"
+    return str(error)
 
 
 def _ensure_docs_dir(options: RunbookOptions) -> None:

@@ -72,9 +72,12 @@ def clone_site(site: Path, folder: Path, *, linked: set[str]) -> None:
 
     def copy(source: str, destination: str) -> None:
         if destination[prefix:] in linked:
-            os.link(source, destination)
-        else:
-            shutil.copy2(source, destination)
+            try:
+                os.link(source, destination)
+                return
+            except OSError:  # a file system without hard links: copy, only slower
+                pass
+        shutil.copy2(source, destination)
 
     shutil.copytree(site, folder, dirs_exist_ok=True, copy_function=copy)
 

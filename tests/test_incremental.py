@@ -10,6 +10,7 @@ import filecmp
 import hmac
 import json
 import pickle
+import re
 import secrets
 import shutil
 import stat
@@ -18,7 +19,7 @@ from pathlib import Path
 import pytest
 from cli_run import run_cli
 
-from generator import plugin, validate
+from generator import plugin, site_build, validate
 from generator.incremental import PageCache
 from generator.render import RenderSettings
 from generator.validation_cache import signing_key_path
@@ -276,3 +277,46 @@ def test_validation_cache_key_is_the_users_own(demo_repo: Path) -> None:
     key = signing_key_path()
     assert key.is_file() and demo_repo not in key.parents
     assert stat.S_IMODE(key.stat().st_mode) == 0o600
+
+
+def test_incremental_build_copies_where_hard_links_are_refused(
+    demo_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Some file systems (FAT, some network shares) have no hard links: incremental builds
+    still work there, by copying the previous site's pages."""
+    build(demo_repo, "-q")
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(site_build.os, "link", refuse)
+    record = demo_repo / "records" / "2026" / "2026-11-20-cap-upload-size.yaml"
+    record.write_text(
+        record.read_text(encoding="utf-8").replace("title: Cap upload size", "title: Capped", 1),
+        encoding="utf-8",
+    )
+    assert "incrementally" in build(demo_repo)
+    assert differing_files(demo_repo / "site", full_build_copy(demo_repo, tmp_path, "l")) == []
+
+
+def test_failed_copy_of_the_previous_site_is_reported_in_one_line(
+    demo_repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """copytree reports every file it could not copy; the user gets the first and a count."""
+    build(demo_repo, "-q")
+    before = site_snapshot(demo_repo / "site")
+
+    def full_disk(source: str, destination: str, **kwargs: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(site_build.shutil, "copy2", full_disk)
+    monkeypatch.setattr(site_build.os, "link", full_disk)
+    code, output = run_build(demo_repo, "-q")
+    assert code == 1
+    (line,) = output.strip().splitlines()
+    assert re.fullmatch(
+        r"runbook: build failed: cannot copy site/\S+: .*No space left on device.* "
+        r"\(and \d+ more files\); the previous site was left in place",
+        line,
+    ), line
+    assert site_snapshot(demo_repo / "site") == before
