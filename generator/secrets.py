@@ -2,8 +2,9 @@
 
 detect-secrets knows the token formats (AWS, GitHub, GitLab, Slack, Stripe, private key blocks,
 passwords in URLs) and keyword assignments (`--password=...`, `DB_PASSWORD=...`). We add only
-what it does not cover for shell commands: `mysql -pVALUE` and `Authorization:` headers. One
-combined pattern screens every string first so the detectors run only on likely hits.
+what it does not cover for shell commands: `mysql -pVALUE` and `Authorization:` headers.
+Cheap screens (literals every match must contain) run first, so the detectors' patterns run
+only on likely hits.
 """
 
 from __future__ import annotations
