@@ -23,6 +23,7 @@ from .diagnostics import OUTPUT_FORMATS, format_diagnostics, has_errors, summary
 from .gitinfo import changed_files_since
 from .listing import format_json, format_table, select_records
 from .logs import setup_logging
+from .output_guard import RENDER_MARKERS, check_output_folder
 from .pipeline import generate
 from .render import RenderSettings
 from .scaffold import init_repository, new_record
@@ -138,10 +139,13 @@ def build(
 
 @contextmanager
 def _mkdocs_failures(what: str, consequence: str = "") -> Iterator[None]:
-    """MkDocs' configuration errors exit 2; failed builds (invalid records, a full disk
-    included) exit 1."""
+    """Configuration errors (an unsafe site folder included) exit 2; failed builds (invalid
+    records, a full disk included) exit 1."""
     try:
         yield
+    except ConfigurationError as exc:
+        click.echo(f"runbook: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
     except MkDocsConfigurationError as exc:
         click.echo(f"runbook: configuration error: {exc}", err=True)
         sys.exit(EXIT_USAGE)
@@ -187,6 +191,11 @@ def serve(dev_addr: str | None, config_file: str | None) -> None:
 def render(out_dir: Path, config_file: str | None) -> None:
     """Write the generated Markdown pages, feed and export to a folder (for any engine)."""
     options = _options(config_file)
+    try:
+        target = check_output_folder(out_dir, options, what="output folder", markers=RENDER_MARKERS)
+    except ConfigurationError as exc:
+        click.echo(f"runbook: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
     settings = RenderSettings(
         site_url=options.site_url,
         site_name=options.site_name,
@@ -206,7 +215,7 @@ def render(out_dir: Path, config_file: str | None) -> None:
             destination.parent.mkdir(parents=True, exist_ok=True)
             destination.write_text(page.content, encoding="utf-8")
 
-    write_atomically(out_dir.resolve(), write_pages)
+    write_atomically(target, write_pages)
     click.echo(f"runbook: {len(pages)} files written to {out_dir}", err=True)
 
 

@@ -34,6 +34,7 @@ from .incremental import (
     rewrite_search_index,
     write_manifest,
 )
+from .output_guard import UnsafeOutputFolder, check_output_folder
 from .pipeline import generate
 from .progress import BuildProgress
 from .render import DEFERRED_MARKER, RenderSettings
@@ -92,7 +93,11 @@ class RunbookPlugin(BasePlugin[RunbookPluginConfig]):
     @event_priority(100)  # before the search plugin reads its separator
     def on_config(self, config: MkDocsConfig) -> MkDocsConfig:
         root = Path(config.config_file_path or "mkdocs.yml").resolve().parent
-        self.options = RunbookOptions.from_plugin_config(self.config, root)
+        self.options = RunbookOptions.from_plugin_config(self.config, root, config)
+        try:  # `mkdocs build` empties site_dir next: never when it holds the runbook
+            check_output_folder(config.site_dir, self.options, what="site_dir")
+        except UnsafeOutputFolder as exc:
+            raise PluginError(f"runbook: {exc}") from exc
         self.explicit_nav = config.nav is not None
         configure_site(config, STYLESHEET_URI)
         return config

@@ -22,7 +22,9 @@ from pathlib import Path
 from mkdocs.commands.build import build as mkdocs_build
 from mkdocs.config import load_config
 
+from .config import RunbookOptions, RunbookPluginConfig
 from .incremental import fingerprint, read_manifest
+from .output_guard import check_output_folder
 from .plugin import RunbookPlugin
 
 
@@ -35,11 +37,15 @@ def build_site(
 ) -> tuple[Path, bool]:
     """Build through the runbook plugin and swap the result into place.
 
-    Returns the site folder and whether the build was incremental.
+    Returns the site folder and whether the build was incremental. A site folder whose
+    replacement would delete part of the repository is refused before anything moves.
     """
     config = load_config(config_file=config_file, strict=strict)
-    target = Path(site_dir or config.site_dir).resolve()
     plugin = config.plugins.get("runbook")
+    plugin_config = plugin.config if isinstance(plugin, RunbookPlugin) else RunbookPluginConfig()
+    root = Path(config.config_file_path or "mkdocs.yml").resolve().parent
+    options = RunbookOptions.from_plugin_config(plugin_config, root, config)
+    target = check_output_folder(site_dir or config.site_dir, options, what="site folder")
     incremental = (
         not full
         and isinstance(plugin, RunbookPlugin)

@@ -1,0 +1,88 @@
+"""Refuse an output folder whose replacement would delete the runbook itself.
+
+`runbook build` and `runbook render --out` replace their output folder whole, and `mkdocs
+build` empties it first. Pointed at the repository (`--site-dir .`), at a folder holding it,
+at records/, checklists/, docs/ or templates/ (directly, through `site_dir:` in mkdocs.yml, or
+through a committed `site` symlink), that replacement deleted the records. Every such target
+is refused before anything is written or moved, as is an existing folder that holds files but
+does not look like an earlier output of the same command: replacing it would lose them.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+from .config import ConfigurationError, RunbookOptions
+
+# Files one of our earlier outputs always has: MkDocs writes sitemap.xml and 404.html with
+# every theme, runbook writes its manifest; `runbook render` always writes records.json.
+SITE_MARKERS = (".runbook-manifest.json", "sitemap.xml", "404.html", "index.html")
+RENDER_MARKERS = ("records.json",)
+
+
+class UnsafeOutputFolder(ConfigurationError):
+    """The output folder would replace or hold part of the repository (exit status 2)."""
+
+
+def protected_folders(options: RunbookOptions) -> dict[str, Path]:
+    """The runbook's own folders by what they are, as the user would name them."""
+    folders = {
+        "the repository (the folder of mkdocs.yml)": options.root,
+        "records_dir": options.records_dir,
+        "checklists_dir": options.checklists_dir,
+        "templates_dir": options.templates_dir,
+        "the build cache": options.root / ".runbook-cache",
+    }
+    if options.docs_dir is not None:
+        folders["docs_dir"] = options.docs_dir
+    return folders
+
+
+def check_output_folder(
+    output: str | os.PathLike[str],
+    options: RunbookOptions,
+    *,
+    what: str,
+    markers: Iterable[str] = SITE_MARKERS,
+) -> Path:
+    """The resolved output folder, or UnsafeOutputFolder when replacing it could lose files.
+
+    Paths are compared resolved (symlinks followed), so a `site` link to records/ is records/.
+    """
+    target = Path(output).resolve()
+    for name, folder in protected_folders(options).items():
+        folder = folder.resolve()
+        if target == folder or folder.is_relative_to(target):
+            raise UnsafeOutputFolder(
+                f"refusing {what} {_shown(output, target)}: it would replace {name} "
+                f"({folder}); choose a folder of its own, such as site/"
+            )
+        if name != "the repository (the folder of mkdocs.yml)" and target.is_relative_to(folder):
+            raise UnsafeOutputFolder(
+                f"refusing {what} {_shown(output, target)}: it is inside {name} ({folder}); "
+                "choose a folder of its own, such as site/"
+            )
+    if target.exists() and not target.is_dir():
+        raise UnsafeOutputFolder(f"refusing {what} {_shown(output, target)}: it is not a folder")
+    if _holds_other_files(target, markers):
+        raise UnsafeOutputFolder(
+            f"refusing {what} {_shown(output, target)}: it holds files that are not an earlier "
+            "output (it would be replaced whole); empty it or choose another folder"
+        )
+    return target
+
+
+def _holds_other_files(folder: Path, markers: Iterable[str]) -> bool:
+    try:
+        with os.scandir(folder) as entries:
+            names = {entry.name for entry in entries}
+    except (FileNotFoundError, NotADirectoryError):
+        return False
+    return bool(names) and not any(marker in names for marker in markers)
+
+
+def _shown(given: str | os.PathLike[str], resolved: Path) -> str:
+    text = os.fspath(given)
+    return text if Path(text).resolve() == Path(text).absolute() else f"{text} (-> {resolved})"
