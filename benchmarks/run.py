@@ -30,10 +30,11 @@ from pathlib import Path
 import yaml
 
 from benchmarks.corpus import MKDOCS_YML, make_record_file, write_corpus
+from generator.check.validate import discover, validate_runbook
 from generator.config import read_options
-from generator.plugin import NAV_PAGES
-from generator.site_config import MATERIAL_FEATURES, REQUIRED_EXTENSIONS, SEARCH_SEPARATOR
-from generator.validate import discover, validate_runbook
+from generator.render.pages import RenderSettings
+from generator.render.site_pages import navigation_uris
+from generator.site.mkdocs_config import MATERIAL_FEATURES, REQUIRED_EXTENSIONS, SEARCH_SEPARATOR
 
 HERE = Path(__file__).resolve().parent
 WORK = HERE / "corpus"
@@ -109,7 +110,7 @@ def plain_mkdocs_project(root: Path, target: Path) -> None:
     )
     shutil.copy(HERE.parent / "templates" / "runbook.css", target / "docs" / "runbook.css")
     config = yaml.safe_load(MKDOCS_YML)
-    config["nav"] = ["index.md", *NAV_PAGES]
+    config["nav"] = navigation_uris(RenderSettings())
     config["extra_css"] = ["runbook.css"]
     config["markdown_extensions"] = list(REQUIRED_EXTENSIONS)
     config["theme"]["features"] = list(MATERIAL_FEATURES)

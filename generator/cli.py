@@ -1,7 +1,8 @@
 """The `runbook` command line: each command a few lines that call the pipeline.
 
 This is the only module that turns problems into exit codes: 0 fine, 1 errors found (or
-warnings under --strict), 2 usage or configuration error.
+warnings under --strict), 2 usage or configuration error. MkDocs is imported only by the
+commands that build (build, serve), so `runbook validate` and the pre-commit hook start fast.
 """
 
 from __future__ import annotations
@@ -15,21 +16,17 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import click
-from mkdocs.exceptions import Abort
-from mkdocs.exceptions import ConfigurationError as MkDocsConfigurationError
 
+from .authoring.git import changed_files_since
+from .authoring.listing import format_json, format_table, select_records
+from .authoring.scaffold import init_repository, new_record
+from .authoring.schema import SCHEMA_MODELS, json_schema
+from .check.validate import YAML_SUFFIXES, display_path, validate_runbook
 from .config import ConfigurationError, RunbookOptions, read_options
 from .diagnostics import OUTPUT_FORMATS, format_diagnostics, has_errors, summary_line
-from .gitinfo import changed_files_since
-from .listing import format_json, format_table, select_records
-from .logs import setup_logging
-from .output_guard import RENDER_MARKERS, check_output_folder
 from .pipeline import generate
-from .render import RenderSettings
-from .scaffold import init_repository, new_record
-from .schema import SCHEMA_MODELS, json_schema
-from .site_build import build_site, serve_site, write_atomically
-from .validate import YAML_SUFFIXES, display_path, validate_runbook
+from .render.pages import write_pages
+from .site.output import RENDER_MARKERS, check_output_folder, write_atomically
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 
@@ -128,6 +125,9 @@ def build(
     site_dir: str | None, strict: bool, quiet: bool, full: bool, config_file: str | None
 ) -> None:
     """Validate, render and build the site; the previous site stays until the new one is done."""
+    from .site.build import build_site
+    from .site.logs import setup_logging
+
     setup_logging(quiet=quiet)
     _ensure_docs_dir(_options(config_file))
     with _mkdocs_failures("build failed", "; the previous site was left in place"):
@@ -141,6 +141,9 @@ def build(
 def _mkdocs_failures(what: str, consequence: str = "") -> Iterator[None]:
     """Configuration errors (an unsafe site folder included) exit 2; failed builds (invalid
     records, a full disk included) exit 1."""
+    from mkdocs.exceptions import Abort
+    from mkdocs.exceptions import ConfigurationError as MkDocsConfigurationError
+
     try:
         yield
     except ConfigurationError as exc:
@@ -179,6 +182,9 @@ def _ensure_docs_dir(options: RunbookOptions) -> None:
 @config_file_option
 def serve(dev_addr: str | None, config_file: str | None) -> None:
     """Live preview that rebuilds when a record, checklist or template changes."""
+    from .site.build import serve_site
+    from .site.logs import setup_logging
+
     setup_logging(quiet=False)
     _ensure_docs_dir(_options(config_file))
     with _mkdocs_failures("serve failed"):
@@ -196,26 +202,14 @@ def render(out_dir: Path, config_file: str | None) -> None:
     except ConfigurationError as exc:
         click.echo(f"runbook: {exc}", err=True)
         sys.exit(EXIT_USAGE)
-    settings = RenderSettings(
-        site_url=options.site_url,
-        site_name=options.site_name,
-        directory_urls=options.use_directory_urls,
-    )
-    generated = generate(options, settings)
+    generated = generate(options)
     output = format_diagnostics(generated.report.diagnostics, "text")
     if output:
         click.echo(output, err=True)
     if generated.pages is None:
         sys.exit(EXIT_PROBLEMS)
     pages = generated.pages
-
-    def write_pages(folder: Path) -> None:
-        for page in pages:
-            destination = folder / page.uri
-            destination.parent.mkdir(parents=True, exist_ok=True)
-            destination.write_text(page.content, encoding="utf-8")
-
-    write_atomically(target, write_pages)
+    write_atomically(target, lambda folder: write_pages(pages, folder))
     click.echo(f"runbook: {len(pages)} files written to {out_dir}", err=True)
 
 

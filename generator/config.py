@@ -1,20 +1,24 @@
 """Where the runbook lives and how strict it is: the plugin's options, read from mkdocs.yml.
 
 The MkDocs plugin and every CLI command read the same options from the same place, so
-`runbook validate` in CI checks exactly what `mkdocs build` will build.
+`runbook validate` in CI checks exactly what `mkdocs build` will build. The options are
+declared once, in `PluginOptions`; the MkDocs side (site/plugin.py) derives its config class
+from it. Reading them needs neither MkDocs nor any Python object built from mkdocs.yml: tags
+such as `!!python/name:` (Material's emoji settings) and `!ENV` are read as inert values, so
+`runbook validate` stays quick to start and never runs code named in a config file.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mkdocs.config import base
-from mkdocs.config import config_options as c
-from mkdocs.utils.yaml import yaml_load
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from .loader import DEFAULT_MAX_BYTES
+from .check.loader import DEFAULT_MAX_BYTES
 
 DEFAULT_CONFIG_FILE = "mkdocs.yml"
 
@@ -23,20 +27,39 @@ class ConfigurationError(Exception):
     """mkdocs.yml is missing, unreadable or has invalid runbook options (exit status 2)."""
 
 
-class RunbookPluginConfig(base.Config):
+class PluginOptions(BaseModel):
     """Options of the `runbook` plugin in mkdocs.yml; paths are relative to mkdocs.yml."""
 
-    records_dir = c.Type(str, default="records")
-    checklists_dir = c.Type(str, default="checklists")
-    templates_dir = c.Type(str, default="templates")
-    max_file_bytes = c.Type(int, default=DEFAULT_MAX_BYTES)
-    review_max_age_days = c.Type(int, default=365)
-    progress = c.Type(bool, default=True)
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    records_dir: str = Field("records", description="Folder of the change records.")
+    checklists_dir: str = Field("checklists", description="Folder of the checklists.")
+    templates_dir: str = Field(
+        "templates", description="A file here overrides the default template of that name."
+    )
+    max_file_bytes: int = Field(DEFAULT_MAX_BYTES, gt=0, description="Larger files are refused.")
+    review_max_age_days: int = Field(
+        365, ge=0, description="last_reviewed older than this is a warning."
+    )
+    progress: bool = Field(True, description="Log build progress on large runbooks.")
+
+    @classmethod
+    def parse(cls, options: Any, source: str) -> PluginOptions:
+        """Validated options, or one ConfigurationError naming every bad option."""
+        try:
+            return cls.model_validate(options or {})
+        except ValidationError as error:
+            problems = "; ".join(
+                f"{'.'.join(map(str, e['loc'])) or 'options'}: {e['msg']}" for e in error.errors()
+            )
+            raise ConfigurationError(
+                f"{source}: invalid runbook plugin options: {problems}"
+            ) from None
 
 
 @dataclass(frozen=True)
 class RunbookOptions:
-    """Resolved options: absolute folders and limits."""
+    """Resolved options: absolute folders and limits, and the site settings pages need."""
 
     root: Path
     records_dir: Path
@@ -50,9 +73,9 @@ class RunbookOptions:
     use_directory_urls: bool = True
 
     @classmethod
-    def from_plugin_config(
-        cls, config: RunbookPluginConfig, root: Path, site: dict[str, Any] | None = None
-    ) -> RunbookOptions:
+    def resolve(cls, options: PluginOptions, root: Path, site: Any = None) -> RunbookOptions:
+        """Options relative to `root` (the folder of mkdocs.yml) with the site's settings
+        (`site`: mkdocs.yml's top level, or MkDocs' own config, which reads the same)."""
         site = site or {}
         return cls(
             docs_dir=root / str(site.get("docs_dir") or "docs"),
@@ -60,11 +83,11 @@ class RunbookOptions:
             site_url=str(site.get("site_url") or ""),
             use_directory_urls=bool(site.get("use_directory_urls", True)),
             root=root,
-            records_dir=root / config.records_dir,
-            checklists_dir=root / config.checklists_dir,
-            templates_dir=root / config.templates_dir,
-            max_file_bytes=config.max_file_bytes,
-            review_max_age_days=config.review_max_age_days,
+            records_dir=root / options.records_dir,
+            checklists_dir=root / options.checklists_dir,
+            templates_dir=root / options.templates_dir,
+            max_file_bytes=options.max_file_bytes,
+            review_max_age_days=options.review_max_age_days,
         )
 
 
@@ -73,41 +96,56 @@ def read_options(config_file: str | None) -> RunbookOptions:
     path = Path(config_file or DEFAULT_CONFIG_FILE)
     if not path.is_file():
         if config_file is None:
-            return RunbookOptions.from_plugin_config(_validated({}, path), Path.cwd())
+            return RunbookOptions.resolve(PluginOptions(), Path.cwd())
         raise ConfigurationError(f"config file not found: {path}")
     try:
-        with path.open(encoding="utf-8") as stream:
-            mkdocs_config = yaml_load(stream) or {}
-    except Exception as exc:  # any YAML or I/O problem in the user's mkdocs.yml
+        with path.open("rb") as stream:
+            mkdocs_config = yaml.load(stream, Loader=_InertTagsLoader) or {}
+    except (OSError, yaml.YAMLError, UnicodeDecodeError) as exc:
         raise ConfigurationError(f"{path}: cannot read config: {exc}") from exc
     if not isinstance(mkdocs_config, dict):
         raise ConfigurationError(f"{path}: expected a mapping of settings")
-    options = _runbook_plugin_options(mkdocs_config.get("plugins"))
-    return RunbookOptions.from_plugin_config(
-        _validated(options, path), path.parent.resolve(), mkdocs_config
+    options = PluginOptions.parse(_runbook_plugin_options(mkdocs_config.get("plugins")), str(path))
+    return RunbookOptions.resolve(options, path.parent.resolve(), mkdocs_config)
+
+
+class _InertTagsLoader(yaml.CSafeLoader):
+    """Safe YAML where a tag builds nothing: `!ENV` reads the variable (as MkDocs does), any
+    other tag (`!!python/name:...`, `!relative`) becomes its plain value."""
+
+
+def _environment_value(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
+    names = (
+        [loader.construct_scalar(node)]
+        if isinstance(node, yaml.ScalarNode)
+        else [str(item.value) for item in getattr(node, "value", [])]
     )
+    *variables, default = names if len(names) > 1 else (*names, None)
+    return next((os.environ[v] for v in variables if v in os.environ), default)
 
 
-def _runbook_plugin_options(plugins: Any) -> dict[str, Any]:
+def _plain_value(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
+    if isinstance(node, yaml.MappingNode):
+        return loader.construct_mapping(node, deep=True)
+    if isinstance(node, yaml.SequenceNode):
+        return loader.construct_sequence(node, deep=True)
+    return loader.construct_scalar(node)
+
+
+_InertTagsLoader.add_constructor("!ENV", _environment_value)
+_InertTagsLoader.add_multi_constructor("", _plain_value)
+
+
+def _runbook_plugin_options(plugins: Any) -> Any:
     entries = (
         plugins.items()
         if isinstance(plugins, dict)
         else [
-            next(iter(entry.items())) if isinstance(entry, dict) else (entry, None)
+            next(iter(entry.items())) if isinstance(entry, dict) and entry else (entry, None)
             for entry in plugins or []
         ]
     )
     for name, options in entries:
         if name == "runbook":
-            return dict(options or {})
+            return options
     return {}
-
-
-def _validated(options: dict[str, Any], path: Path) -> RunbookPluginConfig:
-    config = RunbookPluginConfig(config_file_path=str(path))
-    config.load_dict(options)
-    failed, _warnings = config.validate()
-    if failed:
-        problems = "; ".join(f"{key}: {error}" for key, error in failed)
-        raise ConfigurationError(f"{path}: invalid runbook plugin options: {problems}")
-    return config

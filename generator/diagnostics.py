@@ -15,6 +15,60 @@ Severity = Literal["error", "warning"]
 OUTPUT_FORMATS = ("text", "json", "github")
 
 
+@dataclass(frozen=True)
+class Code:
+    """A diagnostic code: the stage that reports it and what it means."""
+
+    stage: Literal["loading", "schema", "rules", "warnings"]
+    summary: str
+    # Raised by the models themselves (PydanticCustomError with this code as its type).
+    from_models: bool = False
+
+
+# Every code runbook reports, in one place: the README's list, the validator's mapping of
+# model errors and any machine-readable format are derived from it.
+CODES: dict[str, Code] = {
+    "yaml-syntax": Code("loading", "the file is not valid YAML"),
+    "duplicate-key": Code("loading", "a key appears twice in one mapping"),
+    "anchor": Code("loading", "YAML anchors are not allowed"),
+    "alias": Code("loading", "YAML aliases are not allowed"),
+    "tag": Code("loading", "explicit YAML tags are not allowed"),
+    "tab": Code("loading", "a tab in indentation"),
+    "nul": Code("loading", "a NUL character"),
+    "control-char": Code("loading", "a control character", from_models=True),
+    "encoding": Code("loading", "the file is not UTF-8"),
+    "empty": Code("loading", "the file is empty"),
+    "not-mapping": Code("loading", "the top level is not a mapping"),
+    "multi-document": Code("loading", "more than one YAML document"),
+    "too-deep": Code("loading", "nesting too deep"),
+    "too-large": Code("loading", "the file is over max_file_bytes"),
+    "invalid-date": Code("loading", "an impossible date", from_models=True),
+    "unreadable": Code("loading", "the file cannot be read"),
+    "too-many-problems": Code("loading", "further problems of the file are not listed"),
+    "schema": Code("schema", "a value of the wrong type or form", from_models=True),
+    "missing": Code("schema", "a required key is missing"),
+    "unknown-key": Code("schema", "a key the format does not have"),
+    "one-line": Code("schema", "a one-line field spans lines", from_models=True),
+    "bidi": Code("schema", "a bidirectional control character", from_models=True),
+    "path": Code("schema", "not a relative POSIX path", from_models=True),
+    "url": Code("schema", "not an http(s) URL", from_models=True),
+    "date": Code("schema", "not a date", from_models=True),
+    "id": Code("schema", "the file name is not a valid id", from_models=True),
+    "duplicate-id": Code("rules", "two files share an id"),
+    "unknown-checklist": Code("rules", "a checklist that does not exist"),
+    "unknown-item": Code("rules", "an item the checklist does not have"),
+    "missing-item": Code("rules", "a checklist item left out"),
+    "skipped-needs-note": Code("rules", "a skipped item without a note", from_models=True),
+    "required-checklist": Code("rules", "a checklist required for the tags or service"),
+    "duplicate-item": Code("rules", "two checklist items share an id", from_models=True),
+    "secret": Code("rules", "a credential in the text"),
+    "missing-expected-result": Code("warnings", "no expected_result"),
+    "no-metrics": Code("warnings", "no metrics"),
+    "rollback-untested": Code("warnings", "the rollback is not marked tested"),
+    "stale-review": Code("warnings", "last_reviewed is older than review_max_age_days"),
+}
+
+
 @dataclass(frozen=True, order=True)
 class Diagnostic:
     """One problem at a 1-based line and column of a file."""

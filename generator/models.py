@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from dataclasses import dataclass, field
 from typing import Annotated, Any, ClassVar, Literal
 from urllib.parse import urlsplit
 
@@ -314,3 +315,32 @@ class Checklist(StrictModel):
     required_for: RequiredFor = Field(
         default_factory=RequiredFor, description="Policies that demand it."
     )
+
+
+# The validated runbook: what every stage after checking works from.
+
+
+@dataclass(frozen=True)
+class SourcedRecord:
+    """A valid record with the id and file it came from."""
+
+    id: str
+    path: str
+    record: ChangeRecord
+
+
+@dataclass(frozen=True)
+class SourcedChecklist:
+    """A valid checklist with the id and file it came from."""
+
+    id: str
+    path: str
+    checklist: Checklist
+
+
+@dataclass
+class Runbook:
+    """Every valid record (newest first) and checklist (by id): what the site is built from."""
+
+    records: list[SourcedRecord] = field(default_factory=list)
+    checklists: dict[str, SourcedChecklist] = field(default_factory=dict)

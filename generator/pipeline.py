@@ -1,28 +1,44 @@
-"""load → validate → index → render, in one direction: what the CLI and the plugin both run."""
+"""load → validate → index → render, in one direction: what the CLI and the plugin both run.
+
+    check/      bytes → YAML with positions → models → rules → diagnostics (validate_runbook)
+    render/     the validated runbook → an index of it → pages (render_site)
+    site/       MkDocs: the plugin adds those pages to a build (the only package that knows it)
+    authoring/  init, new, list, schema: commands that write or query a runbook
+
+`generate` is the whole flow for one runbook: validation reports every problem; pages are
+rendered only when there is no error. `runbook render --out` writes exactly these pages, and
+the plugin hands exactly these to MkDocs.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
 
+from jinja2 import Environment
+
+from .check.validate import ValidationReport, validate_runbook
 from .config import RunbookOptions
 from .diagnostics import has_errors
-from .indexes import build_index
-from .render import Page, RenderedBefore, RenderSettings, make_environment, render_site
-from .validate import ValidationReport, validate_runbook
+from .render.environment import make_environment
+from .render.index import RunbookIndex, build_index
+from .render.pages import Page, RenderedBefore, RenderSettings, render_site
 
 
 @dataclass
 class Generated:
-    """The outcome of one run: every diagnostic, and the pages when there were no errors."""
+    """The outcome of one run: every diagnostic, and when there were no errors, the pages
+    with the index and environment they were rendered from."""
 
     report: ValidationReport
-    pages: list[Page] | None
+    settings: RenderSettings
+    pages: list[Page] | None = None
+    index: RunbookIndex | None = None
+    environment: Environment | None = None
 
 
 def generate(
     options: RunbookOptions,
-    settings: RenderSettings,
     *,
     jobs: int | None = None,
     rendered_before: RenderedBefore | None = None,
@@ -31,19 +47,19 @@ def generate(
     reuse_validation: bool = True,
 ) -> Generated:
     """Validate the whole runbook and, if it has no errors, render every page."""
+    settings = RenderSettings.for_options(options)
     report = validate_runbook(
         options, jobs=jobs, cache_file=validation_cache, reuse_cached=reuse_validation
     )
     if has_errors(report.diagnostics):
-        return Generated(report, None)
-    environment = make_environment(
-        options.templates_dir if options.templates_dir.is_dir() else None
-    )
+        return Generated(report, settings)
+    environment = make_environment(options.templates_dir)
+    index = build_index(report.runbook)
     pages = render_site(
-        build_index(report.runbook),
+        index,
         environment,
         settings,
         rendered_before=rendered_before,
         deferred_blocks=deferred_blocks,
     )
-    return Generated(report, pages)
+    return Generated(report, settings, pages, index, environment)

@@ -19,10 +19,11 @@ from pathlib import Path
 import pytest
 from cli_run import run_cli
 
-from generator import plugin, site_build, validate
-from generator.incremental import PageCache
-from generator.render import RenderSettings
-from generator.validation_cache import signing_key_path
+from generator.check import validate
+from generator.check.cache import signing_key_path
+from generator.render.pages import RenderSettings
+from generator.site import incremental
+from generator.site.incremental import PageCache
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 EPOCH = "1790000000"
@@ -183,7 +184,7 @@ def test_failed_incremental_build_leaves_the_site_untouched(
     def fail(*args: object, **kwargs: object) -> None:
         raise OSError("disk full, just after every page was written")
 
-    monkeypatch.setattr(plugin, "write_manifest", fail)
+    monkeypatch.setattr(incremental, "_write_manifest", fail)
     code, output = run_build(demo_repo, "-q")
     assert code == 1
     assert "build failed: disk full" in output and "previous site was left in place" in output
@@ -228,7 +229,7 @@ def test_reused_index_page_rebuilt_from_its_cached_blocks(demo_repo: Path, tmp_p
 
 @pytest.mark.parametrize(
     "damage",
-    [b"", b"not a pickle at all", b"cgenerator.validate\nNoSuchClassAnyMore\n."],
+    [b"", b"not a pickle at all", b"cgenerator.check.validate\nNoSuchClassAnyMore\n."],
     ids=["empty", "garbage", "class-gone"],
 )
 def test_damaged_validation_cache_means_validating_everything(
@@ -289,7 +290,7 @@ def test_incremental_build_copies_where_hard_links_are_refused(
     def refuse(*args: object, **kwargs: object) -> None:
         raise PermissionError(1, "Operation not permitted")
 
-    monkeypatch.setattr(site_build.os, "link", refuse)
+    monkeypatch.setattr(incremental.os, "link", refuse)
     record = demo_repo / "records" / "2026" / "2026-11-20-cap-upload-size.yaml"
     record.write_text(
         record.read_text(encoding="utf-8").replace("title: Cap upload size", "title: Capped", 1),
@@ -309,8 +310,8 @@ def test_failed_copy_of_the_previous_site_is_reported_in_one_line(
     def full_disk(source: str, destination: str, **kwargs: object) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(site_build.shutil, "copy2", full_disk)
-    monkeypatch.setattr(site_build.os, "link", full_disk)
+    monkeypatch.setattr(incremental.shutil, "copy2", full_disk)
+    monkeypatch.setattr(incremental.os, "link", full_disk)
     code, output = run_build(demo_repo, "-q")
     assert code == 1
     (line,) = output.strip().splitlines()

@@ -13,10 +13,10 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from generator.check.loader import LoadedFile, parse_yaml_bytes
+from generator.check.validate import validate_runbook
 from generator.config import RunbookOptions
-from generator.loader import LoadedFile, parse_yaml_bytes
 from generator.models import MAX_PATH_LENGTH, PLAIN_PATH, path_problem
-from generator.validate import validate_runbook
 
 PROPERTY_SETTINGS = settings(
     max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]

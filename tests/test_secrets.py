@@ -8,7 +8,7 @@ import re
 import pytest
 from detect_secrets.plugins.keyword import DENYLIST
 
-from generator.secrets import (
+from generator.check.secrets import (
     KEYWORD_HINTS,
     SHELL_CREDENTIALS,
     TOKEN_DETECTORS,

@@ -12,9 +12,8 @@ from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from .models import ItemStatus, Metric
+from ..models import ItemStatus, Metric, Runbook, SourcedRecord
 from .slugs import assign_slugs
-from .validate import Runbook, SourcedRecord
 
 RELATED_LIMIT = 6
 CANDIDATES_PER_KEY = 20  # on each side in time
@@ -25,7 +24,7 @@ TOP_LEVEL_FOLDER = "(top level)"
 class ChecklistUse:
     """One record's status for one checklist item."""
 
-    record: SourcedRecord
+    entry: SourcedRecord
     status: ItemStatus
 
 
@@ -33,7 +32,7 @@ class ChecklistUse:
 class MetricUse:
     """One record's before/after of one metric."""
 
-    record: SourcedRecord
+    entry: SourcedRecord
     metric: Metric
 
 
@@ -109,7 +108,7 @@ def build_index(runbook: Runbook) -> RunbookIndex:
         services=_groups(by_service),
         owners=_groups(by_owner),
         tags=_groups(by_tag),
-        metrics=_groups({name: [use.record for use in uses] for name, uses in metric_uses.items()}),
+        metrics=_groups({name: [use.entry for use in uses] for name, uses in metric_uses.items()}),
         metric_uses=dict(sorted(metric_uses.items())),
         files=dict(sorted(by_file.items())),
         files_in_folder=dict(sorted(files_in_folder.items())),

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..models import Metric
 from .escape import escape_text
-from .models import Metric
 
 BAR_WIDTH = 220
 COLOR_BEFORE = "#9e9e9e"

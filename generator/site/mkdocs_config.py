@@ -14,7 +14,7 @@ from mkdocs.config.defaults import MkDocsConfig
 REQUIRED_EXTENSIONS = ("tables", "admonition", "md_in_html", "pymdownx.highlight")
 # Split on command and option punctuation; "/", "." and "-" stay inside words, and runbook's
 # search worker indexes `deploy/nginx/upload.conf` whole, by its tails (`upload.conf`) and by
-# its parts (`nginx`), so that a full path or name is one precise term (search_worker.py).
+# its parts (`nginx`), so that a full path or name is one precise term (site/search.py).
 SEARCH_SEPARATOR = r"[\s_,:;=|()\[\]{}<>\"'`]+"
 MATERIAL_DEFAULT_SEPARATOR = r"[\s\-]+"
 MATERIAL_FEATURES = (

@@ -15,16 +15,13 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from .diagnostics import Diagnostic
+from ..diagnostics import CODES, Diagnostic
+from ..models import pattern_problem
 from .loader import LoadedFile, compose_nodes, locate, source_text
-from .models import pattern_problem
 from .secrets import find_secrets
 
 # Codes of our own PydanticCustomError types; any other pydantic error is a [schema] problem.
-CUSTOM_CODES = frozenset(
-    {"path", "id", "url", "bidi", "one-line", "control-char", "date", "invalid-date", "schema"}
-    | {"skipped-needs-note", "duplicate-item"}
-)
+CUSTOM_CODES = frozenset(code for code, info in CODES.items() if info.from_models)
 TYPE_NAMES = {bool: "a boolean", int: "a number", float: "a number", dt.date: "a date"}
 
 

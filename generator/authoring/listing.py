@@ -6,8 +6,8 @@ import datetime as dt
 import json
 from collections.abc import Iterable
 
-from .render import record_export
-from .validate import SourcedRecord
+from ..models import SourcedRecord
+from ..render.exports import record_export
 
 
 def matches_file(files_touched: Iterable[str], query: str) -> bool:

@@ -1,4 +1,4 @@
-"""Refuse an output folder whose replacement would delete the runbook itself.
+"""Output folders: refused when replacing them would delete the runbook, else replaced whole.
 
 `runbook build` and `runbook render --out` replace their output folder whole, and `mkdocs
 build` empties it first. Pointed at the repository (`--site-dir .`), at a folder holding it,
@@ -11,10 +11,12 @@ does not look like an earlier output of the same command: replacing it would los
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+import shutil
+import tempfile
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from .config import ConfigurationError, RunbookOptions
+from ..config import ConfigurationError, RunbookOptions
 
 # Files one of our earlier outputs always has: MkDocs writes sitemap.xml and 404.html with
 # every theme, runbook writes its manifest; `runbook render` always writes records.json.
@@ -86,3 +88,22 @@ def _holds_other_files(folder: Path, markers: Iterable[str]) -> bool:
 def _shown(given: str | os.PathLike[str], resolved: Path) -> str:
     text = os.fspath(given)
     return text if Path(text).resolve() == Path(text).absolute() else f"{text} (-> {resolved})"
+
+
+def write_atomically(target: Path, write: Callable[[Path], None]) -> None:
+    """Call `write` on a fresh folder beside `target`; replace `target` with it only on success."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.new-", dir=target.parent))
+    try:
+        write(staging)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    staging.chmod(0o755)
+    retired = None
+    if target.exists():
+        retired = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
+        target.rename(retired / target.name)
+    staging.rename(target)
+    if retired is not None:
+        shutil.rmtree(retired, ignore_errors=True)

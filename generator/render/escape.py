@@ -15,8 +15,6 @@ import re
 
 from markupsafe import Markup
 
-from .markdown_text import markdown_to_html
-
 _ENTITY_CHARACTERS = "&<>\"'\\`*_[]{}|~#+=^:$@"
 _ENTITIES = str.maketrans({c: f"&#{ord(c)};" for c in _ENTITY_CHARACTERS})
 _WHITESPACE = re.compile(r"\s+")
@@ -38,11 +36,6 @@ def fence(command: str, language: str = "shell") -> Markup:
     longest = max((len(run) for run in re.findall(r"`+", command)), default=0)
     marker = "`" * max(3, longest + 1)
     return Markup(f"{marker}{language}\n{command.rstrip()}\n{marker}")
-
-
-def markdown_block(text: str) -> Markup:
-    """A Markdown field as its own sanitised HTML block (see markdown_text)."""
-    return Markup(f'<div class="rb-text">\n{markdown_to_html(text)}\n</div>')
 
 
 def front_matter_string(value: str) -> Markup:

@@ -11,51 +11,25 @@ import datetime as dt
 import os
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from .collector import collector_paused
-from .config import RunbookOptions
-from .diagnostics import Diagnostic, sort_diagnostics
+from ..config import RunbookOptions
+from ..diagnostics import Diagnostic, sort_diagnostics
+from ..models import ID_PATTERN, ChangeRecord, Checklist, Runbook, SourcedChecklist, SourcedRecord
+from .cache import ValidationCache, file_stamp
+from .gc_pause import collector_paused
 from .loader import LoadedFile, compose_nodes, file_stem, load_yaml_file, locate
-from .models import ID_PATTERN, ChangeRecord, Checklist
 from .rules import Finding, check_checklist, check_record, secret_findings
 from .schema_errors import schema_diagnostics
 from .secrets import ALLOW_MARKER
-from .validation_cache import ValidationCache, file_stamp
 
 YAML_SUFFIXES = (".yaml", ".yml")
 PARALLEL_THRESHOLD = 400  # below this, starting workers costs more than it saves
-
-
-@dataclass(frozen=True)
-class SourcedRecord:
-    """A valid record with the id and file it came from."""
-
-    id: str
-    path: str
-    record: ChangeRecord
-
-
-@dataclass(frozen=True)
-class SourcedChecklist:
-    """A valid checklist with the id and file it came from."""
-
-    id: str
-    path: str
-    checklist: Checklist
-
-
-@dataclass
-class Runbook:
-    """Every valid record (newest first) and checklist (by id): what the site is built from."""
-
-    records: list[SourcedRecord] = field(default_factory=list)
-    checklists: dict[str, SourcedChecklist] = field(default_factory=dict)
 
 
 @dataclass
@@ -131,7 +105,7 @@ def validate_runbook(
 
     With keep_records=False the report's runbook has no records: workers send back only
     diagnostics, which is all `runbook validate` needs, and much less to pickle. With a
-    cache_file, results of unchanged record files are reused (see validation_cache) unless
+    cache_file, results of unchanged record files are reused (see check/cache.py) unless
     reuse_cached is False, and the file is updated with this run's results.
     """
     cache = None

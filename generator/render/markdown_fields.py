@@ -14,6 +14,7 @@ import re
 
 import markdown
 from markdown.extensions import Extension
+from markupsafe import Markup
 
 from .sanitize import sanitize_html
 
@@ -42,3 +43,8 @@ def markdown_to_html(text: str) -> str:
     html = sanitize_html(_converter.convert(text))
     html = _PRE_BLOCK.sub(lambda match: match.group().replace("\n", "&#10;"), html)
     return _BLANK_LINES.sub("\n", html).strip()
+
+
+def markdown_field(text: str) -> Markup:
+    """A Markdown field as its own sanitised HTML block, for a template."""
+    return Markup(f'<div class="rb-text">\n{markdown_to_html(text)}\n</div>')

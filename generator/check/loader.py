@@ -31,7 +31,7 @@ from yaml.events import (
 )
 from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
-from .diagnostics import Diagnostic
+from ..diagnostics import Diagnostic
 
 DEFAULT_MAX_BYTES = 1024 * 1024
 MAX_DEPTH = 24

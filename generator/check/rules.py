@@ -11,7 +11,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .models import ChangeRecord, Checklist
+from ..models import ChangeRecord, Checklist
 from .schema_errors import did_you_mean
 from .secrets import find_secrets, may_hold_tokens
 

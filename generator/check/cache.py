@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .collector import collector_paused
+from .gc_pause import collector_paused
 
 KEY_BYTES = 32
 SIGNATURE_BYTES = hashlib.sha256().digest_size
@@ -38,7 +38,9 @@ def _code_digest() -> str:
     """The validator's own source: a changed rule (even uninstalled, in a checkout) must not
     be hidden by results cached before it."""
     digest = hashlib.sha256()
-    for module in sorted(Path(__file__).parent.glob("*.py")):
+    package = Path(__file__).resolve().parent.parent
+    for module in sorted(package.rglob("*.py")):
+        digest.update(module.relative_to(package).as_posix().encode() + b"\0")
         digest.update(module.read_bytes())
     return digest.hexdigest()
 

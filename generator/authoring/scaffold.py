@@ -12,20 +12,21 @@ import datetime as dt
 import json
 import os
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 
 from pydantic import TypeAdapter, ValidationError
 
-from .config import RunbookOptions
-from .gitinfo import author, changed_files
-from .loader import file_stem
-from .models import Checklist, RelativePath
-from .resources import data_dir
+from ..check.loader import file_stem
+from ..check.validate import discover, load_checklists
+from ..config import RunbookOptions
+from ..models import Checklist, RelativePath
+from ..render.slugs import slugify
+from .git import author, changed_files
 from .schema import json_schema
-from .slugs import slugify
-from .validate import discover, load_checklists
 
-STARTER = Path(__file__).resolve().parent / "starter"
+PACKAGE_DATA = Path(str(resources.files("generator")))
+STARTER = PACKAGE_DATA / "starter"
 SCHEMA_FOLDER = "schemas"
 MAX_SLUG_LENGTH = 50
 
@@ -59,7 +60,7 @@ def init_repository(target: Path, *, today: dt.date | None = None) -> ScaffoldRe
         relative = source.relative_to(STARTER)
         if source.is_file() and relative.name != "example-record.yaml":
             _write_new(target / relative, source.read_text(encoding="utf-8"), report)
-    for checklist in map(Path, discover(data_dir("checklists"), recursive=False)):
+    for checklist in map(Path, discover(PACKAGE_DATA / "checklists", recursive=False)):
         _write_new(target / "checklists" / checklist.name, checklist.read_text("utf-8"), report)
     example = (STARTER / "example-record.yaml").read_text(encoding="utf-8")
     owner = author(target) or "runbook maintainers"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .models import ChangeRecord, Checklist
+from ..models import ChangeRecord, Checklist
 
 SCHEMA_MODELS = {"record": ChangeRecord, "checklist": Checklist}
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"

@@ -1,0 +1,80 @@
+"""The one Jinja environment every page is rendered with, built in `make_environment`.
+
+Record text only ever arrives as template data: autoescape is on everywhere, plain text goes
+through `text` (HTML- and Markdown-inert) and Markdown fields through `markdown` (converted on
+their own and sanitised). Templates are read once (`auto_reload` off): a build never edits
+them, and `runbook serve` starts a new environment for each rebuild.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from importlib import resources
+from pathlib import Path
+
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined
+
+from .charts import MetricChange, format_number, metric_chart
+from .escape import escape_text, fence, front_matter_string
+from .index import ChecklistUse
+from .markdown_fields import markdown_field
+from .slugs import anchor_for_path
+
+DEFAULT_TEMPLATES = Path(str(resources.files("generator") / "templates"))
+STATUS_ICONS = {"done": "✓", "n/a": "○", "skipped": "↷"}
+
+
+def make_environment(templates_dir: Path | None) -> Environment:
+    """The Jinja environment: the user's templates_dir first, then the shipped defaults."""
+    folders = [templates_dir] if templates_dir is not None and templates_dir.is_dir() else []
+    loaders = [FileSystemLoader(str(folder)) for folder in [*folders, DEFAULT_TEMPLATES]]
+    environment = Environment(
+        loader=ChoiceLoader(loaders),
+        autoescape=True,
+        auto_reload=False,
+        undefined=StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    environment.filters.update(FILTERS)
+    environment.globals.update(GLOBALS)
+    return environment
+
+
+def uses_by_status(uses: list[ChecklistUse]) -> dict[str, list[ChecklistUse]]:
+    """The uses of a checklist item by status (done, n/a, skipped), in one pass."""
+    grouped: dict[str, list[ChecklistUse]] = {status: [] for status in STATUS_ICONS}
+    for use in uses:
+        grouped[use.status.status].append(use)
+    return grouped
+
+
+# What templates may call besides Jinja's own: escaping for each place text lands, and the
+# small helpers of metrics and checklists.
+FILTERS = {
+    "text": escape_text,
+    "markdown": markdown_field,
+    "fence": fence,
+    "front_matter": front_matter_string,
+    "number": format_number,
+    "anchor": anchor_for_path,
+    "verdict": lambda metric: MetricChange(metric).verdict,
+}
+GLOBALS = {
+    "metric_change": MetricChange,
+    "metric_chart": metric_chart,
+    "status_icons": STATUS_ICONS,
+    "by_status": uses_by_status,
+}
+
+
+def templates_fingerprint(environment: Environment) -> str:
+    """Hash of every template file the environment can load (user overrides included)."""
+    digest = hashlib.sha256()
+    for loader in environment.loader.loaders:  # type: ignore[union-attr]
+        for folder in loader.searchpath:
+            for path in sorted(Path(folder).glob("*")):
+                if path.is_file():
+                    digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()

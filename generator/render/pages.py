@@ -1,0 +1,209 @@
+"""Render the indexed runbook into pages: Markdown for every record and index, plus the feed
+and the JSON export. Engine-independent: MkDocs, `runbook render --out` and any other
+Markdown site engine get the same bytes at the same paths.
+
+Which pages exist is registered in `site_pages`; each says what it shows (its template and
+context). Incremental builds rest on one rule, applied here and nowhere else: a cached page's
+key is the digest of its template, its context and what every page shares (settings,
+templates, checklists, link slugs), so a page is reused exactly when nothing it shows changed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment
+from markupsafe import Markup
+from pydantic import BaseModel
+
+from ..config import RunbookOptions
+from ..models import SourcedRecord
+from .environment import templates_fingerprint
+from .exports import records_json
+from .index import RunbookIndex
+from .links import Links, RecordRows, relative_to, site_path
+from .site_pages import PAGE_SOURCES, PageSpec
+
+DEFERRED_MARKER = re.compile(r"<!-- runbook-deferred ([0-9a-f]{40}) -->")
+# A page rendered earlier from the same inputs: (uri, key) -> content, or None.
+RenderedBefore = Callable[[str, str], str | None]
+
+
+@dataclass(frozen=True)
+class Page:
+    """One generated file: its path in the docs tree, its content and, for cached pages, the
+    key of everything it shows."""
+
+    uri: str
+    content: str
+    key: str = ""
+    in_nav: bool = False
+
+
+@dataclass(frozen=True)
+class RenderSettings:
+    """What the renderer needs to know about the site it renders for."""
+
+    home_uri: str = "index.md"
+    site_url: str = ""
+    site_name: str = "Runbook"
+    directory_urls: bool = True
+
+    @classmethod
+    def for_options(cls, options: RunbookOptions) -> RenderSettings:
+        """The one place settings are made, for `runbook render --out` and the plugin alike:
+        with a hand-written docs/index.md (or README.md, which MkDocs also publishes as the
+        home page), Recent changes moves to changes/."""
+        docs = options.docs_dir
+        has_home = docs is not None and any(
+            (docs / name).is_file() for name in ("index.md", "README.md")
+        )
+        return cls(
+            home_uri="changes/index.md" if has_home else "index.md",
+            site_url=options.site_url,
+            site_name=options.site_name,
+            directory_urls=options.use_directory_urls,
+        )
+
+
+class _Deferrer:
+    """`{% call deferred() %}...{% endcall %}` in a template: the HTML inside, or a marker.
+
+    Index pages hold tables of thousands of rows. Written as HTML they need no Markdown, yet a
+    Markdown engine still parses every tag to find where the block ends (html.parser, in
+    Python: most of an incremental build). With a `blocks` dict, the HTML is kept there and
+    the page gets a marker naming its digest, which the MkDocs plugin swaps for the HTML after
+    conversion; the digest changes the page's Markdown whenever the HTML changes.
+    """
+
+    def __init__(self, blocks: dict[str, str] | None) -> None:
+        self.blocks = blocks
+
+    def __call__(self, caller: Callable[[], str]) -> Markup:
+        html = caller()
+        if self.blocks is None:
+            return Markup(html)
+        digest = hashlib.sha1(html.encode("utf-8"), usedforsecurity=False).hexdigest()
+        self.blocks[digest] = html
+        return Markup(f"<!-- runbook-deferred {digest} -->")
+
+
+class _PageInputs:
+    """Digests of what pages show: each record once, then any page context as JSON."""
+
+    def __init__(self, index: RunbookIndex, shared: bytes, serialised: dict[str, str]) -> None:
+        self.shared = shared
+        self.records = {
+            entry.id: f"{entry.id}:{entry.path}:"
+            + hashlib.sha256(serialised[entry.id].encode("utf-8")).hexdigest()
+            for entry in index.records
+        }
+        self.models = {id(entry.record): self.records[entry.id] for entry in index.records}
+
+    def key(self, spec: PageSpec) -> str:
+        digest = hashlib.sha256(self.shared)
+        digest.update(spec.template.encode("utf-8"))
+        digest.update(json.dumps(spec.context, default=self._encode).encode("utf-8"))
+        return digest.hexdigest()
+
+    def _encode(self, value: Any) -> Any:
+        if isinstance(value, SourcedRecord):
+            return self.records[value.id]
+        if isinstance(value, BaseModel):
+            return self.models.get(id(value)) or value.model_dump(mode="json")
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            return {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+        if isinstance(value, dt.date):
+            return value.isoformat()
+        raise TypeError(f"a cached page cannot show a {type(value).__name__}: mark it uncached")
+
+
+def render_site(
+    index: RunbookIndex,
+    environment: Environment,
+    settings: RenderSettings,
+    *,
+    rendered_before: RenderedBefore | None = None,
+    deferred_blocks: dict[str, str] | None = None,
+) -> list[Page]:
+    """Every generated page of the runbook, in a stable order.
+
+    With `rendered_before`, a cached page whose key is unchanged is taken as it was instead of
+    being rendered again (incremental builds: one new record changes a few dozen pages, not
+    the 5,000 others). With `deferred_blocks`, the big HTML blocks of index pages go there
+    (see _Deferrer).
+    """
+    links = Links(index)
+    serialised = {entry.id: entry.record.model_dump_json() for entry in index.records}
+    inputs = _PageInputs(index, _shared_inputs(index, settings, environment), serialised)
+    record_rows = RecordRows(environment, links, settings.directory_urls)
+    shared_context = {
+        "links": links,
+        "settings": settings,
+        "checklists": {cid: sc.checklist for cid, sc in index.runbook.checklists.items()},
+        "deferred": _Deferrer(deferred_blocks),
+    }
+    pages: list[Page] = []
+    for source in PAGE_SOURCES:
+        for spec in source(index, links, settings):
+            key = inputs.key(spec) if spec.cached else ""
+            previous = rendered_before(spec.uri, key) if key and rendered_before else None
+            if previous is not None:
+                pages.append(Page(spec.uri, previous, key, spec.in_nav))
+                continue
+            root = "../" * site_path(spec.uri, settings.directory_urls).count("/")
+            context = {
+                **shared_context,
+                "to": relative_to(spec.uri),
+                "url": record_rows.url_from(root),
+                "record_rows": record_rows.for_page(root),
+                **({} if spec.cached else {"index": index}),
+                **spec.context,
+            }
+            content = environment.get_template(spec.template).render(context)
+            pages.append(Page(spec.uri, content, key, spec.in_nav))
+    pages.append(Page("records.json", records_json(index.records, serialised)))
+    return pages
+
+
+def _shared_inputs(
+    index: RunbookIndex, settings: RenderSettings, environment: Environment
+) -> bytes:
+    """What the key of every page includes: settings, templates, checklists, and the slugs
+    every link between pages is made of."""
+    checklists = {
+        checklist_id: sourced.checklist.model_dump(mode="json")
+        for checklist_id, sourced in index.runbook.checklists.items()
+    }
+    slugs = {
+        kind: {name: group.slug for name, group in groups.items()}
+        for kind, groups in (
+            ("services", index.services),
+            ("owners", index.owners),
+            ("tags", index.tags),
+            ("metrics", index.metrics),
+        )
+    }
+    inputs = {
+        "settings": dataclasses.asdict(settings),
+        "templates": templates_fingerprint(environment),
+        "checklists": checklists,
+        "slugs": {**slugs, "folders": index.folder_slugs},
+    }
+    return json.dumps(inputs, sort_keys=True).encode("utf-8")
+
+
+def write_pages(pages: list[Page], folder: Path) -> None:
+    """Write pages under `folder` as files (`runbook render --out`)."""
+    for page in pages:
+        destination = folder / page.uri
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        destination.write_text(page.content, encoding="utf-8")

@@ -1,0 +1,173 @@
+"""Every generated page, registered in one list: what a new index page adds is a function here
+(and its data in `index`, its template in templates/).
+
+A page source yields PageSpecs: the page's path, its template and the context it is rendered
+with. That context is everything the page shows: cached pages (the default) are reused when
+their context, template and the shared inputs are unchanged (pages.render_site), so a cached
+page's template may read only its context, never the whole index (it is not even given it).
+Pages that summarise the whole runbook say `cached=False` and are rendered every build.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from ..models import Runbook
+from .charts import months_chart
+from .index import RunbookIndex, build_index
+from .links import Links, published_url
+
+if TYPE_CHECKING:
+    from .pages import RenderSettings
+
+FEED_SIZE = 50
+RECENT_ON_HOME = 50
+
+
+@dataclass(frozen=True)
+class PageSpec:
+    """One page to render: where, with which template, showing what."""
+
+    uri: str
+    template: str
+    context: dict[str, Any] = field(default_factory=dict)
+    cached: bool = True
+    in_nav: bool = False  # a top-level index page: listed in the navigation
+
+
+PageSource = Callable[[RunbookIndex, Links, "RenderSettings"], Iterable[PageSpec]]
+PAGE_SOURCES: list[PageSource] = []
+
+
+def page_source(source: PageSource) -> PageSource:
+    """Register a page source; pages are rendered in registration order."""
+    PAGE_SOURCES.append(source)
+    return source
+
+
+def navigation_uris(settings: RenderSettings) -> list[str]:
+    """The top-level index pages, in order: what any runbook's navigation lists (the page
+    sources of an empty runbook still yield every one of them)."""
+    index = build_index(Runbook())
+    links = Links(index)
+    return [
+        spec.uri
+        for source in PAGE_SOURCES
+        for spec in source(index, links, settings)
+        if spec.in_nav
+    ]
+
+
+@page_source
+def home_page(index: RunbookIndex, links: Links, settings: RenderSettings) -> Iterable[PageSpec]:
+    yield PageSpec(
+        settings.home_uri,
+        "home.md.j2",
+        {"months_chart": months_chart(index.months), "recent": index.records[:RECENT_ON_HOME]},
+        cached=False,
+        in_nav=True,
+    )
+
+
+@page_source
+def record_pages(index: RunbookIndex, links: Links, settings: RenderSettings) -> Iterable[PageSpec]:
+    for entry in index.records:
+        yield PageSpec(
+            links.record(entry.id),
+            "record.md.j2",
+            {"entry": entry, "record": entry.record, "related": index.related[entry.id]},
+        )
+
+
+@page_source
+def group_pages(index: RunbookIndex, links: Links, settings: RenderSettings) -> Iterable[PageSpec]:
+    for kind, groups in (("service", index.services), ("owner", index.owners), ("tag", index.tags)):
+        yield PageSpec(
+            f"{kind}s/index.md", "groups.md.j2", {"kind": kind, "groups": groups}, in_nav=True
+        )
+        for group in groups.values():
+            yield PageSpec(
+                f"{kind}s/{group.slug}.md", "group.md.j2", {"kind": kind, "group": group}
+            )
+
+
+@page_source
+def file_pages(index: RunbookIndex, links: Links, settings: RenderSettings) -> Iterable[PageSpec]:
+    folder_changes = {
+        folder: len({entry.id for path in paths for entry in index.files[path]})
+        for folder, paths in index.files_in_folder.items()
+    }
+    yield PageSpec(
+        "files/index.md",
+        "folders.md.j2",
+        {"folder_changes": folder_changes},
+        cached=False,
+        in_nav=True,
+    )
+    for folder, paths in index.files_in_folder.items():
+        yield PageSpec(
+            links.folder(folder),
+            "files.md.j2",
+            {
+                "folder": folder,
+                "paths": paths,
+                "files": {path: index.files[path] for path in paths},
+            },
+        )
+
+
+@page_source
+def checklist_pages(
+    index: RunbookIndex, links: Links, settings: RenderSettings
+) -> Iterable[PageSpec]:
+    yield PageSpec("checklists/index.md", "checklists.md.j2", cached=False, in_nav=True)
+    for checklist_id, sourced in index.runbook.checklists.items():
+        yield PageSpec(
+            links.checklist(checklist_id),
+            "checklist.md.j2",
+            {
+                "checklist_id": checklist_id,
+                "checklist": sourced.checklist,
+                "uses": index.checklist_uses[checklist_id],
+            },
+        )
+
+
+@page_source
+def metric_pages(index: RunbookIndex, links: Links, settings: RenderSettings) -> Iterable[PageSpec]:
+    yield PageSpec("metrics/index.md", "metrics.md.j2", cached=False, in_nav=True)
+    for name, group in index.metrics.items():
+        yield PageSpec(
+            links.metric(name), "metric.md.j2", {"group": group, "uses": index.metric_uses[name]}
+        )
+
+
+@page_source
+def rollback_readiness_page(
+    index: RunbookIndex, links: Links, settings: RenderSettings
+) -> Iterable[PageSpec]:
+    yield PageSpec(
+        "rollback-readiness.md",
+        "rollback-readiness.md.j2",
+        {"records": index.untested_rollbacks},
+        in_nav=True,
+    )
+
+
+@page_source
+def feed(index: RunbookIndex, links: Links, settings: RenderSettings) -> Iterable[PageSpec]:
+    def page_url(entry: Any) -> str:
+        return published_url(
+            links.record(entry.id),
+            site_url=settings.site_url,
+            directory_urls=settings.directory_urls,
+        )
+
+    yield PageSpec(
+        "feed.xml",
+        "feed.xml.j2",
+        {"entries": index.records[:FEED_SIZE], "page_url": page_url},
+        cached=False,
+    )

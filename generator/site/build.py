@@ -1,0 +1,91 @@
+"""Build the site atomically: into a temporary folder beside the target, swapped in on success.
+
+`mkdocs build` empties site/ first, so a failed or interrupted build leaves a broken site
+behind. `runbook build` never does: the previous site stays in place until the new one is
+complete, and a failed build removes only its own temporary folder.
+
+When the previous site was built from the same configuration, templates and docs pages, the
+new one starts from a copy of it and MkDocs' dirty mode renders only the pages whose Markdown
+changed (site/incremental.py decides).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from mkdocs.commands.build import build as mkdocs_build
+from mkdocs.config import load_config
+from mkdocs.config.defaults import MkDocsConfig
+
+from .incremental import IncrementalBuild
+from .output import check_output_folder, write_atomically
+from .plugin import site_options
+
+
+def build_site(
+    config_file: str | None,
+    *,
+    site_dir: str | None = None,
+    strict: bool = False,
+    full: bool = False,
+) -> tuple[Path, bool]:
+    """Build through MkDocs' own lifecycle (startup, build, shutdown) and swap the result in.
+
+    Returns the site folder and whether the build was incremental. A site folder whose
+    replacement would delete part of the repository is refused before anything moves.
+    """
+    # MkDocs keeps plugins that have startup hooks across config loads in one process (that is
+    # how `mkdocs serve` carries state between rebuilds); each `runbook build` is a build of
+    # its own, as in a fresh `mkdocs build`, and must not inherit a previous one's state.
+    MkDocsConfig.plugins.plugin_cache.clear()
+    config = load_config(config_file=config_file, strict=strict)
+    options = site_options(config)
+    target = check_output_folder(site_dir or config.site_dir, options, what="site folder")
+    incremental = not full and IncrementalBuild.can_start_from(
+        target, config, options.templates_dir
+    )
+
+    def build_into(folder: Path) -> None:
+        if incremental:
+            IncrementalBuild.start_from(target, folder)
+        config.site_dir = str(folder)
+        config.plugins.on_startup(command="build", dirty=incremental)
+        try:
+            with _quiet_dirty_warning():
+                mkdocs_build(config, dirty=incremental)
+        finally:
+            config.plugins.on_shutdown()
+
+    write_atomically(target, build_into)
+    return target, incremental
+
+
+@contextmanager
+def _quiet_dirty_warning() -> Iterator[None]:
+    """MkDocs warns that dirty builds may leave stale navigation; ours are fingerprinted, and
+    the warning would fail --strict builds."""
+
+    def keep(record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return "'dirty' build" not in message and "contains stale files" not in message
+
+    logger = logging.getLogger("mkdocs.commands.build")
+    logger.addFilter(keep)
+    try:
+        yield
+    finally:
+        logger.removeFilter(keep)
+
+
+def serve_site(config_file: str | None, *, dev_addr: str | None = None) -> None:
+    """Live preview; the plugin's on_serve watches records, checklists and templates.
+
+    Dirty rebuilds: after the first build, only pages whose Markdown changed re-render.
+    """
+    from mkdocs.commands.serve import serve
+
+    options = {"dev_addr": dev_addr} if dev_addr else {}
+    serve(config_file=config_file, build_type="dirty", **options)

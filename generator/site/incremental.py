@@ -1,0 +1,299 @@
+"""Incremental builds: what a build may reuse is decided here, and only here.
+
+Three things are reused, each by one rule:
+
+- Validation results of unchanged record files (check/cache.py, keyed by file stamp and the
+  context digest; this object only names its file and says whether it may be read).
+- Generated pages: render/pages.py keys each page by everything it shows; the PageCache keeps
+  the pages with their keys and rewrites a page's file only when its bytes change, so its
+  modification time tells MkDocs' dirty mode which pages to convert again.
+- The previous site's outputs: `runbook build` starts the new site from the previous one
+  (generated pages hard-linked, `start_from`) when its manifest's fingerprint (mkdocs.yml,
+  templates, versions, the set of docs pages) matches; `unshare` unlinks exactly the outputs
+  MkDocs is about to rewrite, so no write reaches the live site through a shared inode; and
+  `finish` removes outputs of pages that are gone, carries the search entries of untouched
+  pages over into Material's index (a dirty build indexes only what it rebuilt) and writes
+  the manifest.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+from mkdocs.config.defaults import MkDocsConfig
+from mkdocs.structure.files import Files
+from mkdocs.structure.nav import Navigation
+
+from ..render.pages import DEFERRED_MARKER, Page, RenderSettings
+
+CACHE_FOLDER = ".runbook-cache"
+MANIFEST_NAME = ".runbook-manifest.json"
+SEARCH_INDEX = Path("search") / "search_index.json"
+
+
+class PageCache:
+    """Generated pages on disk, rewritten only when their bytes change (mtime = last change),
+    with the key of each page's inputs so unchanged pages need not be rendered again."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.keys_file = folder.with_name(folder.name + "-keys.json")
+        self._keys: dict[str, str] | None = None
+
+    @classmethod
+    def for_settings(cls, cache_root: Path, settings: RenderSettings) -> PageCache:
+        """The cache of pages rendered with these settings. `runbook serve` renders with the
+        dev server's URL: one shared cache would make the next build render every page."""
+        digest = hashlib.sha256(repr(settings).encode("utf-8")).hexdigest()[:12]
+        return cls(cache_root / f"pages-{digest}")
+
+    def rendered_before(self, uri: str, key: str) -> str | None:
+        """The cached content of `uri` if it was rendered from inputs with this key."""
+        if self._keys is None:
+            try:
+                self._keys = json.loads(self.keys_file.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                self._keys = {}
+        if not isinstance(self._keys, dict) or self._keys.get(uri) != key:
+            return None
+        try:
+            return (self.folder / uri).read_text(encoding="utf-8")
+        except OSError:
+            return None
+
+    def save_keys(self, keys: dict[str, str]) -> None:
+        self.keys_file.parent.mkdir(parents=True, exist_ok=True)
+        self.keys_file.write_text(json.dumps(keys, sort_keys=True), encoding="utf-8")
+
+    def store(self, uri: str, content: str) -> Path:
+        path = self.folder / uri
+        data = content.encode("utf-8")
+        try:
+            if path.read_bytes() == data:
+                return path
+        except OSError:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        return path
+
+    def prune(self, keep: set[str]) -> None:
+        """Remove cached pages that are no longer generated."""
+        if not self.folder.is_dir():
+            return
+        for path in self.folder.rglob("*"):
+            if path.is_file() and path.relative_to(self.folder).as_posix() not in keep:
+                path.unlink()
+
+    @property
+    def blocks_folder(self) -> Path:
+        return self.folder.with_name(self.folder.name + "-blocks")
+
+    def keep_blocks(self, blocks: dict[str, str], referenced: set[str]) -> None:
+        """Store the deferred HTML blocks the cached pages refer to, drop the others.
+
+        A page taken from the cache keeps its markers; if MkDocs must convert it again (its
+        output was deleted, say), its blocks come from here (see `block`).
+        """
+        self.blocks_folder.mkdir(parents=True, exist_ok=True)
+        stored = {path.stem for path in self.blocks_folder.glob("*.html")}
+        for digest in referenced - stored:
+            if digest in blocks:
+                (self.blocks_folder / f"{digest}.html").write_text(blocks[digest], "utf-8")
+        for digest in stored - referenced:
+            (self.blocks_folder / f"{digest}.html").unlink()
+
+    def block(self, digest: str) -> str | None:
+        try:
+            return (self.blocks_folder / f"{digest}.html").read_text(encoding="utf-8")
+        except OSError:
+            return None
+
+
+def _fingerprint(config: MkDocsConfig, templates_dir: Path) -> str:
+    """Hash of what every page's HTML depends on besides its own Markdown."""
+    digest = hashlib.sha256()
+    for name in ("runbook-generator", "mkdocs", "mkdocs-material", "pymdown-extensions"):
+        digest.update(f"{name}={version(name)}\n".encode())
+    if config.config_file_path and os.path.isfile(config.config_file_path):
+        digest.update(Path(config.config_file_path).read_bytes())
+    for folder, with_content in ((templates_dir, True), (Path(config.docs_dir), False)):
+        if folder.is_dir():
+            for path in sorted(folder.rglob("*")):
+                if path.is_file():
+                    digest.update(path.relative_to(folder).as_posix().encode() + b"\0")
+                    if with_content:
+                        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def read_manifest(site_dir: Path) -> dict[str, Any]:
+    """The manifest of a built site, or {} when there is none (or it is unreadable)."""
+    try:
+        manifest = json.loads((site_dir / MANIFEST_NAME).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return manifest if isinstance(manifest, dict) else {}
+
+
+def _write_manifest(site_dir: Path, site_fingerprint: str, pages: dict[str, str]) -> None:
+    """Record the fingerprint and, per generated page, its source URI and output URL."""
+    manifest = {"fingerprint": site_fingerprint, "pages": dict(sorted(pages.items()))}
+    (site_dir / MANIFEST_NAME).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+
+
+def _remove_stale_outputs(
+    site_dir: Path, previous: dict[str, Any], current: dict[str, str]
+) -> None:
+    """Delete the HTML of pages that were generated last time and are not any more."""
+    for uri, dest in previous.get("pages", {}).items():
+        if uri in current or not isinstance(dest, str):
+            continue
+        path = (site_dir / dest).resolve()
+        if path.is_relative_to(site_dir.resolve()) and path.is_file():
+            path.unlink()
+            if path.parent != site_dir.resolve() and not any(path.parent.iterdir()):
+                path.parent.rmdir()
+
+
+def _rewrite_search_index(
+    site_dir: Path,
+    *,
+    previous_index: dict[str, Any] | None,
+    rebuilt: set[str],
+    order: list[str],
+) -> None:
+    """Finish Material's search index after a dirty build: carry over the entries of the pages
+    it did not render, in page order."""
+    path = site_dir / SEARCH_INDEX
+    if not path.is_file():
+        return
+    current = json.loads(path.read_text(encoding="utf-8"))
+    by_page: dict[str, list[dict[str, Any]]] = {}
+    for entry in (previous_index or {}).get("docs", []):
+        page = entry["location"].split("#", 1)[0]
+        if page not in rebuilt:
+            by_page.setdefault(page, []).append(entry)
+    for entry in current.get("docs", []):
+        by_page.setdefault(entry["location"].split("#", 1)[0], []).append(entry)
+    current["docs"] = [entry for url in order for entry in by_page.get(url, [])]
+    path.write_text(json.dumps(current, separators=(",", ":")), encoding="utf-8")
+
+
+def _read_search_index(site_dir: Path) -> dict[str, Any] | None:
+    try:
+        return json.loads((site_dir / SEARCH_INDEX).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _clone_site(site: Path, folder: Path, *, linked: set[str]) -> None:
+    """Copy the previous site into the staging folder; generated pages' outputs are hard links.
+
+    Copying 5,000 record pages cost more than rebuilding the one that changed. A link is
+    safe because only MkDocs' own dirty build writes those files, and only for pages whose
+    source changed, and `IncrementalBuild.unshare` unlinks exactly those first.
+    """
+    prefix = len(str(folder)) + 1
+
+    def copy(source: str, destination: str) -> None:
+        if destination[prefix:] in linked:
+            try:
+                os.link(source, destination)
+                return
+            except OSError:  # a file system without hard links: copy, only slower
+                pass
+        shutil.copy2(source, destination)
+
+    shutil.copytree(site, folder, dirs_exist_ok=True, copy_function=copy)
+
+
+class IncrementalBuild:
+    """What this build reuses: pages, validation results and the previous site's outputs.
+
+    `reuse` is MkDocs' dirty flag (on_startup): `runbook build` sets it only after
+    `can_start_from` agreed, `mkdocs serve` sets it for every rebuild after the first.
+    """
+
+    def __init__(
+        self, root: Path, config: MkDocsConfig, settings: RenderSettings, *, reuse: bool
+    ) -> None:
+        self.reuse = reuse
+        cache_root = root / CACHE_FOLDER
+        self.page_cache = PageCache.for_settings(cache_root, settings)
+        self.validation_cache = cache_root / "validated.pickle"
+        site_dir = Path(config.site_dir)
+        self.previous_manifest = read_manifest(site_dir) if reuse else {}
+        self.previous_search_index = _read_search_index(site_dir) if reuse else None
+        self.rebuilt_urls: set[str] = set()
+
+    @staticmethod
+    def can_start_from(site: Path, config: MkDocsConfig, templates_dir: Path) -> bool:
+        """Whether the site at `site` was built from the same configuration and templates."""
+        return read_manifest(site).get("fingerprint") == _fingerprint(config, templates_dir)
+
+    @staticmethod
+    def start_from(site: Path, staging: Path) -> None:
+        """Fill the staging folder from the previous site (see _clone_site)."""
+        _clone_site(site, staging, linked=set(read_manifest(site).get("pages", {}).values()))
+
+    def rendered_before(self, uri: str, key: str) -> str | None:
+        return self.page_cache.rendered_before(uri, key) if self.reuse else None
+
+    def keep(self, pages: list[Page], deferred_blocks: dict[str, str]) -> dict[str, Path]:
+        """Store this build's pages (and the deferred blocks of cached index pages) for the
+        next one; the source file of each page, by URI."""
+        sources = {page.uri: self.page_cache.store(page.uri, page.content) for page in pages}
+        self.page_cache.prune(set(sources))
+        self.page_cache.keep_blocks(
+            deferred_blocks,
+            {digest for page in pages for digest in DEFERRED_MARKER.findall(page.content)},
+        )
+        self.page_cache.save_keys({page.uri: page.key for page in pages if page.key})
+        return sources
+
+    def deferred_block(self, digest: str) -> str | None:
+        """A deferred block of a page taken from the cache (see PageCache.keep_blocks)."""
+        return self.page_cache.block(digest)
+
+    def read_nav_sources(self, nav: Navigation, config: MkDocsConfig) -> None:
+        """A dirty build converts only changed pages, but the navigation shows the title of
+        every page in it: read the sources of the (few) nav pages it would skip."""
+        if self.reuse:
+            for page in nav.pages:
+                if page.markdown is None:
+                    page.read_source(config)
+
+    def unshare(self, files: Files, generated_uris: set[str]) -> None:
+        """Remove the outputs a dirty build is about to rewrite, before it opens them: they
+        may be hard links into the live site. Missing, an output also reads as "rebuild"."""
+        if not self.reuse:
+            return
+        for file in files:
+            if file.src_uri in generated_uris and file.is_modified():
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(file.abs_dest_path)
+
+    def finish(
+        self, config: MkDocsConfig, files: Files, generated_uris: set[str], templates_dir: Path
+    ) -> None:
+        """After the search plugin wrote its index: complete it, drop stale outputs, and
+        write the manifest the next build decides from."""
+        site_dir = Path(config.site_dir)
+        generated = {f.src_uri: f.dest_uri for f in files if f.src_uri in generated_uris}
+        if self.reuse:
+            pages = [f.page for f in files.documentation_pages() if f.page is not None]
+            _rewrite_search_index(
+                site_dir,
+                previous_index=self.previous_search_index,
+                rebuilt=self.rebuilt_urls,
+                order=[page.url for page in pages],
+            )
+            _remove_stale_outputs(site_dir, self.previous_manifest, generated)
+        _write_manifest(site_dir, _fingerprint(config, templates_dir), generated)

@@ -1,0 +1,100 @@
+"""The runbook's pages as MkDocs virtual files: the on_files job of the plugin.
+
+Runs the same pipeline as `runbook validate` and `runbook render` (invalid records fail the
+build with the same diagnostics), then adds every page with `File.generated`, listed in the
+navigation or not as its page source says (record pages stay out of it, so builds grow
+linearly), plus the stylesheet.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from mkdocs.config.defaults import MkDocsConfig
+from mkdocs.exceptions import PluginError
+from mkdocs.structure.files import File, Files, InclusionLevel
+from mkdocs.structure.nav import Navigation
+
+from ..config import RunbookOptions
+from ..diagnostics import has_errors
+from ..models import SourcedRecord
+from ..pipeline import Generated, generate
+from ..render.environment import DEFAULT_TEMPLATES
+from .incremental import IncrementalBuild
+
+log = logging.getLogger("mkdocs.plugins.runbook")
+STYLESHEET_URI = "assets/runbook.css"
+
+
+class GeneratedPages:
+    """Generate the runbook's pages into a build's files, and keep what later hooks need:
+    which files are generated, the index pages for the navigation, and the records by page."""
+
+    def __init__(self, options: RunbookOptions, incremental: IncrementalBuild) -> None:
+        self.options = options
+        self.incremental = incremental
+        self.uris: set[str] = set()
+        self.nav_uris: list[str] = []
+        self.deferred_blocks: dict[str, str] = {}
+        self.generated: Generated | None = None
+        self.files: Files | None = None
+
+    def add_to(self, files: Files, config: MkDocsConfig) -> Files:
+        generated = generate(
+            self.options,
+            rendered_before=self.incremental.rendered_before,
+            deferred_blocks=self.deferred_blocks,
+            validation_cache=self.incremental.validation_cache,
+            reuse_validation=self.incremental.reuse,
+        )
+        _log_diagnostics(generated)
+        assert generated.pages is not None
+        self.generated = generated
+        sources = self.incremental.keep(generated.pages, self.deferred_blocks)
+        for page in generated.pages:
+            if files.get_file_from_path(page.uri) is not None:
+                log.warning(f"runbook: docs/{page.uri} exists; it replaces the generated page")
+                continue
+            inclusion = InclusionLevel.INCLUDED if page.in_nav else InclusionLevel.NOT_IN_NAV
+            source = str(sources[page.uri])
+            files.append(File.generated(config, page.uri, abs_src_path=source, inclusion=inclusion))
+            self.uris.add(page.uri)
+        self.nav_uris = [p.uri for p in generated.pages if p.in_nav and p.uri in self.uris]
+        self.incremental.unshare(files, self.uris)
+        self.files = files
+        if files.get_file_from_path(STYLESHEET_URI) is None:
+            files.append(
+                File.generated(config, STYLESHEET_URI, abs_src_path=str(self._stylesheet()))
+            )
+        return files
+
+    def records_by_uri(self) -> dict[str, SourcedRecord]:
+        """Each generated record page's record (what its search view is made from)."""
+        if self.generated is None or self.generated.index is None:
+            return {}
+        return {f"changes/{entry.id}.md": entry for entry in self.generated.index.records}
+
+    def extend_nav(self, nav: Navigation, files: Files) -> Navigation:
+        """Append the index pages a hand-written nav leaves out, so they stay reachable."""
+        listed = {page.file.src_uri for page in nav.pages}
+        for uri in self.nav_uris:
+            file = files.get_file_from_path(uri)
+            if file is not None and uri not in listed and file.page is not None:
+                nav.items.append(file.page)
+        return nav
+
+    def _stylesheet(self) -> Path:
+        override = self.options.templates_dir / "runbook.css"
+        return override if override.is_file() else DEFAULT_TEMPLATES / "runbook.css"
+
+
+def _log_diagnostics(generated: Generated) -> None:
+    """Every diagnostic on the MkDocs log; any error fails the build after all are shown."""
+    diagnostics = generated.report.diagnostics
+    for diagnostic in diagnostics:
+        level = logging.ERROR if diagnostic.severity == "error" else logging.WARNING
+        log.log(level, diagnostic.as_text())
+    if generated.pages is None or has_errors(diagnostics):
+        errors = sum(d.severity == "error" for d in diagnostics)
+        raise PluginError(f"runbook: {errors} errors in records or checklists (listed above)")

@@ -1,0 +1,157 @@
+"""The `runbook` MkDocs plugin: each hook hands its work to one named object.
+
+`mkdocs build`, `mkdocs serve`, `runbook build` and `runbook serve` all come through here and
+run the same pipeline as `runbook validate`:
+
+    on_startup        remember MkDocs' dirty flag (what may be reused)
+    on_config         options, output guard, site settings  (mkdocs_config, guard)
+    on_files          validate, render, add virtual files   (GeneratedPages, IncrementalBuild)
+    on_nav            index pages a hand-written nav omits  (GeneratedPages, IncrementalBuild)
+    on_page_content   deferred blocks, sanitising started    (PageSanitizer)
+    on_page_context   record pages' search view              (SearchView)
+    on_env            sanitised HTML in place, search worker (PageSanitizer, search)
+    on_post_build     search index, stale outputs, manifest  (IncrementalBuild)
+    on_serve          watch records, checklists, templates
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from mkdocs.config import base
+from mkdocs.config import config_options as c
+from mkdocs.config.defaults import MkDocsConfig
+from mkdocs.exceptions import PluginError
+from mkdocs.plugins import BasePlugin, CombinedEvent, event_priority
+from mkdocs.structure.files import Files
+from mkdocs.structure.nav import Navigation
+from mkdocs.structure.pages import Page
+
+from ..config import ConfigurationError, PluginOptions, RunbookOptions
+from ..render.pages import RenderSettings
+from .incremental import IncrementalBuild
+from .mkdocs_config import configure_site
+from .output import check_output_folder
+from .pages import STYLESHEET_URI, GeneratedPages
+from .progress import BuildProgress
+from .sanitizing import PageSanitizer
+from .search import SearchView, add_search_worker, route_search_worker
+
+# MkDocs' view of the options declared in config.PluginOptions (which validates them).
+RunbookPluginConfig = type(
+    "RunbookPluginConfig",
+    (base.Config,),
+    {
+        name: c.Type(object, default=field.default)
+        for name, field in PluginOptions.model_fields.items()
+    },
+)
+
+
+def site_options(config: MkDocsConfig) -> RunbookOptions:
+    """The runbook's options in this MkDocs configuration (defaults without the plugin)."""
+    plugin = config.plugins.get("runbook")
+    given = dict(plugin.config) if isinstance(plugin, RunbookPlugin) else {}
+    options = PluginOptions.parse(given, str(config.config_file_path or "mkdocs.yml"))
+    root = Path(config.config_file_path or "mkdocs.yml").resolve().parent
+    return RunbookOptions.resolve(options, root, config)
+
+
+class RunbookPlugin(BasePlugin[RunbookPluginConfig]):  # type: ignore[valid-type]
+    """Validate records and checklists, and render them into the site."""
+
+    def __init__(self) -> None:
+        self.dirty = False
+        self.options: RunbookOptions | None = None
+        self.incremental: IncrementalBuild | None = None
+        self.pages: GeneratedPages | None = None
+        self.sanitizer: PageSanitizer | None = None
+        self.search: SearchView | None = None
+        self.progress: BuildProgress | None = None
+        self.material_worker: str | None = None
+
+    def on_startup(self, *, command: str, dirty: bool) -> None:
+        self.dirty = dirty
+
+    @event_priority(100)  # before the search plugin reads its separator
+    def on_config(self, config: MkDocsConfig) -> MkDocsConfig:
+        try:
+            self.options = site_options(config)
+            # `mkdocs build` empties site_dir next: never when it holds the runbook.
+            check_output_folder(config.site_dir, self.options, what="site_dir")
+        except ConfigurationError as exc:
+            raise PluginError(f"runbook: {exc}") from exc
+        settings = RenderSettings.for_options(self.options)
+        self.incremental = IncrementalBuild(self.options.root, config, settings, reuse=self.dirty)
+        configure_site(config, STYLESHEET_URI)
+        return config
+
+    def on_files(self, files: Files, *, config: MkDocsConfig) -> Files:
+        assert self.options is not None and self.incremental is not None
+        self.pages = GeneratedPages(self.options, self.incremental)
+        files = self.pages.add_to(files, config)
+        self.sanitizer = PageSanitizer(self.pages.deferred_blocks, self.incremental)
+        environment = self.pages.generated.environment if self.pages.generated else None
+        self.search = SearchView(environment, self.pages.records_by_uri())
+        self.progress = BuildProgress(
+            len(files.documentation_pages()), enabled=self.config.progress
+        )
+        self.material_worker = add_search_worker(files, config)
+        return files
+
+    def on_nav(self, nav: Navigation, *, config: MkDocsConfig, files: Files) -> Navigation:
+        assert self.pages is not None and self.incremental is not None
+        self.incremental.read_nav_sources(nav, config)
+        return self.pages.extend_nav(nav, files) if config.nav is not None else nav
+
+    @event_priority(-100)  # last, so that the sanitiser sees what every plugin made of it
+    def on_page_content(self, html: str, *, page: Page, **kwargs: Any) -> str:
+        assert self.pages is not None and self.sanitizer is not None
+        assert self.incremental is not None and self.progress is not None
+        self.incremental.rebuilt_urls.add(page.url)
+        self.progress.advance()
+        if page.file.src_uri in self.pages.uris:
+            html = self.sanitizer.submit(page, html)
+        return html
+
+    @event_priority(100)  # before the search plugin indexes the page
+    def _show_search_its_view(self, context: Any, *, page: Page, **kwargs: Any) -> Any:
+        assert self.search is not None
+        self.search.show(page)
+        return context
+
+    @event_priority(-100)  # after it, so that the whole page is written
+    def _restore_the_whole_page(self, context: Any, *, page: Page, **kwargs: Any) -> Any:
+        assert self.search is not None
+        self.search.restore(page)
+        return context
+
+    on_page_context = CombinedEvent(_show_search_its_view, _restore_the_whole_page)
+
+    @event_priority(100)  # first, so that no plugin sees a page before it is sanitised
+    def on_env(self, env: Any, *, config: MkDocsConfig, files: Files) -> Any:
+        assert self.sanitizer is not None
+        if self.material_worker is not None:
+            route_search_worker(env, self.material_worker)
+        self.sanitizer.put_in_place()
+        return env
+
+    @event_priority(-100)  # after the search plugin has written its index
+    def on_post_build(self, *, config: MkDocsConfig) -> None:
+        assert self.incremental is not None and self.pages is not None
+        assert self.options is not None and self.pages.files is not None
+        self.incremental.finish(
+            config, self.pages.files, self.pages.uris, self.options.templates_dir
+        )
+
+    def on_serve(self, server: Any, *, config: MkDocsConfig, builder: Any) -> Any:
+        assert self.options is not None
+        for folder in (
+            self.options.records_dir,
+            self.options.checklists_dir,
+            self.options.templates_dir,
+        ):
+            if folder.is_dir():
+                server.watch(str(folder))
+        return server

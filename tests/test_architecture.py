@@ -1,0 +1,142 @@
+"""The package's boundaries hold: only site/, cli.py and config.py know MkDocs, and what
+`runbook render --out` writes is exactly what the plugin feeds MkDocs."""
+
+from __future__ import annotations
+
+import ast
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from cli_run import run_cli
+from conftest import FIXED_EPOCH, REPO_ROOT, TESTS_DATA
+
+from generator.check.validate import validate_runbook
+from generator.config import PluginOptions, RunbookOptions
+from generator.diagnostics import CODES
+
+PACKAGE = REPO_ROOT / "generator"
+MKDOCS_FREE = ("check", "render", "authoring")
+MKDOCS_ALLOWED_MODULES = {"cli.py", "config.py"}
+
+
+def imported_modules(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module)
+    return names
+
+
+@pytest.mark.parametrize(
+    "module",
+    sorted(
+        str(path.relative_to(PACKAGE))
+        for path in PACKAGE.rglob("*.py")
+        if path.parts[len(PACKAGE.parts)] != "site"
+        and path.relative_to(PACKAGE).as_posix() not in MKDOCS_ALLOWED_MODULES
+    ),
+)
+def test_only_site_cli_and_config_import_mkdocs(module: str) -> None:
+    """No module outside site/ (and cli.py, config.py) names mkdocs in an import."""
+    mkdocs = {name for name in imported_modules(PACKAGE / module) if name.split(".")[0] == "mkdocs"}
+    assert mkdocs == set(), f"{module} imports {sorted(mkdocs)}"
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        "generator.pipeline",
+        "generator.check.validate",
+        "generator.render.pages",
+        "generator.authoring.scaffold",
+        "generator.cli",
+    ],
+)
+def test_checking_and_rendering_never_load_mkdocs(entry: str) -> None:
+    """Not even through another module: `runbook validate` and the pre-commit hook start
+    without MkDocs, and rendering works for any engine."""
+    probe = f"import sys, {entry}; print(sorted(m for m in sys.modules if m.startswith('mkdocs')))"
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=REPO_ROOT, capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[]"
+
+
+def test_each_package_says_what_it_is_for() -> None:
+    for package in ("check", "render", "site", "authoring"):
+        docstring = ast.get_docstring(ast.parse((PACKAGE / package / "__init__.py").read_text()))
+        assert docstring and len(docstring.split()) > 20, package
+
+
+def fed_to_mkdocs(repo: Path) -> dict[str, str]:
+    """The pages the plugin gave MkDocs in the last build: its page cache, with each deferred
+    block put back where its marker stands."""
+    (pages,) = [
+        folder
+        for folder in (repo / ".runbook-cache").glob("pages-*")
+        if folder.is_dir() and not folder.name.endswith("-blocks")
+    ]
+    blocks = pages.with_name(pages.name + "-blocks")
+
+    def block(marker: re.Match[str]) -> str:
+        return (blocks / f"{marker[1]}.html").read_text(encoding="utf-8")
+
+    return {
+        path.relative_to(pages).as_posix(): re.sub(
+            r"<!-- runbook-deferred ([0-9a-f]{40}) -->", block, path.read_text(encoding="utf-8")
+        )
+        for path in pages.rglob("*")
+        if path.is_file()
+    }
+
+
+def written_by_render(folder: Path) -> dict[str, str]:
+    return {
+        path.relative_to(folder).as_posix(): path.read_text(encoding="utf-8")
+        for path in folder.rglob("*")
+        if path.is_file()
+    }
+
+
+@pytest.mark.parametrize("with_docs_index", [True, False])
+def test_render_writes_what_the_plugin_feeds_mkdocs(tmp_path: Path, with_docs_index: bool) -> None:
+    repo = tmp_path / "runbook"
+    assert run_cli(tmp_path, "init", str(repo), epoch=FIXED_EPOCH).exit_code == 0
+    example = REPO_ROOT / "records" / "2026" / "2026-11-20-cap-upload-size.yaml"
+    (repo / "records" / "2026").mkdir(parents=True, exist_ok=True)
+    (repo / "records" / "2026" / example.name).write_bytes(example.read_bytes())
+    if not with_docs_index:
+        (repo / "docs" / "index.md").unlink()
+
+    build = run_cli(repo, "build", "--full", "-q", epoch=FIXED_EPOCH)
+    assert build.exit_code == 0, build.output
+    render = run_cli(repo, "render", "--out", "out", epoch=FIXED_EPOCH)
+    assert render.exit_code == 0, render.output
+
+    plugin_pages = fed_to_mkdocs(repo)
+    render_pages = written_by_render(repo / "out")
+    assert sorted(render_pages) == sorted(plugin_pages)
+    home = "changes/index.md" if with_docs_index else "index.md"
+    assert home in render_pages and "Recent changes" in render_pages[home]
+    assert [uri for uri in render_pages if plugin_pages[uri] != render_pages[uri]] == []
+
+
+def test_every_code_is_registered_and_documented() -> None:
+    """diagnostics.CODES is the one list: what the corpus of bad input reports is in it, and
+    the README's list of codes names each of them."""
+    invalid = TESTS_DATA / "invalid"
+    options = RunbookOptions.resolve(
+        PluginOptions(records_dir="records", checklists_dir="checklists"), invalid
+    )
+    reported = {d.code for d in validate_runbook(options).diagnostics}
+    assert reported - set(CODES) == set()
+    assert len(reported) > 30
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    codes_paragraph = readme[readme.index("Codes: loading") :].split("\n\n", 1)[0]
+    assert {code for code in CODES if f"`{code}`" not in codes_paragraph} == set()
