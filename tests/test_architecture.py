@@ -140,3 +140,30 @@ def test_every_code_is_registered_and_documented() -> None:
     readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
     codes_paragraph = readme[readme.index("Codes: loading") :].split("\n\n", 1)[0]
     assert {code for code in CODES if f"`{code}`" not in codes_paragraph} == set()
+
+
+def test_runbook_build_sends_the_whole_plugin_lifecycle(runbook_repo: Path) -> None:
+    """`runbook build` drives MkDocs as `mkdocs build` does: startup (with the dirty flag of
+    an incremental build) before, shutdown after, for every plugin and hook."""
+    events = runbook_repo / "events.txt"
+    (runbook_repo / "lifecycle.py").write_text(
+        "from pathlib import Path\n"
+        f"EVENTS = Path({str(events)!r})\n"
+        "def on_startup(command, dirty):\n"
+        "    EVENTS.open('a').write(f'startup {command} dirty={dirty}\\n')\n"
+        "def on_shutdown():\n"
+        "    EVENTS.open('a').write('shutdown\\n')\n",
+        encoding="utf-8",
+    )
+    mkdocs_yml = runbook_repo / "mkdocs.yml"
+    mkdocs_yml.write_text(mkdocs_yml.read_text() + "hooks:\n  - lifecycle.py\n", encoding="utf-8")
+    example = REPO_ROOT / "records" / "2026" / "2026-11-20-cap-upload-size.yaml"
+    (runbook_repo / "records" / example.name).write_bytes(example.read_bytes())
+    for _ in range(2):
+        assert run_cli(runbook_repo, "build", "-q", epoch=FIXED_EPOCH).exit_code == 0
+    assert events.read_text().splitlines() == [
+        "startup build dirty=False",
+        "shutdown",
+        "startup build dirty=True",
+        "shutdown",
+    ]

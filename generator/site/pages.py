@@ -21,6 +21,7 @@ from ..diagnostics import has_errors
 from ..models import SourcedRecord
 from ..pipeline import Generated, generate
 from ..render.environment import DEFAULT_TEMPLATES
+from ..render.links import Links
 from .incremental import IncrementalBuild
 
 log = logging.getLogger("mkdocs.plugins.runbook")
@@ -73,7 +74,8 @@ class GeneratedPages:
         """Each generated record page's record (what its search view is made from)."""
         if self.generated is None or self.generated.index is None:
             return {}
-        return {f"changes/{entry.id}.md": entry for entry in self.generated.index.records}
+        links = Links(self.generated.index)
+        return {links.record(entry.id): entry for entry in self.generated.index.records}
 
     def extend_nav(self, nav: Navigation, files: Files) -> Navigation:
         """Append the index pages a hand-written nav leaves out, so they stay reachable."""
