@@ -82,6 +82,8 @@ def validate(
     if output:
         click.echo(output)
     if output_format == "text":
+        for note in report.notes:
+            click.echo(f"note: {note}", err=True)
         click.echo(summary_line(report.diagnostics, report.files_checked), err=True)
     sys.exit(EXIT_PROBLEMS if has_errors(report.diagnostics, strict=strict) else EXIT_OK)
 
@@ -275,7 +277,8 @@ def list_records(
     config_file: str | None,
 ) -> None:
     """Query records: newest first, filtered by service, owner, file and date."""
-    report = validate_runbook(_options(config_file))
+    options = _options(config_file)
+    report = validate_runbook(options)
     errors = sum(d.severity == "error" for d in report.diagnostics)
     if errors:
         click.echo(f"runbook: {errors} errors; invalid records are not listed", err=True)
@@ -285,6 +288,7 @@ def list_records(
         owner=owner,
         file=file_path,
         since=since.date() if since else None,
+        aliases=options.aliases,
     )
     click.echo(format_json(records) if output_format == "json" else format_table(records))
 

@@ -11,14 +11,15 @@ such as `!!python/name:` (Material's emoji settings) and `!ENV` are read as iner
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .check.loader import DEFAULT_MAX_BYTES
+from .names import Aliases
 
 DEFAULT_CONFIG_FILE = "mkdocs.yml"
 
@@ -42,6 +43,11 @@ class PluginOptions(BaseModel):
         365, ge=0, description="last_reviewed older than this is a warning."
     )
     progress: bool = Field(True, description="Log build progress on large runbooks.")
+    aliases: dict[Literal["services", "owners", "tags"], dict[str, str]] = Field(
+        default_factory=dict,
+        description="Renames without editing history: {services: {OLD: NEW}, owners: ..., "
+        "tags: ...}; records that say OLD are shown under NEW and follow its required_for.",
+    )
 
     @classmethod
     def parse(cls, options: Any, source: str) -> PluginOptions:
@@ -71,9 +77,17 @@ class RunbookOptions:
     site_name: str = "Runbook"
     site_url: str = ""
     use_directory_urls: bool = True
+    aliases: Aliases = field(default_factory=Aliases)
+    config_file: Path | None = None
 
     @classmethod
-    def resolve(cls, options: PluginOptions, root: Path, site: Any = None) -> RunbookOptions:
+    def resolve(
+        cls,
+        options: PluginOptions,
+        root: Path,
+        site: Any = None,
+        config_file: Path | None = None,
+    ) -> RunbookOptions:
         """Options relative to `root` (the folder of mkdocs.yml) with the site's settings
         (`site`: mkdocs.yml's top level, or MkDocs' own config, which reads the same)."""
         site = site or {}
@@ -88,6 +102,8 @@ class RunbookOptions:
             templates_dir=root / options.templates_dir,
             max_file_bytes=options.max_file_bytes,
             review_max_age_days=options.review_max_age_days,
+            aliases=Aliases.from_option(options.aliases),
+            config_file=config_file,
         )
 
 
@@ -106,7 +122,7 @@ def read_options(config_file: str | None) -> RunbookOptions:
     if not isinstance(mkdocs_config, dict):
         raise ConfigurationError(f"{path}: expected a mapping of settings")
     options = PluginOptions.parse(_runbook_plugin_options(mkdocs_config.get("plugins")), str(path))
-    return RunbookOptions.resolve(options, path.parent.resolve(), mkdocs_config)
+    return RunbookOptions.resolve(options, path.parent.resolve(), mkdocs_config, path.resolve())
 
 
 class _InertTagsLoader(yaml.CSafeLoader):

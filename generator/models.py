@@ -290,11 +290,39 @@ class ChangeRecord(StrictModel):
 
 
 class ChecklistItem(StrictModel):
-    """One step of a checklist."""
+    """One step of a checklist. Records are history: a record is held to the items in force
+    on its own date, so adding, retiring or renaming an item never turns an old record red."""
 
     id: Identifier = Field(description="Unique in the checklist: lowercase a-z, 0-9, dashes.")
     text: OneLine = Field(description="What to do or check.")
     why: str | None = Field(default=None, description="Why the step matters, one line.")
+    added: CalendarDate | None = Field(
+        default=None,
+        description="The day the item joined the checklist: records dated before it need not "
+        "address it.",
+    )
+    retired: CalendarDate | None = Field(
+        default=None,
+        description="The day the item left the checklist: only records dated before it may "
+        "address it.",
+    )
+    replaces: list[Identifier] = Field(
+        default_factory=list,
+        description="Earlier ids of this item (renames): a record addressing one of them "
+        "addresses this item.",
+    )
+
+    def in_force(self, day: dt.date) -> bool:
+        """Whether a record dated `day` must address the item."""
+        return (self.added is None or self.added <= day) and (
+            self.retired is None or day < self.retired
+        )
+
+    def dates_text(self) -> str:
+        """'added 2026-01-05, retired 2026-06-01' (or '' without dates), for pages."""
+        parts = [f"added {self.added.isoformat()}"] if self.added else []
+        parts += [f"retired {self.retired.isoformat()}"] if self.retired else []
+        return ", ".join(parts)
 
 
 class RequiredFor(StrictModel):
@@ -315,6 +343,17 @@ class Checklist(StrictModel):
     required_for: RequiredFor = Field(
         default_factory=RequiredFor, description="Policies that demand it."
     )
+
+    def item_for(self, item_id: str) -> ChecklistItem | None:
+        """The item a record's id addresses: by its id, or by an id it `replaces`."""
+        for item in self.items:
+            if item.id == item_id or item_id in item.replaces:
+                return item
+        return None
+
+    def items_on(self, day: dt.date) -> list[ChecklistItem]:
+        """The checklist as it was on `day`: the items a record of that date must address."""
+        return [item for item in self.items if item.in_force(day)]
 
 
 # The validated runbook: what every stage after checking works from.

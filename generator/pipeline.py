@@ -54,7 +54,7 @@ def generate(
     if has_errors(report.diagnostics):
         return Generated(report, settings)
     environment = make_environment(options.templates_dir)
-    index = build_index(report.runbook)
+    index = build_index(report.runbook, options.aliases)
     pages = render_site(
         index,
         environment,

@@ -11,11 +11,14 @@ from pathlib import Path
 
 import pytest
 from cli_run import run_cli
-from conftest import FIXED_EPOCH, REPO_ROOT, TESTS_DATA
 
 from generator.check.validate import validate_runbook
 from generator.config import PluginOptions, RunbookOptions
 from generator.diagnostics import CODES
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+TESTS_DATA = REPO_ROOT / "tests" / "data"
+FIXED_EPOCH = "1798761600"
 
 PACKAGE = REPO_ROOT / "generator"
 MKDOCS_FREE = ("check", "render", "authoring")

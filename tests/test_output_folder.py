@@ -17,7 +17,11 @@ from pathlib import Path
 
 import pytest
 from cli_run import CliRun
-from conftest import MINIMAL_MKDOCS_YML, TESTS_DATA
+
+TESTS_DATA = Path(__file__).resolve().parent / "data"
+MINIMAL_MKDOCS_YML = (
+    "site_name: Test runbook\ntheme:\n  name: material\nplugins:\n  - search\n  - runbook\n"
+)
 
 VALID_RECORD = TESTS_DATA / "valid" / "records" / "2026-03-02-nginx-upload-buffer.yaml"
 

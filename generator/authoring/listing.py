@@ -7,6 +7,7 @@ import json
 from collections.abc import Iterable
 
 from ..models import SourcedRecord
+from ..names import Aliases, NameKind, name_key
 from ..render.exports import record_export
 
 
@@ -16,6 +17,13 @@ def matches_file(files_touched: Iterable[str], query: str) -> bool:
     return any(path == query or path.startswith(folder) for path in files_touched)
 
 
+def matches_name(kind: NameKind, word: str, query: str, aliases: Aliases) -> bool:
+    """A name filter matches every spelling: the query's key within the word's key, or
+    within the key of the name an alias shows it under."""
+    wanted = name_key(query)
+    return wanted in name_key(word) or wanted in aliases.key(kind, word)
+
+
 def select_records(
     records: Iterable[SourcedRecord],
     *,
@@ -23,13 +31,15 @@ def select_records(
     owner: str | None = None,
     file: str | None = None,
     since: dt.date | None = None,
+    aliases: Aliases | None = None,
 ) -> list[SourcedRecord]:
     """Records matching every given filter, newest first (the runbook's order)."""
+    aliases = aliases or Aliases()
     return [
         entry
         for entry in records
-        if (service is None or entry.record.service == service)
-        and (owner is None or entry.record.owner == owner)
+        if (service is None or matches_name("service", entry.record.service, service, aliases))
+        and (owner is None or matches_name("owner", entry.record.owner, owner, aliases))
         and (file is None or matches_file(entry.record.files_touched, file))
         and (since is None or entry.record.date >= since)
     ]

@@ -142,15 +142,18 @@ def _free_record_path(options: RunbookOptions, today: dt.date, title: str) -> Pa
 
 
 def _required_checklists(options: RunbookOptions, service: str | None) -> dict[str, Checklist]:
-    """Checklists whose required_for names this service (tags are not known yet)."""
+    """Checklists whose required_for names this service under any spelling or alias (tags
+    are not known yet)."""
     if service is None:
         return {}
     files = discover(options.checklists_dir, recursive=False)
     checklists = load_checklists(files, options, diagnostics=[])
+    key = options.aliases.key("service", service)
     return {
         checklist_id: sourced.checklist
         for checklist_id, sourced in checklists.items()
-        if service in sourced.checklist.required_for.services
+        if key
+        in {options.aliases.key("service", s) for s in sourced.checklist.required_for.services}
     }
 
 
@@ -206,7 +209,7 @@ def _record_text(
         lines.append("checklists:  # required for this service: mark each done, n/a or skipped")
         for checklist_id, checklist in checklists.items():
             lines.append(f"  {checklist_id}:")
-            for item in checklist.items:
+            for item in checklist.items_on(today):
                 lines.append(f"    # {item.text}")
                 lines.append(f"    {item.id}: todo  # done | n/a | {{status: skipped, note: why}}")
     return "\n".join(lines) + "\n"

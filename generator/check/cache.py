@@ -30,8 +30,8 @@ from .gc_pause import collector_paused
 KEY_BYTES = 32
 SIGNATURE_BYTES = hashlib.sha256().digest_size
 Stamp = tuple[int, int, int]
-# What `_check_record_file` returns for one file: the record (None if invalid) and diagnostics.
-Result = tuple[Any, list[Any]]
+# What `_check_record_file` returns for one file (validate.RecordResult).
+Result = tuple[Any, list[Any], Any]
 
 
 def _code_digest() -> str:

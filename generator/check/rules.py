@@ -7,15 +7,18 @@ severity, code, message); `validate` turns locations into lines only for files w
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..models import ChangeRecord, Checklist
+from ..names import Aliases
 from .schema_errors import did_you_mean
 from .secrets import find_secrets, may_hold_tokens
 
 Loc = tuple[Any, ...]
+_DATED_ID = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:-|$)")
 
 
 @dataclass(frozen=True)
@@ -32,22 +35,28 @@ class Finding:
 
 
 def check_record(
+    record_id: str,
     record: ChangeRecord,
     data: Mapping[str, Any],
     checklists: Mapping[str, Checklist],
     *,
+    aliases: Aliases,
     today: dt.date,
     review_max_age_days: int,
 ) -> Iterator[Finding]:
     """Every rule for one valid record but the credential scan (which runs on any data)."""
     yield from _checklist_findings(record, checklists)
-    yield from _policy_findings(record, checklists)
+    yield from _policy_findings(record, checklists, aliases)
     yield from _completeness_findings(record, data, today, review_max_age_days)
+    yield from _id_date_findings(record_id, record)
 
 
 def _checklist_findings(
     record: ChangeRecord, checklists: Mapping[str, Checklist]
 ) -> Iterator[Finding]:
+    """A record addresses the items in force on its date (through renamed ids too) and
+    none that was retired before it."""
+    day = record.date
     for checklist_id, statuses in record.checklists.items():
         checklist = checklists.get(checklist_id)
         if checklist is None:
@@ -60,46 +69,87 @@ def _checklist_findings(
                 at_key=True,
             )
             continue
-        item_ids = [item.id for item in checklist.items]
+        addressed: dict[str, str] = {}
         for item_id in statuses:
-            if item_id not in item_ids:
-                hint = did_you_mean(item_id, item_ids)
+            where = ("checklists", checklist_id, item_id)
+            item = checklist.item_for(item_id)
+            if item is None:
+                known = [i.id for i in checklist.items] + [
+                    o for i in checklist.items for o in i.replaces
+                ]
+                hint = did_you_mean(item_id, known)
                 yield Finding(
-                    ("checklists", checklist_id, item_id),
+                    where,
                     "error",
                     "unknown-item",
-                    f"checklists.{checklist_id}.{item_id}: no such item in '{checklist_id}'{hint}",
+                    f"checklists.{checklist_id}.{item_id}: no such item in '{checklist_id}'"
+                    f"{hint} (if the checklist dropped or renamed it, keep it there with "
+                    "'retired: DATE' or list the old id under the new item's 'replaces:')",
                     at_key=True,
                 )
-        missing = [item_id for item_id in item_ids if item_id not in statuses]
+            elif item.retired is not None and day >= item.retired:
+                yield Finding(
+                    where,
+                    "error",
+                    "retired-item",
+                    f"checklists.{checklist_id}.{item_id}: '{item.id}' was retired on "
+                    f"{item.retired.isoformat()}; a record dated {day.isoformat()} does not "
+                    "address it (remove it)",
+                    at_key=True,
+                )
+            elif item.id in addressed:
+                yield Finding(
+                    where,
+                    "error",
+                    "duplicate-item",
+                    f"checklists.{checklist_id}.{item_id}: addresses '{item.id}' again "
+                    f"(already as '{addressed[item.id]}'); keep one",
+                    at_key=True,
+                )
+            else:
+                addressed[item.id] = item_id
+        missing = [item for item in checklist.items_on(day) if item.id not in addressed]
         if missing:
+            added = [item.id for item in missing if item.added is not None]
+            hint = (
+                " (each was added on or before this record's date)"
+                if added and len(added) == len(missing)
+                else " (if the checklist gained an item after this record shipped, give the "
+                "item 'added: DATE')"
+            )
             yield Finding(
                 ("checklists", checklist_id),
                 "error",
                 "missing-item",
-                f"checklists.{checklist_id}: items not addressed: {', '.join(missing)} "
-                "(mark each done, n/a or skipped with a note)",
+                f"checklists.{checklist_id}: items not addressed: "
+                f"{', '.join(item.id for item in missing)} "
+                f"(mark each done, n/a or skipped with a note){hint}",
                 at_key=True,
             )
 
 
 def _policy_findings(
-    record: ChangeRecord, checklists: Mapping[str, Checklist]
+    record: ChangeRecord, checklists: Mapping[str, Checklist], aliases: Aliases
 ) -> Iterator[Finding]:
+    """Tags and services of `required_for` match a record's words under any spelling and
+    through the aliases (a renamed service keeps its checklists)."""
+    service_key = aliases.key("service", record.service)
+    tag_keys = [aliases.key("tag", tag) for tag in record.tags]
     for checklist_id, checklist in checklists.items():
         if checklist_id in record.checklists:
             continue
         policy = checklist.required_for
-        tag = next((t for t in record.tags if t in policy.tags), None)
-        if tag is not None:
+        required_tags = {aliases.key("tag", tag) for tag in policy.tags}
+        position = next((i for i, key in enumerate(tag_keys) if key in required_tags), None)
+        if position is not None:
             yield Finding(
-                ("tags", record.tags.index(tag)),
+                ("tags", position),
                 "error",
                 "required-checklist",
-                f"tag '{tag}' requires checklist '{checklist_id}': add it under "
-                "checklists with every item",
+                f"tag '{record.tags[position]}' requires checklist '{checklist_id}': add it "
+                "under checklists with every item",
             )
-        elif record.service in policy.services:
+        elif service_key in {aliases.key("service", s) for s in policy.services}:
             yield Finding(
                 ("service",),
                 "error",
@@ -107,6 +157,19 @@ def _policy_findings(
                 f"service '{record.service}' requires checklist '{checklist_id}': add it "
                 "under checklists with every item",
             )
+
+
+def _id_date_findings(record_id: str, record: ChangeRecord) -> Iterator[Finding]:
+    """An id that starts with a date names the day it shipped: it must agree with `date`."""
+    match = _DATED_ID.match(record_id)
+    if match and match[1] != record.date.isoformat():
+        yield Finding(
+            ("date",),
+            "warning",
+            "id-date",
+            f"the file name says {match[1]} but date is {record.date.isoformat()}: rename the "
+            f"file to {record.date.isoformat()}{record_id[10:]}.yaml (or fix the date)",
+        )
 
 
 def _strings(value: Any, loc: Loc = ()) -> Iterator[tuple[Loc, str]]:
@@ -161,7 +224,8 @@ def secret_findings(data: Mapping[str, Any], text: str) -> Iterator[Finding]:
 
 
 def check_checklist(checklist: Checklist) -> Iterator[Finding]:
-    """Item ids are unique within a checklist (records address items by id)."""
+    """Item ids (current and replaced ones) are unique within a checklist, since records
+    address items by id; an item is retired after it was added."""
     first_index: dict[str, int] = {}
     for index, item in enumerate(checklist.items):
         first = first_index.setdefault(item.id, index)
@@ -171,6 +235,24 @@ def check_checklist(checklist: Checklist) -> Iterator[Finding]:
                 "error",
                 "duplicate-item",
                 f"items[{index}].id: '{item.id}' is already the id of items[{first}]",
+            )
+    for index, item in enumerate(checklist.items):
+        for position, old in enumerate(item.replaces):
+            first = first_index.setdefault(old, index)
+            if first != index or old == item.id:
+                yield Finding(
+                    ("items", index, "replaces", position),
+                    "error",
+                    "duplicate-item",
+                    f"items[{index}].replaces: '{old}' already names items[{first}]",
+                )
+        if item.added and item.retired and item.retired <= item.added:
+            yield Finding(
+                ("items", index, "retired"),
+                "error",
+                "schema",
+                f"items[{index}].retired: {item.retired.isoformat()} is not after added "
+                f"({item.added.isoformat()})",
             )
 
 

@@ -11,7 +11,7 @@ import datetime as dt
 import os
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
@@ -21,14 +21,21 @@ from pydantic import BaseModel, ValidationError
 from ..config import RunbookOptions
 from ..diagnostics import Diagnostic, sort_diagnostics
 from ..models import ID_PATTERN, ChangeRecord, Checklist, Runbook, SourcedChecklist, SourcedRecord
+from ..names import NAME_KINDS, Aliases, name_key
 from .cache import ValidationCache, file_stamp
+from .checklist_effects import checklist_notes, removed_item_diagnostics
 from .gc_pause import collector_paused
 from .loader import LoadedFile, compose_nodes, file_stem, load_yaml_file, locate
 from .rules import Finding, check_checklist, check_record, secret_findings
-from .schema_errors import schema_diagnostics
+from .schema_errors import did_you_mean, schema_diagnostics
 from .secrets import ALLOW_MARKER
+from .summary import RecordSummary
+from .variants import name_variants
 
 YAML_SUFFIXES = (".yaml", ".yml")
+# What checking one record file gives: the record (None if invalid or not kept), its
+# diagnostics, and the names it uses (None if it did not validate).
+RecordResult = tuple["SourcedRecord | None", list[Diagnostic], "RecordSummary | None"]
 PARALLEL_THRESHOLD = 400  # below this, starting workers costs more than it saves
 
 
@@ -39,6 +46,8 @@ class ValidationReport:
     runbook: Runbook
     diagnostics: list[Diagnostic]
     files_checked: int
+    # What changes to the selected checklists mean for the records (not problems).
+    notes: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -46,6 +55,7 @@ class _Context:
     """What every worker needs to check a record on its own."""
 
     checklists: dict[str, Checklist]
+    aliases: Aliases
     max_file_bytes: int
     review_max_age_days: int
     today: dt.date
@@ -120,29 +130,41 @@ def validate_runbook(
     checklists = load_checklists(checklist_files, options, diagnostics)
     context = _Context(
         checklists={cid: sc.checklist for cid, sc in checklists.items()},
+        aliases=options.aliases,
         max_file_bytes=options.max_file_bytes,
         review_max_age_days=options.review_max_age_days,
         today=reference_date(),
         keep_records=keep_records,
     )
     records = []
+    name_uses = []
     if cache_file is not None:
         # The context's repr holds every valid checklist in full: it is what results depend on.
         cache = ValidationCache.open(cache_file, [repr(context)], load=reuse_cached)
-    for record, record_diagnostics in _check_records(record_files, context, jobs, cache):
+    for record, record_diagnostics, names in _check_records(record_files, context, jobs, cache):
         diagnostics += record_diagnostics
         if record is not None:
             records.append(record)
+        if names is not None:
+            name_uses.append(names)
+    diagnostics += _name_diagnostics(name_uses, options)
     diagnostics += _duplicate_id_diagnostics(records, checklist_files, record_files)
     records.sort(key=lambda r: (r.record.date, r.id), reverse=True)
+    notes = []
     if only is not None:
         selected = {display_path(p) for p in _expand(only)}
         diagnostics = [d for d in diagnostics if d.path in selected]
         files_checked = len(selected)
+        # A checklist being checked on its own (a path, or --changed) answers for its effect
+        # on the records; a full run shows it at each record instead.
+        chosen = {cid: sc for cid, sc in checklists.items() if sc.path in selected}
+        diagnostics += removed_item_diagnostics(chosen, name_uses, options.max_file_bytes)
+        for sourced in chosen.values():
+            notes += checklist_notes(sourced, name_uses)
     else:
         files_checked = len(checklist_files) + len(record_files)
     return ValidationReport(
-        Runbook(records, checklists), sort_diagnostics(diagnostics), files_checked
+        Runbook(records, checklists), sort_diagnostics(diagnostics), files_checked, notes
     )
 
 
@@ -212,7 +234,7 @@ def _init_worker(context: _Context) -> None:
     _worker_context = context
 
 
-def _check_chunk(paths: list[str]) -> list[tuple[SourcedRecord | None, list[Diagnostic]]]:
+def _check_chunk(paths: list[str]) -> list[RecordResult]:
     assert _worker_context is not None
     with collector_paused():
         return [_check_record_file(path, _worker_context) for path in paths]
@@ -220,7 +242,7 @@ def _check_chunk(paths: list[str]) -> list[tuple[SourcedRecord | None, list[Diag
 
 def _check_records(
     paths: list[str], context: _Context, jobs: int | None, cache: ValidationCache | None
-) -> list[tuple[SourcedRecord | None, list[Diagnostic]]]:
+) -> list[RecordResult]:
     with collector_paused():
         if cache is None:
             return _check_records_now(paths, context, jobs)
@@ -239,16 +261,14 @@ def _check_records(
         return results
 
 
-def _check_records_now(
-    paths: list[str], context: _Context, jobs: int | None
-) -> list[tuple[SourcedRecord | None, list[Diagnostic]]]:
+def _check_records_now(paths: list[str], context: _Context, jobs: int | None) -> list[RecordResult]:
     workers = jobs or os.cpu_count() or 1
     if workers < 2 or len(paths) < PARALLEL_THRESHOLD:
         return [_check_record_file(path, context) for path in paths]
     # Small chunks, so that no core idles long while the other finishes the last one.
     chunk_size = max(25, len(paths) // (workers * 32))
     chunks = [paths[i : i + chunk_size] for i in range(0, len(paths), chunk_size)]
-    results: list[tuple[SourcedRecord | None, list[Diagnostic]]] = []
+    results: list[RecordResult] = []
     with ProcessPoolExecutor(
         workers, mp_context=get_context("fork"), initializer=_init_worker, initargs=(context,)
     ) as pool:
@@ -257,32 +277,46 @@ def _check_records_now(
     return results
 
 
-def _check_record_file(
-    path: str, context: _Context
-) -> tuple[SourcedRecord | None, list[Diagnostic]]:
+def _check_record_file(path: str, context: _Context) -> RecordResult:
     """Load, validate and apply every per-record rule to one file."""
     loaded = load_yaml_file(path, display_path(path), max_bytes=context.max_file_bytes)
     diagnostics = loaded.diagnostics + _id_diagnostics(loaded)
     if loaded.data is None:
-        return None, diagnostics
+        return None, diagnostics, None
     findings = list(secret_findings(loaded.data, loaded.text or ""))
     record = _validated(loaded, ChangeRecord, diagnostics)
-    if record is not None:
-        findings += check_record(
-            record,
-            loaded.data,
-            context.checklists,
-            today=context.today,
-            review_max_age_days=context.review_max_age_days,
-        )
+    if record is None:
+        diagnostics += _located(findings, loaded)
+        return None, diagnostics, None
+    findings += check_record(
+        loaded.stem,
+        record,
+        loaded.data,
+        context.checklists,
+        aliases=context.aliases,
+        today=context.today,
+        review_max_age_days=context.review_max_age_days,
+    )
     diagnostics += _located(findings, loaded)
-    if (
-        record is None
-        or not context.keep_records
-        or any(d.severity == "error" for d in diagnostics)
-    ):
-        return None, diagnostics
-    return SourcedRecord(loaded.stem, loaded.display_path, record), diagnostics
+    names = RecordSummary(
+        loaded.display_path,
+        loaded.stem,
+        record.date,
+        record.service,
+        record.owner,
+        tuple(record.tags),
+        unknown_items=tuple(
+            (checklist_id, item_id)
+            for checklist_id, statuses in record.checklists.items()
+            if checklist_id in context.checklists
+            for item_id in statuses
+            if context.checklists[checklist_id].item_for(item_id) is None
+        ),
+        checklists=tuple(record.checklists),
+    )
+    if not context.keep_records or any(d.severity == "error" for d in diagnostics):
+        return None, diagnostics, names
+    return SourcedRecord(loaded.stem, loaded.display_path, record), diagnostics, names
 
 
 def _located(findings: list[Finding], loaded: LoadedFile) -> list[Diagnostic]:
@@ -351,3 +385,67 @@ def _duplicate_id_diagnostics(
     duplicated = {d.path for d in diagnostics}
     records[:] = [r for r in records if r.path not in duplicated]
     return diagnostics
+
+
+def _name_diagnostics(uses: list[RecordSummary], options: RunbookOptions) -> list[Diagnostic]:
+    """`[name-variant]` at each other spelling of a name, and `[alias-target]` when an alias
+    points at a name no record uses (a typo in the alias would hide the records)."""
+    by_path: dict[str, list[Finding]] = {}
+    for variant in name_variants(uses, options.aliases):
+        others = f"{variant.others} record{'s' if variant.others != 1 else ''}"
+        by_path.setdefault(variant.use.path, []).append(
+            Finding(
+                variant.loc,
+                "warning",
+                "name-variant",
+                f"{variant.kind} '{variant.spelling}' is spelled '{variant.shown_as}' in "
+                f"{others}: did you mean '{variant.shown_as}'? (both are shown as "
+                f"'{variant.shown_as}')",
+            )
+        )
+    diagnostics = []
+    for path, findings in by_path.items():
+        loaded = load_yaml_file(path, path, max_bytes=options.max_file_bytes)
+        diagnostics += _located(findings, loaded)
+    return diagnostics + _alias_target_diagnostics(uses, options)
+
+
+def _alias_target_diagnostics(
+    uses: list[RecordSummary], options: RunbookOptions
+) -> list[Diagnostic]:
+    aliases = options.aliases
+    if options.config_file is None:
+        return []
+    used = {
+        (kind, name_key(spelling))
+        for use in uses
+        for kind, _, spelling in use.named()
+        if aliases.target(kind, spelling) is None
+    }
+    lines = _text_lines(options.config_file)
+    diagnostics = []
+    for kind in NAME_KINDS:
+        for target in dict.fromkeys(aliases.table(kind).values()):
+            if (kind, name_key(target)) in used or not uses:
+                continue
+            known = sorted({s for use in uses for k, _, s in use.named() if k == kind})
+            line = next((n for n, text in enumerate(lines, 1) if target in text), 1)
+            diagnostics.append(
+                Diagnostic(
+                    display_path(options.config_file),
+                    line,
+                    1,
+                    "warning",
+                    "alias-target",
+                    f"aliases.{kind}s: no record uses the target '{target}'"
+                    f"{did_you_mean(target, known)}",
+                )
+            )
+    return diagnostics
+
+
+def _text_lines(path: Path) -> list[str]:
+    try:
+        return path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return []

@@ -16,7 +16,7 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined
 
 from .charts import MetricChange, format_number, metric_chart
 from .escape import escape_text, fence, front_matter_string
-from .index import ChecklistUse
+from .index import ChecklistUse, checklist_as_it_was
 from .markdown_fields import markdown_field
 from .slugs import anchor_for_path
 
@@ -66,6 +66,7 @@ GLOBALS = {
     "metric_chart": metric_chart,
     "status_icons": STATUS_ICONS,
     "by_status": uses_by_status,
+    "checklist_as_it_was": checklist_as_it_was,
 }
 
 

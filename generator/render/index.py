@@ -7,13 +7,14 @@ inverted indexes, so the cost grows with the records, not with records squared.
 
 from __future__ import annotations
 
+import datetime as dt
 import heapq
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from ..models import ItemStatus, Metric, Runbook, SourcedRecord
-from .slugs import assign_slugs
+from ..models import Checklist, ChecklistItem, ItemStatus, Metric, Runbook, SourcedRecord
+from ..names import NAME_KINDS, Aliases, NameKind, name_key, preferred_spelling, stable_slug
 
 RELATED_LIMIT = 6
 CANDIDATES_PER_KEY = 20  # on each side in time
@@ -38,7 +39,8 @@ class MetricUse:
 
 @dataclass
 class Group:
-    """Records sharing a name (a service, owner or tag), newest first, with a unique slug."""
+    """Records sharing a name (a service, owner, tag or metric) under any spelling, newest
+    first: shown under its preferred spelling, at a slug made from its key alone."""
 
     name: str
     slug: str
@@ -62,6 +64,11 @@ class RunbookIndex:
     months: dict[str, int]
     untested_rollbacks: list[SourcedRecord]
     related: dict[str, list[SourcedRecord]]
+    aliases: Aliases = field(default_factory=Aliases)
+
+    def group_key(self, kind: NameKind, name: str) -> str:
+        """The key of the group a record's word belongs to (services, owners, tags)."""
+        return self.aliases.key(kind, name)
 
     @property
     def records(self) -> list[SourcedRecord]:
@@ -74,55 +81,95 @@ def folder_of(path: str) -> str:
     return head if separator else TOP_LEVEL_FOLDER
 
 
-def build_index(runbook: Runbook) -> RunbookIndex:
-    """Index the (newest-first) records of a runbook."""
-    by_service: dict[str, list[SourcedRecord]] = defaultdict(list)
-    by_owner: dict[str, list[SourcedRecord]] = defaultdict(list)
-    by_tag: dict[str, list[SourcedRecord]] = defaultdict(list)
+def build_index(runbook: Runbook, aliases: Aliases | None = None) -> RunbookIndex:
+    """Index the (newest-first) records of a runbook; names are grouped by their key."""
+    aliases = aliases or Aliases()
+    names: dict[NameKind, dict[str, list[SourcedRecord]]] = {
+        kind: defaultdict(list) for kind in NAME_KINDS
+    }
+    spellings: dict[NameKind, dict[str, list[tuple[str, dt.date, str]]]] = {
+        kind: defaultdict(list) for kind in (*NAME_KINDS, "metric")
+    }
     by_file: dict[str, list[SourcedRecord]] = defaultdict(list)
     metric_uses: dict[str, list[MetricUse]] = defaultdict(list)
+    checklists = {cid: sc.checklist for cid, sc in runbook.checklists.items()}
     checklist_uses: dict[str, dict[str, list[ChecklistUse]]] = {
-        cid: {item.id: [] for item in sc.checklist.items} for cid, sc in runbook.checklists.items()
+        cid: {item.id: [] for item in checklist.items} for cid, checklist in checklists.items()
     }
     months: Counter[str] = Counter()
     for entry in runbook.records:
         record = entry.record
-        by_service[record.service].append(entry)
-        by_owner[record.owner].append(entry)
         months[record.date.strftime("%Y-%m")] += 1
-        for tag in dict.fromkeys(record.tags):
-            by_tag[tag].append(entry)
+        words: list[tuple[NameKind, str]] = [("service", record.service), ("owner", record.owner)]
+        words += [("tag", tag) for tag in record.tags]
+        for kind, word in words:
+            key = aliases.key(kind, word)
+            if not names[kind][key] or names[kind][key][-1] is not entry:
+                names[kind][key].append(entry)
+            spellings[kind][key].append((aliases.canonical(kind, word), record.date, entry.id))
         for path in dict.fromkeys(record.files_touched):
             by_file[path].append(entry)
         for metric in record.metrics:
-            metric_uses[metric.name].append(MetricUse(entry, metric))
+            key = name_key(metric.name)
+            metric_uses[key].append(MetricUse(entry, metric))
+            spellings["metric"][key].append((metric.name, record.date, entry.id))
         for checklist_id, statuses in record.checklists.items():
             for item_id, status in statuses.items():
-                checklist_uses[checklist_id][item_id].append(ChecklistUse(entry, status))
+                item = checklists[checklist_id].item_for(item_id)
+                if item is not None:
+                    checklist_uses[checklist_id][item.id].append(ChecklistUse(entry, status))
 
     files_in_folder: dict[str, list[str]] = defaultdict(list)
     for path in sorted(by_file):
         files_in_folder[folder_of(path)].append(path)
+    metric_records = {
+        key: list({use.entry.id: use.entry for use in uses}.values())
+        for key, uses in metric_uses.items()
+    }
     return RunbookIndex(
         runbook=runbook,
-        services=_groups(by_service),
-        owners=_groups(by_owner),
-        tags=_groups(by_tag),
-        metrics=_groups({name: [use.entry for use in uses] for name, uses in metric_uses.items()}),
+        services=_groups(names["service"], spellings["service"]),
+        owners=_groups(names["owner"], spellings["owner"]),
+        tags=_groups(names["tag"], spellings["tag"]),
+        metrics=_groups(metric_records, spellings["metric"]),
         metric_uses=dict(sorted(metric_uses.items())),
         files=dict(sorted(by_file.items())),
         files_in_folder=dict(sorted(files_in_folder.items())),
-        folder_slugs=assign_slugs(files_in_folder),
+        folder_slugs={folder: stable_slug(folder) for folder in files_in_folder},
         checklist_uses=checklist_uses,
         months=dict(sorted(months.items())),
         untested_rollbacks=[r for r in runbook.records if not r.record.rollback.tested],
-        related=_related(runbook.records, by_file, by_service, by_tag),
+        related=_related(runbook.records, by_file, names["service"], names["tag"], aliases),
+        aliases=aliases,
     )
 
 
-def _groups(members: dict[str, list[SourcedRecord]]) -> dict[str, Group]:
-    slugs = assign_slugs(members)
-    return {name: Group(name, slugs[name], members[name]) for name in sorted(members)}
+def _groups(
+    members: dict[str, list[SourcedRecord]], spellings: dict[str, list[tuple[str, dt.date, str]]]
+) -> dict[str, Group]:
+    """Groups by key, in the order of their shown names."""
+    groups = {
+        key: Group(preferred_spelling(spellings[key]), stable_slug(key), records)
+        for key, records in members.items()
+    }
+    return dict(sorted(groups.items(), key=lambda item: (item[1].name, item[0])))
+
+
+def checklist_as_it_was(
+    checklist: Checklist, statuses: dict[str, ItemStatus], day: dt.date
+) -> list[tuple[ChecklistItem, ItemStatus | None]]:
+    """A record's checklist as it was on its date: the items then in force and any other it
+    addressed, each with the record's status (found through renamed ids too)."""
+    by_item = {}
+    for item_id, status in statuses.items():
+        item = checklist.item_for(item_id)
+        if item is not None:
+            by_item[item.id] = status
+    return [
+        (item, by_item.get(item.id))
+        for item in checklist.items
+        if item.in_force(day) or item.id in by_item
+    ]
 
 
 def _related(
@@ -130,6 +177,7 @@ def _related(
     by_file: dict[str, list[SourcedRecord]],
     by_service: dict[str, list[SourcedRecord]],
     by_tag: dict[str, list[SourcedRecord]],
+    aliases: Aliases,
 ) -> dict[str, list[SourcedRecord]]:
     """Per record: shared files first (most shared first), then same service, then shared tags.
 
@@ -174,7 +222,9 @@ def _related(
         ranked = sorted(shared, key=lambda i: (-shared[i], abs(order[i] - here), i))
         ranked = ranked[:RELATED_LIMIT]
         chosen = {other_id: candidates[other_id] for other_id in ranked}
-        pools = [by_service[record.service]] + [by_tag[t] for t in sorted(set(record.tags))]
+        tag_keys = sorted({aliases.key("tag", tag) for tag in record.tags})
+        pools = [by_service[aliases.key("service", record.service)]]
+        pools += [by_tag[key] for key in tag_keys]
         for pool in pools:
             if len(chosen) >= RELATED_LIMIT:
                 break

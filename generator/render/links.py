@@ -9,6 +9,7 @@ from jinja2 import Environment
 from markupsafe import Markup
 
 from ..models import SourcedRecord
+from ..names import name_key
 from .index import RunbookIndex, folder_of
 from .slugs import anchor_for_path
 
@@ -16,7 +17,8 @@ RECORD_PAGES = "changes/"
 
 
 class Links:
-    """The docs-root path of the page of every record, name, file and checklist."""
+    """The docs-root path of the page of every record, name, file and checklist; a name
+    links to its group's page whatever its spelling."""
 
     def __init__(self, index: RunbookIndex) -> None:
         self.index = index
@@ -25,16 +27,16 @@ class Links:
         return f"{RECORD_PAGES}{record_id}.md"
 
     def service(self, name: str) -> str:
-        return f"services/{self.index.services[name].slug}.md"
+        return f"services/{self.index.services[self.index.group_key('service', name)].slug}.md"
 
     def owner(self, name: str) -> str:
-        return f"owners/{self.index.owners[name].slug}.md"
+        return f"owners/{self.index.owners[self.index.group_key('owner', name)].slug}.md"
 
     def tag(self, name: str) -> str:
-        return f"tags/{self.index.tags[name].slug}.md"
+        return f"tags/{self.index.tags[self.index.group_key('tag', name)].slug}.md"
 
     def metric(self, name: str) -> str:
-        return f"metrics/{self.index.metrics[name].slug}.md"
+        return f"metrics/{self.index.metrics[name_key(name)].slug}.md"
 
     def checklist(self, checklist_id: str) -> str:
         return f"checklists/{checklist_id}.md"

@@ -138,9 +138,11 @@ def checklist_pages(
 @page_source
 def metric_pages(index: RunbookIndex, links: Links, settings: RenderSettings) -> Iterable[PageSpec]:
     yield PageSpec("metrics/index.md", "metrics.md.j2", cached=False, in_nav=True)
-    for name, group in index.metrics.items():
+    for key, group in index.metrics.items():
         yield PageSpec(
-            links.metric(name), "metric.md.j2", {"group": group, "uses": index.metric_uses[name]}
+            f"metrics/{group.slug}.md",
+            "metric.md.j2",
+            {"group": group, "uses": index.metric_uses[key]},
         )
 
 

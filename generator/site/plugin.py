@@ -43,7 +43,7 @@ RunbookPluginConfig = type(
     "RunbookPluginConfig",
     (base.Config,),
     {
-        name: c.Type(object, default=field.default)
+        name: c.Type(object, default=field.get_default(call_default_factory=True))
         for name, field in PluginOptions.model_fields.items()
     },
 )
@@ -54,8 +54,8 @@ def site_options(config: MkDocsConfig) -> RunbookOptions:
     plugin = config.plugins.get("runbook")
     given = dict(plugin.config) if isinstance(plugin, RunbookPlugin) else {}
     options = PluginOptions.parse(given, str(config.config_file_path or "mkdocs.yml"))
-    root = Path(config.config_file_path or "mkdocs.yml").resolve().parent
-    return RunbookOptions.resolve(options, root, config)
+    config_file = Path(config.config_file_path or "mkdocs.yml").resolve()
+    return RunbookOptions.resolve(options, config_file.parent, config, config_file)
 
 
 class RunbookPlugin(BasePlugin[RunbookPluginConfig]):  # type: ignore[valid-type]

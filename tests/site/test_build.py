@@ -130,6 +130,32 @@ def record_of(site: BuiltSite, record_id: str) -> RecordData:
     return site.records[record_id]
 
 
+def folded(name: str) -> str:
+    """DESIGN.md's grouping of names: case, spaces, `_` and `-` folded."""
+    return re.sub(r"[\s_-]+", "-", name.casefold()).strip("-")
+
+
+def names_of(record: RecordData, key: str) -> list[str]:
+    values = record.data.get(key, [])
+    return [values] if isinstance(values, str) else list(values)
+
+
+def name_groups(site: BuiltSite, key: str) -> dict[str, tuple[str, set[str]]]:
+    """Folded name → (the spelling the site shows: most used, ties to the earliest record;
+    the ids of every record using any spelling)."""
+    uses: dict[str, list[tuple[str, object, str]]] = {}
+    for record in site.records.values():
+        for name in dict.fromkeys(names_of(record, key)):
+            uses.setdefault(folded(name), []).append((name, record.data["date"], record.id))
+    groups = {}
+    for group, members in uses.items():
+        counts = {name: sum(1 for n, _, _ in members if n == name) for name, _, _ in members}
+        earliest = {name: min((d, i) for n, d, i in members if n == name) for name in counts}
+        shown = min(counts, key=lambda name: (-counts[name], earliest[name]))
+        groups[group] = (shown, {record_id for _, _, record_id in members})
+    return groups
+
+
 # --- record pages -------------------------------------------------------------------------
 
 
@@ -161,7 +187,8 @@ def test_record_page_metadata_box(demo_site: BuiltSite, record_id: str) -> None:
         assert norm(items[label].text) == f"{label}: {norm(value)}"
     for label, key in (("Owner", "owner"), ("Service", "service")):
         target, doc = group_page(demo_site, record_id, label)
-        assert norm(article(doc).find("h1").text) == f"{label}: {norm(record[key])}"
+        shown, _ = name_groups(demo_site, key)[folded(record[key])]
+        assert norm(article(doc).find("h1").text) == f"{label}: {norm(shown)}"
         assert record_id in table_records(target, doc)
     for label, key in (("Tags", "tags"), ("Reviewers", "reviewers")):
         if record.get(key):
@@ -287,7 +314,7 @@ def test_related_changes_share_files_first(demo_site: BuiltSite, record_id: str)
     records = demo_site.records
     record = record_of(demo_site, record_id).data
     files = set(record["files_touched"])
-    tags = set(record.get("tags", []))
+    tags = {folded(tag) for tag in record.get("tags", [])}
 
     def shares_files(other: RecordData) -> bool:
         return bool(files & set(other.data["files_touched"]))
@@ -295,8 +322,8 @@ def test_related_changes_share_files_first(demo_site: BuiltSite, record_id: str)
     def is_related(other: RecordData) -> bool:
         return (
             shares_files(other)
-            or other.data["service"] == record["service"]
-            or bool(tags & set(other.data.get("tags", [])))
+            or folded(other.data["service"]) == folded(record["service"])
+            or bool(tags & {folded(tag) for tag in other.data.get("tags", [])})
         )
 
     others = [r for r in records.values() if r.id != record_id]
@@ -334,22 +361,19 @@ def test_home_page_is_generated_without_docs_index(demo_site: BuiltSite) -> None
 def test_group_indexes_list_every_name_with_its_records(
     demo_site: BuiltSite, kind: str, key: str
 ) -> None:
-    members: dict[str, set[str]] = {}
-    for record in demo_site.records.values():
-        values = record.data.get(key, [])
-        for value in [values] if isinstance(values, str) else values:
-            members.setdefault(value, set()).add(record.id)
+    groups = name_groups(demo_site, key)
     index_url = f"{kind}/"
     doc = demo_site.site.page(index_url)
     listed = {}
     for anchor in article(doc).find("table").find_all("a"):
         listed[norm(anchor.text)] = resolve(index_url, anchor.attrs["href"])[0]
-    assert set(listed) == set(members)
+    assert set(listed) == {norm(shown) for shown, _ in groups.values()}
     assert len(set(listed.values())) == len(listed), "two names share one page"
-    for name, target in listed.items():
+    for shown, members in groups.values():
+        target = listed[norm(shown)]
         page = demo_site.site.page(target)
-        assert norm(article(page).find("h1").text).endswith(f": {name}")
-        assert set(table_records(target, page)) == members[name]
+        assert norm(article(page).find("h1").text).endswith(f": {norm(shown)}")
+        assert set(table_records(target, page)) == members
 
 
 def test_files_index_lists_every_folder_and_file(demo_site: BuiltSite) -> None:
@@ -614,43 +638,35 @@ def test_jinja_syntax_in_a_record_shows_literally(demo_site: BuiltSite) -> None:
         assert norm(doc.find("title").text).startswith(norm(record.data["title"]))
 
 
-@pytest.mark.parametrize(("label", "key"), [("Service", "service"), ("Owner", "owner")])
-def test_case_colliding_names_get_distinct_pages(
-    demo_site: BuiltSite, label: str, key: str
+@pytest.mark.parametrize(
+    ("label", "key", "index_url"),
+    [("Service", "service", "services/"), ("Owner", "owner", "owners/"), ("Tag", "tags", "tags/")],
+)
+def test_spellings_of_one_name_share_its_page(
+    demo_site: BuiltSite, label: str, key: str, index_url: str
 ) -> None:
-    by_folded: dict[str, list[RecordData]] = {}
-    for record in demo_site.records.values():
-        by_folded.setdefault(record.data[key].casefold(), []).append(record)
-    collisions = [group for group in by_folded.values() if len({r.data[key] for r in group}) > 1]
-    assert collisions, f"the fixture needs {key}s that differ only by case"
-    for group in collisions:
-        pages = {}
-        for record in group:
-            target, doc = group_page(demo_site, record.id, label)
-            pages.setdefault(record.data[key], set()).add(target)
-            assert norm(article(doc).find("h1").text) == f"{label}: {record.data[key]}"
-            listed = set(table_records(target, doc))
-            assert listed == {r.id for r in group if r.data[key] == record.data[key]}
-        urls = [url for targets in pages.values() for url in targets]
-        assert all(len(targets) == 1 for targets in pages.values())
-        assert len(set(urls)) == len(pages), f"{list(pages)} share a page"
-
-
-def test_case_colliding_tags_get_distinct_pages(demo_site: BuiltSite) -> None:
-    tags = {t for r in demo_site.records.values() for t in r.data.get("tags", [])}
-    colliding = [t for t in tags if any(o != t and o.casefold() == t.casefold() for o in tags)]
-    assert colliding, "the fixture needs tags that differ only by case"
-    doc = demo_site.site.page("tags/")
+    """`Billing` and `billing` (`Ops Team`, `ops team`; `Invoices`, `invoices`) are one name:
+    one page, under the most used spelling, listing the records of every spelling."""
+    variants = {
+        group: (shown, members)
+        for group, (shown, members) in name_groups(demo_site, key).items()
+        if len(
+            {n for r in demo_site.records.values() for n in names_of(r, key) if folded(n) == group}
+        )
+        > 1
+    }
+    assert variants, f"the fixture needs {key}s that differ only by case or spacing"
+    doc = demo_site.site.page(index_url)
     links = {
-        norm(a.text): resolve("tags/", a.attrs["href"])[0]
+        norm(a.text): resolve(index_url, a.attrs["href"])[0]
         for a in article(doc).find("table").find_all("a")
     }
-    assert len({links[t] for t in colliding}) == len(colliding)
-    for tag in colliding:
-        page = demo_site.site.page(links[tag])
-        assert norm(article(page).find("h1").text) == f"Tag: {tag}"
-        expected = {r.id for r in demo_site.records.values() if tag in r.data.get("tags", [])}
-        assert set(table_records(links[tag], page)) == expected
+    for shown, members in variants.values():
+        page = demo_site.site.page(links[norm(shown)])
+        assert norm(article(page).find("h1").text) == f"{label}: {norm(shown)}"
+        assert set(table_records(links[norm(shown)], page)) == members
+        spellings = {n for r in demo_site.records.values() for n in names_of(r, key)}
+        assert [s for s in spellings if folded(s) == folded(shown) and norm(s) in links] == [shown]
 
 
 def test_plain_mkdocs_build_works_through_the_plugin(tmp_path: Path) -> None:

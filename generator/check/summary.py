@@ -1,0 +1,32 @@
+"""What the cross-record rules need of each valid record, small enough to send back from a
+worker process for every record (`runbook validate` keeps no whole records)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from ..names import NameKind
+
+
+@dataclass(frozen=True)
+class RecordSummary:
+    """The names and checklist items one valid record uses, and where it is."""
+
+    path: str
+    record_id: str
+    date: dt.date
+    service: str
+    owner: str
+    tags: tuple[str, ...]
+    # (checklist id, item id) pairs the record addresses that its checklist does not have.
+    unknown_items: tuple[tuple[str, str], ...] = ()
+    checklists: tuple[str, ...] = ()
+
+    def named(self) -> list[tuple[NameKind, tuple, str]]:
+        """(kind, location in the file, spelling) of every name in the record."""
+        return [
+            ("service", ("service",), self.service),
+            ("owner", ("owner",), self.owner),
+            *(("tag", ("tags", i), tag) for i, tag in enumerate(self.tags)),
+        ]

@@ -1,0 +1,89 @@
+"""Names people type (services, owners, tags): one key per name, however it is spelled.
+
+`Uploads API`, `uploads-api` and `uploads_api` are one service: names are grouped by a key
+that folds case, Unicode forms, invisible characters, spaces, `_` and `-`. The `aliases`
+option renames without editing history: a record that says OLD is shown (and held to
+`required_for`) under NEW. A page's URL comes from its key alone (`stable_slug`), so adding or
+removing other records never moves it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+NameKind = Literal["service", "owner", "tag"]
+NAME_KINDS: tuple[NameKind, ...] = ("service", "owner", "tag")
+_JOINERS = re.compile(r"[\s_\-]+")
+_PLAIN_SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+RESERVED_SLUGS = frozenset({"index"})
+
+
+def name_key(name: str) -> str:
+    """The key a name is grouped by: NFKC, no invisible (format) characters, case folded,
+    runs of spaces, `_` and `-` made one `-`."""
+    text = unicodedata.normalize("NFKC", name)
+    text = "".join(c for c in text if unicodedata.category(c) != "Cf").casefold()
+    return _JOINERS.sub("-", text).strip("-")
+
+
+def stable_slug(key: str) -> str:
+    """A URL slug that depends on `key` alone: the key itself when it is plain (a-z, 0-9,
+    single dashes), else its ASCII form plus a short digest of the key, so two keys that
+    would slug alike (`ops/infra`, `ops-infra`) never share or steal a page."""
+    if _PLAIN_SLUG.fullmatch(key) and key not in RESERVED_SLUGS and len(key) <= 60:
+        return key
+    folded = unicodedata.normalize("NFKD", key).encode("ascii", "ignore").decode("ascii")
+    base = re.sub(r"[^a-z0-9]+", "-", folded.lower()).strip("-")[:50].strip("-")
+    digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:8]
+    return f"{base}-{digest}" if base else f"x-{digest}"
+
+
+@dataclass(frozen=True)
+class Aliases:
+    """OLD → NEW per kind, keyed by OLD's name key (the `aliases` plugin option)."""
+
+    services: Mapping[str, str] = field(default_factory=dict)
+    owners: Mapping[str, str] = field(default_factory=dict)
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_option(cls, option: Mapping[str, Mapping[str, str]]) -> Aliases:
+        return cls(
+            **{
+                kind: {name_key(old): new for old, new in option.get(kind, {}).items()}
+                for kind in ("services", "owners", "tags")
+            }
+        )
+
+    def table(self, kind: NameKind) -> Mapping[str, str]:
+        return {"service": self.services, "owner": self.owners, "tag": self.tags}[kind]
+
+    def target(self, kind: NameKind, name: str) -> str | None:
+        """NEW when `name` is an aliased OLD, else None."""
+        return self.table(kind).get(name_key(name))
+
+    def canonical(self, kind: NameKind, name: str) -> str:
+        """The name a record's word is shown under: its alias target, or itself."""
+        return self.target(kind, name) or name
+
+    def key(self, kind: NameKind, name: str) -> str:
+        return name_key(self.canonical(kind, name))
+
+
+def preferred_spelling(uses: Iterable[tuple[str, dt.date, str]]) -> str:
+    """The spelling a group of names is shown under: the most used, ties to the earliest
+    record (by date, then id). `uses` are (spelling, record date, record id)."""
+    counts: Counter[str] = Counter()
+    earliest: dict[str, tuple[dt.date, str]] = {}
+    for spelling, date, record_id in uses:
+        counts[spelling] += 1
+        if spelling not in earliest or (date, record_id) < earliest[spelling]:
+            earliest[spelling] = (date, record_id)
+    return min(counts, key=lambda spelling: (-counts[spelling], earliest[spelling]))
