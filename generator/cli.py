@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import shutil
+import signal
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -295,4 +296,37 @@ def list_records(
 
 def main() -> None:
     """Console-script entry point."""
-    cli(prog_name="runbook")
+    with _signals_end_the_run():
+        cli(prog_name="runbook")
+
+
+@contextmanager
+def _signals_end_the_run() -> Iterator[None]:
+    """SIGTERM and SIGHUP (a cancelled CI job, a closed terminal) end a run the way Ctrl-C
+    does: as an exception, so that every `finally` runs (a build's staging folder is removed,
+    validation workers are stopped) before the process exits with 128 + the signal."""
+
+    def interrupt(number: int, frame: object) -> None:
+        raise _Signalled(number)
+
+    previous = {number: signal.signal(number, interrupt) for number in _ENDING_SIGNALS}
+    try:
+        yield
+    except _Signalled as signalled:
+        click.echo(f"runbook: stopped by {signal.Signals(signalled.number).name}", err=True)
+        sys.exit(128 + signalled.number)
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+class _Signalled(BaseException):
+    """Raised by the SIGTERM and SIGHUP handlers; BaseException, so nothing catches it on the
+    way out but cleanup."""
+
+    def __init__(self, number: int) -> None:
+        super().__init__(number)
+        self.number = number
+
+
+_ENDING_SIGNALS = (signal.SIGTERM, signal.SIGHUP)

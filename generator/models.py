@@ -27,6 +27,16 @@ from pydantic_core import CoreSchema, PydanticCustomError
 
 ID_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 MAX_PATH_LENGTH = 400
+# Every list of a record is bounded: each entry becomes links, rows and pages, and one record
+# with 100,000 tags once made a build take ten minutes and 1.3 GB.
+MAX_LIST_ITEMS = {
+    "files_touched": 1000,
+    "commands": 200,
+    "metrics": 100,
+    "tags": 50,
+    "links": 100,
+    "reviewers": 50,
+}
 _SPACE = re.compile(r"\s")
 # Trojan-source characters: they reorder how text displays without changing what it is.
 BIDI_CONTROLS = frozenset(
@@ -272,18 +282,35 @@ class ChangeRecord(StrictModel):
     )
     files_touched: list[RelativePath] = Field(
         min_length=1,
+        max_length=MAX_LIST_ITEMS["files_touched"],
         description="Files the change touched, relative POSIX paths from the repository root.",
     )
-    commands: list[Command] = Field(min_length=1, description="How it was shipped.")
-    metrics: list[Metric] = Field(default_factory=list, description="What moved, before and after.")
+    commands: list[Command] = Field(
+        min_length=1, max_length=MAX_LIST_ITEMS["commands"], description="How it was shipped."
+    )
+    metrics: list[Metric] = Field(
+        default_factory=list,
+        max_length=MAX_LIST_ITEMS["metrics"],
+        description="What moved, before and after.",
+    )
     rollback: Rollback = Field(description="How to undo it.")
     checklists: dict[Identifier, dict[Identifier, ItemStatus]] = Field(
         default_factory=dict,
         description="Checklists gone through: checklist id → item id → status.",
     )
-    tags: list[ShortText] = Field(default_factory=list, description="Free tags.")
-    links: list[Link] = Field(default_factory=list, description="PRs, tickets, dashboards.")
-    reviewers: list[ShortText] = Field(default_factory=list, description="Who reviewed the change.")
+    tags: list[ShortText] = Field(
+        default_factory=list, max_length=MAX_LIST_ITEMS["tags"], description="Free tags."
+    )
+    links: list[Link] = Field(
+        default_factory=list,
+        max_length=MAX_LIST_ITEMS["links"],
+        description="PRs, tickets, dashboards.",
+    )
+    reviewers: list[ShortText] = Field(
+        default_factory=list,
+        max_length=MAX_LIST_ITEMS["reviewers"],
+        description="Who reviewed the change.",
+    )
     last_reviewed: CalendarDate | None = Field(
         default=None, description="When this record was last checked to still be true."
     )

@@ -28,3 +28,17 @@ def test_fifo_dangling_link_and_link_loop(
         for path, code, _ in found
     )
     assert len(found) == 2
+
+
+def test_symlink_loop_between_records_is_reported_not_raised(
+    runbook_repo: Path, run_runbook: Callable[..., object]
+) -> None:
+    records = runbook_repo / "records"
+    (records / "2026-01-03-a.yaml").symlink_to(records / "2026-01-04-b.yaml")
+    (records / "2026-01-04-b.yaml").symlink_to(records / "2026-01-03-a.yaml")
+    result = run_runbook("validate", "--format", "json")
+    assert result.exit_code == 1
+    assert {(d["path"], d["code"]) for d in result.json()} == {
+        ("records/2026-01-03-a.yaml", "unreadable"),
+        ("records/2026-01-04-b.yaml", "unreadable"),
+    }

@@ -37,6 +37,10 @@ DEFAULT_MAX_BYTES = 1024 * 1024
 MAX_DEPTH = 24
 MAX_REPORTED_PER_FILE = 20
 STR_TAG = "tag:yaml.org,2002:str"
+TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
+# Longer unquoted numbers are refused before Python parses them (int() refuses 4,300 digits,
+# and the time to parse grows with the square of the length).
+MAX_NUMBER_CHARACTERS = 100
 # C0 controls but tab and newlines, DEL, C1 controls, and the line breaks editors do not show
 # (NEL, LINE and PARAGRAPH SEPARATOR): never meaningful in a record, and they shift YAML lines.
 CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029]")
@@ -401,6 +405,16 @@ class _EventWalk:
         value = event.value
         if len(value) > 5 and value[0].isalpha():
             return value  # no implicit type is a word this long
+        if len(value) > MAX_NUMBER_CHARACTERS and value.lstrip("+-")[:1].isdigit():
+            self.refusals.append(
+                _Refused(
+                    event.start_mark,
+                    "schema",
+                    f"a number of {len(value):,} characters: no measurement needs more than "
+                    f"{MAX_NUMBER_CHARACTERS}; quote it if it is text",
+                )
+            )
+            return None
         decimal = _PLAIN_DECIMAL.fullmatch(value)
         if decimal:  # metrics' numbers: what the YAML 1.1 resolver makes of them, sooner
             return float(value) if decimal.group(1) else int(value)
@@ -415,11 +429,14 @@ class _EventWalk:
             try:
                 resolved = construct(_constructor, ScalarNode(tag, value, None, None))
             except (ValueError, OverflowError) as exc:  # impossible dates such as 2026-02-30
+                is_date = tag == TIMESTAMP_TAG
                 self.refusals.append(
                     _Refused(
                         event.start_mark,
-                        "invalid-date",
-                        f"'{_shorten(value)}' is not a real date: {exc}",
+                        "invalid-date" if is_date else "schema",
+                        f"'{_shorten(value)}' is not a real date: {exc}"
+                        if is_date
+                        else f"'{_shorten(value)}' is not a usable number: quote it if it is text",
                     )
                 )
                 return None

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import signal
 from collections.abc import Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
@@ -95,11 +95,20 @@ def discover(folder: Path, *, recursive: bool) -> list[str]:
         except OSError:
             continue
         for entry in entries:
-            if entry.name.endswith(YAML_SUFFIXES) and not entry.is_dir():
+            if entry.name.endswith(YAML_SUFFIXES) and not _is_dir(entry):
                 found.append(entry.path)  # the loader reports what is not a regular file
             elif recursive and entry.is_dir(follow_symlinks=False):
                 pending.append(entry.path)
     return sorted(found, key=lambda path: path.split(os.sep))
+
+
+def _is_dir(entry: os.DirEntry[str]) -> bool:
+    """A folder, through symlinks; a link loop or a dangling link is not one (the loader
+    then reports it as unreadable, at its own path)."""
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False
 
 
 def validate_runbook(
@@ -230,8 +239,13 @@ _worker_context: _Context | None = None
 
 
 def _init_worker(context: _Context) -> None:
+    """A worker dies at once on SIGTERM or SIGHUP (the parent cleans up) and leaves Ctrl-C
+    to the parent, which then stops it."""
     global _worker_context
     _worker_context = context
+    for number in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(number, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _check_chunk(paths: list[str]) -> list[RecordResult]:
@@ -269,12 +283,26 @@ def _check_records_now(paths: list[str], context: _Context, jobs: int | None) ->
     chunk_size = max(25, len(paths) // (workers * 32))
     chunks = [paths[i : i + chunk_size] for i in range(0, len(paths), chunk_size)]
     results: list[RecordResult] = []
-    with ProcessPoolExecutor(
-        workers, mp_context=get_context("fork"), initializer=_init_worker, initargs=(context,)
-    ) as pool:
-        for chunk_results in pool.map(_check_chunk, chunks):
+    pool = get_context("fork").Pool(workers, initializer=_init_worker, initargs=(context,))
+    try:
+        for chunk_results in pool.imap(_check_chunk, chunks):
             results += chunk_results
+    except BaseException:
+        _stop_now(pool)
+        raise
+    pool.close()
+    pool.join()
     return results
+
+
+def _stop_now(pool: Any) -> None:
+    """Interrupted (a signal, Ctrl-C): kill the workers, so that none is left blocked holding
+    the caller's output open. Not the pool's orderly terminate(), now or at exit: a worker
+    killed while reading its next task holds the task queue's lock forever, and terminate()
+    waits for that lock (multiprocessing exposes no other way to the worker processes)."""
+    for process in pool._pool:
+        process.kill()
+    pool._terminate.cancel()
 
 
 def _check_record_file(path: str, context: _Context) -> RecordResult:

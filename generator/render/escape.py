@@ -13,11 +13,20 @@ import functools
 import json
 import re
 
+import pygments
 from markupsafe import Markup
+from pygments.formatters import HtmlFormatter
+from pygments.lexers import BashLexer
 
 _ENTITY_CHARACTERS = "&<>\"'\\`*_[]{}|~#+=^:$@"
 _ENTITIES = str.maketrans({c: f"&#{ord(c)};" for c in _ENTITY_CHARACTERS})
 _WHITESPACE = re.compile(r"\s+")
+# Text of generated HTML: what Markdown or an extension could read as syntax (`<`, `>` and `&`
+# are already references there).
+_HTML_TEXT_ENTITIES = str.maketrans({c: f"&#{ord(c)};" for c in "\\`*_[]{}|~#+=^:$@!%"})
+_TAG_OR_TEXT = re.compile(r"<[^>]*>|&#?[0-9A-Za-z]+;|(?P<text>[^<&]+)|&")
+_SHELL = BashLexer(stripnl=False)
+_SPANS = HtmlFormatter(nowrap=True)
 _LEADING_LIST_MARKER = re.compile(r"^(\d+)\.|^-")
 
 
@@ -31,11 +40,32 @@ def escape_text(value: object) -> Markup:
     return Markup(text)
 
 
-def fence(command: str, language: str = "shell") -> Markup:
-    """A fenced code block longer than any backtick run inside the command."""
-    longest = max((len(run) for run in re.findall(r"`+", command)), default=0)
-    marker = "`" * max(3, longest + 1)
-    return Markup(f"{marker}{language}\n{command.rstrip()}\n{marker}")
+def inert_html(html: str) -> str:
+    """HTML whose text no Markdown pass can read as syntax: every character that starts
+    Markdown or an extension's syntax (fences, emphasis, attr_list braces, snippets,
+    admonitions, macros) in the text between tags becomes a numeric character reference.
+
+    Generated pages go through the site's own Markdown engine with whatever extensions the
+    site enabled; line-based ones (fenced code, pymdownx.snippets) run even inside HTML
+    blocks, so a line of three backticks in a reason would open a fence over the rest of the
+    page, and `--8<-- ".env"` in a command would include a file. Browsers show the same text.
+    """
+    return _TAG_OR_TEXT.sub(_inert_text, html)
+
+
+def _inert_text(match: re.Match[str]) -> str:
+    text = match.group("text")
+    return match.group() if text is None else text.translate(_HTML_TEXT_ENTITIES)
+
+
+@functools.lru_cache(maxsize=8192)
+def fence(command: str) -> Markup:
+    """A command as a highlighted code block, already HTML, with its exact text (the copy
+    button copies it) and inert to any Markdown pass over the page (see inert_html)."""
+    spans = pygments.highlight(command.rstrip(), _SHELL, _SPANS).replace("\n", "&#10;")
+    return Markup(
+        f'<div class="highlight"><pre><span></span><code>{inert_html(spans)}</code></pre></div>'
+    )
 
 
 def front_matter_string(value: str) -> Markup:

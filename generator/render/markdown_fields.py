@@ -4,7 +4,9 @@ Each field is converted on its own, with raw HTML switched off, and sanitised on
 nothing in one field can reach the page around it: `<script>` in a reason shows as text, an
 unclosed code fence or `<title>` stays inside its field, and `{: onclick=...}` is just text.
 The result is one HTML block without blank lines, which any Markdown engine passes through
-unchanged (CommonMark ends an HTML block at a blank line; code keeps its newlines as &#10;).
+unchanged (CommonMark ends an HTML block at a blank line; code keeps its newlines as &#10;),
+and its text is inert (escape.inert_html): a line of backticks or `--8<--` inside it is text
+to every pass, not a fence or an include.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import markdown
 from markdown.extensions import Extension
 from markupsafe import Markup
 
+from .escape import inert_html
 from .sanitize import sanitize_html
 
 _PRE_BLOCK = re.compile(r"<pre\b.*?</pre>", re.DOTALL)
@@ -42,7 +45,7 @@ def markdown_to_html(text: str) -> str:
     _converter.reset()
     html = sanitize_html(_converter.convert(text))
     html = _PRE_BLOCK.sub(lambda match: match.group().replace("\n", "&#10;"), html)
-    return _BLANK_LINES.sub("\n", html).strip()
+    return inert_html(_BLANK_LINES.sub("\n", html).strip())
 
 
 def markdown_field(text: str) -> Markup:

@@ -22,6 +22,7 @@ from sitehelpers import (
     MINIMAL_MKDOCS_YML,
     REPO_ROOT,
     RICH_MKDOCS_YML,
+    SNIPPET_MARKER,
     BuiltSite,
     Site,
     Tab,
@@ -93,6 +94,8 @@ def hostile_site(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
         record_files=sorted((DATA / "hostile").glob("*.yaml")),
         extra_checklists=sorted((DATA / "hostile-checklists").glob("*.yaml")),
     )
+    # What pymdownx.snippets would include if record text reached it (never, tested).
+    (repo / ".env").write_text(f"{SNIPPET_MARKER}=do-not-publish\n", encoding="utf-8")
     result = build(repo)
     return BuiltSite(repo, Site(repo / "site"), load_records(repo / "records"), result.output)
 

@@ -157,6 +157,8 @@ plugins:
 
 # What a team that uses Material's extras would write: attr_list and friends widen what a
 # Markdown field can express, so the hostile corpus is also built with them.
+# Written to .env in hostile repositories: what an include of record text would publish.
+SNIPPET_MARKER = "RUNBOOK_SNIPPET_LEAK_MARKER"
 RICH_MKDOCS_YML = """\
 site_name: Site test runbook (rich)
 theme:
@@ -182,6 +184,7 @@ markdown_extensions:
   - pymdownx.highlight
   - pymdownx.inlinehilite
   - pymdownx.tabbed
+  - pymdownx.snippets
   - toc:
       permalink: true
 """

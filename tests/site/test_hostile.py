@@ -18,6 +18,7 @@ import pytest
 import yaml
 from sitehelpers import (
     DATA,
+    SNIPPET_MARKER,
     BuiltSite,
     Tab,
     load_records,
@@ -340,3 +341,27 @@ def test_hostile_feed_and_export_keep_the_text(hostile_site: BuiltSite) -> None:
         data = hostile_site.records[entry["id"]].data
         for key in ("title", "owner", "service", "reason", "files_touched", "tags"):
             assert entry[key] == data.get(key, []), key
+
+
+def test_record_text_never_reaches_an_include_or_opens_a_fence(hostile_site: BuiltSite) -> None:
+    """With pymdownx.snippets enabled (the rich site), `--8<--` lines in commands, Markdown
+    fields and checklist notes stay text, and a fence line inside a paragraph neither
+    swallows the sections after it nor turns a command into markup."""
+    for path in hostile_site.site_dir.rglob("*"):
+        if path.is_file() and path.suffix in (".html", ".json", ".xml"):
+            assert SNIPPET_MARKER not in path.read_text(encoding="utf-8"), path
+    record_id = "2026-03-11-includes-and-inline-fences"
+    html = (hostile_site.site_dir / "changes" / record_id / "index.html").read_text()
+    assert 'href="https://example.com"' not in html
+    doc = hostile_site.site.page(record_url(record_id))
+
+    def section_text(heading_id: str) -> str:
+        heading = doc.find(id=heading_id)
+        assert heading is not None, f"#{heading_id} was swallowed"
+        return " ".join(node.text for node in heading.section())
+
+    reason = section_text("reason")
+    assert "```" in reason and '--8<-- ".env"' in reason and "*escaped emphasis*" in reason
+    assert '--8<-- "mkdocs.yml"' in section_text("rollback")
+    checklists = section_text("checklists")
+    assert "*not emphasis*" in checklists and '--8<-- ".env"' in checklists

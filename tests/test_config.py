@@ -1,0 +1,75 @@
+"""The plugin options are read from mkdocs.yml without building anything it names.
+
+`runbook validate`, `list` and `render` need only the runbook plugin's options: a tag that
+would construct a Python object (`!!python/object/apply:os.system`) must never run, while
+the lines real sites have (`!ENV`, Material's `!!python/name:` emoji settings) keep working.
+Bad options are refused with exit 2 and one line naming them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from cli_run import CliRun
+
+TAGGED_MKDOCS_YML = """\
+site_name: !ENV [RUNBOOK_TEST_SITE_NAME, Tagged runbook]
+theme:
+  name: material
+markdown_extensions:
+  - pymdownx.emoji:
+      emoji_index: !!python/name:material.extensions.emoji.twemoji
+      emoji_generator: !!python/name:material.extensions.emoji.to_svg
+  - pymdownx.superfences:
+      custom_fences:
+        - name: mermaid
+          format: !!python/object/apply:os.system ["touch {marker}"]
+plugins:
+  - search
+  - runbook:
+      records_dir: !ENV [RUNBOOK_TEST_RECORDS, records]
+"""
+
+
+@pytest.mark.parametrize(
+    "command", [("validate",), ("list",), ("render", "--out", "out"), ("schema",)]
+)
+def test_tags_in_mkdocs_yml_build_nothing(
+    runbook_repo: Path,
+    run_runbook: Callable[..., CliRun],
+    command: tuple[str, ...],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    marker = runbook_repo / "code-ran"
+    (runbook_repo / "mkdocs.yml").write_text(
+        TAGGED_MKDOCS_YML.format(marker=marker), encoding="utf-8"
+    )
+    (runbook_repo / "elsewhere").mkdir()
+    monkeypatch.setenv("RUNBOOK_TEST_RECORDS", "elsewhere")
+    result = run_runbook(*command)
+    assert result.exit_code == 0, result.output
+    assert not marker.exists()
+    if command[0] == "validate":
+        assert "0 errors" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("options", "named"),
+    [
+        ("max_file_bytes: -1", "max_file_bytes"),
+        ("records_dri: records", "records_dri"),
+        ("aliases: {services: [not, a, mapping]}", "aliases.services"),
+    ],
+)
+def test_bad_plugin_options_exit_2_naming_them(
+    runbook_repo: Path, run_runbook: Callable[..., CliRun], options: str, named: str
+) -> None:
+    (runbook_repo / "mkdocs.yml").write_text(
+        f"site_name: x\nplugins:\n  - runbook:\n      {options}\n", encoding="utf-8"
+    )
+    result = run_runbook("validate")
+    assert result.exit_code == 2
+    (line,) = result.stderr.strip().splitlines()
+    assert named in line and "invalid runbook plugin options" in line
