@@ -11,6 +11,8 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Literal
 
+from .check.secrets import mask_secrets
+
 Severity = Literal["error", "warning"]
 OUTPUT_FORMATS = ("text", "json", "github")
 
@@ -86,7 +88,9 @@ class Diagnostic:
     message: str
 
     def __post_init__(self) -> None:
-        # Messages echo user text: never let it add lines or terminal escapes to the output.
+        # Messages echo user text (keys, ids, values): never a credential in full, in any
+        # format, and never extra lines or terminal escapes.
+        object.__setattr__(self, "message", mask_secrets(self.message))
         for name in ("path", "message"):
             value = getattr(self, name)
             if not value.isprintable():

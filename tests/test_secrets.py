@@ -3,10 +3,15 @@ the allow marker works, and prose words like "password" are not flagged outside 
 
 from __future__ import annotations
 
+import json
 import re
+from pathlib import Path
 
 import pytest
+from cli_run import run_cli
 from detect_secrets.plugins.keyword import DENYLIST
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from generator.check.secrets import (
     KEYWORD_HINTS,
@@ -57,6 +62,8 @@ def test_every_shell_form_needs_a_hint(kind: str) -> None:
         "MySQL password": "mysql -u root -pS3cretPass db",
         "password option": "psql --password=S3cretPass",
         "Authorization header": "curl -H 'Authorization: Bearer abcdef123456'",
+        "curl user password": "curl -u admin:hunter2pass https://api.example.com/",
+        "docker login password": "docker login -p Sup3rSecretPw registry.example.com",
     }
     pattern = dict(SHELL_CREDENTIALS)[kind]
     assert pattern.search(samples[kind])
@@ -95,8 +102,69 @@ def test_password_forms_in_commands(command: str) -> None:
     [
         "Rotated the database password in the vault; no secret is stored in the repo.",
         "mkdir -p /var/lib/app && docker run -p 8080:80 app",
+        "curl -u deploy https://example.com/ && docker login registry.example.com",
         "kubectl create secret generic app --from-file=./key",
     ],
 )
 def test_ordinary_text_is_not_a_credential(text: str) -> None:
     assert not list(find_secrets(text, command="kubectl" in text or "mkdir" in text))
+
+
+def _token(sample: str) -> str:
+    """The credential inside a sample, as find_secrets sees it."""
+    return next(find_secrets(sample, command=False)).value
+
+
+# Tokens recognisable on their own (a URL's password is one only inside its URL).
+KEY_TOKENS = sorted(
+    {
+        _token(sample)
+        for sample in SAMPLES.values()
+        if ":" not in _token(sample) and list(find_secrets(_token(sample), command=False))
+    }
+)
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    token=st.sampled_from(KEY_TOKENS),
+    place=st.sampled_from(["top", "nested", "checklist", "item", "list-key"]),
+)
+def test_a_token_used_as_a_key_is_never_printed_whole(
+    runbook_repo: Path, token: str, place: str
+) -> None:
+    """Keys go through the credential scan wherever they are (top level, nested, as a
+    checklist or item id), and no message echoes one in full, in any output format."""
+    key = json.dumps(token)
+    extra = {
+        "top": f"{key}: 1\n",
+        "nested": f"rollback: {{plan: p, tested: true, {key}: 1}}\n",
+        "checklist": f"checklists: {{{key}: {{permissions: done}}}}\n",
+        "item": f"checklists: {{safe-change: {{{key}: done}}}}\n",
+        "list-key": f"links: [{{title: t, url: 'https://x.example', {key}: 1}}]\n",
+    }[place]
+    rollback = "" if place == "nested" else "rollback: {plan: p, tested: true}\n"
+    record = VALID_RECORD_HEAD + rollback + extra
+    (runbook_repo / "records" / "2026-03-02-key.yaml").write_text(record, encoding="utf-8")
+    seen_secret = False
+    for output_format in ("text", "json", "github"):
+        result = run_cli(runbook_repo, "validate", "--format", output_format, epoch="1798761600")
+        assert result.exit_code == 1
+        assert token not in result.output, (place, output_format)
+        seen_secret = seen_secret or "[secret]" in result.output or "secret" in result.stdout
+    assert seen_secret
+
+
+VALID_RECORD_HEAD = """\
+title: Token as a key
+date: 2026-03-02
+owner: Maya Okafor
+service: uploads
+reason: r
+expected_result: e
+files_touched: [a.txt]
+commands: [make deploy]
+metrics: [{name: m, unit: '', before: 1, after: 2, better: higher}]
+"""

@@ -172,15 +172,18 @@ def _id_date_findings(record_id: str, record: ChangeRecord) -> Iterator[Finding]
         )
 
 
-def _strings(value: Any, loc: Loc = ()) -> Iterator[tuple[Loc, str]]:
+def _strings(value: Any, loc: Loc = (), *, keys: bool = False) -> Iterator[tuple[Loc, str, bool]]:
+    """(location, text, is it a key) of every string in `value`; keys only when asked."""
     if isinstance(value, str):
-        yield loc, value
+        yield loc, value, False
     elif isinstance(value, dict):
         for key, item in value.items():
-            yield from _strings(item, (*loc, key))
+            if keys and isinstance(key, str):
+                yield (*loc, key), key, True
+            yield from _strings(item, (*loc, key), keys=keys)
     elif isinstance(value, list):
         for index, item in enumerate(value):
-            yield from _strings(item, (*loc, index))
+            yield from _strings(item, (*loc, index), keys=keys)
 
 
 def _is_command(loc: Loc) -> bool:
@@ -188,7 +191,7 @@ def _is_command(loc: Loc) -> bool:
     return in_commands and loc[-1] != "note"
 
 
-def _command_strings(data: Mapping[str, Any]) -> Iterator[tuple[Loc, str]]:
+def _command_strings(data: Mapping[str, Any]) -> Iterator[tuple[Loc, str, bool]]:
     rollback = data.get("rollback")
     rollback_commands = rollback.get("commands") if isinstance(rollback, dict) else None
     for prefix, commands in (
@@ -198,9 +201,9 @@ def _command_strings(data: Mapping[str, Any]) -> Iterator[tuple[Loc, str]]:
             rollback_commands,
         ),
     ):
-        for loc, text in _strings(commands, prefix):
+        for loc, text, _ in _strings(commands, prefix):
             if _is_command(loc):
-                yield loc, text
+                yield loc, text, False
 
 
 def secret_findings(data: Mapping[str, Any], text: str) -> Iterator[Finding]:
@@ -208,17 +211,20 @@ def secret_findings(data: Mapping[str, Any], text: str) -> Iterator[Finding]:
 
     The whole file is screened for token formats once; only on a hit is every value scanned.
     """
-    tokens = "\\" in text or may_hold_tokens(text)  # an escape can spell a token
-    strings = _strings(data) if tokens else _command_strings(data)
-    for loc, value in strings:
-        for hit in find_secrets(value, command=_is_command(loc), tokens=tokens):
+    tokens = "\\" in text or may_hold_tokens(text) or "=" in text  # an escape can spell a token
+    strings = _strings(data, keys=True) if tokens else _command_strings(data)
+    for loc, value, is_key in strings:
+        command = not is_key and _is_command(loc)
+        for hit in find_secrets(value, command=command, tokens=tokens):
+            where = "a key that" if is_key else "this"
             yield Finding(
                 loc,
                 "error",
                 "secret",
-                f"looks like a credential ({hit.kind}: {hit.masked}); remove it and "
+                f"{where} looks like a credential ({hit.kind}: {hit.masked}); remove it and "
                 "rotate it; if it is not one, end its line with '# runbook: allow-secret'",
-                needle=hit.value,
+                at_key=is_key,
+                needle=None if is_key else hit.value,
             )
             break
 

@@ -57,6 +57,21 @@ SHELL_CREDENTIALS = (
         "Authorization header",
         re.compile(r"(?i)authorization:\s*(?:bearer|basic|token)\s+([\w.~+/=-]{8,})"),
     ),
+    (
+        "curl user password",
+        re.compile(r"\bcurl\b.*?\s(?:-u\s*|--user[= ]+)['\"]?[^\s:'\"]+:([^\s'\"]{3,})"),
+    ),
+    (
+        "docker login password",
+        re.compile(
+            r"\bdocker\s+login\b.*?\s(?:-p\s*|--password[= ]+)['\"]?([^\s'\"-][^\s'\"]{2,})"
+        ),
+    ),
+)
+# A credential in a URL's query (`?api_key=...`, `&token=...`) in any text, links included.
+QUERY_CREDENTIAL = re.compile(
+    r"(?i)[?&](?:password|passwd|pwd|pass|token|access_token|auth_token|api_?key|apikey|"
+    r"secret|client_secret|sig|signature)=([^&\s#'\"]{6,})"
 )
 # Screens. Python's re has no fast path for patterns that start with an alternation, so
 # each detector's patterns run only when the lowercased text contains one of the literals
@@ -95,7 +110,18 @@ _TOKEN_SCREENS = tuple(
 # Words every keyword rule needs in a (lowercased) command: each of DENYLIST's patterns
 # ("api_?key", "db_?pass", "pwd", "contraseña", ...) and each shell form above contains one
 # (tests/test_secrets.py checks). Substring tests cost a fraction of one alternation search.
-KEYWORD_HINTS = ("key", "pass", "pwd", "secret", "contrase", "authorization", "mysql", "mariadb")
+KEYWORD_HINTS = (
+    "key",
+    "pass",
+    "pwd",
+    "secret",
+    "contrase",
+    "authorization",
+    "mysql",
+    "mariadb",
+    "curl",
+    "docker",
+)
 
 
 def _hint_screens() -> tuple[tuple[re.Pattern[str], frozenset[int]], ...]:
@@ -166,13 +192,28 @@ def find_secrets(text: str, *, command: bool, tokens: bool = True) -> Iterator[S
 
     `tokens=False` skips the token formats, for callers that screened the whole file already.
     """
-    if ALLOW_MARKER in text:
-        return
+    for hit in _all_secrets(text, command=command, tokens=tokens):
+        if not _allowed(text, hit.value):
+            yield hit
+
+
+def _allowed(text: str, secret: str) -> bool:
+    """The allow marker silences the line it is on (of a multi-line script), nothing else."""
+    start = text.find(secret)
+    line_start = text.rfind("\n", 0, max(start, 0)) + 1
+    line_end = text.find("\n", start + len(secret))
+    return ALLOW_MARKER in text[line_start : line_end if line_end >= 0 else len(text)]
+
+
+def _all_secrets(text: str, *, command: bool, tokens: bool) -> Iterator[SecretHit]:
     if tokens:
         for index in _likely_detectors(text):
             detector = TOKEN_DETECTORS[index]
             for value in _matches(detector, text):
                 yield SecretHit(detector.secret_type, mask(value), value)
+    if "=" in text and ("?" in text or "&" in text):
+        for match in QUERY_CREDENTIAL.finditer(text):
+            yield SecretHit("credential in a URL query", mask(match.group(1)), match.group(1))
     if not command:
         return
     lowered = text.lower()
@@ -183,3 +224,13 @@ def find_secrets(text: str, *, command: bool, tokens: bool = True) -> Iterator[S
     for kind, pattern in SHELL_CREDENTIALS:
         for match in pattern.finditer(text):
             yield SecretHit(kind, mask(match.group(1)), match.group(1))
+
+
+def mask_secrets(text: str) -> str:
+    """`text` with every token-format or URL-query credential in it masked (for messages
+    that echo a key, an id or a value, in every output format)."""
+    if not may_hold_tokens(text) and "=" not in text:
+        return text
+    for hit in _all_secrets(text, command=False, tokens=True):
+        text = text.replace(hit.value, hit.masked)
+    return text

@@ -369,7 +369,7 @@ def _located(findings: list[Finding], loaded: LoadedFile) -> list[Diagnostic]:
             line, column = locate(root, finding.loc, at_key=finding.at_key)
         if finding.needle is not None:
             line, column = _line_of(lines, finding.needle, line, column)
-            if ALLOW_MARKER in lines[line - 1]:
+            if _marker_follows(lines[line - 1], finding.needle):
                 continue
         diagnostics.append(
             Diagnostic(
@@ -377,6 +377,19 @@ def _located(findings: list[Finding], loaded: LoadedFile) -> list[Diagnostic]:
             )
         )
     return diagnostics
+
+
+def _marker_follows(line_text: str, needle: str) -> bool:
+    """The allow marker as a YAML comment after this very value: later on its line, with no
+    flow-list or flow-mapping separator between (a marker after the next command of
+    `[a, b]` is about b, not a)."""
+    first_line = needle.split("\n", 1)[0]
+    at = line_text.find(first_line)
+    if at < 0:
+        return False
+    end = at + len(first_line)
+    marker = line_text.find(ALLOW_MARKER, end)
+    return marker >= 0 and not any(separator in line_text[end:marker] for separator in ",]}")
 
 
 def _line_of(lines: list[str], needle: str, line: int, column: int) -> tuple[int, int]:
