@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Annotated, Any, ClassVar, Literal
 from urllib.parse import urlsplit
@@ -46,6 +47,7 @@ BIDI_CONTROLS = frozenset(
 # C1), line and paragraph separators, and the bidi controls above.
 _NOT_ONE_LINE_CHARACTERS = "\x00-\x1f\x7f-\x9f\u2028\u2029" + "".join(sorted(BIDI_CONTROLS))
 _NOT_ONE_LINE = re.compile(f"[{_NOT_ONE_LINE_CHARACTERS}]")
+_BIDI = re.compile(f"[{''.join(sorted(BIDI_CONTROLS))}]")
 # The same rule (and "not blank") as a pattern pydantic-core checks in Rust, with no call into
 # Python per value; `pattern_problem` says which part of the rule a value broke.
 ONE_LINE_PATTERN = (
@@ -73,7 +75,7 @@ def _one_line(value: str) -> str:
 
 
 def _record_id(value: str) -> str:
-    if not ID_PATTERN.match(value):
+    if not ID_PATTERN.fullmatch(value):
         raise PydanticCustomError(
             "id",
             "'{value}' is not a valid id: use lowercase a-z, 0-9 and single dashes",
@@ -84,7 +86,11 @@ def _record_id(value: str) -> str:
 
 def pattern_problem(pattern: str, value: Any) -> PydanticCustomError | None:
     """Why `value` does not match one of our patterns, as the error a validator would raise."""
-    explain = {ONE_LINE_PATTERN: _one_line, ID_PATTERN.pattern: _record_id}.get(pattern)
+    explain = {
+        ONE_LINE_PATTERN: _one_line,
+        ID_PATTERN.pattern: _record_id,
+        NO_BIDI_PATTERN: _no_bidi,
+    }.get(pattern)
     try:
         if explain is not None and isinstance(value, str):
             explain(value)
@@ -124,6 +130,9 @@ def path_problem(value: str) -> str | None:
         return "starts with a drive letter; give it relative to the repository root"
     if _NOT_ONE_LINE.search(value):
         return "contains a control character"
+    invisible = next((c for c in value if unicodedata.category(c) == "Cf"), None)
+    if invisible is not None:
+        return f"contains an invisible character (U+{ord(invisible):04X})"
     segments = value.rstrip("/").split("/")
     if ".." in segments:
         return "contains '..'; give it relative to the repository root"
@@ -166,7 +175,11 @@ Identifier = Annotated[str, StringConstraints(pattern=ID_PATTERN.pattern)]
 RelativePath = Annotated[str, AfterValidator(_relative_path)]
 HttpUrl = Annotated[str, AfterValidator(_http_url)]
 CalendarDate = Annotated[dt.date, BeforeValidator(_calendar_date), Field(strict=True)]
-Number = Annotated[float, Field(strict=True, allow_inf_nan=False)]
+# Measurements are bounded, so that a delta or a percentage can never overflow to infinity.
+MAX_MAGNITUDE = 1e15
+Number = Annotated[
+    float, Field(strict=True, allow_inf_nan=False, ge=-MAX_MAGNITUDE, le=MAX_MAGNITUDE)
+]
 
 
 class StrictModel(BaseModel):
@@ -198,14 +211,34 @@ class BareStringShorthand(StrictModel):
         return {"anyOf": [{"type": "string", "minLength": 1}, object_schema]}
 
 
+def _no_bidi(value: str) -> str:
+    """Text people copy and paste (commands, notes) must read as it runs: no Trojan-source
+    reordering."""
+    found = _BIDI.search(value)
+    if found is not None:
+        character = found.group()
+        raise PydanticCustomError(
+            "bidi",
+            "contains a bidirectional control character (U+{code}): it makes the text "
+            "display in another order than it runs",
+            {"code": f"{ord(character):04X}"},
+        )
+    return value
+
+
+# The same rule as a pattern pydantic-core checks in Rust (pattern_problem explains it).
+NO_BIDI_PATTERN = f"^[^{''.join(sorted(BIDI_CONTROLS))}]*$"
+CopiedText = Annotated[str, StringConstraints(min_length=1, pattern=NO_BIDI_PATTERN)]
+
+
 class Command(BareStringShorthand, shorthand="run"):
     """A shell command that shipped (or undoes) the change. A bare string means `{run: ...}`."""
 
-    run: Annotated[str, StringConstraints(min_length=1)] = Field(
+    run: CopiedText = Field(
         description="The command line exactly as run. End it with `# runbook: allow-secret` to "
         "silence a false positive of the credential scan."
     )
-    note: str | None = Field(
+    note: Annotated[str, StringConstraints(pattern=NO_BIDI_PATTERN)] | None = Field(
         default=None, description="Why this command, or what to watch while it runs."
     )
 
@@ -240,7 +273,7 @@ class ItemStatus(BareStringShorthand, shorthand="status"):
     """How a record went through one checklist item. A bare string means `{status: ...}`."""
 
     status: Literal["done", "n/a", "skipped"] = Field(description="`done`, `n/a` or `skipped`.")
-    note: MarkdownText | None = Field(
+    note: Annotated[MarkdownText, StringConstraints(pattern=NO_BIDI_PATTERN)] | None = Field(
         default=None, description="Markdown: why; required when skipped."
     )
 

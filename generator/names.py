@@ -10,6 +10,7 @@ removing other records never moves it.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import re
 import unicodedata
@@ -25,12 +26,14 @@ _PLAIN_SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 RESERVED_SLUGS = frozenset({"index"})
 
 
+@functools.lru_cache(maxsize=65536)  # a runbook has few names, each on many records
 def name_key(name: str) -> str:
     """The key a name is grouped by: NFKC, no invisible (format) characters, case folded,
     runs of spaces, `_` and `-` made one `-`."""
-    text = unicodedata.normalize("NFKC", name)
-    text = "".join(c for c in text if unicodedata.category(c) != "Cf").casefold()
-    return _JOINERS.sub("-", text).strip("-")
+    text = name if name.isascii() else unicodedata.normalize("NFKC", name)
+    if not text.isascii():
+        text = "".join(c for c in text if unicodedata.category(c) != "Cf")
+    return _JOINERS.sub("-", text.casefold()).strip("-")
 
 
 def stable_slug(key: str) -> str:
@@ -62,19 +65,23 @@ class Aliases:
             }
         )
 
+    def __bool__(self) -> bool:
+        return bool(self.services or self.owners or self.tags)
+
     def table(self, kind: NameKind) -> Mapping[str, str]:
         return {"service": self.services, "owner": self.owners, "tag": self.tags}[kind]
 
     def target(self, kind: NameKind, name: str) -> str | None:
         """NEW when `name` is an aliased OLD, else None."""
-        return self.table(kind).get(name_key(name))
+        table = self.table(kind)
+        return table.get(name_key(name)) if table else None
 
     def canonical(self, kind: NameKind, name: str) -> str:
         """The name a record's word is shown under: its alias target, or itself."""
-        return self.target(kind, name) or name
+        return (self.target(kind, name) or name) if self else name
 
     def key(self, kind: NameKind, name: str) -> str:
-        return name_key(self.canonical(kind, name))
+        return name_key(self.canonical(kind, name) if self else name)
 
 
 def preferred_spelling(uses: Iterable[tuple[str, dt.date, str]]) -> str:

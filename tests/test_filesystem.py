@@ -42,3 +42,20 @@ def test_symlink_loop_between_records_is_reported_not_raised(
         ("records/2026-01-03-a.yaml", "unreadable"),
         ("records/2026-01-04-b.yaml", "unreadable"),
     }
+
+
+def test_upper_case_suffix_and_newline_in_a_file_name(
+    runbook_repo: Path, run_runbook: Callable[..., object]
+) -> None:
+    """`*.YAML` is a record like any other (it used to be skipped silently); a file name
+    ending in a newline is not a valid id (`$` matched before it)."""
+    valid = Path(__file__).parent / "data" / "valid" / "records"
+    source = (valid / "2026-03-02-nginx-upload-buffer.yaml").read_text(encoding="utf-8")
+    records = runbook_repo / "records"
+    (records / "2026-03-02-upper.YAML").write_text(source, encoding="utf-8")
+    (records / "2026-03-02-newline\n.yaml").write_text(source, encoding="utf-8")
+    result = run_runbook("validate", "--format", "json")
+    found = {(d["path"], d["code"]) for d in result.json() if d["severity"] == "error"}
+    assert found == {("records/2026-03-02-newline\\n.yaml", "id")}
+    listed = run_runbook("list", "--format", "json")
+    assert "2026-03-02-upper" in {entry["id"] for entry in listed.json()}

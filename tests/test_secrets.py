@@ -18,6 +18,7 @@ from generator.check.secrets import (
     SHELL_CREDENTIALS,
     TOKEN_DETECTORS,
     TOKEN_HINTS,
+    TOOL_CREDENTIALS,
     find_secrets,
     may_hold_tokens,
 )
@@ -62,14 +63,26 @@ def test_every_shell_form_needs_a_hint(kind: str) -> None:
         "MySQL password": "mysql -u root -pS3cretPass db",
         "password option": "psql --password=S3cretPass",
         "Authorization header": "curl -H 'Authorization: Bearer abcdef123456'",
-        "curl user password": "curl -u admin:hunter2pass https://api.example.com/",
-        "docker login password": "docker login -p Sup3rSecretPw registry.example.com",
     }
     pattern = dict(SHELL_CREDENTIALS)[kind]
     assert pattern.search(samples[kind])
     assert list(find_secrets(samples[kind], command=True, tokens=False))
     without_hints = re.sub("|".join(KEYWORD_HINTS), "x", samples[kind], flags=re.I)
     assert not pattern.search(without_hints), without_hints
+
+
+@pytest.mark.parametrize(
+    ("kind", "sample"),
+    [
+        ("curl user password", "curl -u admin:hunter2pass https://api.example.com/"),
+        ("docker login password", "docker login -p Sup3rSecretPw registry.example.com"),
+    ],
+)
+def test_tool_password_flags(kind: str, sample: str) -> None:
+    """Found in a command naming the tool; never without the tool's name."""
+    assert [hit.kind for hit in find_secrets(sample, command=True)] == [kind]
+    (tool,) = [tool for name, tool, _ in TOOL_CREDENTIALS if name == kind]
+    assert not list(find_secrets(sample.replace(tool, "xx"), command=True))
 
 
 @pytest.mark.parametrize("name", sorted(SAMPLES))

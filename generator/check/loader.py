@@ -43,7 +43,11 @@ TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
 MAX_NUMBER_CHARACTERS = 100
 # C0 controls but tab and newlines, DEL, C1 controls, and the line breaks editors do not show
 # (NEL, LINE and PARAGRAPH SEPARATOR): never meaningful in a record, and they shift YAML lines.
-CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029]")
+# Unicode noncharacters too (U+FFFE, U+FFFF, U+FDD0-FDEF): XML forbids them, and one in a
+# record made feed.xml unreadable for every subscriber.
+CONTROL_CHARACTERS = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\ufdd0-\ufdef\ufffe\uffff]"
+)
 
 _constructor = SafeConstructor()
 _SCALAR_CONSTRUCTORS = _constructor.yaml_constructors

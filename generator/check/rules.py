@@ -15,7 +15,7 @@ from typing import Any
 from ..models import ChangeRecord, Checklist
 from ..names import Aliases
 from .schema_errors import did_you_mean
-from .secrets import find_secrets, may_hold_tokens
+from .secrets import QUERY_CREDENTIAL, find_secrets, may_hold_tokens
 
 Loc = tuple[Any, ...]
 _DATED_ID = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:-|$)")
@@ -133,12 +133,15 @@ def _policy_findings(
 ) -> Iterator[Finding]:
     """Tags and services of `required_for` match a record's words under any spelling and
     through the aliases (a renamed service keeps its checklists)."""
-    service_key = aliases.key("service", record.service)
-    tag_keys = [aliases.key("tag", tag) for tag in record.tags]
+    service_key = None
+    tag_keys = None
     for checklist_id, checklist in checklists.items():
-        if checklist_id in record.checklists:
-            continue
         policy = checklist.required_for
+        if checklist_id in record.checklists or not (policy.tags or policy.services):
+            continue
+        if tag_keys is None:  # most checklists require nothing: keys only when one does
+            service_key = aliases.key("service", record.service)
+            tag_keys = [aliases.key("tag", tag) for tag in record.tags]
         required_tags = {aliases.key("tag", tag) for tag in policy.tags}
         position = next((i for i, key in enumerate(tag_keys) if key in required_tags), None)
         if position is not None:
@@ -211,7 +214,12 @@ def secret_findings(data: Mapping[str, Any], text: str) -> Iterator[Finding]:
 
     The whole file is screened for token formats once; only on a hit is every value scanned.
     """
-    tokens = "\\" in text or may_hold_tokens(text) or "=" in text  # an escape can spell a token
+    # An escape can spell a token; a URL query can carry one (one search of the whole file).
+    tokens = (
+        "\\" in text
+        or may_hold_tokens(text)
+        or ("=" in text and QUERY_CREDENTIAL.search(text) is not None)
+    )
     strings = _strings(data, keys=True) if tokens else _command_strings(data)
     for loc, value, is_key in strings:
         command = not is_key and _is_command(loc)

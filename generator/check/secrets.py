@@ -57,12 +57,17 @@ SHELL_CREDENTIALS = (
         "Authorization header",
         re.compile(r"(?i)authorization:\s*(?:bearer|basic|token)\s+([\w.~+/=-]{8,})"),
     ),
+)
+# Tools that take a password on their own flags; each runs only on commands naming the tool.
+TOOL_CREDENTIALS = (
     (
         "curl user password",
+        "curl",
         re.compile(r"\bcurl\b.*?\s(?:-u\s*|--user[= ]+)['\"]?[^\s:'\"]+:([^\s'\"]{3,})"),
     ),
     (
         "docker login password",
+        "docker",
         re.compile(
             r"\bdocker\s+login\b.*?\s(?:-p\s*|--password[= ]+)['\"]?([^\s'\"-][^\s'\"]{2,})"
         ),
@@ -110,18 +115,7 @@ _TOKEN_SCREENS = tuple(
 # Words every keyword rule needs in a (lowercased) command: each of DENYLIST's patterns
 # ("api_?key", "db_?pass", "pwd", "contraseña", ...) and each shell form above contains one
 # (tests/test_secrets.py checks). Substring tests cost a fraction of one alternation search.
-KEYWORD_HINTS = (
-    "key",
-    "pass",
-    "pwd",
-    "secret",
-    "contrase",
-    "authorization",
-    "mysql",
-    "mariadb",
-    "curl",
-    "docker",
-)
+KEYWORD_HINTS = ("key", "pass", "pwd", "secret", "contrase", "authorization", "mysql", "mariadb")
 
 
 def _hint_screens() -> tuple[tuple[re.Pattern[str], frozenset[int]], ...]:
@@ -217,6 +211,10 @@ def _all_secrets(text: str, *, command: bool, tokens: bool) -> Iterator[SecretHi
     if not command:
         return
     lowered = text.lower()
+    for kind, tool, pattern in TOOL_CREDENTIALS:
+        if tool in lowered:
+            for match in pattern.finditer(text):
+                yield SecretHit(kind, mask(match.group(1)), match.group(1))
     if not any(hint in lowered for hint in KEYWORD_HINTS):
         return
     for value in _KEYWORD_DETECTOR.analyze_string(text, _KEYWORD_PATTERNS):

@@ -33,6 +33,8 @@ from .summary import RecordSummary
 from .variants import name_variants
 
 YAML_SUFFIXES = (".yaml", ".yml")
+# `changes/index` is the listing of changes when docs/index.md is the home page.
+RESERVED_IDS = frozenset({"index"})
 # What checking one record file gives: the record (None if invalid or not kept), its
 # diagnostics, and the names it uses (None if it did not validate).
 RecordResult = tuple["SourcedRecord | None", list[Diagnostic], "RecordSummary | None"]
@@ -95,7 +97,7 @@ def discover(folder: Path, *, recursive: bool) -> list[str]:
         except OSError:
             continue
         for entry in entries:
-            if entry.name.endswith(YAML_SUFFIXES) and not _is_dir(entry):
+            if entry.name.lower().endswith(YAML_SUFFIXES) and not _is_dir(entry):
                 found.append(entry.path)  # the loader reports what is not a regular file
             elif recursive and entry.is_dir(follow_symlinks=False):
                 pending.append(entry.path)
@@ -220,7 +222,19 @@ def _validated(loaded: LoadedFile, model: type[BaseModel], diagnostics: list[Dia
 
 
 def _id_diagnostics(loaded: LoadedFile) -> list[Diagnostic]:
-    if ID_PATTERN.match(loaded.stem):
+    if loaded.stem in RESERVED_IDS:
+        return [
+            Diagnostic(
+                loaded.display_path,
+                1,
+                1,
+                "error",
+                "id",
+                f"'{loaded.stem}' is reserved (it is the URL of a generated listing): "
+                "rename the file",
+            )
+        ]
+    if ID_PATTERN.fullmatch(loaded.stem):
         return []
     return [
         Diagnostic(
@@ -455,7 +469,7 @@ def _alias_target_diagnostics(
     uses: list[RecordSummary], options: RunbookOptions
 ) -> list[Diagnostic]:
     aliases = options.aliases
-    if options.config_file is None:
+    if options.config_file is None or not aliases:
         return []
     used = {
         (kind, name_key(spelling))

@@ -28,19 +28,41 @@ class Variant:
 
 
 def name_variants(uses: list[RecordSummary], aliases: Aliases) -> list[Variant]:
-    groups: dict[tuple[NameKind, str], list[tuple[str, dt.date, str]]] = defaultdict(list)
+    """Every spelling of a name other than the one its group is shown under. A serial step
+    over every record: one cheap pass finds the groups spelled more than one way (usually
+    none), and only their records are looked at again."""
+    keys: dict[tuple[NameKind, str], tuple[NameKind, str]] = {}
+
+    def group_of(kind: NameKind, spelling: str) -> tuple[NameKind, str]:
+        group = keys.get((kind, spelling))
+        if group is None:
+            group = keys[(kind, spelling)] = (kind, aliases.key(kind, spelling))
+        return group
+
+    spellings: dict[tuple[NameKind, str], set[str]] = defaultdict(set)
+    for use in uses:
+        spellings[group_of("service", use.service)].add(use.service)
+        spellings[group_of("owner", use.owner)].add(use.owner)
+        for tag in use.tags:
+            spellings[group_of("tag", tag)].add(tag)
+    varied = {group for group, names in spellings.items() if len(names) > 1}
+    if not varied:
+        return []
+    members: dict[tuple[NameKind, str], list[tuple[str, dt.date, str]]] = defaultdict(list)
     for use in uses:
         for kind, _, spelling in use.named():
-            name = aliases.canonical(kind, spelling)
-            groups[(kind, aliases.key(kind, spelling))].append((name, use.date, use.record_id))
-    shown = {group: preferred_spelling(members) for group, members in groups.items()}
+            group = group_of(kind, spelling)
+            if group in varied:
+                name = aliases.canonical(kind, spelling)
+                members[group].append((name, use.date, use.record_id))
+    shown = {group: preferred_spelling(members[group]) for group in varied}
     variants = []
     for use in uses:
         for kind, loc, spelling in use.named():
-            if aliases.target(kind, spelling) is not None:
+            group = group_of(kind, spelling)
+            if group not in varied or aliases.target(kind, spelling) is not None:
                 continue
-            group = (kind, aliases.key(kind, spelling))
             if spelling != shown[group]:
-                others = sum(1 for name, _, _ in groups[group] if name == shown[group])
+                others = sum(1 for name, _, _ in members[group] if name == shown[group])
                 variants.append(Variant(use, kind, loc, spelling, shown[group], others))
     return variants
