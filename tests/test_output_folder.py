@@ -23,6 +23,16 @@ MINIMAL_MKDOCS_YML = (
     "site_name: Test runbook\ntheme:\n  name: material\nplugins:\n  - search\n  - runbook\n"
 )
 
+SITE_DIRS_OVER_THE_RUNBOOK = (
+    ".",
+    "..",
+    "records",
+    "records/2026",
+    "checklists",
+    "docs",
+    "templates",
+    ".runbook-cache",
+)
 VALID_RECORD = TESTS_DATA / "valid" / "records" / "2026-03-02-nginx-upload-buffer.yaml"
 
 
@@ -68,14 +78,15 @@ def assert_refused(
 
 
 @pytest.mark.parametrize(
-    "site_dir",
-    [".", "..", "records", "records/2026", "checklists", "docs", "templates", ".runbook-cache"],
+    "command",
+    [("build", "--site-dir", folder) for folder in SITE_DIRS_OVER_THE_RUNBOOK]
+    + [("render", "--out", folder) for folder in (".", "records", "checklists", "docs", "..")],
 )
-def test_build_refuses_a_site_dir_over_the_runbook(
-    full_repo: Path, run_runbook: Callable[..., CliRun], site_dir: str
+def test_an_output_folder_over_the_runbook_is_refused(
+    full_repo: Path, run_runbook: Callable[..., CliRun], command: tuple[str, ...]
 ) -> None:
     before = snapshot(full_repo.parent)
-    result = run_runbook("build", "--site-dir", site_dir)
+    result = run_runbook(*command)
     assert_refused(result, before, snapshot(full_repo.parent))
 
 
@@ -117,15 +128,6 @@ def test_build_refuses_a_folder_of_other_files_and_a_file(
     )
     before = snapshot(full_repo.parent)
     assert_refused(run_runbook("build"), before, snapshot(full_repo.parent))
-
-
-@pytest.mark.parametrize("out_dir", [".", "records", "checklists", "docs", ".."])
-def test_render_refuses_an_output_folder_over_the_runbook(
-    full_repo: Path, run_runbook: Callable[..., CliRun], out_dir: str
-) -> None:
-    before = snapshot(full_repo.parent)
-    result = run_runbook("render", "--out", out_dir)
-    assert_refused(result, before, snapshot(full_repo.parent))
 
 
 def test_plain_mkdocs_build_refuses_site_dir_records(full_repo: Path) -> None:

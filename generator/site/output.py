@@ -82,6 +82,8 @@ def _holds_other_files(folder: Path, markers: Iterable[str]) -> bool:
             names = {entry.name for entry in entries}
     except (FileNotFoundError, NotADirectoryError):
         return False
+    except OSError:  # cannot look inside (permissions): never replace it unseen
+        return True
     return bool(names) and not any(marker in names for marker in markers)
 
 
