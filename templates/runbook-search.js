@@ -1,29 +1,40 @@
 /*
- * runbook's search worker: Material's own worker, tuned for runbooks of thousands of records.
+ * runbook's search worker: answers Material's search box from two indexes.
  *
- * Material's worker (imported below, unchanged) builds a Lunr index in the reader's browser
- * and answers queries from it. On a large runbook two things made a query slow, and this file
- * changes exactly those, through Lunr's public prototypes:
+ * - Records: Pagefind's chunked static index (site/search.py builds it). A query loads only
+ *   the chunks of its words and the results it shows, so the first results of a freshly
+ *   opened page do not wait for the whole runbook's index.
+ * - Hand-written pages: Material's own worker (imported below, unchanged) and its Lunr index,
+ *   which no longer holds any generated page.
  *
- * 1. Paths and names were split at "/", "." and "-" into words that nearly every record
- *    contains, so typing deploy/k8s/service-000.yaml or service-000 searched for "deploy",
- *    "yaml" and "service" across the whole runbook. The site's separator now keeps those
- *    joiners inside words, and each joined word is indexed whole, by its tails and by its
- *    parts: the full path or name finds its records alone, any end or part still finds it.
- *    Lunr's query lexer splits at hyphens whatever the index does, so it is told the index's
- *    separator.
- * 2. Material highlights and posts back every result, which for a word on every record cost
- *    more than the search. Only the first HIGHLIGHTED results are highlighted; later ones
- *    keep their rank and the exact count, and show the start of their page as the excerpt.
+ * The worker speaks Material's protocol (SETUP, READY, QUERY, RESULT): every RESULT Material's
+ * worker posts is held, the records Pagefind found are put first, and one RESULT goes out.
  *
- * The build writes this file next to Material's worker (so that Material's relative paths to
- * its language files still hold) and fills in Material's worker file name below.
+ * Queries are read as text, not syntax: a leading "-" is part of a flag, not "must not contain".
+ * A joined word (a path, a hyphenated name, a flag such as --dry-run=server) is encoded into
+ * letters and digits exactly as render/search_documents.py encodes the records' search terms,
+ * so it is found whole, by its tails and by its heads. `service:NAME`, `owner:NAME`,
+ * `status:NAME`, `tag:NAME` and `year:YYYY` narrow the results (facets; a value in quotes may
+ * hold spaces, and any part of a value matches it, case-insensitively).
+ *
+ * Everything shown is escaped here, record text included, before <mark> is added.
  */
 
 const MATERIAL_WORKER = "__MATERIAL_WORKER__"
-const HIGHLIGHTED = 50
-const EXCERPT = 300 /* characters of page text kept for results after the highlighted ones */
-const RESULT = 3 /* Material's SearchMessageType.RESULT */
+const PAGEFIND = "../../../pagefind/pagefind.js"
+const SHOWN = 10 /* records whose details are fetched and listed (what Material shows at once) */
+const EXCERPT = 220 /* characters of record text around the first match */
+const TERMS_MARKER = "zzrunbooktermszz"
+const FACETS = ["service", "owner", "status", "tag", "year"]
+const QUERY = 2, RESULT = 3 /* Material's SearchMessageType */
+
+const SPELLED = {
+  "-": "zh", "/": "zs", ".": "zd", "_": "zu", "=": "ze", ":": "zc", "@": "za",
+  "~": "zt", "+": "zp", ",": "zm", "z": "zz"
+}
+const ALNUM = /^[\p{L}\p{N}]$/u
+const LEADING = /^["'`([{<*]+/
+const TRAILING = /["'`)\]}>*,;:!?.]+$/
 
 /* Material runs its worker in an iframe where Web Workers are missing: locate this script
    the way Material locates its own there. */
@@ -31,106 +42,185 @@ const here = typeof parent !== "undefined" && "IFrameWorker" in parent
   ? document.querySelector("script[src]").src
   : location.href
 
-Promise.resolve(importScripts(new URL(MATERIAL_WORKER, here).href)).then(() => {
-  tuneIndexing(lunr)
-  tuneResults(lunr)
+let pagefind = null
+function loadPagefind() {
+  pagefind ||= import(new URL(PAGEFIND, here).href).then(async module => {
+    await module.options({ baseUrl: "/" })
+    await module.init() /* its WebAssembly and page list, while the reader is still reading */
+    return module
+  }).catch(() => null) /* no bundle (file://, or a site built without it): pages only */
+  return pagefind
+}
+
+/* Queries in the order Material's worker answers them; each answer is merged with its own. */
+const pending = []
+let posted = 0
+let asked = 0
+addEventListener("message", event => {
+  if (event.data && event.data.type === QUERY) {
+    const query = String(event.data.data)
+    /* Material's index reads "-" and "+" as operators and knows no facets: give it words */
+    event.data.data = parseQuery(query).words.map(word => word.replace(/^[-+]+/, "")).join(" ")
+    const records = searchRecords(query).catch(error => {
+      console.error("runbook search:", error)
+      return []
+    })
+    pending.push({ seq: ++asked, query, records })
+  }
 })
 
-/* Index joined words also by their parts and tails (once per index, when the separator is
-   known): with the site's separator, the joiners below stay inside words. */
-function tuneIndexing(lunr) {
-  const add = lunr.Builder.prototype.add
-  lunr.Builder.prototype.add = function (doc, attributes) {
-    if (!this.runbookTuned) {
-      this.runbookTuned = true
-      const joiners = ["-", "/", "."].filter(joiner => !lunr.tokenizer.separator.test(joiner))
-      if (joiners.includes("-"))
-        lunr.QueryLexer.termSeparator = lunr.tokenizer.separator
-      if (joiners.length) {
-        const run = `[${joiners.map(joiner => `\\${joiner}`).join("")}]+`
-        const addWords = partsAndTails(new RegExp(run), new RegExp(`^${run}|${run}$`, "g"))
-        const tokenize = this.tokenizer
-        this.tokenizer = (input, metadata) => addWords(tokenize(input, metadata))
-      }
-    }
-    return add.call(this, doc, attributes)
-  }
-
-  /*
-   * deploy/nginx/upload.conf is indexed as itself, its tails (nginx/upload.conf, upload.conf,
-   * conf: typing any end of a path, or its start, finds it) and its parts (deploy, nginx,
-   * upload: the exact terms of a quoted query). Joiners at either end are punctuation, not
-   * part of the word ("peak." is "peak"). Added words share the whole word's position, so
-   * finding "gateway" highlights "api-gateway".
-   */
-  function partsAndTails(joiner, edges) {
-    const joiners = new RegExp(joiner.source, "g")
-    return tokens => {
-      const count = tokens.length
-      for (let i = 0; i < count; i++) {
-        const token = tokens[i]
-        if (!joiner.test(token.str))
-          continue
-        const whole = token.str.replace(edges, "")
-        const words = new Set([whole, ...whole.split(joiner)])
-        for (const match of whole.matchAll(joiners))
-          words.add(whole.slice(match.index + match[0].length))
-        words.delete(token.str)
-        words.delete("")
-        for (const word of words)
-          tokens.push(new lunr.Token(word, token.metadata))
-      }
-      return tokens
-    }
-  }
-}
-
-/* Leave results past the first HIGHLIGHTED without match positions (so Material skips their
-   highlighting) and cut their page text to an excerpt before it is posted. */
-function tuneResults(lunr) {
-  const search = lunr.Index.prototype.search
-  lunr.Index.prototype.search = function (query) {
-    const results = search.call(this, query)
-    results.forEach((result, rank) => {
-      if (rank < HIGHLIGHTED)
-        return markEachPlaceOnce(result.matchData.metadata)
-      const metadata = {}
-      for (const term of Object.keys(result.matchData.metadata))
-        metadata[term] = {}
-      result.matchData = { metadata }
-    })
-    return results
-  }
-
-  const post = self.postMessage
-  self.postMessage = (message, ...rest) => {
-    if (message && message.type === RESULT)
-      message.data.items.slice(HIGHLIGHTED).forEach(group => group.forEach(shorten))
+const post = self.postMessage
+self.postMessage = (message, ...rest) => {
+  if (!message || message.type !== RESULT || !pending.length)
     return post.call(self, message, ...rest)
+  const { seq, query, records } = pending.shift()
+  records.then(found => {
+    if (seq < posted)
+      return /* a newer query was answered already */
+    posted = seq
+    /* facets narrow records; hand-written pages have none */
+    const pages = Object.keys(parseQuery(query).facets).length ? [] : message.data.items
+    message.data.items = [...found, ...pages]
+    post.call(self, message, ...rest)
+  })
+}
+
+importScripts(new URL(MATERIAL_WORKER, here).href)
+loadPagefind()
+
+/* ------------------------------------------------------------------------------------ */
+
+/* The query's words (as typed), its Pagefind terms and its facets. */
+function parseQuery(query) {
+  const facets = {}
+  const words = []
+  const facet = new RegExp(`(?:^|\\s)(${FACETS.join("|")}):(?:"([^"]*)"|(\\S+))`, "gi")
+  const rest = query.replace(facet, (_, name, quoted, bare) => {
+    const value = (quoted ?? bare).trim().toLowerCase()
+    if (value)
+      (facets[name.toLowerCase()] ||= []).push(value)
+    return " "
+  })
+  for (const raw of rest.split(/\s+/)) {
+    const word = raw.replace(LEADING, "").replace(TRAILING, "").toLowerCase()
+    if ([...word].some(char => ALNUM.test(char)))
+      words.push(word)
+  }
+  const terms = words.map(word => [...word].some(char => !ALNUM.test(char)) ? encode(word) : word)
+  return { words, terms, facets }
+}
+
+function encode(word) {
+  return [...word].map(char => ALNUM.test(char) && char !== "z" ? char : SPELLED[char] || "zx")
+    .join("")
+}
+
+async function searchRecords(query) {
+  const { words, terms, facets } = parseQuery(query)
+  const names = Object.keys(facets)
+  if (!terms.length && !names.length)
+    return []
+  const engine = await loadPagefind()
+  if (!engine)
+    return []
+  const options = {}
+  if (names.length) {
+    options.filters = await facetFilters(engine, facets)
+    if (!options.filters)
+      return [] /* a facet value no record has */
+    if (!terms.length)
+      options.sort = { date: "desc" }
+  }
+  const search = await engine.search(terms.length ? terms.join(" ") : null, options)
+  if (!search || !search.results)
+    return []
+  const shown = await Promise.all(search.results.slice(0, SHOWN).map(result => result.data()))
+  const items = shown.map((data, rank) => [recordItem(data, words, search.results[rank].score)])
+  if (search.results.length > SHOWN)
+    items.push([moreItem(search.results.length, words)])
+  return items
+}
+
+/* Facet values are matched by any part, case-insensitively: service:billing finds
+   "billing-api" and "billing-db". Null when a facet matches no value at all. */
+async function facetFilters(engine, facets) {
+  const known = await engine.filters()
+  const filters = {}
+  for (const [name, wanted] of Object.entries(facets)) {
+    const values = Object.keys(known[name] || {})
+      .filter(value => wanted.every(part => value.toLowerCase().includes(part)))
+    if (!values.length)
+      return null
+    filters[name] = { any: values }
+  }
+  return filters
+}
+
+function recordItem(data, words, score) {
+  const meta = data.meta || {}
+  const text = (data.raw_content ?? data.content ?? "").split(TERMS_MARKER)[0]
+  const facts = [meta.date, meta.service, meta.owner, meta.status].filter(Boolean)
+  return {
+    location: data.url.replace(/^\//, ""),
+    title: highlight(meta.title || data.url, words),
+    text: `<p class="runbook-result-facts">${facts.map(fact => highlight(fact, words)).join(" · ")}</p>`
+      + `<p>${highlight(excerpt(text, words), words)}</p>`,
+    tags: meta.tags ? meta.tags.split(", ").map(escapeHTML) : undefined,
+    score: score || 1,
+    terms: Object.fromEntries(words.map(word => [word, true]))
   }
 }
 
-/* A word and its parts or tails share one position, and a query can match several of them
-   ("nginx" matches "nginx" and "nginx/upload.conf"): Material would wrap that place in <mark>
-   once per match, the second time inside the first. Keep each position for one term. */
-function markEachPlaceOnce(metadata) {
-  const marked = {}
-  for (const term of Object.keys(metadata))
-    for (const [field, data] of Object.entries(metadata[term])) {
-      if (!Array.isArray(data.position))
-        continue
-      const seen = marked[field] ||= new Set()
-      const fresh = data.position.filter(position => !seen.has(position))
-      fresh.forEach(position => seen.add(position))
-      metadata[term][field] = { ...data, position: fresh }
-    }
+function moreItem(count, words) {
+  return {
+    location: "./",
+    title: `${count - SHOWN} more changes match`,
+    text: "<p>Add a word, or narrow with <code>service:</code>, <code>owner:</code>, "
+      + "<code>status:</code>, <code>tag:</code> or <code>year:</code>.</p>",
+    score: 0,
+    terms: Object.fromEntries(words.map(word => [word, true]))
+  }
 }
 
-/* Cut right after a tag's ">", never inside a tag or entity; the browser closes the rest. */
-function shorten(item) {
-  if (typeof item.text !== "string" || item.text.length <= EXCERPT)
-    return
-  const end = item.text.indexOf(">", EXCERPT)
-  if (end !== -1)
-    item.text = item.text.slice(0, end + 1)
+/* The text around the first place the longest query word (or part of one) appears. */
+function excerpt(text, words) {
+  const place = needles(words).map(needle => text.search(wordPattern([needle], ""))).find(at => at >= 0)
+  const start = Math.max(0, (place ?? 0) - 40)
+  const cut = text.slice(start, start + EXCERPT)
+  return (start > 0 ? "…" : "") + cut + (start + EXCERPT < text.length ? "…" : "")
+}
+
+function needles(words) {
+  const parts = words.flatMap(word => [word, ...word.split(/[^\p{L}\p{N}]+/u)])
+  return [...new Set(parts.filter(part => part.length > 1))].sort((a, b) => b.length - a.length)
+}
+
+/* A needle where a word of its kind starts: a flag after a space ("-t" is not the "-t" of
+   "platform-team"), a word after anything but a letter or digit. */
+function wordPattern(found, flags) {
+  const starts = found.map(needle => (ALNUM.test([...needle][0]) ? "(?<![\\p{L}\\p{N}])" : "(?<!\\S)")
+    + escapeRegExp(needle))
+  return new RegExp(starts.join("|"), `iu${flags}`)
+}
+
+/* Escape the whole text, then mark each query word (longest first, never inside a mark). */
+function highlight(text, words) {
+  const found = needles(words)
+  if (!found.length)
+    return escapeHTML(text)
+  let html = ""
+  let last = 0
+  for (const match of text.matchAll(wordPattern(found, "g"))) {
+    html += escapeHTML(text.slice(last, match.index)) + `<mark>${escapeHTML(match[0])}</mark>`
+    last = match.index + match[0].length
+  }
+  return html + escapeHTML(text.slice(last))
+}
+
+function escapeHTML(text) {
+  return String(text).replace(/[&<>"']/g, char => `&#${char.charCodeAt(0)};`)
+}
+
+function escapeRegExp(text) {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
 }

@@ -73,8 +73,10 @@ def test_a_signalled_build_leaves_no_staging_folder_and_the_old_site(
 def test_a_signalled_validation_stops_its_workers(corpus: Path, tmp_path: Path) -> None:
     repo = tmp_path / "repo"
     shutil.copytree(corpus, repo)
-    for index, record in enumerate(sorted((repo / "records").rglob("*.yaml"))[:500]):
-        shutil.copy(record, record.with_name(f"{record.stem}-copy-{index}.yaml"))
+    # enough records that validation is still running when the signal comes
+    for record in sorted((repo / "records").rglob("*.yaml")):
+        for copy in range(6):
+            shutil.copy(record, record.with_name(f"{record.stem}-copy-{copy}.yaml"))
     validate = subprocess.Popen(
         [*RUNBOOK, "validate"], cwd=repo, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )

@@ -7,6 +7,9 @@ Three things are reused, each by one rule:
 - Generated pages: render/pages.py keys each page by everything it shows; the PageCache keeps
   the pages with their keys and rewrites a page's file only when its bytes change, so its
   modification time tells MkDocs' dirty mode which pages to convert again.
+- Search documents (what Pagefind indexes of each record): kept in a PageCache of their own
+  under the key of their record's page, so a build renders only the documents of changed
+  records, in every build (the key covers everything a document shows).
 - The previous site's outputs: `runbook build` starts the new site from the previous one
   (generated pages hard-linked, `start_from`) when its manifest's fingerprint (mkdocs.yml,
   templates, versions, the set of docs pages) matches; `unshare` unlinks exactly the outputs
@@ -23,6 +26,7 @@ import hashlib
 import json
 import os
 import shutil
+from collections.abc import Callable
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -48,20 +52,30 @@ class PageCache:
         self._keys: dict[str, str] | None = None
 
     @classmethod
-    def for_settings(cls, cache_root: Path, settings: RenderSettings) -> PageCache:
-        """The cache of pages rendered with these settings. `runbook serve` renders with the
+    def for_settings(
+        cls, cache_root: Path, settings: RenderSettings, kind: str = "pages"
+    ) -> PageCache:
+        """The cache of `kind` rendered with these settings. `runbook serve` renders with the
         dev server's URL: one shared cache would make the next build render every page."""
         digest = hashlib.sha256(repr(settings).encode("utf-8")).hexdigest()[:12]
-        return cls(cache_root / f"pages-{digest}")
+        return cls(cache_root / f"{kind}-{digest}")
+
+    def _stored_keys(self) -> dict[str, str]:
+        if self._keys is None:
+            try:
+                keys = json.loads(self.keys_file.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                keys = {}
+            self._keys = keys if isinstance(keys, dict) else {}
+        return self._keys
+
+    def is_current(self, uri: str, key: str) -> bool:
+        """Whether `uri` is stored from inputs with this key (without reading it)."""
+        return self._stored_keys().get(uri) == key and (self.folder / uri).is_file()
 
     def rendered_before(self, uri: str, key: str) -> str | None:
         """The cached content of `uri` if it was rendered from inputs with this key."""
-        if self._keys is None:
-            try:
-                self._keys = json.loads(self.keys_file.read_text(encoding="utf-8"))
-            except (OSError, ValueError):
-                self._keys = {}
-        if not isinstance(self._keys, dict) or self._keys.get(uri) != key:
+        if self._stored_keys().get(uri) != key:
             return None
         try:
             return (self.folder / uri).read_text(encoding="utf-8")
@@ -226,7 +240,9 @@ class IncrementalBuild:
     ) -> None:
         self.reuse = reuse
         cache_root = root / CACHE_FOLDER
+        self.cache_root = cache_root
         self.page_cache = PageCache.for_settings(cache_root, settings)
+        self.search_documents = PageCache.for_settings(cache_root, settings, kind="search")
         self.validation_cache = cache_root / "validated.pickle"
         site_dir = Path(config.site_dir)
         self.previous_manifest = read_manifest(site_dir) if reuse else {}
@@ -257,6 +273,18 @@ class IncrementalBuild:
         )
         self.page_cache.save_keys({page.uri: page.key for page in pages if page.key})
         return sources
+
+    def keep_search_documents(self, documents: dict[str, tuple[str, Callable[[], str]]]) -> Path:
+        """Write the search documents (path: key and how to render it) whose key changed,
+        drop those of removed records; the folder that holds them all."""
+        cache = self.search_documents
+        for path, (key, render) in documents.items():
+            if not key or not cache.is_current(path, key):
+                cache.store(path, render())
+        cache.prune(set(documents))
+        cache.save_keys({path: key for path, (key, _) in documents.items()})
+        cache.folder.mkdir(parents=True, exist_ok=True)
+        return cache.folder
 
     def deferred_block(self, digest: str) -> str | None:
         """A deferred block of a page taken from the cache (see PageCache.keep_blocks)."""

@@ -1,9 +1,9 @@
 """Adjust the MkDocs configuration so generated pages render as intended from any mkdocs.yml.
 
-A minimal mkdocs.yml (site_name, Material, search, runbook) has only MkDocs' default extensions, the
-default search separator and Google-hosted fonts; the runbook needs tables, code fences,
-Markdown inside HTML blocks, search that finds paths and commands by their parts, a copy button
-on commands, and no request leaving the reader's machine. Explicit user choices are kept.
+A minimal mkdocs.yml (site_name, Material, search, runbook) has only MkDocs' default extensions
+and Google-hosted fonts; the runbook needs tables, code fences, Markdown inside HTML blocks, a
+copy button on commands, and no request leaving the reader's machine. Explicit user choices are
+kept.
 """
 
 from __future__ import annotations
@@ -12,11 +12,6 @@ from mkdocs.config.defaults import MkDocsConfig
 
 # MkDocs always adds toc, tables and fenced_code (the command blocks); these come on top.
 REQUIRED_EXTENSIONS = ("tables", "admonition", "md_in_html", "pymdownx.highlight")
-# Split on command and option punctuation; "/", "." and "-" stay inside words, and runbook's
-# search worker indexes `deploy/nginx/upload.conf` whole, by its tails (`upload.conf`) and by
-# its parts (`nginx`), so that a full path or name is one precise term (site/search.py).
-SEARCH_SEPARATOR = r"[\s_,:;=|()\[\]{}<>\"'`]+"
-MATERIAL_DEFAULT_SEPARATOR = r"[\s\-]+"
 MATERIAL_FEATURES = (
     "content.code.copy",
     "search.suggest",
@@ -44,6 +39,3 @@ def _configure_material(config: MkDocsConfig) -> None:
     theme["features"] = features + [f for f in MATERIAL_FEATURES if f not in features]
     if "font" not in theme or theme["font"] == MATERIAL_DEFAULT_FONT:
         theme["font"] = False  # Material's default loads Roboto from Google: keep it offline
-    search = config.plugins.get("search") or config.plugins.get("material/search")
-    if search is not None and search.config.get("separator") in (None, MATERIAL_DEFAULT_SEPARATOR):
-        search.config["separator"] = SEARCH_SEPARATOR

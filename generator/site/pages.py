@@ -8,7 +8,9 @@ linearly), plus the stylesheet.
 
 from __future__ import annotations
 
+import functools
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 from mkdocs.config.defaults import MkDocsConfig
@@ -18,11 +20,12 @@ from mkdocs.structure.nav import Navigation
 
 from ..config import RunbookOptions
 from ..diagnostics import has_errors
-from ..models import SourcedRecord
 from ..pipeline import Generated, generate
 from ..render.environment import DEFAULT_TEMPLATES
 from ..render.links import Links
+from ..render.search_documents import search_document_html
 from .incremental import IncrementalBuild
+from .search import document_path
 
 log = logging.getLogger("mkdocs.plugins.runbook")
 STYLESHEET_URI = "assets/runbook.css"
@@ -70,12 +73,21 @@ class GeneratedPages:
             )
         return files
 
-    def records_by_uri(self) -> dict[str, SourcedRecord]:
-        """Each generated record page's record (what its search view is made from)."""
-        if self.generated is None or self.generated.index is None:
+    def search_documents(self, files: Files) -> dict[str, tuple[str, Callable[[], str]]]:
+        """Each record page's search document: its path (the page's URL), the key of its
+        page (which covers everything the document shows) and how to render it."""
+        generated = self.generated
+        if generated is None or generated.index is None or generated.pages is None:
             return {}
-        links = Links(self.generated.index)
-        return {links.record(entry.id): entry for entry in self.generated.index.records}
+        links = Links(generated.index)
+        keys = {page.uri: page.key for page in generated.pages}
+        documents = {}
+        for entry in generated.index.records:
+            file = files.get_file_from_path(links.record(entry.id))
+            if file is not None and file.src_uri in self.uris:
+                render = functools.partial(search_document_html, generated.environment, entry)
+                documents[document_path(file.url)] = (keys.get(file.src_uri, ""), render)
+        return documents
 
     def extend_nav(self, nav: Navigation, files: Files) -> Navigation:
         """Append the index pages a hand-written nav leaves out, so they stay reachable."""

@@ -5,12 +5,14 @@ run the same pipeline as `runbook validate`:
 
     on_startup        remember MkDocs' dirty flag (what may be reused)
     on_config         options, output guard, site settings  (mkdocs_config, guard)
-    on_files          validate, render, add virtual files   (GeneratedPages, IncrementalBuild)
+    on_files          validate, render, add virtual files,  (GeneratedPages, IncrementalBuild)
+                      start indexing records for search     (PagefindIndex)
     on_nav            index pages a hand-written nav omits  (GeneratedPages, IncrementalBuild)
     on_page_content   deferred blocks, sanitising started    (PageSanitizer)
-    on_page_context   record pages' search view              (SearchView)
+    on_page_context   generated pages out of Material's index (search)
     on_env            sanitised HTML in place, search worker (PageSanitizer, search)
-    on_post_build     search index, stale outputs, manifest  (IncrementalBuild)
+    on_post_build     search bundle, stale outputs, manifest (PagefindIndex, IncrementalBuild)
+    on_build_error    stop indexing                          (PagefindIndex)
     on_serve          watch records, checklists, templates
 """
 
@@ -23,7 +25,7 @@ from mkdocs.config import base
 from mkdocs.config import config_options as c
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.exceptions import PluginError
-from mkdocs.plugins import BasePlugin, CombinedEvent, event_priority
+from mkdocs.plugins import BasePlugin, event_priority
 from mkdocs.structure.files import Files
 from mkdocs.structure.nav import Navigation
 from mkdocs.structure.pages import Page
@@ -36,7 +38,12 @@ from .output import check_output_folder
 from .pages import STYLESHEET_URI, GeneratedPages
 from .progress import BuildProgress
 from .sanitizing import PageSanitizer
-from .search import SearchView, add_search_worker, route_search_worker
+from .search import (
+    PagefindIndex,
+    add_search_worker,
+    keep_out_of_material_index,
+    route_search_worker,
+)
 
 # MkDocs' view of the options declared in config.PluginOptions (which validates them).
 RunbookPluginConfig = type(
@@ -67,14 +74,14 @@ class RunbookPlugin(BasePlugin[RunbookPluginConfig]):  # type: ignore[valid-type
         self.incremental: IncrementalBuild | None = None
         self.pages: GeneratedPages | None = None
         self.sanitizer: PageSanitizer | None = None
-        self.search: SearchView | None = None
+        self.pagefind: PagefindIndex | None = None
         self.progress: BuildProgress | None = None
         self.material_worker: str | None = None
 
     def on_startup(self, *, command: str, dirty: bool) -> None:
         self.dirty = dirty
 
-    @event_priority(100)  # before the search plugin reads its separator
+    @event_priority(100)  # before other plugins read the configuration
     def on_config(self, config: MkDocsConfig) -> MkDocsConfig:
         try:
             self.options = site_options(config)
@@ -92,12 +99,14 @@ class RunbookPlugin(BasePlugin[RunbookPluginConfig]):  # type: ignore[valid-type
         self.pages = GeneratedPages(self.options, self.incremental)
         files = self.pages.add_to(files, config)
         self.sanitizer = PageSanitizer(self.pages.deferred_blocks, self.incremental)
-        environment = self.pages.generated.environment if self.pages.generated else None
-        self.search = SearchView(environment, self.pages.records_by_uri())
         self.progress = BuildProgress(
             len(files.documentation_pages()), enabled=self.config.progress
         )
         self.material_worker = add_search_worker(files, config)
+        if self.material_worker is not None:
+            documents = self.incremental.keep_search_documents(self.pages.search_documents(files))
+            self.pagefind = PagefindIndex(self.incremental.cache_root)
+            self.pagefind.start(documents)
         return files
 
     def on_nav(self, nav: Navigation, *, config: MkDocsConfig, files: Files) -> Navigation:
@@ -116,18 +125,11 @@ class RunbookPlugin(BasePlugin[RunbookPluginConfig]):  # type: ignore[valid-type
         return html
 
     @event_priority(100)  # before the search plugin indexes the page
-    def _show_search_its_view(self, context: Any, *, page: Page, **kwargs: Any) -> Any:
-        assert self.search is not None
-        self.search.show(page)
+    def on_page_context(self, context: Any, *, page: Page, **kwargs: Any) -> Any:
+        assert self.pages is not None
+        if page.file.src_uri in self.pages.uris:
+            keep_out_of_material_index(page)
         return context
-
-    @event_priority(-100)  # after it, so that the whole page is written
-    def _restore_the_whole_page(self, context: Any, *, page: Page, **kwargs: Any) -> Any:
-        assert self.search is not None
-        self.search.restore(page)
-        return context
-
-    on_page_context = CombinedEvent(_show_search_its_view, _restore_the_whole_page)
 
     @event_priority(100)  # first, so that no plugin sees a page before it is sanitised
     def on_env(self, env: Any, *, config: MkDocsConfig, files: Files) -> Any:
@@ -141,9 +143,15 @@ class RunbookPlugin(BasePlugin[RunbookPluginConfig]):  # type: ignore[valid-type
     def on_post_build(self, *, config: MkDocsConfig) -> None:
         assert self.incremental is not None and self.pages is not None
         assert self.options is not None and self.pages.files is not None
+        if self.pagefind is not None:
+            self.pagefind.finish(Path(config.site_dir))
         self.incremental.finish(
             config, self.pages.files, self.pages.uris, self.options.templates_dir
         )
+
+    def on_build_error(self, *, error: Exception) -> None:
+        if self.pagefind is not None:
+            self.pagefind.abort()
 
     def on_serve(self, server: Any, *, config: MkDocsConfig, builder: Any) -> Any:
         assert self.options is not None

@@ -1,30 +1,43 @@
-"""Search over the runbook: Material's search plugin, given each record's search view and
-runbook's worker, which wraps Material's own.
+"""Search over the runbook: records through Pagefind, hand-written pages through Material.
 
-Material's worker highlights and posts back every result and splits paths and hyphenated names
-into words that every record contains, which made a query on a 5,000-record runbook take
-300-400 ms (templates/runbook-search.js says how the wrapper avoids both). Material names its
-worker in the page's config through MkDocs' `url` filter; rerouting that one value swaps the
-worker without overriding a single Material template, so a user's theme overrides keep working.
+Material builds a Lunr index of every page in the reader's browser on every page load (6 MB
+and 1.5-2.3 s before the first result at 5,000 records, growing with the runbook). Records are
+therefore indexed by Pagefind instead, whose static index is split into chunks: a query fetches
+only the chunks of its words and the few results it shows. Hand-written pages (few, prose) stay
+in Material's index. runbook's worker (templates/runbook-search.js) answers Material's search
+box from both, so the box, its keyboard shortcut and the phone layout stay Material's own.
+
+Material names its worker in the page's config through MkDocs' `url` filter; rerouting that one
+value swaps the worker without overriding a single Material template, so a user's theme
+overrides keep working.
+
+Pagefind runs as a separate process, started as soon as the records' search documents are
+written (on_files) and collected after MkDocs wrote the site (on_post_build): on two cores the
+index is built while MkDocs renders pages, instead of after it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import os
 import re
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment
 from mkdocs.config.defaults import MkDocsConfig
+from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import File, Files
 from mkdocs.structure.pages import Page
 
-from ..models import SourcedRecord
 from ..render.environment import DEFAULT_TEMPLATES
-from ..render.search_view import record_search_html
 
 MATERIAL_WORKER = re.compile(r"assets/javascripts/workers/search\.[0-9a-f]+\.min\.js")
 RUNBOOK_WORKER_URI = "assets/javascripts/workers/runbook-search.js"
+BUNDLE_FOLDER = "pagefind"
 _NAME_SLOT = "__MATERIAL_WORKER__"
 
 
@@ -50,25 +63,68 @@ def route_search_worker(env: Any, material_worker: str) -> None:
     env.filters["url"] = url_or_runbook_worker
 
 
-class SearchView:
-    """Show the search plugin a record page's search view, then put the whole page back.
+def keep_out_of_material_index(page: Page) -> None:
+    """Generated pages are found through Pagefind (records) or the navigation (indexes)."""
+    page.meta["search"] = {**(page.meta.get("search") or {}), "exclude": True}
 
-    Material indexes page.content in on_page_context; the view (render/search_view.py) is
-    rendered only for the pages MkDocs converts in this build.
+
+def document_path(url: str) -> str:
+    """Where a page's search document goes so that Pagefind gives it the page's URL."""
+    return f"{url}index.html" if url == "" or url.endswith("/") else url
+
+
+class PagefindIndex:
+    """One Pagefind run over the records' search documents, into the built site.
+
+    `start` launches it in the background; `finish` waits for it and swaps its bundle in as the
+    site's `pagefind/` folder (a failed run fails the build with Pagefind's own message);
+    `abort` stops it when the build fails first.
     """
 
-    def __init__(self, environment: Environment | None, records: dict[str, SourcedRecord]):
-        self.environment = environment
-        self.records = records
-        self.hidden: tuple[Page, str] | None = None
+    def __init__(self, cache_root: Path) -> None:
+        self.cache_root = cache_root
+        self.process: subprocess.Popen[bytes] | None = None
+        self.output: Path | None = None
 
-    def show(self, page: Page) -> None:
-        entry = self.records.get(page.file.src_uri)
-        if entry is not None and self.environment is not None and page.content:
-            self.hidden = (page, page.content)
-            page.content = record_search_html(self.environment, entry)
+    def start(self, documents: Path) -> None:
+        try:
+            from pagefind_bin import get_executable
 
-    def restore(self, page: Page) -> None:
-        if self.hidden is not None and self.hidden[0] is page:
-            page.content = self.hidden[1]
-        self.hidden = None
+            executable = get_executable()
+        except (ImportError, FileNotFoundError) as exc:
+            hint = "pip install 'pagefind[bin]'"
+            raise PluginError(f"runbook: search needs Pagefind ({hint}): {exc}") from exc
+        self.cache_root.mkdir(parents=True, exist_ok=True)
+        self.output = Path(tempfile.mkdtemp(prefix="pagefind-", dir=self.cache_root))
+        command = [str(executable), "--site", str(documents), "--output-path", str(self.output)]
+        self.process = subprocess.Popen(
+            [*command, "--force-language", "en", "--silent"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+
+    def finish(self, site_dir: Path) -> None:
+        if self.process is None or self.output is None:
+            return
+        _, errors = self.process.communicate()
+        output, self.output, code = self.output, None, self.process.returncode
+        self.process = None
+        if code != 0:
+            shutil.rmtree(output, ignore_errors=True)
+            message = errors.decode("utf-8", "replace").strip().splitlines()[-1:] or [""]
+            raise PluginError(f"runbook: Pagefind failed (exit {code}): {message[0]}")
+        bundle = site_dir / BUNDLE_FOLDER
+        if bundle.is_dir() and not bundle.is_symlink():
+            shutil.rmtree(bundle)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(bundle)
+        shutil.move(str(output), str(bundle))
+
+    def abort(self) -> None:
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait()
+            self.process = None
+        if self.output is not None:
+            shutil.rmtree(self.output, ignore_errors=True)
+            self.output = None

@@ -73,10 +73,10 @@ def demo_site(tmp_path_factory: pytest.TempPathFactory) -> BuiltSite:
 
 @pytest.fixture(scope="session")
 def large_site(tmp_path_factory: pytest.TempPathFactory) -> BuiltSite:
-    """A synthetic runbook (benchmarks/corpus.py) with twice as many records as runbook's
-    search worker highlights, so that a common word has results past the highlighted ones."""
-    highlighted = re.search(r"const HIGHLIGHTED = (\d+)", SEARCH_WORKER.read_text())
-    repo = write_corpus(tmp_path_factory.mktemp("large") / "runbook", 2 * int(highlighted[1]))
+    """A synthetic runbook (benchmarks/corpus.py) with three times as many records as runbook's
+    search worker lists, so that a common word has results past the listed ones."""
+    shown = re.search(r"const SHOWN = (\d+)", SEARCH_WORKER.read_text())
+    repo = write_corpus(tmp_path_factory.mktemp("large") / "runbook", 3 * int(shown[1]))
     result = build(repo, "--quiet")
     return BuiltSite(repo, Site(repo / "site"), load_records(repo / "records"), result.output)
 

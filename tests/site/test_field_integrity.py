@@ -16,6 +16,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sitehelpers import RICH_MKDOCS_YML, SNIPPET_MARKER, build, parse_html, write_repo
 
+from benchmarks.search_bundle import search_fragments
+
 DANGEROUS_LINES = [
     "```",
     "```html",
@@ -127,4 +129,5 @@ def test_every_field_stays_in_its_block(
         assert [a for node in command_nodes for a in node.find_all("a")] == []
     index = (repo / "site" / "search" / "search_index.json").read_text(encoding="utf-8")
     assert SNIPPET_MARKER not in index
+    assert SNIPPET_MARKER not in json.dumps(search_fragments(repo / "site"))
     assert not Path(repo / "site" / ".env").exists()

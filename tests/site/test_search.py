@@ -1,13 +1,12 @@
-"""Material's search on the demo-based site finds records by file, command, owner and service.
+"""The search box on the demo-based site finds records by file, command, flag, owner and service,
+and its facets narrow them.
 
 Queries and expected record ids are derived from the records' YAML, not written by hand.
 """
 
 from __future__ import annotations
 
-import html
 import itertools
-import json
 import re
 from collections import Counter
 from pathlib import Path
@@ -245,46 +244,102 @@ def test_a_part_of_a_hyphenated_name_finds_it(
     name, expected = _busiest_hyphenated_service(demo_site)
     last = name.rsplit("-", 1)[1]
     assert_finds(tab, demo_server, last, expected)
-    marked = tab.page.locator(".md-search-result__item mark").all_text_contents()
-    assert any(m.lower() == name for m in marked), f"{name!r} is not highlighted: {marked[:5]}"
+    titles = tab.page.locator(".md-search-result__item article").all_inner_texts()
+    assert any(name in text for text in titles), f"{name!r} is not shown: {titles[:3]}"
 
 
-# --- a runbook with more results than the worker highlights --------------------------------
+def _flags(site: BuiltSite) -> dict[str, set[str]]:
+    """Each flag of the demo's commands (a word starting with "-"), with the records whose
+    commands hold it as a word of its own."""
+    users: dict[str, set[str]] = {}
+    for record in site.records.values():
+        for command in record.commands() + record.commands(rollback=True):
+            for word in command["run"].split():
+                if re.fullmatch(r"--?[A-Za-z][\w=.-]*", word):
+                    users.setdefault(word, set()).add(record.id)
+    return users
 
 
-def highlighted_results(worker: Path) -> int:
-    """How many results runbook's search worker highlights, as the worker's source says."""
-    return int(re.search(r"const HIGHLIGHTED = (\d+)", worker.read_text())[1])
+@pytest.mark.parametrize("kind", ["short", "long with a value"])
+def test_a_flag_is_text_not_an_operator(
+    demo_site: BuiltSite, demo_server: str, tab: Tab, kind: str
+) -> None:
+    """`-t` or `--dry-run=server` finds the records whose commands pass that flag: a leading
+    "-" is not "must not contain", and records without the flag are not listed."""
+    flags = _flags(demo_site)
+    if kind == "short":
+        candidates = [f for f in flags if re.fullmatch(r"-[A-Za-z]", f)]
+    else:
+        candidates = [f for f in flags if f.startswith("--") and "=" in f]
+    assert candidates, f"the demo has no {kind} flag: the test cannot fail"
+    flag = min(candidates, key=lambda f: (-len(flags[f]), f))
+    assert_finds(tab, demo_server, flag, flags[flag])
+    found = found_records(search(tab, demo_server, flag)[1])
+    pattern = re.compile(rf"(?<!\S){re.escape(flag)}")
+    strays = sorted(
+        rid
+        for rid in found
+        if not any(
+            pattern.search(c["run"])
+            for c in demo_site.records[rid].commands()
+            + demo_site.records[rid].commands(rollback=True)
+        )
+    )
+    assert not strays, f"{flag!r} also lists records without it: {strays}"
 
 
-def pages_with_word_starting(site_dir: Path, prefix: str) -> set[str]:
-    """The pages whose search entries hold a word starting with `prefix`, read from the index
-    with its separator (hyphenated words also count by their parts)."""
-    index = json.loads((site_dir / "search" / "search_index.json").read_text())
-    separator = re.compile(index["config"]["separator"])
-    pages = set()
-    for doc in index["docs"]:
-        text = html.unescape(re.sub(r"<[^>]+>", " ", doc["title"] + " " + doc["text"])).lower()
-        words = [w for w in separator.split(text) if w]
-        words += [part for w in words if "-" in w for part in w.split("-")]
-        if any(w.startswith(prefix) for w in words):
-            pages.add(doc["location"].split("#")[0])
-    return pages
+@pytest.mark.parametrize("facet", ["service", "owner", "status", "tag", "year"])
+def test_a_facet_narrows_to_the_records_that_have_it(
+    demo_site: BuiltSite, demo_server: str, tab: Tab, facet: str
+) -> None:
+    """`service:billing` lists exactly the records of every service whose name holds
+    "billing" (any part, any case), newest first, and no hand-written page."""
+    records = list(demo_site.records.values())
+
+    def values(record: RecordData) -> list[str]:
+        if facet == "year":
+            return [str(record.data["date"])[:4]]
+        if facet == "tag":
+            return list(record.data.get("tags", []))
+        return [str(record.data.get(facet, "shipped"))]
+
+    counts = Counter(v for r in records for v in values(r))
+    value = min(counts, key=lambda v: (-counts[v], v))
+    part = value if facet == "year" else value.split(" ")[0].split("-")[0].upper()
+    expected = {r.id for r in records if any(part.lower() in v.lower() for v in values(r))}
+    query = f'{facet}:"{part}"' if " " in part else f"{facet}:{part}"
+    summary, hrefs = search(tab, demo_server, query)
+    listed = [record_id_of(urlsplit(h).path) for h in hrefs]
+    assert None not in listed, f"{query!r} lists pages that are not records: {hrefs}"
+    assert set(listed) == expected, f"{query!r} ({summary})"
+    dates = [str(demo_site.records[rid].data["date"]) for rid in listed]
+    assert dates == sorted(dates, reverse=True)
 
 
-def test_a_word_on_every_record_lists_every_page_and_highlights_the_best(
+# --- a runbook with more results than the worker lists -------------------------------------
+
+
+def shown_results(worker: Path) -> int:
+    """How many results runbook's search worker lists, as the worker's source says."""
+    return int(re.search(r"const SHOWN = (\d+)", worker.read_text())[1])
+
+
+def test_a_word_on_every_record_lists_the_first_and_counts_the_rest(
     large_site: BuiltSite, large_server: str, tab: Tab
 ) -> None:
-    site_dir, url = large_site.site_dir, large_server
-    highlighted = highlighted_results(site_dir / "assets/javascripts/workers/runbook-search.js")
-    expected = pages_with_word_starting(site_dir, "owner")
-    assert len(expected) > highlighted + 10
-    summary, hrefs = search(tab, url, "owner")
-    assert summary.startswith(f"{len(expected)} matching"), summary
-    found = {urlsplit(h).path.removeprefix(urlsplit(url).path) for h in hrefs}
-    assert found == expected
+    """Only the first SHOWN records are fetched and listed, highlighted; one more entry says
+    how many others match and how to narrow them."""
+    site_dir = large_site.site_dir
+    shown = shown_results(site_dir / "assets/javascripts/workers/runbook-search.js")
+    year = Counter(str(r.data["date"])[:4] for r in large_site.records.values()).most_common(1)
+    value, count = year[0]
+    assert count > shown
+    search(tab, large_server, f"year:{value}")
     items = tab.page.locator(".md-search-result__item")
+    assert items.count() == shown + 1
+    assert items.nth(shown).inner_text().startswith(f"{count - shown} more changes match")
+    search(tab, large_server, "owner")
+    everyone = len(large_site.records)
+    assert items.count() >= shown + 1  # and the hand-written pages that say "owner"
+    assert items.nth(shown).inner_text().startswith(f"{everyone - shown} more changes match")
     assert items.first.locator("mark").count() > 0
-    last = items.nth(items.count() - 1)
-    assert last.locator("mark").count() == 0  # past the highlighted ones: an excerpt only
-    assert 0 < len(last.locator("article").inner_html()) < 1000

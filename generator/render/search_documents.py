@@ -1,0 +1,94 @@
+"""What search indexes of a record: one small HTML document per record, for Pagefind.
+
+The document holds the record's values (not the page's labels and headings, which are on
+every record and would make those words match all of them), Pagefind's metadata (title, date,
+service, owner, status: what a result shows) and filters (service, owner, status, tag, year:
+the facets), and the record's *search terms*.
+
+Search terms are why a path or a command fragment is found precisely. Pagefind splits words at
+punctuation, so `app/billing/file-0469.conf` would be the words "app", "billing", ... and
+`--dry-run=server` would be "dry", "run", "server": a full path would list every record in its
+folder, and flags could not be told apart. A joined word (one holding anything besides letters
+and digits, such as "/", ".", "-", "=" or ":") is therefore also indexed *encoded* into letters
+and digits, whole, by its tails (`file-0469.conf`, `0469.conf`), by its heads (`app/billing`)
+and by its parts. The browser (templates/runbook-search.js) encodes a query's joined words the
+same way, so `app/billing` finds that folder, `--dry-run=server` finds that flag, and a full
+path finds only the records that touched it. The encoding is a contract between this module
+and that script: change both or neither (tests/site/test_search.py checks they agree).
+"""
+
+from __future__ import annotations
+
+import re
+
+from jinja2 import Environment
+
+from ..models import SourcedRecord
+
+SEARCH_DOCUMENT_TEMPLATE = "_record_search.html.j2"
+# Everything after this word in a document's text is search terms; the browser cuts excerpts
+# there (runbook-search.js has the same word).
+TERMS_MARKER = "zzrunbooktermszz"
+# How a joined word's punctuation is spelled in letters; any other character is "zx", and
+# "z" itself is "zz", so that no two words encode alike.
+_SPELLED = {"-": "zh", "/": "zs", ".": "zd", "_": "zu", "=": "ze", ":": "zc", "@": "za"}
+_SPELLED |= {"~": "zt", "+": "zp", ",": "zm", "z": "zz"}
+_LEADING = "\"'`([{<*"
+_TRAILING = "\"'`)]}>*,;:!?."
+_JOINER_RUN = re.compile(r"[\W_]+")
+_WORD = re.compile(r"\S+")
+
+
+def encode(word: str) -> str:
+    """A joined word spelled in letters and digits only (see the module docstring)."""
+    return "".join(
+        char if char.isalnum() and char != "z" else _SPELLED.get(char, "zx") for char in word
+    )
+
+
+def _joined(word: str) -> bool:
+    return any(not char.isalnum() for char in word)
+
+
+def terms_of_word(word: str) -> set[str]:
+    """The search terms of one word of text: itself encoded, its tails, heads and parts."""
+    word = word.lstrip(_LEADING).rstrip(_TRAILING).lower()
+    if not word or not _joined(word) or not any(char.isalnum() for char in word):
+        return set()
+    variants = {word, word.lstrip("-")}
+    for run in _JOINER_RUN.finditer(word):
+        if run.start() > 0:
+            variants.add(word[: run.start()])
+        if run.end() < len(word):
+            variants.add(word[run.end() :])
+    terms = {encode(variant) if _joined(variant) else variant for variant in variants if variant}
+    terms.update(part for part in _JOINER_RUN.split(word) if part)
+    return terms
+
+
+def search_terms(texts: list[str]) -> list[str]:
+    """The search terms of every joined word in these texts, sorted (stable documents)."""
+    terms: set[str] = set()
+    for text in texts:
+        for word in _WORD.findall(text):
+            terms |= terms_of_word(word)
+    return sorted(terms)
+
+
+def _searchable_texts(entry: SourcedRecord) -> list[str]:
+    record = entry.record
+    texts = [record.title, record.owner, record.service, record.environment, *record.tags]
+    texts += [*record.reviewers, *record.files_touched, record.reason, record.rollback.plan]
+    for command in [*record.commands, *record.rollback.commands]:
+        texts += [command.run, command.note or ""]
+    return texts
+
+
+def search_document_html(environment: Environment, entry: SourcedRecord) -> str:
+    """The HTML document Pagefind indexes for a record's page."""
+    return environment.get_template(SEARCH_DOCUMENT_TEMPLATE).render(
+        entry=entry,
+        record=entry.record,
+        terms=search_terms(_searchable_texts(entry)),
+        terms_marker=TERMS_MARKER,
+    )
