@@ -25,9 +25,6 @@ from .authoring.schema import SCHEMA_MODELS, json_schema
 from .check.validate import YAML_SUFFIXES, display_path, validate_runbook
 from .config import ConfigurationError, RunbookOptions, read_options
 from .diagnostics import OUTPUT_FORMATS, format_diagnostics, has_errors, summary_line
-from .pipeline import generate
-from .render.pages import write_pages
-from .site.output import RENDER_MARKERS, check_output_folder, write_atomically
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 
@@ -199,6 +196,11 @@ def serve(dev_addr: str | None, config_file: str | None) -> None:
 @config_file_option
 def render(out_dir: Path, config_file: str | None) -> None:
     """Write the generated Markdown pages, feed and export to a folder (for any engine)."""
+    # Rendering is imported here: `runbook validate` (the pre-commit hook) never pays for it.
+    from .pipeline import generate
+    from .render.pages import write_pages
+    from .site.output import RENDER_MARKERS, check_output_folder, write_atomically
+
     options = _options(config_file)
     try:
         target = check_output_folder(out_dir, options, what="output folder", markers=RENDER_MARKERS)

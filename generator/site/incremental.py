@@ -182,9 +182,11 @@ def _rewrite_search_index(
     previous_index: dict[str, Any] | None,
     rebuilt: set[str],
     order: list[str],
+    generated: set[str],
 ) -> None:
-    """Finish Material's search index after a dirty build: carry over the entries of the pages
-    it did not render, in page order."""
+    """Finish Material's search index after a dirty build: carry over the entries of the
+    hand-written pages it did not render, in page order (generated pages are never in it,
+    whatever an older build put there)."""
     path = site_dir / SEARCH_INDEX
     if not path.is_file():
         return
@@ -192,7 +194,7 @@ def _rewrite_search_index(
     by_page: dict[str, list[dict[str, Any]]] = {}
     for entry in (previous_index or {}).get("docs", []):
         page = entry["location"].split("#", 1)[0]
-        if page not in rebuilt:
+        if page not in rebuilt and page not in generated:
             by_page.setdefault(page, []).append(entry)
     for entry in current.get("docs", []):
         by_page.setdefault(entry["location"].split("#", 1)[0], []).append(entry)
@@ -322,6 +324,7 @@ class IncrementalBuild:
                 previous_index=self.previous_search_index,
                 rebuilt=self.rebuilt_urls,
                 order=[page.url for page in pages],
+                generated={f.url for f in files if f.src_uri in generated_uris},
             )
             _remove_stale_outputs(site_dir, self.previous_manifest, generated)
         _write_manifest(site_dir, _fingerprint(config, templates_dir), generated)
