@@ -101,3 +101,24 @@ def test_path_checks_still_refuse_the_unplain() -> None:
     for path in ["../etc/passwd", "a/./b", "/abs", "C:/x", "a//b", "a\\b", "..", "."]:
         assert path_problem(path) is not None, path
         assert not PLAIN_PATH.fullmatch(path), path
+
+
+YAML_11_ONLY_NUMBERS = st.one_of(
+    st.integers(1, 10**6).map(lambda n: f"0{n:o}"),  # octal: 012 is 10 in YAML 1.1, 12 in 1.2
+    st.tuples(st.integers(1, 59), st.integers(0, 59)).map(lambda t: f"{t[0]}:{t[1]:02d}"),
+    st.integers(1, 10**6).map(lambda n: f"{n:_}" if n >= 1000 else f"1_{n:03d}"),
+    st.integers(0, 10**6).map(lambda n: f"0x{n:X}"),
+    st.integers(0, 10**6).map(lambda n: f"0b{n:b}"),
+)
+
+
+@given(YAML_11_ONLY_NUMBERS, st.booleans())
+def test_yaml_11_number_forms_never_reach_a_value(number: str, before: bool) -> None:
+    """Whatever YAML 1.1 makes of `012`, `1:30`, `1_000`, `0x1F` or `0b101`, the loader
+    refuses it at its own line and column instead of handing a number on."""
+    field = "before" if before else "after"
+    text = f"title: t\nmetrics:\n  - name: m\n    {field}: {number}\n"
+    loaded = parse_yaml_bytes(text.encode(), LoadedFile("r.yaml", "r.yaml"))
+    errors = [(d.line, d.column, d.code) for d in loaded.diagnostics]
+    assert errors == [(4, 7 + len(field), "schema")], (number, loaded.diagnostics)
+    assert loaded.data is not None and loaded.data["metrics"][0][field] is None

@@ -49,6 +49,21 @@ CONTROL_CHARACTERS = re.compile(
     "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\ufdd0-\ufdef\ufffe\uffff]"
 )
 
+# What a YAML error usually means in a hand-written record, added to PyYAML's message.
+SYNTAX_HINTS = (
+    (
+        "mapping values are not allowed",
+        ": check this line's indentation against the lines above (a key lines up with the "
+        "keys beside it, its value's keys are indented under it), or, if the value is text "
+        "holding ': ', quote the whole value",
+    ),
+    (
+        "could not find expected ':'",  # libyaml's words for a key line without its colon
+        ": a key needs ': ' after it; if this line continues the text above, indent it under "
+        "that text or quote the whole value",
+    ),
+)
+
 _constructor = SafeConstructor()
 _SCALAR_CONSTRUCTORS = _constructor.yaml_constructors
 _IMPLICIT_FIRST_CHARACTERS = frozenset(
@@ -61,6 +76,13 @@ _NOT_CACHED = object()
 # Decimal numbers without the YAML 1.1 forms (octal 012, 1_000, +1, .5, 1e3) that need the
 # resolver.
 _PLAIN_DECIMAL = re.compile(r"-?(?:0|[1-9][0-9]*)(\.[0-9]+)?")
+# Numbers YAML 1.1 and 1.2 read alike. The others (012 is 10 in YAML 1.1 and 12 in 1.2, 1:30 is
+# 90, 1_000 is 1000 or text, 0x1F, 0b101) never reach a record silently.
+NUMBER_TAGS = frozenset({"tag:yaml.org,2002:int", "tag:yaml.org,2002:float"})
+_YAML_12_NUMBER = re.compile(
+    r"[-+]?(?:(?:0|[1-9][0-9]*)(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)"
+    r"|\.(?:nan|NaN|NAN)"
+)
 MAX_CACHED_SCALARS = 4096
 
 
@@ -75,6 +97,9 @@ class LoadedFile:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     # 1-based (line, column) of each top-level key: most findings need no other position.
     key_positions: dict[str, tuple[int, int]] = field(default_factory=dict)
+    # Where a refused value was left out (an impossible date, a YAML 1.1 number): the file's
+    # other stages still run, and say nothing more about those places.
+    refused_at: set[tuple[int, int]] = field(default_factory=set)
 
     @property
     def stem(self) -> str:
@@ -87,12 +112,17 @@ class LoadedFile:
 class _Refused(Exception):
     """Raised inside the event walk to stop at input we refuse; carries the diagnostic."""
 
-    def __init__(self, mark: yaml.Mark | None, code: str, message: str) -> None:
+    def __init__(
+        self, mark: yaml.Mark | None, code: str, message: str, *, value_only: bool = False
+    ) -> None:
         super().__init__(message)
         self.line = mark.line + 1 if mark else 1
         self.column = mark.column + 1 if mark else 1
         self.code = code
         self.message = message
+        # A refused value (left out as None) rather than refused structure: the document is
+        # still what its author wrote everywhere else.
+        self.value_only = value_only
 
 
 def file_stem(path: str | Path) -> str:
@@ -161,8 +191,9 @@ def parse_yaml_bytes(
     refusals: list[_Refused] = []
     try:
         data = _build_document(text, refusals, loaded.key_positions)
-        if not refusals:
+        if all(refused.value_only for refused in refusals):
             loaded.data = data
+            loaded.refused_at = {(refused.line, refused.column) for refused in refusals}
     except _Refused as refused:
         refusals.append(refused)
     except yaml.MarkedYAMLError as exc:
@@ -172,6 +203,7 @@ def parse_yaml_bytes(
         problem = exc.problem or exc.context or "invalid YAML"
         if exc.context and exc.problem:
             problem = f"{problem} ({exc.context})"
+        problem += next((hint for words, hint in SYNTAX_HINTS if words in problem), "")
         loaded.error(
             mark.line + 1 if mark else 1, mark.column + 1 if mark else 1, "yaml-syntax", problem
         )
@@ -416,6 +448,7 @@ class _EventWalk:
                     "schema",
                     f"a number of {len(value):,} characters: no measurement needs more than "
                     f"{MAX_NUMBER_CHARACTERS}; quote it if it is text",
+                    value_only=True,
                 )
             )
             return None
@@ -441,6 +474,20 @@ class _EventWalk:
                         f"'{_shorten(value)}' is not a real date: {exc}"
                         if is_date
                         else f"'{_shorten(value)}' is not a usable number: quote it if it is text",
+                        value_only=True,
+                    )
+                )
+                return None
+            if tag in NUMBER_TAGS and not _YAML_12_NUMBER.fullmatch(value):
+                self.refusals.append(
+                    _Refused(
+                        event.start_mark,
+                        "schema",
+                        f"'{_shorten(value)}' is a YAML 1.1 number form, read as {resolved!r} "
+                        "here and differently (or as text) by editors, which read YAML 1.2: "
+                        "write the number in plain decimal, or if it is text quote it: "
+                        f'"{_shorten(value)}"',
+                        value_only=True,
                     )
                 )
                 return None

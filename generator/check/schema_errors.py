@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import json
 import types
 import typing
 from typing import Any
@@ -52,6 +53,31 @@ def describe(value: Any) -> str:
     text = repr(value) if isinstance(value, str) else str(value)
     text = text.encode("unicode_escape").decode("ascii") if not text.isprintable() else text
     return text if len(text) <= 60 else text[:59] + "…"
+
+
+# Errors where a YAML 1.1 word or number (`yes`, `on`, `12:30`) landed instead of text.
+_SCALAR_MISREAD_KINDS = frozenset({"literal_error", "model_type", "model_attributes_type"})
+
+
+def _misread_scalar(
+    error: dict[str, Any], loc: tuple[Any, ...], root: Any, model: type[BaseModel], where: str
+) -> str:
+    """`yes` as an item status: say what YAML made of it and what is expected instead."""
+    value = error["input"]
+    literal = source_text(root, loc) or str(value)
+    read_as = TYPE_NAMES.get(type(value), type(value).__name__)
+    shown = str(value).lower() if isinstance(value, bool) else str(value)
+    expected = error.get("ctx", {}).get("expected")
+    shorthand = _model_at(model, loc)
+    if expected is None and shorthand is not None and "_shorthand" in vars(shorthand):
+        field = shorthand.model_fields[shorthand._shorthand]
+        choices = typing.get_args(_unwrap(field.annotation))
+        expected = " or ".join(repr(choice) for choice in choices) or "text"
+    wanted = f"write {expected}" if expected else "write a mapping of keys"
+    return (
+        f"{where}: YAML read {describe(literal)} as {read_as} ({shown}): {wanted}, "
+        f'or quote it if you mean the text: "{literal}"'
+    )
 
 
 def _model_at(model: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] | None:
@@ -119,6 +145,8 @@ def _message(
             f"{where}: expected text, but YAML read {describe(literal)} as {read_as} ({shown}); "
             f'quote it: "{literal}"'
         )
+    if isinstance(value, bool | int | float | dt.date) and kind in _SCALAR_MISREAD_KINDS:
+        return "schema", _misread_scalar(error, loc, root, model, where)
     if value is None and kind.endswith("_type"):
         return "schema", f"{where}: is empty"
     if kind in ("model_type", "model_attributes_type", "dict_type"):
@@ -133,6 +161,56 @@ def _message(
     return "schema", f"{where}: {message}"
 
 
+_SHORTHAND_NOUNS = {"run": "command", "status": "status"}
+
+
+def _collapse_colon_slips(errors: list[Any], data: Any, model: type[BaseModel]) -> list[Any]:
+    """An unquoted command holding ": " (`- kubectl label pod x app: web`) reads as a mapping
+    of one unknown key: one error saying to quote it, instead of "run: required key is
+    missing" plus an unknown key named after the command."""
+    slips: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for item in errors:
+        loc = tuple(item["loc"])
+        if not loc or loc[:-1] in slips:
+            continue
+        shorthand = _model_at(model, loc[:-1])
+        value = _value_at(data, loc[:-1])
+        if (
+            shorthand is not None
+            and "_shorthand" in vars(shorthand)
+            and isinstance(value, dict)
+            and len(value) == 1
+            and _reads_as_text(str(next(iter(value))), shorthand.model_fields)
+        ):
+            key, rest = next(iter(value.items()))
+            text = f"{key}: {rest}" if isinstance(rest, str | int | float) else f"{key}: ..."
+            slips[loc[:-1]] = {
+                "type": "colon-slip",
+                "loc": loc[:-1],
+                "msg": f"{format_loc(loc[:-1])}: the ': ' in it made YAML read a mapping; "
+                f"quote the whole {_SHORTHAND_NOUNS.get(shorthand._shorthand, 'value')}: "
+                f"{json.dumps(text, ensure_ascii=False)}",
+            }
+    kept = [item for item in errors if tuple(item["loc"])[:-1] not in slips]
+    return list(slips.values()) + kept
+
+
+def _reads_as_text(key: str, fields: Any) -> bool:
+    """A key that is words of a command, not a misspelt field (`commnd` is `command`)."""
+    return key not in fields and (" " in key or not difflib.get_close_matches(key, fields))
+
+
+def _value_at(data: Any, loc: tuple[Any, ...]) -> Any:
+    for step in loc:
+        if (isinstance(data, dict) and step in data) or (
+            isinstance(data, list) and isinstance(step, int) and 0 <= step < len(data)
+        ):
+            data = data[step]
+        else:
+            return None
+    return data
+
+
 def schema_diagnostics(
     error: ValidationError, loaded: LoadedFile, model: type[BaseModel]
 ) -> list[Diagnostic]:
@@ -140,10 +218,16 @@ def schema_diagnostics(
     MAX_REPORTED_PER_FILE, one line saying how many more (a file of 100,000 unknown keys
     gets 21 lines, in the time of 21)."""
     root = compose_nodes(loaded.text or "")
-    errors = error.errors()
+    errors = _collapse_colon_slips(error.errors(), loaded.data, model)
     diagnostics = []
     for item in errors[: MAX_REPORTED_PER_FILE + 1]:
         loc = tuple(item["loc"])
+        if item["type"] == "colon-slip":
+            line, column = locate(root, loc)
+            diagnostics.append(
+                Diagnostic(loaded.display_path, line, column, "error", "schema", item["msg"])
+            )
+            continue
         at_key = item["type"] == "extra_forbidden"
         if loc and loc[-1] == "[key]":
             loc, at_key = loc[:-1], True

@@ -8,6 +8,7 @@ sends back the models and diagnostics. Only duplicate ids need all records toget
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import os
 import signal
 from collections.abc import Iterable, Sequence
@@ -201,7 +202,7 @@ def load_checklists(
         if loaded.data is None:
             continue
         findings = list(secret_findings(loaded.data, loaded.text or ""))
-        checklist = _validated(loaded, Checklist, diagnostics)
+        checklist, _ = _validated(loaded, Checklist, diagnostics)
         if checklist is not None:
             findings += check_checklist(checklist)
         problems = _located(findings, loaded)
@@ -211,14 +212,77 @@ def load_checklists(
     return dict(sorted(checklists.items()))
 
 
-def _validated(loaded: LoadedFile, model: type[BaseModel], diagnostics: list[Diagnostic]) -> Any:
+def _validated(
+    loaded: LoadedFile, model: type[BaseModel], diagnostics: list[Diagnostic]
+) -> tuple[Any, ValidationError | None]:
+    """The model of the file's data; or None and the error, after adding its schema
+    problems (none at a place the loader already refused)."""
     if loaded.data is None:
-        return None
+        return None, None
     try:
-        return model.model_validate(loaded.data)
+        return model.model_validate(loaded.data), None
     except ValidationError as error:
-        diagnostics += schema_diagnostics(error, loaded, model)
-        return None
+        diagnostics += [
+            diagnostic
+            for diagnostic in schema_diagnostics(error, loaded, model)
+            if (diagnostic.line, diagnostic.column) not in loaded.refused_at
+        ]
+        return None, error
+
+
+# What the per-record rules read: a record whose problems lie here gets no rule findings.
+RULE_INPUTS = frozenset({"date", "service", "tags", "checklists"})
+# Warnings about a field that is absent: wrong when the field was only set aside.
+_ABSENCE_WARNINGS = {
+    "metrics": "no-metrics",
+    "expected_result": "missing-expected-result",
+    "rollback": "rollback-untested",
+    "last_reviewed": "stale-review",
+}
+
+
+def _best_effort_record(
+    loaded: LoadedFile, error: ValidationError | None
+) -> tuple[ChangeRecord | None, set[str]]:
+    """The record with its invalid top-level fields set aside, so that the checklist and
+    policy rules report in the same run as the schema errors (one round of fixes, not
+    four); None when a field the rules read is among them. Also the fields set aside."""
+    if error is None or loaded.data is None:
+        return None, set()
+    broken = {str(item["loc"][0]) for item in error.errors() if item["loc"]}
+    data = {key: value for key, value in loaded.data.items() if key not in broken}
+    if "date" in broken:  # an impossible date: the file name's date says which checklists held
+        try:
+            data["date"] = dt.date.fromisoformat(loaded.stem[:10])
+        except ValueError:
+            return None, broken
+    if broken & RULE_INPUTS - {"date"}:
+        return None, broken
+    for key in broken & _REQUIRED_FIELDS - {"date"}:
+        data[key] = _PLACEHOLDERS[key]
+    fields = ChangeRecord.model_fields
+    meant = {  # `expected_reslt` set aside: no "no expected_result" warning either
+        match for key in broken - set(fields) for match in difflib.get_close_matches(key, fields, 1)
+    }
+    try:
+        return ChangeRecord.model_validate(data), broken | meant
+    except ValidationError:
+        return None, broken
+
+
+_REQUIRED_FIELDS = frozenset(
+    name for name, info in ChangeRecord.model_fields.items() if info.is_required()
+)
+# Valid stand-ins for required fields the rules never read (RULE_INPUTS are never replaced).
+_PLACEHOLDERS: dict[str, Any] = {
+    "title": "-",
+    "owner": "-",
+    "reason": "-",
+    "environment": "-",
+    "files_touched": ["-"],
+    "commands": ["-"],
+    "rollback": {"plan": "-", "tested": True},
+}
 
 
 def _id_diagnostics(loaded: LoadedFile) -> list[Diagnostic]:
@@ -326,8 +390,24 @@ def _check_record_file(path: str, context: _Context) -> RecordResult:
     if loaded.data is None:
         return None, diagnostics, None
     findings = list(secret_findings(loaded.data, loaded.text or ""))
-    record = _validated(loaded, ChangeRecord, diagnostics)
+    record, error = _validated(loaded, ChangeRecord, diagnostics)
     if record is None:
+        partial, set_aside = _best_effort_record(loaded, error)
+        if partial is not None:
+            findings += [
+                finding
+                for finding in check_record(
+                    loaded.stem,
+                    partial,
+                    loaded.data,
+                    context.checklists,
+                    aliases=context.aliases,
+                    today=context.today,
+                    review_max_age_days=context.review_max_age_days,
+                )
+                if not (finding.loc and str(finding.loc[0]) in set_aside)
+                and finding.code not in {_ABSENCE_WARNINGS.get(key) for key in set_aside}
+            ]
         diagnostics += _located(findings, loaded)
         return None, diagnostics, None
     findings += check_record(
