@@ -7,8 +7,9 @@
  * - Hand-written pages: Material's own worker (imported below, unchanged) and its Lunr index,
  *   which no longer holds any generated page.
  *
- * The worker speaks Material's protocol (SETUP, READY, QUERY, RESULT): every RESULT Material's
- * worker posts is held, the records Pagefind found are put first, and one RESULT goes out.
+ * The worker speaks Material's protocol (SETUP, READY, QUERY, RESULT): the records Pagefind
+ * finds are posted as soon as they are found, and again with the hand-written pages Material's
+ * worker found.
  *
  * Queries are read as text, not syntax: a leading "-" is part of a flag, not "must not contain".
  * A joined word (a path, a hyphenated name, a flag such as --dry-run=server) is encoded into
@@ -48,41 +49,54 @@ function loadPagefind() {
     await module.options({ baseUrl: "/" })
     await module.init() /* its WebAssembly and page list, while the reader is still reading */
     return module
-  }).catch(() => null) /* no bundle (file://, or a site built without it): pages only */
+  }).catch(error => { /* no bundle (file://, or a site built without it): pages only */
+    console.warn("runbook search: records cannot be searched here:", error)
+    return null
+  })
   return pagefind
 }
 
-/* Queries in the order Material's worker answers them; each answer is merged with its own. */
-const pending = []
-let posted = 0
-let asked = 0
+/* The answer to the latest query, posted as soon as the records are found and again when
+   Material's worker has answered with hand-written pages (each post is the whole list, and
+   Material renders every RESULT anew). An answer to an older query is never posted. */
+const waiting = [] /* answers whose hand-written pages Material's worker has yet to send */
+let latest = null
 addEventListener("message", event => {
-  if (event.data && event.data.type === QUERY) {
-    const query = String(event.data.data)
-    /* Material's index reads "-" and "+" as operators and knows no facets: give it words */
-    event.data.data = parseQuery(query).words.map(word => word.replace(/^[-+]+/, "")).join(" ")
-    const records = searchRecords(query).catch(error => {
+  if (!event.data || event.data.type !== QUERY)
+    return
+  const query = String(event.data.data)
+  const { words, facets } = parseQuery(query)
+  /* Material's index reads "-" and "+" as operators and knows no facets: give it words */
+  event.data.data = words.map(word => word.replace(/^[-+]+/, "")).join(" ")
+  const answer = { facets: Object.keys(facets).length > 0, records: null, pages: null, data: {} }
+  latest = answer
+  waiting.push(answer)
+  searchRecords(query)
+    .catch(error => {
       console.error("runbook search:", error)
       return []
     })
-    pending.push({ seq: ++asked, query, records })
-  }
+    .then(records => {
+      answer.records = records
+      publish(answer)
+    })
 })
 
 const post = self.postMessage
 self.postMessage = (message, ...rest) => {
-  if (!message || message.type !== RESULT || !pending.length)
+  if (!message || message.type !== RESULT || !waiting.length)
     return post.call(self, message, ...rest)
-  const { seq, query, records } = pending.shift()
-  records.then(found => {
-    if (seq < posted)
-      return /* a newer query was answered already */
-    posted = seq
-    /* facets narrow records; hand-written pages have none */
-    const pages = Object.keys(parseQuery(query).facets).length ? [] : message.data.items
-    message.data.items = [...found, ...pages]
-    post.call(self, message, ...rest)
-  })
+  const answer = waiting.shift()
+  answer.pages = answer.facets ? [] : message.data.items /* facets narrow records only */
+  answer.data = message.data
+  publish(answer)
+}
+
+function publish(answer) {
+  if (answer !== latest || answer.records === null)
+    return /* records first: pages alone would be replaced a moment later */
+  const items = [...answer.records, ...answer.pages || []]
+  post.call(self, { type: RESULT, data: { ...answer.data, items } })
 }
 
 importScripts(new URL(MATERIAL_WORKER, here).href)

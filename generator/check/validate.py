@@ -316,6 +316,9 @@ def _id_diagnostics(loaded: LoadedFile) -> list[Diagnostic]:
 _worker_context: _Context | None = None
 
 
+_ENDING_SIGNALS = {signal.SIGTERM, signal.SIGHUP, signal.SIGINT}
+
+
 def _init_worker(context: _Context) -> None:
     """A worker dies at once on SIGTERM or SIGHUP (the parent cleans up) and leaves Ctrl-C
     to the parent, which then stops it."""
@@ -324,6 +327,7 @@ def _init_worker(context: _Context) -> None:
     for number in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(number, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _ENDING_SIGNALS)  # blocked while it was forked
 
 
 def _check_chunk(paths: list[str]) -> list[RecordResult]:
@@ -361,8 +365,16 @@ def _check_records_now(paths: list[str], context: _Context, jobs: int | None) ->
     chunk_size = max(25, len(paths) // (workers * 32))
     chunks = [paths[i : i + chunk_size] for i in range(0, len(paths), chunk_size)]
     results: list[RecordResult] = []
-    pool = get_context("fork").Pool(workers, initializer=_init_worker, initargs=(context,))
+    # A signal while the pool is being made would leave its workers unknown to _stop_now
+    # (and holding the caller's output open): it waits until the pool exists.
+    signal.pthread_sigmask(signal.SIG_BLOCK, _ENDING_SIGNALS)
     try:
+        pool = get_context("fork").Pool(workers, initializer=_init_worker, initargs=(context,))
+    except BaseException:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _ENDING_SIGNALS)
+        raise
+    try:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _ENDING_SIGNALS)  # one that came is raised here
         for chunk_results in pool.imap(_check_chunk, chunks):
             results += chunk_results
     except BaseException:

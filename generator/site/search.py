@@ -18,6 +18,7 @@ index is built while MkDocs renders pages, instead of after it.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import functools
 import os
@@ -97,6 +98,7 @@ class PagefindIndex:
         self.cache_root.mkdir(parents=True, exist_ok=True)
         self.output = Path(tempfile.mkdtemp(prefix="pagefind-", dir=self.cache_root))
         command = [str(executable), "--site", str(documents), "--output-path", str(self.output)]
+        atexit.register(self.abort)  # a signalled build leaves no Pagefind running
         self.process = subprocess.Popen(
             [*command, "--force-language", "en", "--silent"],
             stdout=subprocess.DEVNULL,
@@ -109,6 +111,7 @@ class PagefindIndex:
         _, errors = self.process.communicate()
         output, self.output, code = self.output, None, self.process.returncode
         self.process = None
+        atexit.unregister(self.abort)
         if code != 0:
             shutil.rmtree(output, ignore_errors=True)
             message = errors.decode("utf-8", "replace").strip().splitlines()[-1:] or [""]
