@@ -20,6 +20,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from benchmarks.corpus import write_corpus
 from generator.check.validate import validate_runbook
 from generator.config import read_options
@@ -81,8 +83,6 @@ def site_with_records(base_site: Path, target: Path, count: int) -> tuple[Path, 
 
 
 def _sample_record(root: Path) -> dict[str, Any]:
-    import yaml
-
     files = sorted((root / "records").rglob("*.yaml"))
     return yaml.safe_load(files[len(files) // 2].read_text(encoding="utf-8"))
 

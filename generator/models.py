@@ -203,6 +203,11 @@ class BareStringShorthand(StrictModel):
         return {cls._shorthand: value} if isinstance(value, str) else value
 
     @classmethod
+    def shorthand_field(cls) -> str:
+        """The field a bare string stands for (`run` of a command, `status` of an item)."""
+        return cls._shorthand
+
+    @classmethod
     def __get_pydantic_json_schema__(
         cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler
     ) -> JsonSchemaValue:

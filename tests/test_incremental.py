@@ -324,3 +324,18 @@ def test_failed_copy_of_the_previous_site_is_reported_in_one_line(
         line,
     ), line
     assert site_snapshot(demo_repo / "site") == before
+
+
+def test_a_runbook_without_records_builds_and_drops_its_search_bundle(runbook_repo: Path) -> None:
+    """No records yet (a new runbook) is a site without a records index, not a failed build
+    (Pagefind refuses to index nothing); the last record removed takes the bundle with it."""
+    assert "in full" in build(runbook_repo)
+    assert (runbook_repo / "site" / "index.html").is_file()
+    assert not (runbook_repo / "site" / "pagefind").exists()
+    record = REPO_ROOT / "records" / "2026" / "2026-11-20-cap-upload-size.yaml"
+    (runbook_repo / "records" / record.name).write_bytes(record.read_bytes())
+    build(runbook_repo)
+    assert f"changes/{record.stem}/" in search_fragments(runbook_repo / "site")
+    (runbook_repo / "records" / record.name).unlink()
+    build(runbook_repo)
+    assert not (runbook_repo / "site" / "pagefind").exists()

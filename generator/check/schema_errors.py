@@ -17,7 +17,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from ..diagnostics import CODES, Diagnostic
-from ..models import pattern_problem
+from ..models import BareStringShorthand, pattern_problem
 from .loader import MAX_REPORTED_PER_FILE, LoadedFile, compose_nodes, locate, source_text
 from .secrets import find_secrets
 
@@ -59,6 +59,11 @@ def describe(value: Any) -> str:
 _SCALAR_MISREAD_KINDS = frozenset({"literal_error", "model_type", "model_attributes_type"})
 
 
+def _shorthand_model(model: type[BaseModel] | None) -> type[BareStringShorthand] | None:
+    """The model at a place, when a bare string may stand for it."""
+    return model if isinstance(model, type) and issubclass(model, BareStringShorthand) else None
+
+
 def _misread_scalar(
     error: dict[str, Any], loc: tuple[Any, ...], root: Any, model: type[BaseModel], where: str
 ) -> str:
@@ -68,9 +73,9 @@ def _misread_scalar(
     read_as = TYPE_NAMES.get(type(value), type(value).__name__)
     shown = str(value).lower() if isinstance(value, bool) else str(value)
     expected = error.get("ctx", {}).get("expected")
-    shorthand = _model_at(model, loc)
-    if expected is None and shorthand is not None and "_shorthand" in vars(shorthand):
-        field = shorthand.model_fields[shorthand._shorthand]
+    shorthand = _shorthand_model(_model_at(model, loc))
+    if expected is None and shorthand is not None:
+        field = shorthand.model_fields[shorthand.shorthand_field()]
         choices = typing.get_args(_unwrap(field.annotation))
         expected = " or ".join(repr(choice) for choice in choices) or "text"
     wanted = f"write {expected}" if expected else "write a mapping of keys"
@@ -173,11 +178,10 @@ def _collapse_colon_slips(errors: list[Any], data: Any, model: type[BaseModel]) 
         loc = tuple(item["loc"])
         if not loc or loc[:-1] in slips:
             continue
-        shorthand = _model_at(model, loc[:-1])
+        shorthand = _shorthand_model(_model_at(model, loc[:-1]))
         value = _value_at(data, loc[:-1])
         if (
             shorthand is not None
-            and "_shorthand" in vars(shorthand)
             and isinstance(value, dict)
             and len(value) == 1
             and _reads_as_text(str(next(iter(value))), shorthand.model_fields)
@@ -188,7 +192,7 @@ def _collapse_colon_slips(errors: list[Any], data: Any, model: type[BaseModel]) 
                 "type": "colon-slip",
                 "loc": loc[:-1],
                 "msg": f"{format_loc(loc[:-1])}: the ': ' in it made YAML read a mapping; "
-                f"quote the whole {_SHORTHAND_NOUNS.get(shorthand._shorthand, 'value')}: "
+                f"quote the whole {_SHORTHAND_NOUNS.get(shorthand.shorthand_field(), 'value')}: "
                 f"{json.dumps(text, ensure_ascii=False)}",
             }
     kept = [item for item in errors if tuple(item["loc"])[:-1] not in slips]

@@ -395,6 +395,29 @@ def _stop_now(pool: Any) -> None:
     pool._terminate.cancel()
 
 
+def _rule_findings(
+    loaded: LoadedFile,
+    record: ChangeRecord,
+    context: _Context,
+    set_aside: frozenset[str] | set[str] = frozenset(),
+) -> list[Finding]:
+    """The per-record rules' findings, but none about a field set aside (_best_effort_record)."""
+    absence = {_ABSENCE_WARNINGS.get(key) for key in set_aside}
+    return [
+        finding
+        for finding in check_record(
+            loaded.stem,
+            record,
+            loaded.data or {},
+            context.checklists,
+            aliases=context.aliases,
+            today=context.today,
+            review_max_age_days=context.review_max_age_days,
+        )
+        if not (finding.loc and str(finding.loc[0]) in set_aside) and finding.code not in absence
+    ]
+
+
 def _check_record_file(path: str, context: _Context) -> RecordResult:
     """Load, validate and apply every per-record rule to one file."""
     loaded = load_yaml_file(path, display_path(path), max_bytes=context.max_file_bytes)
@@ -406,31 +429,10 @@ def _check_record_file(path: str, context: _Context) -> RecordResult:
     if record is None:
         partial, set_aside = _best_effort_record(loaded, error)
         if partial is not None:
-            findings += [
-                finding
-                for finding in check_record(
-                    loaded.stem,
-                    partial,
-                    loaded.data,
-                    context.checklists,
-                    aliases=context.aliases,
-                    today=context.today,
-                    review_max_age_days=context.review_max_age_days,
-                )
-                if not (finding.loc and str(finding.loc[0]) in set_aside)
-                and finding.code not in {_ABSENCE_WARNINGS.get(key) for key in set_aside}
-            ]
+            findings += _rule_findings(loaded, partial, context, set_aside)
         diagnostics += _located(findings, loaded)
         return None, diagnostics, None
-    findings += check_record(
-        loaded.stem,
-        record,
-        loaded.data,
-        context.checklists,
-        aliases=context.aliases,
-        today=context.today,
-        review_max_age_days=context.review_max_age_days,
-    )
+    findings += _rule_findings(loaded, record, context)
     diagnostics += _located(findings, loaded)
     names = RecordSummary(
         loaded.display_path,

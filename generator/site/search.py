@@ -95,6 +95,8 @@ class PagefindIndex:
         except (ImportError, FileNotFoundError) as exc:
             hint = "pip install 'pagefind[bin]'"
             raise PluginError(f"runbook: search needs Pagefind ({hint}): {exc}") from exc
+        if next(documents.rglob("*.html"), None) is None:
+            return  # no records yet: nothing to index (Pagefind refuses an empty folder)
         self.cache_root.mkdir(parents=True, exist_ok=True)
         self.output = Path(tempfile.mkdtemp(prefix="pagefind-", dir=self.cache_root))
         command = [str(executable), "--site", str(documents), "--output-path", str(self.output)]
@@ -106,8 +108,19 @@ class PagefindIndex:
         )
 
     def finish(self, site_dir: Path) -> None:
+        output = self._wait()
+        bundle = site_dir / BUNDLE_FOLDER  # the previous site's, when the build started from it
+        if bundle.is_dir() and not bundle.is_symlink():
+            shutil.rmtree(bundle)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(bundle)
+        if output is not None:
+            shutil.move(str(output), str(bundle))
+
+    def _wait(self) -> Path | None:
+        """The finished bundle, or None when there was nothing to index."""
         if self.process is None or self.output is None:
-            return
+            return None
         _, errors = self.process.communicate()
         output, self.output, code = self.output, None, self.process.returncode
         self.process = None
@@ -116,12 +129,7 @@ class PagefindIndex:
             shutil.rmtree(output, ignore_errors=True)
             message = errors.decode("utf-8", "replace").strip().splitlines()[-1:] or [""]
             raise PluginError(f"runbook: Pagefind failed (exit {code}): {message[0]}")
-        bundle = site_dir / BUNDLE_FOLDER
-        if bundle.is_dir() and not bundle.is_symlink():
-            shutil.rmtree(bundle)
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(bundle)
-        shutil.move(str(output), str(bundle))
+        return output
 
     def abort(self) -> None:
         if self.process is not None:
