@@ -28,7 +28,7 @@ from generator.config import read_options
 from generator.render.environment import make_environment
 from generator.render.links import RECORD_PAGES
 from generator.render.search_documents import search_document_html
-from generator.site.search import PagefindIndex
+from generator.site.search_index import PagefindIndex
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run", "--disable-sync"]  # fmt: skip
@@ -45,24 +45,27 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
         """Keep the benchmark's output to its results."""
 
 
-def search_documents(root: Path, folder: Path) -> int:
-    """Write the search document of every record of the runbook at `root` into `folder`."""
+def search_documents(root: Path, folder: Path) -> list[str]:
+    """Write the search document of every record of the runbook at `root` into `folder`;
+    their paths, newest first."""
     options = read_options(str(root / "mkdocs.yml"))
     runbook = validate_runbook(options).runbook
     environment = make_environment(options.templates_dir)
+    paths = []
     for entry in runbook.records:
-        path = folder / RECORD_PAGES / entry.id / "index.html"
+        paths.append(f"{RECORD_PAGES}/{entry.id}/index.html")
+        path = folder / paths[-1]
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(search_document_html(environment, entry), encoding="utf-8")
-    return len(runbook.records)
+    return paths
 
 
-def index_time(documents: Path, site_dir: Path) -> float:
+def index_time(documents: Path, newest_first: list[str], site_dir: Path) -> float:
     """Seconds for Pagefind to index `documents` into `site_dir/pagefind` (as the plugin runs
-    it, from start to the bundle in place)."""
+    it, every shard, from start to the bundle in place)."""
     start = time.perf_counter()
-    index = PagefindIndex(documents.parent)
-    index.start(documents)
+    index = PagefindIndex(documents.parent, reuse=False)
+    index.start(documents, newest_first)
     index.finish(site_dir)
     return time.perf_counter() - start
 
@@ -77,8 +80,8 @@ def site_with_records(base_site: Path, target: Path, count: int) -> tuple[Path, 
     shutil.copytree(base_site, site)
     with tempfile.TemporaryDirectory(dir=target) as scratch:
         documents = Path(scratch) / "documents"
-        search_documents(root, documents)
-        seconds = index_time(documents, site)
+        paths = search_documents(root, documents)
+        seconds = index_time(documents, paths, site)
     return site, seconds, _sample_record(root)
 
 

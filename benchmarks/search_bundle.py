@@ -17,9 +17,9 @@ SIGNATURE = b"pagefind_dcd"
 
 
 def search_fragments(site_dir: Path) -> dict[str, dict[str, Any]]:
-    """Every indexed page's fragment, by its URL without the leading "/"."""
+    """Every indexed page's fragment (in any shard), by its URL without the leading "/"."""
     fragments = {}
-    for path in (site_dir / "pagefind" / "fragment").glob("*.pf_fragment"):
+    for path in (site_dir / "pagefind").glob("*/fragment/*.pf_fragment"):
         data = gzip.decompress(path.read_bytes())
         assert data.startswith(SIGNATURE), path
         fragment = json.loads(data[len(SIGNATURE) :])
@@ -30,8 +30,8 @@ def search_fragments(site_dir: Path) -> dict[str, dict[str, Any]]:
 # Pagefind numbers pages in the order its reader finishes them, which varies from run to run:
 # these files hold those numbers (their names are hashes of their bytes). Fragments do not.
 _PAGE_NUMBERED = re.compile(
-    r"pagefind/(filter/[^/]+\.pf_filter|index/[^/]+\.pf_index|pagefind\.[^/]+\.pf_meta"
-    r"|pagefind-entry\.json)"
+    r"pagefind/[0-9a-f]+/(filter/[^/]+\.pf_filter|index/[^/]+\.pf_index"
+    r"|pagefind\.[^/]+\.pf_meta|pagefind-entry\.json)"
 )
 
 

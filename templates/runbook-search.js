@@ -1,9 +1,11 @@
 /*
  * runbook's search worker: answers Material's search box from two indexes.
  *
- * - Records: Pagefind's chunked static index (site/search.py builds it). A query loads only
- *   the chunks of its words and the results it shows, so the first results of a freshly
- *   opened page do not wait for the whole runbook's index.
+ * - Records: Pagefind's chunked static index (site/search_index.py builds it) in two shards,
+ *   the newest records and the archive. A query loads only the chunks of its words and the
+ *   results it shows, from the recent shard first; the archive is searched only when the
+ *   recent records give fewer results than are listed, so a word on every record is ranked
+ *   over the recent records alone, whatever the size of the runbook.
  * - Hand-written pages: Material's own worker (imported below, unchanged) and its Lunr index,
  *   which no longer holds any generated page.
  *
@@ -22,7 +24,7 @@
  */
 
 const MATERIAL_WORKER = "__MATERIAL_WORKER__"
-const PAGEFIND = "../../../pagefind/pagefind.js"
+const BUNDLE = "../../../pagefind/"
 const SHOWN = 10 /* records whose details are fetched and listed (what Material shows at once) */
 const EXCERPT = 220 /* characters of record text around the first match */
 const TERMS_MARKER = "zzrunbooktermszz"
@@ -43,17 +45,43 @@ const here = typeof parent !== "undefined" && "IFrameWorker" in parent
   ? document.querySelector("script[src]").src
   : location.href
 
-let pagefind = null
-function loadPagefind() {
-  pagefind ||= import(new URL(PAGEFIND, here).href).then(async module => {
-    await module.options({ baseUrl: "/" })
-    await module.init() /* its WebAssembly and page list, while the reader is still reading */
-    return module
-  }).catch(error => { /* no bundle (file://, or a site built without it): pages only */
+/* Every shard's bundle carries the same WebAssembly, and Pagefind instantiates it once per
+   worker: fetch it once, not once per shard. */
+const network = self.fetch.bind(self)
+const fetchedOnce = new Map()
+self.fetch = (input, init) => {
+  const name = /\/(wasm\.[^/?]+\.pagefind)$/.exec(input instanceof Request ? input.url : input)
+  if (!name)
+    return network(input, init)
+  if (!fetchedOnce.has(name[1]))
+    fetchedOnce.set(name[1], network(input, init))
+  return fetchedOnce.get(name[1]).then(response => response.clone())
+}
+
+/* One Pagefind instance per shard, newest first, each opened when a query first needs it
+   (the recent shard's page list loads while the reader is still reading). */
+let shards = null
+function loadShards() {
+  shards ||= (async () => {
+    const root = new URL(BUNDLE, here)
+    const listing = await network(new URL(`shards.json?ts=${Date.now()}`, root))
+    if (!listing.ok)
+      throw new Error(`${listing.status} ${listing.url}`)
+    const names = (await listing.json()).shards
+    const module = await import(new URL(`${names[0]}/pagefind.js`, root).href)
+    const open = name =>
+      module.createInstance({ basePath: new URL(`${name}/`, root).pathname, baseUrl: "/" })
+    /* The first instance instantiates the WebAssembly the others share: let it finish (an
+       empty search waits for it and fetches nothing) before another starts. */
+    const recent = open(names[0])
+    await recent.search("")
+    const opened = [recent]
+    return names.map((name, at) => () => (opened[at] ||= open(name)))
+  })().catch(error => { /* no bundle (file://, or a site built without it): pages only */
     console.warn("runbook search: records cannot be searched here:", error)
-    return null
+    return []
   })
-  return pagefind
+  return shards
 }
 
 /* The answer to the latest query, posted as soon as the records are found and again when
@@ -71,13 +99,10 @@ addEventListener("message", event => {
   const answer = { facets: Object.keys(facets).length > 0, records: null, pages: null, data: {} }
   latest = answer
   waiting.push(answer)
-  searchRecords(query)
+  searchRecords(query, answer)
     .catch(error => {
       console.error("runbook search:", error)
-      return []
-    })
-    .then(records => {
-      answer.records = records
+      answer.records = []
       publish(answer)
     })
 })
@@ -100,7 +125,7 @@ function publish(answer) {
 }
 
 importScripts(new URL(MATERIAL_WORKER, here).href)
-loadPagefind()
+loadShards()
 
 /* ------------------------------------------------------------------------------------ */
 
@@ -129,34 +154,69 @@ function encode(word) {
     .join("")
 }
 
-async function searchRecords(query) {
+/* Search the shards newest first until they give the records listed: ranked by score
+   within a shard (by date when only facets are given), newer shards first. */
+async function searchRecords(query, answer) {
   const { words, terms, facets } = parseQuery(query)
   const names = Object.keys(facets)
-  if (!terms.length && !names.length)
-    return []
-  const engine = await loadPagefind()
-  if (!engine)
-    return []
-  const options = {}
-  if (names.length) {
-    options.filters = await facetFilters(engine, facets)
-    if (!options.filters)
-      return [] /* a facet value no record has */
-    if (!terms.length)
-      options.sort = { date: "desc" }
+  const term = terms.length ? terms.join(" ") : null
+  const shardsToSearch = term !== null || names.length ? await loadShards() : []
+  const found = []
+  let searched = 0
+  for (const shard of shardsToSearch) {
+    if (answer !== latest)
+      return /* a newer query came in: it will be answered instead */
+    const engine = shard()
+    const filters = names.length ? await facetFilters(engine, facets) : {}
+    if (filters) { /* else a facet value none of this shard's records has */
+      const options = term === null ? { filters, sort: { date: "desc" } } : { filters }
+      const results = (await engine.search(term, options))?.results ?? []
+      if (term === null || !results.length || holdsTerms(await results[0].data(), words, terms))
+        found.push(...results)
+      /* else Pagefind found no word starting with some term and retried it shortened:
+         config/file-02373.conf would list every config/file-0... (none holds the query) */
+    }
+    searched += 1
+    if (found.length >= SHOWN)
+      break
   }
-  const search = await engine.search(terms.length ? terms.join(" ") : null, options)
-  if (!search || !search.results)
-    return []
-  const shown = await Promise.all(search.results.slice(0, SHOWN).map(result => result.data()))
-  const items = shown.map((data, rank) => [recordItem(data, words, search.results[rank].score)])
-  if (search.results.length > SHOWN)
-    items.push([moreItem(search.results.length, words)])
-  return items
+  const top = found.slice(0, SHOWN)
+  const data = await Promise.all(top.map(result => result.data()))
+  const items = data.map((fragment, rank) => [recordItem(fragment, words, top[rank].score)])
+  const complete = searched === shardsToSearch.length
+  if (found.length > SHOWN || (!complete && found.length === SHOWN))
+    items.push([moreItem(found.length, words, complete)])
+  answer.records = items
+  publish(answer)
+}
+
+/* Whether a record holds every query term at the start of a word (a word of its search
+   document, where joined words are encoded as the terms are). Pagefind stems English words,
+   so a plain word may differ in its last letters ("deploying" finds "deployed"); a term with
+   digits or an encoded joined word must start a word exactly. */
+function holdsTerms(fragment, words, terms) {
+  const held = new Set((fragment.content ?? "").toLowerCase().split(/[^\p{L}\p{N}]+/u))
+  return terms.every((term, at) => {
+    const exact = term !== words[at] || !/^\p{L}+$/u.test(term)
+    for (const word of held) {
+      if (word.startsWith(term))
+        return true
+      if (!exact && sharedStart(word, term) >= Math.max(3, term.length - 4))
+        return true
+    }
+    return false
+  })
+}
+
+function sharedStart(a, b) {
+  let at = 0
+  while (at < a.length && at < b.length && a[at] === b[at])
+    at += 1
+  return at
 }
 
 /* Facet values are matched by any part, case-insensitively: service:billing finds
-   "billing-api" and "billing-db". Null when a facet matches no value at all. */
+   "billing-api" and "billing-db". Null when a facet matches no value of the shard. */
 async function facetFilters(engine, facets) {
   const known = await engine.filters()
   const filters = {}
@@ -185,10 +245,12 @@ function recordItem(data, words, score) {
   }
 }
 
-function moreItem(count, words) {
+/* `complete`: every shard was searched; else the count is of the newer records alone. */
+function moreItem(count, words, complete) {
+  const more = count > SHOWN ? `${count - SHOWN} more changes match` : ""
   return {
     location: "./",
-    title: `${count - SHOWN} more changes match`,
+    title: complete ? more : more ? `${more}, and older ones may` : "Older changes may match too",
     text: "<p>Add a word, or narrow with <code>service:</code>, <code>owner:</code>, "
       + "<code>status:</code>, <code>tag:</code> or <code>year:</code>.</p>",
     score: 0,

@@ -10,11 +10,14 @@ punctuation, so `app/billing/file-0469.conf` would be the words "app", "billing"
 `--dry-run=server` would be "dry", "run", "server": a full path would list every record in its
 folder, and flags could not be told apart. A joined word (one holding anything besides letters
 and digits, such as "/", ".", "-", "=" or ":") is therefore also indexed *encoded* into letters
-and digits, whole, by its tails (`file-0469.conf`, `0469.conf`), by its heads (`app/billing`)
-and by its parts. The browser (templates/runbook-search.js) encodes a query's joined words the
-same way, so `app/billing` finds that folder, `--dry-run=server` finds that flag, and a full
-path finds only the records that touched it. The encoding is a contract between this module
-and that script: change both or neither (tests/site/test_search.py checks they agree).
+and digits, whole, by its tails (`file-0469.conf`, `0469.conf`) and by its parts; its heads
+(`app/billing`) need no terms of their own, since Pagefind finds the words a query term starts
+(and indexing them only made the index larger). The browser (templates/runbook-search.js)
+encodes a query's joined words the same way, so `app/billing` finds that folder,
+`--dry-run=server` finds that flag, and a full path finds only the records that touched it
+(runbook-search.js also drops what Pagefind finds for a word no record has). The encoding is
+a contract between this module and that script: change both or neither
+(tests/site/test_search.py checks they agree).
 """
 
 from __future__ import annotations
@@ -51,14 +54,12 @@ def _joined(word: str) -> bool:
 
 
 def terms_of_word(word: str) -> set[str]:
-    """The search terms of one word of text: itself encoded, its tails, heads and parts."""
+    """The search terms of one word of text: itself encoded, its tails and its parts."""
     word = word.lstrip(_LEADING).rstrip(_TRAILING).lower()
     if not word or not _joined(word) or not any(char.isalnum() for char in word):
         return set()
     variants = {word, word.lstrip("-")}
     for run in _JOINER_RUN.finditer(word):
-        if run.start() > 0:
-            variants.add(word[: run.start()])
         if run.end() < len(word):
             variants.add(word[run.end() :])
     terms = {encode(variant) if _joined(variant) else variant for variant in variants if variant}

@@ -36,6 +36,7 @@ from mkdocs.structure.files import Files
 from mkdocs.structure.nav import Navigation
 
 from ..render.pages import DEFERRED_MARKER, Page, RenderSettings
+from .search_index import BUNDLE_FOLDER
 
 CACHE_FOLDER = ".runbook-cache"
 MANIFEST_NAME = ".runbook-manifest.json"
@@ -214,9 +215,13 @@ def _clone_site(site: Path, folder: Path, *, linked: set[str]) -> None:
 
     Copying 5,000 record pages cost more than rebuilding the one that changed. A link is
     safe because only MkDocs' own dirty build writes those files, and only for pages whose
-    source changed, and `IncrementalBuild.unshare` unlinks exactly those first.
+    source changed, and `IncrementalBuild.unshare` unlinks exactly those first. The search
+    bundle is not copied: the build puts every shard's bundle in place from the cache.
     """
     prefix = len(str(folder)) + 1
+
+    def not_the_search_bundle(directory: str, names: list[str]) -> list[str]:
+        return [BUNDLE_FOLDER] if Path(directory) == site and BUNDLE_FOLDER in names else []
 
     def copy(source: str, destination: str) -> None:
         if destination[prefix:] in linked:
@@ -227,7 +232,9 @@ def _clone_site(site: Path, folder: Path, *, linked: set[str]) -> None:
                 pass
         shutil.copy2(source, destination)
 
-    shutil.copytree(site, folder, dirs_exist_ok=True, copy_function=copy)
+    shutil.copytree(
+        site, folder, dirs_exist_ok=True, copy_function=copy, ignore=not_the_search_bundle
+    )
 
 
 class IncrementalBuild:

@@ -38,12 +38,8 @@ from .output import check_output_folder
 from .pages import STYLESHEET_URI, GeneratedPages
 from .progress import BuildProgress
 from .sanitizing import PageSanitizer
-from .search import (
-    PagefindIndex,
-    add_search_worker,
-    keep_out_of_material_index,
-    route_search_worker,
-)
+from .search import add_search_worker, keep_out_of_material_index, route_search_worker
+from .search_index import PagefindIndex
 
 # MkDocs' view of the options declared in config.PluginOptions (which validates them).
 RunbookPluginConfig = type(
@@ -104,9 +100,10 @@ class RunbookPlugin(BasePlugin[RunbookPluginConfig]):  # type: ignore[valid-type
         )
         self.material_worker = add_search_worker(files, config)
         if self.material_worker is not None:
-            documents = self.incremental.keep_search_documents(self.pages.search_documents(files))
-            self.pagefind = PagefindIndex(self.incremental.cache_root)
-            self.pagefind.start(documents)
+            documents = self.pages.search_documents(files)  # newest first
+            folder = self.incremental.keep_search_documents(documents)
+            self.pagefind = PagefindIndex(self.incremental.cache_root, reuse=self.incremental.reuse)
+            self.pagefind.start(folder, list(documents))
         return files
 
     def on_nav(self, nav: Navigation, *, config: MkDocsConfig, files: Files) -> Navigation:

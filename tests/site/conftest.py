@@ -10,6 +10,7 @@ import contextlib
 import functools
 import os
 import re
+import shutil
 import threading
 from collections.abc import Iterator
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -28,10 +29,15 @@ from sitehelpers import (
     Tab,
     build,
     load_records,
+    newest_first,
+    record_url,
     write_repo,
 )
 
 from benchmarks.corpus import write_corpus
+from generator.site.incremental import CACHE_FOLDER
+from generator.site.search import document_path
+from generator.site.search_index import PagefindIndex
 
 SEARCH_WORKER = REPO_ROOT / "templates" / "runbook-search.js"
 CHROMIUM = Path("/usr/bin/chromium")
@@ -133,6 +139,23 @@ def demo_server(demo_site: BuiltSite) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def large_server(large_site: BuiltSite) -> Iterator[str]:
     with serve_directory(large_site.site_dir) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def sharded_server(large_site: BuiltSite, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """The large runbook's site with its records indexed in two shards, as a runbook past
+    2 x RECENT records is: the newest SHOWN records, and the archive of the others."""
+    site_dir = tmp_path_factory.mktemp("sharded") / "site"
+    shutil.copytree(large_site.site_dir, site_dir)
+    (documents,) = (large_site.repo / CACHE_FOLDER).glob("search-*[!.json]")
+    shown = int(re.search(r"const SHOWN = (\d+)", SEARCH_WORKER.read_text())[1])
+    index = PagefindIndex(tmp_path_factory.mktemp("cache"), reuse=False, recent=shown)
+    paths = [document_path(record_url(rid)) for rid in newest_first(large_site.records)]
+    index.start(documents, paths)
+    index.finish(site_dir)
+    assert len(index.shards) == 2 and len(index.shards[0].paths) == shown
+    with serve_directory(site_dir) as url:
         yield url
 
 

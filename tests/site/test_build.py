@@ -536,7 +536,7 @@ def test_builds_are_deterministic(demo_site: BuiltSite) -> None:
         for name in [name for name in tree if page_numbered(name)]:
             del tree[name]
     assert first.keys() == second.keys()
-    for name in ("feed.xml", "records.json", "search/search_index.json", "pagefind/pagefind.js"):
+    for name in ("feed.xml", "records.json", "search/search_index.json", "pagefind/shards.json"):
         assert first[name] == second[name], f"{name} differs between two builds"
     generated = [n for n in first if n.endswith(".html") and not n.startswith("assets/")]
     assert generated
@@ -776,7 +776,8 @@ def test_records_are_searched_through_pagefind_and_pages_through_material(
     index = json.loads((site_dir / "search" / "search_index.json").read_text())
     locations = {entry["location"].split("#")[0] for entry in index["docs"]}
     assert not [url for url in locations if url.startswith("changes/")]
-    assert (site_dir / "pagefind" / "pagefind.js").is_file()
+    shards = json.loads((site_dir / "pagefind" / "shards.json").read_text())["shards"]
+    assert shards and all((site_dir / "pagefind" / s / "pagefind.js").is_file() for s in shards)
     worker = site_dir / "assets/javascripts/workers/runbook-search.js"
     home = (site_dir / "index.html").read_text()
     config = json.loads(re.search(r'id="__config"[^>]*>(.*?)</script>', home, re.S)[1])

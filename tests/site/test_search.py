@@ -19,6 +19,7 @@ from sitehelpers import (
     BuiltSite,
     RecordData,
     Tab,
+    newest_first,
     record_id_of,
     record_url,
 )
@@ -345,3 +346,43 @@ def test_a_word_on_every_record_lists_the_first_and_counts_the_rest(
     assert items.count() >= shown + 1  # and the hand-written pages that say "owner"
     assert items.nth(shown).inner_text().startswith(f"{everyone - shown} more changes match")
     assert items.first.locator("mark").count() > 0
+
+
+# --- a runbook in two shards: the recent records and the archive ----------------------------
+
+
+def test_a_path_only_archived_records_touched_is_found_in_the_archive(
+    large_site: BuiltSite, sharded_server: str, tab: Tab
+) -> None:
+    oldest = large_site.records[newest_first(large_site.records)[-1]]
+    path = oldest.data["files_touched"][0]
+    _, hrefs = search(tab, sharded_server, path)
+    found = {record_id_of(href) for href in hrefs} - {None}
+    assert oldest.id in found
+    assert all(path in large_site.records[rid].data["files_touched"] for rid in found)
+
+
+def test_a_path_no_record_touched_lists_no_record(
+    large_site: BuiltSite, sharded_server: str, tab: Tab
+) -> None:
+    """Pagefind retries a word no record has with its end cut off ("config/file-0..."): what
+    that finds is not listed, in the recent shard or in the archive."""
+    path = large_site.records[newest_first(large_site.records)[0]].data["files_touched"][0]
+    missing = re.sub(r"\d+", lambda digits: "9" * (len(digits[0]) + 2), path)
+    assert not any(missing in r.data["files_touched"] for r in large_site.records.values())
+    summary, hrefs = search(tab, sharded_server, missing)
+    assert not [href for href in hrefs if record_id_of(href)], summary
+
+
+def test_a_word_on_every_record_is_answered_from_the_recent_shard(
+    large_site: BuiltSite, sharded_server: str, tab: Tab
+) -> None:
+    """The archive is not ranked when the recent records fill the list: the newest records
+    are listed, and the last line says older ones may match."""
+    shown = shown_results(REPO_ROOT / "generator/templates/runbook-search.js")
+    search(tab, sharded_server, "owner")
+    items = tab.page.locator(".md-search-result__item")
+    listed = [record_id_of(items.nth(i).locator("a").first.get_attribute("href") or "")
+              for i in range(shown)]  # fmt: skip
+    assert set(listed) == set(newest_first(large_site.records)[:shown])
+    assert items.nth(shown).inner_text().startswith("Older changes may match too")
