@@ -19,7 +19,15 @@ from pathlib import Path
 import click
 
 from .authoring.git import changed_files_since
-from .authoring.listing import format_json, format_table, select_records
+from .authoring.listing import (
+    WHEN_FORMATS,
+    Filters,
+    Window,
+    format_json,
+    format_table,
+    parse_when,
+    select_records,
+)
 from .authoring.scaffold import init_repository, new_record
 from .authoring.schema import SCHEMA_MODELS, json_schema
 from .check.validate import YAML_SUFFIXES, display_path, validate_runbook
@@ -264,35 +272,51 @@ def new(
         click.edit(filename=str(path))
 
 
+def _when(
+    context: click.Context, parameter: click.Parameter, value: str | None
+) -> dt.date | dt.datetime | None:
+    if value is None:
+        return None
+    try:
+        return parse_when(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from exc
+
+
 @cli.command(name="list")
-@click.option("--service", default=None)
-@click.option("--owner", default=None)
-@click.option("--file", "file_path", default=None, metavar="PATH", help="A path or folder prefix.")
-@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), default=None)
+@click.option("--service", default=None, help="Any part of the service's name.")
+@click.option("--owner", default=None, help="Any part of the owner's name.")
+@click.option("--file", "file_path", default=None, metavar="PATH", help="Any part of a path.")
+@click.option("--tag", default=None, help="Any part of a tag.")
+@click.option("--status", default=None, help="planned, shipped, verified or rolled-back.")
+@click.option("--since", default=None, metavar="WHEN", callback=_when, help=WHEN_FORMATS)
+@click.option("--until", default=None, metavar="WHEN", callback=_when, help=WHEN_FORMATS)
 @click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table")
 @config_file_option
 def list_records(
     service: str | None,
     owner: str | None,
     file_path: str | None,
-    since: dt.datetime | None,
+    tag: str | None,
+    status: str | None,
+    since: dt.date | dt.datetime | None,
+    until: dt.date | dt.datetime | None,
     output_format: str,
     config_file: str | None,
 ) -> None:
-    """Query records: newest first, filtered by service, owner, file and date."""
+    """Query records, newest first: filters are case-insensitive substrings; --since and
+    --until take a date or a timestamp with its offset (both ends included)."""
     options = _options(config_file)
     report = validate_runbook(options)
     errors = sum(d.severity == "error" for d in report.diagnostics)
     if errors:
         click.echo(f"runbook: {errors} errors; invalid records are not listed", err=True)
-    records = select_records(
-        report.runbook.records,
-        service=service,
-        owner=owner,
-        file=file_path,
-        since=since.date() if since else None,
-        aliases=options.aliases,
-    )
+    filters = Filters(service, owner, file_path, tag, status, Window(since, until))
+    records = select_records(report.runbook.records, filters, options.aliases)
+    if not records:
+        click.echo("no records match", err=True)
+        if output_format == "table":
+            return
     click.echo(format_json(records) if output_format == "json" else format_table(records))
 
 

@@ -21,9 +21,11 @@ from pydantic import (
     Field,
     GetJsonSchemaHandler,
     StringConstraints,
+    ValidationInfo,
+    field_validator,
     model_validator,
 )
-from pydantic.json_schema import JsonSchemaValue
+from pydantic.json_schema import JsonSchemaValue, WithJsonSchema
 from pydantic_core import CoreSchema, PydanticCustomError
 
 ID_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -166,6 +168,59 @@ def _calendar_date(value: Any) -> Any:
     return value
 
 
+# ISO 8601 / YAML timestamps with a time of day; a missing offset is refused apart, with its
+# own message. The JSON Schema (editors) requires the offset.
+_OFFSET = r"([Zz]|[+-]\d{2}:?\d{2})"
+_TIMESTAMP = re.compile(
+    rf"\d{{4}}-\d{{2}}-\d{{2}}[Tt ]\d{{2}}:\d{{2}}(:\d{{2}}(\.\d+)?)? ?{_OFFSET}?"
+)
+
+
+def timestamp_with_offset(value: Any) -> Any:
+    """Accept a YAML timestamp or a quoted ISO 8601 one, with its offset; a time without one
+    could be any of 24 hours, so it is refused with the fix."""
+    if isinstance(value, str):
+        text = value.strip()
+        if not _TIMESTAMP.fullmatch(text):
+            raise PydanticCustomError(
+                "timestamp",
+                "must be a date and time with its offset, such as 2026-11-20T14:05:00Z "
+                "or 2026-11-20T16:05:00+02:00",
+            )
+        try:
+            iso = re.sub(r" (?=[+-]\d)", "", text.upper().replace("Z", "+00:00"))
+            value = dt.datetime.fromisoformat(iso)
+        except ValueError as exc:
+            raise PydanticCustomError(
+                "invalid-date", "'{value}' is not a real date and time", {"value": text}
+            ) from exc
+    elif isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        raise PydanticCustomError(
+            "timestamp",
+            "needs a time of day with its offset, such as {day}T14:05:00Z",
+            {"day": value.isoformat()},
+        )
+    elif not isinstance(value, dt.datetime):
+        raise PydanticCustomError(
+            "timestamp", "must be a date and time with its offset, such as 2026-11-20T14:05:00Z"
+        )
+    if value.utcoffset() is None:
+        raise PydanticCustomError(
+            "naive-timestamp",
+            "has no offset: add Z or +HH:MM (for UTC: {value}Z)",
+            {"value": value.isoformat()},
+        )
+    return value
+
+
+def _commit_id(value: str) -> str:
+    if not re.fullmatch(r"[0-9a-fA-F]{7,40}", value):
+        raise PydanticCustomError(
+            "commit", "must be a git commit id: 7 to 40 hex digits, such as 9fceb02"
+        )
+    return value
+
+
 OneLine = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, pattern=ONE_LINE_PATTERN)
 ]
@@ -175,6 +230,17 @@ Identifier = Annotated[str, StringConstraints(pattern=ID_PATTERN.pattern)]
 RelativePath = Annotated[str, AfterValidator(_relative_path)]
 HttpUrl = Annotated[str, AfterValidator(_http_url)]
 CalendarDate = Annotated[dt.date, BeforeValidator(_calendar_date), Field(strict=True)]
+Timestamp = Annotated[
+    dt.datetime,
+    BeforeValidator(timestamp_with_offset),
+    Field(strict=True),
+    WithJsonSchema({"type": "string", "pattern": f"^{_TIMESTAMP.pattern[:-1]}$"}),
+]
+CommitId = Annotated[
+    str,
+    AfterValidator(_commit_id),
+    WithJsonSchema({"type": "string", "pattern": "^[0-9a-fA-F]{7,40}$"}),
+]
 # Measurements are bounded, so that a delta or a percentage can never overflow to infinity.
 MAX_MAGNITUDE = 1e15
 Number = Annotated[
@@ -306,6 +372,14 @@ class ChangeRecord(StrictModel):
         description="What changed, one line."
     )
     date: CalendarDate = Field(description="The day it shipped, YYYY-MM-DD.")
+    shipped_at: Timestamp | None = Field(
+        default=None,
+        description="When it reached `environment`: a date and time with its offset, "
+        "2026-11-20T14:05:00Z or 2026-11-20T16:05:00+02:00; its local date is `date`.",
+    )
+    commit: CommitId | None = Field(
+        default=None, description="The git commit that shipped it: 7 to 40 hex digits."
+    )
     owner: ShortText = Field(min_length=1, description="Person or team accountable.")
     service: ShortText = Field(min_length=1, description="The system it changed.")
     environment: ShortText = Field(
@@ -352,6 +426,19 @@ class ChangeRecord(StrictModel):
     last_reviewed: CalendarDate | None = Field(
         default=None, description="When this record was last checked to still be true."
     )
+
+    @field_validator("shipped_at")
+    @classmethod
+    def _shipped_on_its_date(cls, value: dt.datetime | None, info: ValidationInfo) -> Any:
+        day = info.data.get("date")
+        if value is not None and isinstance(day, dt.date) and value.date() != day:
+            raise PydanticCustomError(
+                "shipped-at-date",
+                "is on {local} in its own offset, but the record's date is {day}: "
+                "make them the same day",
+                {"local": value.date().isoformat(), "day": day.isoformat()},
+            )
+        return value
 
 
 class ChecklistItem(StrictModel):

@@ -145,7 +145,9 @@ def test_new_prefills_from_the_last_commit_then_validates_builds_and_lists(
 
     code, out, _ = runbook(initialised, "list", "--file", "deploy/nginx", "--format", "json")
     assert [r["id"] for r in json.loads(out)] == [record_path.stem]
-    _, out, _ = runbook(initialised, "list", "--file", "deploy/ngin")
+    _, out, _ = runbook(initialised, "list", "--file", "NGINX/upload")  # any part, any case
+    assert record_path.stem in out and "start-a-runbook" not in out
+    _, out, _ = runbook(initialised, "list", "--file", "nginx/download")
     assert record_path.stem not in out
     _, out, _ = runbook(initialised, "list", "--service", "uploads")
     assert record_path.stem in out and "start-a-runbook" not in out

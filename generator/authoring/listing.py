@@ -1,20 +1,75 @@
-"""`runbook list`: query records from the terminal, newest first."""
+"""`runbook list`: query records from the terminal, newest first.
+
+Filters are case-insensitive substrings, so a half-remembered name still matches (`--file
+nginx` finds `deploy/nginx/edge.conf` and every file under `deploy/nginx/`). A time window
+(`--since`, `--until`) takes a date or a timestamp with its offset: "what shipped in the two
+hours before the pager went off" is `--since 2026-11-20T12:05+01:00 --until 2026-11-20T14:05+01:00`.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
 from collections.abc import Iterable
+from dataclasses import dataclass
 
-from ..models import SourcedRecord
+from pydantic_core import PydanticCustomError
+
+from ..models import SourcedRecord, timestamp_with_offset
 from ..names import Aliases, NameKind, name_key
 from ..render.exports import record_export
 
+WHEN_FORMATS = "a date (2026-11-20) or a date and time with its offset (2026-11-20T14:05Z)"
+
+
+def parse_when(text: str) -> dt.date | dt.datetime:
+    """A window bound: a date, or a timestamp with its offset. ValueError says what is wrong."""
+    text = text.strip()
+    try:
+        return dt.date.fromisoformat(text) if len(text) == 10 else timestamp_with_offset(text)
+    except PydanticCustomError as exc:
+        raise ValueError(f"{text!r} {exc.message()}") from exc
+    except ValueError as exc:
+        raise ValueError(f"{text!r} is not {WHEN_FORMATS}") from exc
+
+
+@dataclass(frozen=True)
+class Window:
+    """A time window. A timestamp bound compares with a record's `shipped_at`; a record with
+    a date only is in the window when its day is (its time is unknown), as is every record
+    against a date bound."""
+
+    since: dt.date | dt.datetime | None = None
+    until: dt.date | dt.datetime | None = None
+
+    def holds(self, entry: SourcedRecord) -> bool:
+        record = entry.record
+        return _after(self.since, record.date, record.shipped_at) and _after(
+            self.until, record.date, record.shipped_at, before=True
+        )
+
+
+def _after(
+    bound: dt.date | dt.datetime | None,
+    day: dt.date,
+    moment: dt.datetime | None,
+    *,
+    before: bool = False,
+) -> bool:
+    """Whether a record (its day, its moment if known) is on the right side of `bound`."""
+    if bound is None:
+        return True
+    if isinstance(bound, dt.datetime):
+        if moment is not None:
+            return moment <= bound if before else moment >= bound
+        bound = bound.date()  # the day in the bound's own offset
+    return day <= bound if before else day >= bound
+
 
 def matches_file(files_touched: Iterable[str], query: str) -> bool:
-    """A record matches a path exactly, or a folder prefix (`deploy/nginx` or `deploy/nginx/`)."""
-    folder = query.rstrip("/") + "/"
-    return any(path == query or path.startswith(folder) for path in files_touched)
+    """Any part of a path: a file, a folder (`deploy/nginx/`), a name, any case."""
+    wanted = query.casefold()
+    return any(wanted in path.casefold() for path in files_touched)
 
 
 def matches_name(kind: NameKind, word: str, query: str, aliases: Aliases) -> bool:
@@ -24,44 +79,68 @@ def matches_name(kind: NameKind, word: str, query: str, aliases: Aliases) -> boo
     return wanted in name_key(word) or wanted in aliases.key(kind, word)
 
 
+@dataclass(frozen=True)
+class Filters:
+    """What `runbook list` was asked for; None means any."""
+
+    service: str | None = None
+    owner: str | None = None
+    file: str | None = None
+    tag: str | None = None
+    status: str | None = None
+    window: Window = Window()
+
+    def match(self, entry: SourcedRecord, aliases: Aliases) -> bool:
+        record = entry.record
+        return (
+            (self.service is None or matches_name("service", record.service, self.service, aliases))
+            and (self.owner is None or matches_name("owner", record.owner, self.owner, aliases))
+            and (self.file is None or matches_file(record.files_touched, self.file))
+            and (
+                self.tag is None
+                or any(matches_name("tag", tag, self.tag, aliases) for tag in record.tags)
+            )
+            and (self.status is None or self.status.casefold() in record.status)
+            and self.window.holds(entry)
+        )
+
+
 def select_records(
-    records: Iterable[SourcedRecord],
-    *,
-    service: str | None = None,
-    owner: str | None = None,
-    file: str | None = None,
-    since: dt.date | None = None,
-    aliases: Aliases | None = None,
+    records: Iterable[SourcedRecord], filters: Filters, aliases: Aliases | None = None
 ) -> list[SourcedRecord]:
     """Records matching every given filter, newest first (the runbook's order)."""
     aliases = aliases or Aliases()
-    return [
-        entry
-        for entry in records
-        if (service is None or matches_name("service", entry.record.service, service, aliases))
-        and (owner is None or matches_name("owner", entry.record.owner, owner, aliases))
-        and (file is None or matches_file(entry.record.files_touched, file))
-        and (since is None or entry.record.date >= since)
-    ]
+    return [entry for entry in records if filters.match(entry, aliases)]
+
+
+def when_shipped(entry: SourcedRecord) -> str:
+    """`2026-11-20 14:05 +01:00`, or the date alone when the time is not recorded."""
+    moment = entry.record.shipped_at
+    if moment is None:
+        return entry.record.date.isoformat()
+    offset = moment.strftime("%z")
+    zone = "Z" if offset == "+0000" else f"{offset[:3]}:{offset[3:]}"
+    return f"{moment:%Y-%m-%d %H:%M} {zone}"
 
 
 def format_table(records: list[SourcedRecord]) -> str:
-    """Aligned columns: date, id, service, owner, title."""
-    rows = [("DATE", "ID", "SERVICE", "OWNER", "TITLE")] + [
+    """Aligned columns: when, id, service, status, owner, title."""
+    rows = [("SHIPPED", "ID", "SERVICE", "STATUS", "OWNER", "TITLE")] + [
         (
-            entry.record.date.isoformat(),
+            when_shipped(entry),
             entry.id,
             entry.record.service,
+            entry.record.status,
             entry.record.owner,
             entry.record.title,
         )
         for entry in records
     ]
-    widths = [max(len(row[column]) for row in rows) for column in range(4)]
+    widths = [max(len(row[column]) for row in rows) for column in range(5)]
     return "\n".join(
-        "  ".join(cell.ljust(width) for cell, width in zip(row[:4], widths, strict=True))
+        "  ".join(cell.ljust(width) for cell, width in zip(row[:5], widths, strict=True))
         + "  "
-        + row[4]
+        + row[5]
         for row in rows
     )
 

@@ -114,6 +114,13 @@ def _is_dir(entry: os.DirEntry[str]) -> bool:
         return False
 
 
+def _newest_first(entry: SourcedRecord) -> tuple[dt.date, float, str]:
+    """The runbook's order (reversed): by day, within a day by the time it shipped (records
+    without one after those with), then by id, so every listing is stable."""
+    shipped = entry.record.shipped_at
+    return entry.record.date, shipped.timestamp() if shipped else float("-inf"), entry.id
+
+
 def validate_runbook(
     options: RunbookOptions,
     *,
@@ -161,7 +168,7 @@ def validate_runbook(
             name_uses.append(names)
     diagnostics += _name_diagnostics(name_uses, options)
     diagnostics += _duplicate_id_diagnostics(records, checklist_files, record_files)
-    records.sort(key=lambda r: (r.record.date, r.id), reverse=True)
+    records.sort(key=_newest_first, reverse=True)
     notes = []
     if only is not None:
         selected = {display_path(p) for p in _expand(only)}

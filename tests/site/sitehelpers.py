@@ -364,8 +364,17 @@ def load_records(records_dir: Path) -> dict[str, RecordData]:
 
 
 def newest_first(records: dict[str, RecordData]) -> list[str]:
-    """Record ids in the site's order: newest date first, ties by id, descending."""
-    return [r.id for r in sorted(records.values(), key=lambda r: (r.date, r.id), reverse=True)]
+    """Record ids in the site's order: newest date first, within a day by the time it
+    shipped (records without one last), ties by id, descending."""
+
+    def order(record: RecordData) -> tuple[dt.date, float, str]:
+        shipped = record.data.get("shipped_at")
+        if isinstance(shipped, str):
+            shipped = dt.datetime.fromisoformat(shipped.replace("Z", "+00:00"))
+        moment = shipped.timestamp() if isinstance(shipped, dt.datetime) else float("-inf")
+        return record.date, moment, record.id
+
+    return [r.id for r in sorted(records.values(), key=order, reverse=True)]
 
 
 def folder_of(path: str) -> str | None:
