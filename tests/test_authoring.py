@@ -278,3 +278,29 @@ def test_pre_commit_hook_runs_for_real(initialised: Path) -> None:
     )
     assert hook.returncode == 1
     assert "records/2026/2026-01-01-bad.yaml:2:1: error: duplicate key 'title'" in hook.stdout
+
+
+def test_new_from_git_fills_the_commit_and_when_it_shipped(initialised: Path) -> None:
+    """The commit's id and time (with its offset) become `commit` and `shipped_at`, and its
+    local day the record's date, so the record validates as written."""
+    (initialised / "app").mkdir()
+    (initialised / "app" / "limits.py").write_text("LIMIT = 5\n", encoding="utf-8")
+    git(initialised, "add", "app/limits.py")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("GIT_COMMITTER_DATE", "2026-11-20T23:59:00-05:00")
+        git(initialised, "commit", "-qm", "limits")
+    head = git(initialised, "rev-parse", "HEAD").strip()
+    code, out, err = runbook(
+        initialised, "new", "Lower limits", "--from-git", "HEAD", "--service", "app"
+    )
+    assert code == 0, err
+    record_path = initialised / out.strip()
+    assert record_path.name.startswith("2026-11-20-")
+    data = yaml.safe_load(record_path.read_text(encoding="utf-8"))
+    assert head.startswith(data["commit"]) and len(data["commit"]) >= 7
+    assert data["shipped_at"] == dt.datetime(
+        2026, 11, 20, 23, 59, tzinfo=dt.timezone(dt.timedelta(hours=-5))
+    )
+    fill_in(record_path)
+    code, out, _ = runbook(initialised, "validate", "--format", "json")
+    assert [d["message"] for d in json.loads(out) if d["path"].endswith(record_path.name)] == []

@@ -7,6 +7,7 @@ prefill rather than failing.
 
 from __future__ import annotations
 
+import datetime as dt
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -91,6 +92,27 @@ def changed_files(cwd: Path, revision: str | None) -> ChangedFiles:
         )
     )
     return ChangedFiles(paths, f"commit {revision}")
+
+
+@dataclass(frozen=True)
+class ShippedCommit:
+    """The commit a change shipped in: its id and when it was committed, with its offset."""
+
+    commit: str
+    shipped_at: dt.datetime
+
+
+def shipped_commit(cwd: Path, revision: str) -> ShippedCommit | None:
+    """The commit REV (the newer end of A..B) names, or None when git cannot say."""
+    end = revision.replace("...", "..").split("..")[-1] or "HEAD"
+    facts = (_git(cwd, "log", "-1", "--format=%H %cI", f"{end}^{{commit}}", "--") or "").split()
+    if len(facts) != 2:
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(facts[1].replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return ShippedCommit(facts[0][:12], moment)
 
 
 @dataclass

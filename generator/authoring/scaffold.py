@@ -22,7 +22,7 @@ from ..check.validate import discover, load_checklists
 from ..config import RunbookOptions
 from ..models import Checklist, RelativePath
 from ..render.slugs import slugify
-from .git import author, changed_files
+from .git import ShippedCommit, author, changed_files, shipped_commit
 from .schema import json_schema
 
 PACKAGE_DATA = Path(str(resources.files("generator")))
@@ -86,10 +86,12 @@ def new_record(
     revision: str | None = None,
     today: dt.date | None = None,
 ) -> tuple[Path, ScaffoldReport]:
-    """Write records/YYYY/YYYY-MM-DD-slug.yaml prefilled from git; return its path."""
+    """Write records/YYYY/YYYY-MM-DD-slug.yaml prefilled from git; return its path. With a
+    revision, its commit and commit time fill `commit` and `shipped_at` (and the date)."""
     report = ScaffoldReport()
-    today = today or dt.date.today()
     cwd = options.root
+    shipped = shipped_commit(cwd, revision) if revision else None
+    today = shipped.shipped_at.date() if shipped else today or dt.date.today()
     owner = owner or author(cwd)
     if owner is None:
         report.notes.append("owner: git config has no user.name or user.email; fill it in")
@@ -104,6 +106,7 @@ def new_record(
     content = _record_text(
         title=title,
         today=today,
+        shipped=shipped,
         owner=owner,
         service=service,
         files=files,
@@ -166,6 +169,7 @@ def _record_text(
     *,
     title: str,
     today: dt.date,
+    shipped: ShippedCommit | None,
     owner: str | None,
     service: str | None,
     files: list[str],
@@ -178,6 +182,11 @@ def _record_text(
         "# Fill in every TODO, then run `runbook validate`.",
         f"title: {_quote(title)}",
         f"date: {today.isoformat()}",
+        f"shipped_at: {shipped.shipped_at.isoformat()}  # when it was committed; when it "
+        "reached production, if later"
+        if shipped
+        else "# shipped_at: 2026-11-20T14:05:00+01:00  when it reached the environment",
+        f"commit: {_quote(shipped.commit)}" if shipped else "# commit: the git commit id",
         f"owner: {_quote(owner)}" if owner else "# owner: TODO who is accountable (required)",
         f"service: {_quote(service)}"
         if service
