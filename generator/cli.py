@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import shutil
 import signal
 import sys
@@ -318,6 +319,59 @@ def list_records(
         if output_format == "table":
             return
     click.echo(format_json(records) if output_format == "json" else format_table(records))
+
+
+@cli.command()
+@click.option("--grafana-url", required=True, metavar="URL", help="Grafana's base URL.")
+@click.option(
+    "--token-env",
+    default="GRAFANA_TOKEN",
+    show_default=True,
+    metavar="VAR",
+    help="The environment variable holding a Grafana service account token.",
+)
+@click.option("--since", default=None, metavar="WHEN", callback=_when, help=WHEN_FORMATS)
+@click.option("--dashboard-uid", default=None, metavar="UID", help="Annotate this dashboard.")
+@click.option("--dry-run", is_flag=True, help="Say what would be posted; post nothing.")
+@config_file_option
+def annotate(
+    grafana_url: str,
+    token_env: str,
+    since: dt.date | dt.datetime | None,
+    dashboard_uid: str | None,
+    dry_run: bool,
+    config_file: str | None,
+) -> None:
+    """Post records as Grafana annotations; records already posted are skipped."""
+    from .authoring.annotate import Grafana, GrafanaError, annotate_records
+
+    token = os.environ.get(token_env, "").strip()
+    if not token:
+        raise click.UsageError(f"set {token_env} to a Grafana token (or name another --token-env)")
+    options = _options(config_file)
+    report = validate_runbook(options)
+    errors = sum(d.severity == "error" for d in report.diagnostics)
+    if errors:
+        click.echo(f"runbook: {errors} errors; invalid records are not annotated", err=True)
+    records = select_records(report.runbook.records, Filters(window=Window(since)))
+    try:
+        result = annotate_records(
+            Grafana(grafana_url, token, dashboard_uid),
+            records,
+            site_url=options.site_url,
+            directory_urls=options.use_directory_urls,
+            dry_run=dry_run,
+        )
+    except GrafanaError as exc:
+        click.echo(f"runbook annotate: {exc}", err=True)
+        sys.exit(EXIT_PROBLEMS)
+    verb = "would post" if dry_run else "posted"
+    for record_id in result.posted:
+        click.echo(f"{verb} {record_id}")
+    click.echo(
+        f"runbook annotate: {verb} {len(result.posted)}, {result.already} already on Grafana",
+        err=True,
+    )
 
 
 def main() -> None:

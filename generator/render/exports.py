@@ -1,11 +1,14 @@
-"""The runbook as data for tools: records.json and single-record exports (`runbook list`)."""
+"""The runbook as data for tools: records.json, annotations.json (dashboards) and
+single-record exports (`runbook list`)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from typing import Any
 
 from ..models import SourcedRecord
+from .links import RECORD_PAGES, site_path
 
 
 def record_export(entry: SourcedRecord) -> dict[str, Any]:
@@ -26,3 +29,45 @@ def records_json(records: list[SourcedRecord], serialised: dict[str, str]) -> st
         for entry in records
     ]
     return "[" + ",".join(export) + "]\n"
+
+
+DAY_MS = 86_400_000
+
+
+def annotation(entry: SourcedRecord, site_url: str, directory_urls: bool) -> dict[str, Any]:
+    """One record as a Grafana annotation (the fields Grafana's annotation API and Infinity's
+    annotation queries read). `time` is when it shipped, in epoch milliseconds; a record with
+    its day only spans that day (UTC), `time` to `timeEnd`, since its hour is unknown."""
+    record = entry.record
+    if record.shipped_at is not None:
+        span = {"time": int(record.shipped_at.timestamp() * 1000)}
+    else:
+        start = dt.datetime.combine(record.date, dt.time(), dt.timezone.utc)
+        span = {"time": int(start.timestamp() * 1000)}
+        span["timeEnd"] = span["time"] + DAY_MS - 1
+    path = site_path(f"{RECORD_PAGES}{entry.id}.md", directory_urls)
+    tags = [record.service, record.environment, record.status, *record.tags]
+    undo = "tested" if record.rollback.tested else "NOT tested"
+    return {
+        "id": entry.id,
+        **span,
+        "title": record.title,
+        "text": f"{record.title} ({record.service}, {record.owner}, {record.status}; "
+        f"rollback {undo})",
+        "tags": list(dict.fromkeys(tags)),
+        "tagsText": ",".join(dict.fromkeys(tags)),
+        "url": f"{site_url.rstrip('/')}/{path}" if site_url else path,
+        "commit": record.commit,
+    }
+
+
+def annotations_json(records: list[SourcedRecord], site_url: str, directory_urls: bool) -> str:
+    """Every record as a Grafana annotation, newest first (docs/grafana-annotations.md)."""
+    return (
+        json.dumps(
+            [annotation(entry, site_url, directory_urls) for entry in records],
+            ensure_ascii=False,
+            separators=(",", ":"),
+        )
+        + "\n"
+    )
