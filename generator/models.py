@@ -427,6 +427,15 @@ class ChangeRecord(StrictModel):
         default=None, description="When this record was last checked to still be true."
     )
 
+    def shipped_text(self) -> str:
+        """`2026-11-20 14:05 +01:00` (or `Z`), or the date alone without `shipped_at`."""
+        moment = self.shipped_at
+        if moment is None:
+            return self.date.isoformat()
+        offset = moment.strftime("%z")
+        zone = "Z" if offset == "+0000" else f"{offset[:3]}:{offset[3:]}"
+        return f"{moment:%Y-%m-%d %H:%M} {zone}"
+
     @field_validator("shipped_at")
     @classmethod
     def _shipped_on_its_date(cls, value: dt.datetime | None, info: ValidationInfo) -> Any:

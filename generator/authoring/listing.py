@@ -113,21 +113,11 @@ def select_records(
     return [entry for entry in records if filters.match(entry, aliases)]
 
 
-def when_shipped(entry: SourcedRecord) -> str:
-    """`2026-11-20 14:05 +01:00`, or the date alone when the time is not recorded."""
-    moment = entry.record.shipped_at
-    if moment is None:
-        return entry.record.date.isoformat()
-    offset = moment.strftime("%z")
-    zone = "Z" if offset == "+0000" else f"{offset[:3]}:{offset[3:]}"
-    return f"{moment:%Y-%m-%d %H:%M} {zone}"
-
-
 def format_table(records: list[SourcedRecord]) -> str:
     """Aligned columns: when, id, service, status, owner, title."""
     rows = [("SHIPPED", "ID", "SERVICE", "STATUS", "OWNER", "TITLE")] + [
         (
-            when_shipped(entry),
+            entry.record.shipped_text(),
             entry.id,
             entry.record.service,
             entry.record.status,

@@ -31,6 +31,7 @@ from .exports import annotations_json, records_json
 from .index import RunbookIndex
 from .links import Links, RecordRows, relative_to, site_path
 from .site_pages import PAGE_SOURCES, PageSpec
+from .timeline import month_files
 
 DEFERRED_MARKER = re.compile(r"<!-- runbook-deferred ([0-9a-f]{40}) -->")
 # A page rendered earlier from the same inputs: (uri, key) -> content, or None.
@@ -171,6 +172,8 @@ def render_site(
             content = environment.get_template(spec.template).render(context)
             pages.append(Page(spec.uri, content, key, spec.in_nav))
     pages.append(Page("records.json", records_json(index.records, serialised)))
+    for uri, content in month_files(index.records, settings.directory_urls).items():
+        pages.append(Page(uri, content))
     pages.append(
         Page(
             "annotations.json",

@@ -23,7 +23,10 @@ ALLOWED_TAGS = frozenset(
     }
 )  # fmt: skip
 ALLOWED_ATTRIBUTES = {
-    "*": {"class", "id", "title", "lang", "role", "aria-label", "aria-hidden"},
+    "*": {"class", "id", "title", "lang", "role", "aria-label", "aria-hidden", "aria-live"},
+    # the timeline's data for its script (text only: a data attribute never runs)
+    "div": {"data-root", "data-months", "data-services", "data-environments"},
+    "li": {"data-service", "data-environment"},
     "a": {"href", "name"},
     "img": {"src", "alt", "width", "height"},
     "td": {"colspan", "rowspan", "align"},

@@ -18,6 +18,7 @@ from ..models import Runbook
 from .charts import months_chart
 from .index import RunbookIndex, build_index
 from .links import Links, published_url
+from .timeline import latest_days
 
 if TYPE_CHECKING:
     from .pages import RenderSettings
@@ -66,6 +67,24 @@ def home_page(index: RunbookIndex, links: Links, settings: RenderSettings) -> It
         settings.home_uri,
         "home.md.j2",
         {"months_chart": months_chart(index.months), "recent": index.records[:RECENT_ON_HOME]},
+        cached=False,
+        in_nav=True,
+    )
+
+
+@page_source
+def timeline_page(
+    index: RunbookIndex, links: Links, settings: RenderSettings
+) -> Iterable[PageSpec]:
+    yield PageSpec(
+        "timeline.md",
+        "timeline.md.j2",
+        {
+            "days": latest_days(index.records),
+            "months": sorted({e.record.date.isoformat()[:7] for e in index.records}),
+            "services": sorted({e.record.service for e in index.records}, key=str.casefold),
+            "environments": sorted({e.record.environment for e in index.records}),
+        },
         cached=False,
         in_nav=True,
     )

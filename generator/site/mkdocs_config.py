@@ -21,7 +21,7 @@ MATERIAL_FEATURES = (
 MATERIAL_DEFAULT_FONT = {"text": "Roboto", "code": "Roboto Mono"}
 
 
-def configure_site(config: MkDocsConfig, stylesheet_uri: str) -> None:
+def configure_site(config: MkDocsConfig, stylesheet_uri: str, script_uri: str) -> None:
     """Add what generated pages need; never remove or override an explicit choice."""
     extensions = config.markdown_extensions
     for name in REQUIRED_EXTENSIONS:
@@ -29,6 +29,8 @@ def configure_site(config: MkDocsConfig, stylesheet_uri: str) -> None:
             extensions.append(name)
     if stylesheet_uri not in config.extra_css:
         config.extra_css.append(stylesheet_uri)
+    if script_uri not in [str(script) for script in config.extra_javascript]:
+        config.extra_javascript.append(script_uri)
     if config.theme.name == "material":
         _configure_material(config)
 

@@ -29,6 +29,7 @@ from .search import document_path
 
 log = logging.getLogger("mkdocs.plugins.runbook")
 STYLESHEET_URI = "assets/runbook.css"
+TIMELINE_SCRIPT_URI = "assets/runbook-timeline.js"
 
 
 class GeneratedPages:
@@ -67,10 +68,10 @@ class GeneratedPages:
         self.nav_uris = [p.uri for p in generated.pages if p.in_nav and p.uri in self.uris]
         self.incremental.unshare(files, self.uris)
         self.files = files
-        if files.get_file_from_path(STYLESHEET_URI) is None:
-            files.append(
-                File.generated(config, STYLESHEET_URI, abs_src_path=str(self._stylesheet()))
-            )
+        for uri in (STYLESHEET_URI, TIMELINE_SCRIPT_URI):
+            if files.get_file_from_path(uri) is None:
+                source = self._asset(uri.rsplit("/", 1)[1])
+                files.append(File.generated(config, uri, abs_src_path=str(source)))
         return files
 
     def search_documents(self, files: Files) -> dict[str, tuple[str, Callable[[], str]]]:
@@ -98,9 +99,10 @@ class GeneratedPages:
                 nav.items.append(file.page)
         return nav
 
-    def _stylesheet(self) -> Path:
-        override = self.options.templates_dir / "runbook.css"
-        return override if override.is_file() else DEFAULT_TEMPLATES / "runbook.css"
+    def _asset(self, name: str) -> Path:
+        """runbook.css or runbook-timeline.js: the templates_dir's own, else the default."""
+        override = self.options.templates_dir / name
+        return override if override.is_file() else DEFAULT_TEMPLATES / name
 
 
 def _log_diagnostics(generated: Generated) -> None:

@@ -93,15 +93,34 @@ def links_to_records(page_url: str, nodes: list[Node]) -> list[str]:
     return ids
 
 
-def meta_items(doc: Node) -> dict[str, Node]:
-    meta = article(doc).find("div", cls="rb-meta")
-    assert meta is not None, "record page has no metadata box"
+def summary_facts(doc: Node) -> dict[str, Node]:
+    """The record page's summary: each labelled fact by its label ("Owner", "Shipped", ...)."""
+    facts = article(doc).find("p", cls="rb-facts")
+    assert facts is not None, "record page has no summary"
     items = {}
-    for item in meta.find_all("li"):
-        label = item.find("strong")
-        if label is not None and label.parent is item:
-            items[norm(label.text).rstrip(":")] = item
+    for fact in facts.find_all("span", cls="rb-fact"):
+        label = fact.find("span", cls="rb-label")
+        assert label is not None
+        items[norm(label.text)] = fact
     return items
+
+
+def fact_value(fact: Node) -> str:
+    label = fact.find("span", cls="rb-label")
+    assert label is not None
+    return norm(fact.text[len(label.text) :])
+
+
+def shipped_text(record: dict) -> str:
+    """What the summary says for when a record shipped (its time in its own offset)."""
+    shipped = record.get("shipped_at")
+    if shipped is None:
+        return record["date"].isoformat()
+    if isinstance(shipped, str):
+        shipped = dt.datetime.fromisoformat(shipped.replace("Z", "+00:00"))
+    offset = shipped.strftime("%z")
+    zone = "Z" if offset == "+0000" else f"{offset[:3]}:{offset[3:]}"
+    return f"{shipped:%Y-%m-%d %H:%M} {zone}"
 
 
 def parse_number(text: str) -> float:
@@ -117,7 +136,7 @@ def strip_markdown(text: str) -> str:
 def group_page(site: BuiltSite, record_id: str, label: str) -> tuple[str, Node]:
     """Follow the metadata link (Owner, Service) of a record page to its group page."""
     page_url = record_url(record_id)
-    link = meta_items(site.site.page(page_url))[label].find("a")
+    link = summary_facts(site.site.page(page_url))[label].find("a")
     assert link is not None, f"{label} is not linked"
     target, _ = resolve(page_url, link.attrs["href"])
     return target, site.site.page(target)
@@ -172,33 +191,41 @@ def test_every_record_has_a_page_at_a_stable_url(demo_site: BuiltSite, record_id
 
 
 @pytest.mark.parametrize("record_id", FIXTURE_IDS)
-def test_record_page_metadata_box(demo_site: BuiltSite, record_id: str) -> None:
+def test_record_page_summary(demo_site: BuiltSite, record_id: str) -> None:
+    """Under the title, one compact summary: status, when it shipped (with its offset),
+    service, environment, owner, commit and the tags as chips linked to their pages."""
     record = record_of(demo_site, record_id).data
-    items = meta_items(demo_site.site.page(record_url(record_id)))
+    doc = demo_site.site.page(record_url(record_id))
+    facts = summary_facts(doc)
     expected = {
-        "Owner": record["owner"],
+        "Shipped": shipped_text(record),
         "Service": record["service"],
         "Environment": record.get("environment", "production"),
-        "Date": record["date"].isoformat(),
-        "Status": record.get("status", "shipped"),
+        "Owner": record["owner"],
     }
-    if record.get("last_reviewed"):
-        expected["Last reviewed"] = record["last_reviewed"].isoformat()
-    for label, value in expected.items():
-        assert label in items, f"metadata box lacks {label}"
-        assert norm(items[label].text) == f"{label}: {norm(value)}"
+    if record.get("commit"):
+        expected["Commit"] = str(record["commit"])
+    assert {label: fact_value(facts[label]) for label in facts} == {
+        label: norm(value) for label, value in expected.items()
+    }
+    status = article(doc).find("span", cls="rb-status")
+    assert status is not None and norm(status.text) == record.get("status", "shipped")
     for label, key in (("Owner", "owner"), ("Service", "service")):
-        target, doc = group_page(demo_site, record_id, label)
+        target, group = group_page(demo_site, record_id, label)
         shown, _ = name_groups(demo_site, key)[folded(record[key])]
-        assert norm(article(doc).find("h1").text) == f"{label}: {norm(shown)}"
-        assert record_id in table_records(target, doc)
-    for label, key in (("Tags", "tags"), ("Reviewers", "reviewers")):
-        if record.get(key):
-            nested = items[label].find("ul")
-            assert nested is not None, f"{label} do not render as a list"
-            assert [norm(li.text) for li in nested.find_all("li")] == record[key]
-        else:
-            assert label not in items
+        assert norm(article(group).find("h1").text) == f"{label}: {norm(shown)}"
+        assert record_id in table_records(target, group)
+    chips = article(doc).find_all("a", cls="rb-chip")
+    assert [norm(chip.text) for chip in chips] == [norm(t) for t in record.get("tags", [])]
+    for chip in chips:
+        target, _ = resolve(record_url(record_id), chip.attrs["href"])
+        assert target.startswith("tags/"), target
+    about = section(doc, "about-this-record")
+    reviewers = [span.text for node in about for span in node.find_all("span", cls="rb-reviewer")]
+    assert reviewers == record.get("reviewers", [])
+    about_text = norm(" ".join(node.text for node in about))
+    if record.get("last_reviewed"):
+        assert f"Last reviewed: {record['last_reviewed'].isoformat()}" in about_text
 
 
 @pytest.mark.parametrize("record_id", FIXTURE_IDS)
@@ -283,8 +310,8 @@ def test_metrics_table_shows_delta_percent_and_verdict(
         delta_text, _, percent_text = change.partition("(")
         assert math.isclose(parse_number(delta_text), delta, rel_tol=1e-3, abs_tol=1e-9), change
         percent = _expected_percent(metric["before"], metric["after"])
-        if percent is None:
-            assert "n/a" in percent_text
+        if percent is None:  # from zero: no percentage, and no "(n/a)" noise
+            assert percent_text == "" and "n/a" not in change, change
         else:
             assert percent_text.rstrip(")").endswith("%"), change
             assert abs(parse_number(percent_text) - percent) <= 0.051, change
@@ -292,23 +319,31 @@ def test_metrics_table_shows_delta_percent_and_verdict(
                 assert percent_text.startswith("+" if percent > 0 else "-"), change
         verdict = _expected_verdict(metric)
         assert result.split()[0] == verdict, f"{metric['name']}: {result}"
+        assert result.endswith(f"({metric['better']} is better)"), result
 
 
 @pytest.mark.parametrize("record_id", FIXTURE_IDS)
-def test_rollback_is_a_warning_admonition(demo_site: BuiltSite, record_id: str) -> None:
+def test_how_to_undo_it_comes_right_after_the_summary(demo_site: BuiltSite, record_id: str) -> None:
+    """The rollback is the first thing after the summary, before the reason; a tested one and
+    one that is NOT differ in colour (admonition kind), icon and words."""
     record = record_of(demo_site, record_id)
     rollback = record.data["rollback"]
-    nodes = section(demo_site.site.page(record_url(record_id)), "rollback")
-    warnings = [n for n in nodes if {"admonition", "warning"} <= n.classes]
-    assert len(warnings) == 1, "rollback is not one warning admonition"
-    warning = warnings[0]
-    title = norm(warning.find("p", cls="admonition-title").text)
-    assert ("NOT tested" in title) == (not rollback.get("tested", False)), title
+    page = article(demo_site.site.page(record_url(record_id)))
+    summary = page.find("div", cls="rb-summary")
+    assert summary is not None
+    heading = summary.next_element()
+    assert heading is not None and heading.tag == "h2" and heading.attrs.get("id") == "rollback"
+    (undo,) = [node for node in heading.section() if "rb-undo" in node.classes]
+    tested = rollback.get("tested", False)
+    assert ("success" if tested else "danger") in undo.classes, undo.classes
+    assert ("rb-undo-tested" if tested else "rb-undo-untested") in undo.classes
+    title = norm(undo.find("p", cls="admonition-title").text)
+    assert ("NOT tested" in title) == (not tested), title
     first_line = strip_markdown(rollback["plan"].strip().splitlines()[0])
-    assert first_line in norm(warning.text)
-    assert code_blocks([warning]) == [
-        c["run"].rstrip() + "\n" for c in record.commands(rollback=True)
-    ]
+    assert first_line in norm(undo.text)
+    assert code_blocks([undo]) == [c["run"].rstrip() + "\n" for c in record.commands(rollback=True)]
+    headings = [node.attrs.get("id") for node in page.elements if node.tag == "h2"]
+    assert headings[:2] == ["rollback", "reason"]
 
 
 @pytest.mark.parametrize("record_id", FIXTURE_IDS)
@@ -760,7 +795,7 @@ def test_markdown_field_cannot_swallow_the_rest_of_the_page(
     reason = section(doc, "reason")
     assert [norm(h.text) for h in descendants(reason, "h3")][-1:] == ["Expected result"]
     assert "The rest of the page renders." in norm(" ".join(n.text for n in reason))
-    warning = [n for n in section(doc, "rollback") if {"admonition", "warning"} <= n.classes]
+    warning = [n for n in section(doc, "rollback") if {"admonition", "rb-undo"} <= n.classes]
     assert warning and code_blocks(warning) == ["echo rolled-back\n"]
 
 
@@ -817,7 +852,7 @@ def test_search_holds_each_records_values_not_the_pages_labels(demo_site: BuiltS
         )
         assert fragment["filters"]["year"] == [str(data["date"])[:4]]
         assert sorted(fragment["filters"].get("tag", [])) == sorted(data.get("tags", []))
-        for boilerplate in ("Owner:", "Service:", "Files touched", "How to undo this change"):
+        for boilerplate in ("Owner:", "Service:", "Files touched", "How to undo it"):
             assert boilerplate not in text, f"{boilerplate!r} matches every record"
         page = article(demo_site.site.page(record_url(record_id)))
         for unsearched in ("metrics", "checklists", "links", "related-changes"):

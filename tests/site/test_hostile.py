@@ -117,17 +117,16 @@ RECORD_VIEW_JS = r"""
     nodes.flatMap((node) => [...(node.matches(selector) ? [node] : []),
                              ...node.querySelectorAll(selector)]);
   const meta = {};
-  for (const item of article.querySelectorAll(".rb-meta > ul > li")) {
-    const label = item.querySelector(":scope > strong");
-    if (!label) continue;
-    const nested = item.querySelector(":scope > ul");
-    meta[label.textContent.replace(/:$/, "")] = nested
-      ? [...nested.querySelectorAll(":scope > li")].map((li) => li.textContent)
-      : item.textContent.slice(label.textContent.length);
+  for (const fact of article.querySelectorAll(".rb-facts .rb-fact")) {
+    const label = fact.querySelector(":scope > .rb-label");
+    meta[label.textContent] = fact.textContent.slice(label.textContent.length);
   }
+  meta.Tags = [...article.querySelectorAll(".rb-chips .rb-chip")].map((a) => a.textContent);
+  meta.Reviewers = within(section("about-this-record") || [], ".rb-reviewer")
+    .map((span) => span.textContent);
   const commands = section("commands");
   const rollback = section("rollback");
-  const warning = rollback && rollback.find((n) => n.matches(".admonition.warning"));
+  const warning = rollback && rollback.find((n) => n.matches(".admonition.rb-undo"));
   const metrics = section("metrics");
   const links = section("links");
   return {
@@ -144,7 +143,7 @@ RECORD_VIEW_JS = r"""
     metricRows: within(metrics, "tbody > tr")?.map(
       (row) => [...row.querySelectorAll("td")].map((td) => td.textContent)) ?? null,
     links: within(links, "a")?.map((a) => [a.textContent, a.getAttribute("href")]) ?? null,
-    tagLinks: [...article.querySelectorAll(".rb-meta a[href*='tags/']")].map((a) => a.textContent),
+    tagLinks: [...article.querySelectorAll(".rb-chips a[href*='tags/']")].map((a) => a.textContent),
   };
 }
 """
@@ -266,7 +265,7 @@ def test_hostile_record_shows_every_field_as_text(
         norm(t) for t in data.get("tags", [])
     )
 
-    for heading in ("reason", "files-touched", "commands", "rollback"):
+    for heading in ("rollback", "reason", "files-touched", "commands", "about-this-record"):
         assert heading in view["headings"], f"section #{heading} is gone"
     assert view["files"] == data["files_touched"]
     assert view["commandCode"] == [c["run"].rstrip() + "\n" for c in record.commands()]
@@ -276,7 +275,7 @@ def test_hostile_record_shows_every_field_as_text(
             assert norm(command["note"]) in notes
     assert view["rollbackCode"] == [
         c["run"].rstrip() + "\n" for c in record.commands(rollback=True)
-    ], "rollback commands are not in the warning admonition"
+    ], "rollback commands are not in the undo box under the summary"
     rollback_notes = [norm(n) for n in view["rollbackNotes"]]
     for command in record.commands(rollback=True):
         if command.get("note"):
