@@ -23,7 +23,12 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: $(STAMP) lint  ## every test: unit, integration (real mkdocs build), browser
+NODE_STAMP := node_modules/.installed
+$(NODE_STAMP): package.json
+	npm install --no-audit --no-fund --silent
+	touch $(NODE_STAMP)
+
+test: $(STAMP) $(NODE_STAMP) lint  ## every test: unit, integration (real mkdocs build), browser
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)  ## measure and write benchmarks/RESULTS.md

@@ -50,6 +50,11 @@ def uses_by_status(uses: list[ChecklistUse]) -> dict[str, list[ChecklistUse]]:
     return grouped
 
 
+def counted(count: int, noun: str) -> str:
+    """'1 change', '2 changes', '1,024 files': a count with its noun."""
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
 # What templates may call besides Jinja's own: escaping for each place text lands, and the
 # small helpers of metrics and checklists.
 FILTERS = {
@@ -60,6 +65,7 @@ FILTERS = {
     "number": format_number,
     "anchor": anchor_for_path,
     "verdict": lambda metric: MetricChange(metric).verdict,
+    "counted": counted,
 }
 GLOBALS = {
     "metric_change": MetricChange,

@@ -55,7 +55,7 @@ class RunbookIndex:
     services: dict[str, Group]
     owners: dict[str, Group]
     tags: dict[str, Group]
-    metrics: dict[str, Group]
+    metrics: dict[str, Group]  # by metric_key(): a metric is its service's own
     metric_uses: dict[str, list[MetricUse]]
     files: dict[str, list[SourcedRecord]]
     files_in_folder: dict[str, list[str]]
@@ -66,6 +66,28 @@ class RunbookIndex:
     related: dict[str, list[SourcedRecord]]
     aliases: Aliases = field(default_factory=Aliases)
 
+    def metric_key(self, service: str, metric: str) -> str:
+        """The key of a service's metric: "pool wait p99" of uploads and of billing-db are
+        two metrics, each with its own page and trend."""
+        return metric_key(self.aliases.key("service", service), metric)
+
+    def metric_service(self, key: str) -> Group:
+        """The service a metric group belongs to."""
+        return self.services[key.split(METRIC_KEY_SEPARATOR, 1)[0]]
+
+    def metrics_by_service(self) -> list[tuple[Group, list[tuple[str, Group]]]]:
+        """Each service with metrics, by name, with its metrics (key, group) by name."""
+        by_service: dict[str, list[tuple[str, Group]]] = defaultdict(list)
+        for key, group in self.metrics.items():
+            by_service[key.split(METRIC_KEY_SEPARATOR, 1)[0]].append((key, group))
+        return sorted(
+            (
+                (self.services[service], sorted(metrics, key=lambda m: m[1].name))
+                for service, metrics in by_service.items()
+            ),
+            key=lambda item: item[0].name,
+        )
+
     def group_key(self, kind: NameKind, name: str) -> str:
         """The key of the group a record's word belongs to (services, owners, tags)."""
         return self.aliases.key(kind, name)
@@ -73,6 +95,14 @@ class RunbookIndex:
     @property
     def records(self) -> list[SourcedRecord]:
         return self.runbook.records
+
+
+# No name holds a NUL (the loader refuses it): the separator of a metric's two keys.
+METRIC_KEY_SEPARATOR = "\0"
+
+
+def metric_key(service_key: str, metric: str) -> str:
+    return f"{service_key}{METRIC_KEY_SEPARATOR}{name_key(metric)}"
 
 
 def folder_of(path: str) -> str:
@@ -110,7 +140,7 @@ def build_index(runbook: Runbook, aliases: Aliases | None = None) -> RunbookInde
         for path in dict.fromkeys(record.files_touched):
             by_file[path].append(entry)
         for metric in record.metrics:
-            key = name_key(metric.name)
+            key = metric_key(aliases.key("service", record.service), metric.name)
             metric_uses[key].append(MetricUse(entry, metric))
             spellings["metric"][key].append((metric.name, record.date, entry.id))
         for checklist_id, statuses in record.checklists.items():

@@ -9,7 +9,6 @@ from jinja2 import Environment
 from markupsafe import Markup
 
 from ..models import SourcedRecord
-from ..names import name_key
 from .index import RunbookIndex, folder_of
 from .slugs import anchor_for_path
 
@@ -35,8 +34,8 @@ class Links:
     def tag(self, name: str) -> str:
         return f"tags/{self.index.tags[self.index.group_key('tag', name)].slug}.md"
 
-    def metric(self, name: str) -> str:
-        return f"metrics/{self.index.metrics[name_key(name)].slug}.md"
+    def metric(self, service: str, name: str) -> str:
+        return f"metrics/{self.index.metrics[self.index.metric_key(service, name)].slug}.md"
 
     def checklist(self, checklist_id: str) -> str:
         return f"checklists/{checklist_id}.md"

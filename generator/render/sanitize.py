@@ -36,8 +36,8 @@ ALLOWED_ATTRIBUTES = {
     "details": {"open"},
     "svg": {"viewBox", "width", "height"},
     "rect": {"x", "y", "width", "height", "fill"},
-    "line": {"x1", "y1", "x2", "y2", "stroke"},
-    "polyline": {"points", "fill", "stroke"},
+    "line": {"x1", "y1", "x2", "y2", "stroke", "stroke-width"},
+    "polyline": {"points", "fill", "stroke", "stroke-width"},
     "text": {"x", "y", "fill", "font-size", "text-anchor"},
 }
 URL_SCHEMES = frozenset({"http", "https", "mailto"})

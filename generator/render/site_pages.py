@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..models import Runbook
-from .charts import months_chart
+from .charts import months_chart, trend_chart
 from .index import RunbookIndex, build_index
 from .links import Links, published_url
 from .timeline import latest_days
@@ -158,10 +158,17 @@ def checklist_pages(
 def metric_pages(index: RunbookIndex, links: Links, settings: RenderSettings) -> Iterable[PageSpec]:
     yield PageSpec("metrics/index.md", "metrics.md.j2", cached=False, in_nav=True)
     for key, group in index.metrics.items():
+        uses = index.metric_uses[key]
+        oldest_first = [(use.entry.record.date.isoformat(), use.metric) for use in reversed(uses)]
         yield PageSpec(
             f"metrics/{group.slug}.md",
             "metric.md.j2",
-            {"group": group, "uses": index.metric_uses[key]},
+            {
+                "group": group,
+                "service": index.metric_service(key).name,
+                "uses": uses,
+                "trend": trend_chart(oldest_first),
+            },
         )
 
 

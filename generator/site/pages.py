@@ -29,7 +29,7 @@ from .search import document_path
 
 log = logging.getLogger("mkdocs.plugins.runbook")
 STYLESHEET_URI = "assets/runbook.css"
-TIMELINE_SCRIPT_URI = "assets/runbook-timeline.js"
+TIMELINE_SCRIPT_URI = "assets/javascripts/runbook-timeline.js"
 
 
 class GeneratedPages:

@@ -31,6 +31,7 @@ from sitehelpers import (
     load_records,
     newest_first,
     record_url,
+    run_cli,
     write_repo,
 )
 
@@ -157,6 +158,31 @@ def sharded_server(large_site: BuiltSite, tmp_path_factory: pytest.TempPathFacto
     assert len(index.shards) == 2 and len(index.shards[0].paths) == shown
     with serve_directory(site_dir) as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def published_demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str]]:
+    """The repository's own demo, as `make site` builds it (its mkdocs.yml, palette, docs/
+    and templates/), served: what a reader of the published runbook sees."""
+    repo = tmp_path_factory.mktemp("published") / "runbook"
+    repo.mkdir()
+    for name in ("records", "checklists", "docs", "templates"):
+        shutil.copytree(REPO_ROOT / name, repo / name, symlinks=True)
+    shutil.copy(REPO_ROOT / "mkdocs.yml", repo / "mkdocs.yml")
+    build(repo, "--quiet")
+    with serve_directory(repo / "site") as url:
+        yield repo / "site", url
+
+
+@pytest.fixture(scope="session")
+def scaffolded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str]]:
+    """What `runbook init` scaffolds, built and served."""
+    repo = tmp_path_factory.mktemp("scaffolded") / "runbook"
+    repo.mkdir()
+    assert run_cli(repo, "init").exit_code == 0
+    build(repo, "--quiet")
+    with serve_directory(repo / "site") as url:
+        yield repo / "site", url
 
 
 @pytest.fixture(scope="session")

@@ -429,17 +429,26 @@ def test_files_index_lists_every_folder_and_file(demo_site: BuiltSite) -> None:
 
 
 def test_metrics_index_and_pages(demo_site: BuiltSite) -> None:
-    uses: dict[str, set[str]] = {}
+    """One page per (service, metric name), grouped by service on the index; each page lists
+    that service's changes of the metric and draws their trend."""
+    uses: dict[tuple[str, str], set[str]] = {}
     for record in demo_site.records.values():
         for metric in record.data.get("metrics", []):
-            uses.setdefault(metric["name"], set()).add(record.id)
-    doc = demo_site.site.page("metrics/")
-    rows = article(doc).find("table").find("tbody").find_all("tr")
-    assert {norm(row.find("td").text) for row in rows} == set(uses)
-    for row in rows:
-        name = norm(row.find("td").text)
+            uses.setdefault((record.data["service"], metric["name"]), set()).add(record.id)
+    doc = article(demo_site.site.page("metrics/"))
+    listed = {}
+    for heading in doc.find_all("h2"):
+        for row in descendants(heading.section(), "tr")[1:]:
+            listed[(norm(heading.text), norm(row.find("td").text))] = row
+    assert set(listed) == {(norm(s), norm(m)) for s, m in uses}
+    for (service, name), ids in uses.items():
+        row = listed[(norm(service), norm(name))]
         target, _ = resolve("metrics/", row.find("a").attrs["href"])
-        assert set(table_records(target, demo_site.site.page(target))) == uses[name]
+        page = demo_site.site.page(target)
+        assert set(table_records(target, page)) == ids
+        assert norm(article(page).find("h1").text) == f"Metric: {norm(name)} of {norm(service)}"
+        trend = article(page).find("svg", cls="rb-trend")
+        assert trend is not None and len(trend.find_all("line")) == len(ids)
 
 
 def test_checklists_index_and_skipped_items_show_their_note(demo_site: BuiltSite) -> None:
