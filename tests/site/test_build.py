@@ -580,7 +580,13 @@ def test_builds_are_deterministic(demo_site: BuiltSite) -> None:
         for name in [name for name in tree if page_numbered(name)]:
             del tree[name]
     assert first.keys() == second.keys()
-    for name in ("feed.xml", "records.json", "search/search_index.json", "pagefind/shards.json"):
+    for name in (
+        "feed.xml",
+        "records.json",
+        "annotations.json",
+        "search/search_index.json",
+        "pagefind/shards.json",
+    ):
         assert first[name] == second[name], f"{name} differs between two builds"
     generated = [n for n in first if n.endswith(".html") and not n.startswith("assets/")]
     assert generated
@@ -741,7 +747,7 @@ def test_plain_mkdocs_build_works_through_the_plugin(tmp_path: Path) -> None:
     assert norm(article(site.page("changes/")).find("h1").text) == "Recent changes"
     for path in demo:
         assert (repo / "site" / "changes" / path.stem / "index.html").is_file()
-    for name in ("feed.xml", "records.json"):
+    for name in ("feed.xml", "records.json", "annotations.json", "timeline/index.html"):
         assert (repo / "site" / name).is_file()
     offenders = [
         p.relative_to(repo).as_posix()
