@@ -100,12 +100,13 @@
     when.value = localDay(now.getTime()) + "T" + now.toTimeString().slice(0, 5)
     const latestButton = element("button", { type: "button", className: "md-button",
       textContent: "Latest changes" })
-    const form = element("form", { className: "rb-timeline-controls" }, [
+    const show = element("button", { type: "button", className: "md-button md-button--primary",
+      textContent: "Show" })
+    const form = element("div", { className: "rb-timeline-controls", role: "search" }, [
       element("div", {}, [serviceLabel, " ", environmentLabel]),
       element("div", {}, [element("label", {}, ["What changed in the ", span]),
         element("label", {}, [" before ", when]), " ",
-        element("button", { type: "submit", className: "md-button md-button--primary",
-          textContent: "Show" }), " ", latestButton])
+        show, " ", latestButton])
     ])
     root.insertBefore(form, status)
 
@@ -132,8 +133,7 @@
       described = " among the latest"
       narrow()
     })
-    form.addEventListener("submit", async event => {
-      event.preventDefault()
+    const query = async () => {
       const to = new Date(when.value).getTime()
       if (Number.isNaN(to))
         return
@@ -149,6 +149,11 @@
         return
       }
       narrow()
+    }
+    show.addEventListener("click", query)
+    when.addEventListener("keydown", event => {
+      if (event.key === "Enter")
+        query()
     })
     described = " among the latest"
     narrow()

@@ -37,8 +37,11 @@ def edit(repo: Path, relative: str, old: str, new: str) -> None:
 
 
 def add_record(repo: Path, name: str, *, source: str = CAP, **replacements: str) -> str:
-    """A copy of `source` under a new file name, with top-level values replaced."""
+    """A copy of `source` under a new file name, with top-level values replaced (a new date
+    drops the source's time of shipping, which was on the old date)."""
     text = (repo / source).read_text(encoding="utf-8")
+    if "date" in replacements:
+        text = re.sub(r"(?m)^shipped_at: .*\n", "", text)
     for key, value in replacements.items():
         text, count = re.subn(rf"(?m)^{key}: .*$", f"{key}: {value}", text, count=1)
         assert count == 1, key

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import multiprocessing.pool
 import os
 import signal
 from collections.abc import Iterable, Sequence
@@ -396,7 +397,10 @@ def _stop_now(pool: Any) -> None:
     """Interrupted (a signal, Ctrl-C): kill the workers, so that none is left blocked holding
     the caller's output open. Not the pool's orderly terminate(), now or at exit: a worker
     killed while reading its next task holds the task queue's lock forever, and terminate()
-    waits for that lock (multiprocessing exposes no other way to the worker processes)."""
+    waits for that lock (multiprocessing exposes no other way to the worker processes). The
+    pool's handler thread is stopped first: it replaces dead workers, and a replacement forked
+    after the kill would be left blocked, holding the caller's output open."""
+    pool._worker_handler._state = multiprocessing.pool.TERMINATE
     for process in pool._pool:
         process.kill()
     pool._terminate.cancel()

@@ -80,7 +80,7 @@ def test_what_changed_before_a_time_is_exact_to_the_minute(
         page.locator(".rb-timeline-controls").wait_for()
         page.fill("input[type=datetime-local]", f"{to:%Y-%m-%dT%H:%M}")
         page.locator(".rb-timeline-controls select").nth(2).select_option(str(hours))
-        page.click(".rb-timeline-controls button[type=submit]")
+        page.click(".rb-timeline-controls .md-button--primary")
         page.locator(".rb-timeline-status").filter(has_text=re.compile("before")).wait_for()
         found = page.locator(".rb-change:not([hidden]) a").evaluate_all(
             "links => links.map(a => a.href)"
