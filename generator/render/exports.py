@@ -71,3 +71,10 @@ def annotations_json(records: list[SourcedRecord], site_url: str, directory_urls
         )
         + "\n"
     )
+
+
+def file_paths_json(files: dict[str, list[SourcedRecord]], history_url: Any) -> str:
+    """Every touched file as [path, URL of its history, number of changes], by path: what the
+    files index's finder searches (fetched on the first keystroke, never with the page)."""
+    rows = [[path, history_url(path), len(records)] for path, records in files.items()]
+    return json.dumps(rows, ensure_ascii=False, separators=(",", ":")) + "\n"

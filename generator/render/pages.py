@@ -27,7 +27,7 @@ from pydantic import BaseModel
 from ..config import RunbookOptions
 from ..models import SourcedRecord
 from .environment import templates_fingerprint
-from .exports import annotations_json, records_json
+from .exports import annotations_json, file_paths_json, records_json
 from .index import RunbookIndex
 from .links import Links, RecordRows, relative_to, site_path
 from .site_pages import PAGE_SOURCES, PageSpec
@@ -172,6 +172,14 @@ def render_site(
             content = environment.get_template(spec.template).render(context)
             pages.append(Page(spec.uri, content, key, spec.in_nav))
     pages.append(Page("records.json", records_json(index.records, serialised)))
+    pages.append(
+        Page(
+            "files/paths.json",
+            file_paths_json(
+                index.files, lambda path: site_path(links.file(path), settings.directory_urls)
+            ),
+        )
+    )
     for uri, content in month_files(index.records, settings.directory_urls).items():
         pages.append(Page(uri, content))
     pages.append(

@@ -14,6 +14,13 @@ def slugify(name: str) -> str:
     return slug or "x-" + hashlib.sha1(name.encode("utf-8")).hexdigest()[:8]
 
 
+_PLAIN_PATH = re.compile(r"[A-Za-z0-9._][A-Za-z0-9._/-]{0,200}")
+
+
 def anchor_for_path(path: str) -> str:
-    """A short HTML id for a file path on the files page; stable across builds."""
-    return "f-" + hashlib.sha1(path.encode("utf-8")).hexdigest()[:10]
+    """The HTML id of a file's history on its folder page: the path itself when it is plain
+    (`files/deploy/#deploy/nginx/upload.conf`, readable in a shared link), else its slug and
+    a digest (a space or a `#` would break the link); stable across builds."""
+    if _PLAIN_PATH.fullmatch(path):
+        return path
+    return f"{slugify(path)[:50]}-{hashlib.sha1(path.encode('utf-8')).hexdigest()[:8]}"

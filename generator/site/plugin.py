@@ -35,7 +35,7 @@ from ..render.pages import RenderSettings
 from .incremental import IncrementalBuild
 from .mkdocs_config import configure_site
 from .output import check_output_folder
-from .pages import STYLESHEET_URI, TIMELINE_SCRIPT_URI, GeneratedPages
+from .pages import PAGES_SCRIPT_URI, STYLESHEET_URI, GeneratedPages
 from .progress import BuildProgress
 from .sanitizing import PageSanitizer
 from .search import add_search_worker, keep_out_of_material_index, route_search_worker
@@ -87,7 +87,7 @@ class RunbookPlugin(BasePlugin[RunbookPluginConfig]):  # type: ignore[valid-type
             raise PluginError(f"runbook: {exc}") from exc
         settings = RenderSettings.for_options(self.options)
         self.incremental = IncrementalBuild(self.options.root, config, settings, reuse=self.dirty)
-        configure_site(config, STYLESHEET_URI, TIMELINE_SCRIPT_URI)
+        configure_site(config, STYLESHEET_URI, PAGES_SCRIPT_URI)
         return config
 
     def on_files(self, files: Files, *, config: MkDocsConfig) -> Files:

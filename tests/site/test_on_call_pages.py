@@ -1,6 +1,6 @@
-"""The timeline page: the latest changes day by day with their times, narrowed by service and
-environment, and "what changed in the 24 hours / 7 days before ..." read from the months the
-window covers."""
+"""The on-call pages that answer "when" and "where": the timeline (the latest changes day by
+day with their times, narrowed by service and environment, and "what changed in the 24 hours /
+7 days before ..." read from the months the window covers) and the files index's finder."""
 
 from __future__ import annotations
 
@@ -101,3 +101,26 @@ def test_a_service_filter_narrows_the_list(
     narrowed = listed(tab)
     assert narrowed == [r for r in everything if demo_site.records[r].data["service"] == service]
     assert tab.page.locator(".rb-timeline-status").inner_text().startswith(f"{len(narrowed)} ")
+
+
+def test_any_part_of_a_path_finds_the_file_on_the_files_index(
+    demo_site: BuiltSite, demo_server: str, tab: Tab
+) -> None:
+    """Typing part of a path (any case) lists every touched file holding it, each linked to
+    its history at a readable anchor: the path itself."""
+    paths = sorted({p for r in demo_site.records.values() for p in r.data["files_touched"]})
+    part = paths[len(paths) // 2].split("/")[-1][:6]
+    expected = [p for p in paths if part.lower() in p.lower()]
+    tab.page.goto(demo_server + "files/", wait_until="load")
+    tab.page.fill("#rb-file-finder input", part.upper())
+    found = tab.page.locator(".rb-file-matches code")
+    found.first.wait_for()
+    assert found.all_inner_texts() == expected
+    link = tab.page.locator(".rb-file-matches a").first
+    assert link.get_attribute("href").endswith(f"#{expected[0]}")
+    link.click()
+    tab.page.wait_for_load_state("load")
+    heading = tab.page.evaluate(
+        "document.getElementById(decodeURIComponent(location.hash.slice(1))).textContent"
+    )
+    assert heading.strip() == expected[0]

@@ -1,8 +1,12 @@
 /*
- * runbook's timeline page (templates/timeline.md.j2): narrow the listed changes by service and
- * environment, and answer "what changed in the 24 hours / 7 days before this time", reading
- * only the months that window covers (timeline/YYYY-MM.json, written by render/timeline.py).
- * Record text is only ever set as text (textContent), never parsed as HTML.
+ * Scripts of runbook's generated pages; record text is only ever set as text (textContent),
+ * never parsed as HTML.
+ *
+ * - The timeline (templates/timeline.md.j2): narrow the listed changes by service and
+ *   environment, and answer "what changed in the 24 hours / 7 days before this time", reading
+ *   only the months that window covers (timeline/YYYY-MM.json, render/timeline.py).
+ * - The files index (templates/folders.md.j2): find any touched file by typing part of its
+ *   path, from files/paths.json, fetched on the first keystroke.
  */
 (() => {
   const HOUR = 3600000
@@ -159,8 +163,49 @@
     narrow()
   }
 
-  if (typeof document$ !== "undefined")
-    document$.subscribe(start) /* Material's instant navigation */
-  else
+  const SHOWN_FILES = 50
+
+  function startFileFinder() {
+    const root = document.getElementById("rb-file-finder")
+    if (!root || root.dataset.ready)
+      return
+    root.dataset.ready = "yes"
+    const base = new URL(root.dataset.root || "./", location.href)
+    const box = element("input", { type: "search", placeholder: "part of a path, e.g. nginx/upload",
+      autocomplete: "off" })
+    box.setAttribute("aria-label", "Find a file by any part of its path")
+    const status = element("p", { className: "rb-timeline-status" })
+    status.setAttribute("role", "status")
+    const list = element("ul", { className: "rb-file-matches" })
+    root.append(element("label", { className: "rb-file-label" }, ["Find a file ", box]), status, list)
+    let paths = null
+    box.addEventListener("input", async () => {
+      paths ||= fetch(new URL("files/paths.json", base)).then(r => r.ok ? r.json() : [])
+      const wanted = box.value.trim().toLowerCase()
+      const all = await paths
+      if (box.value.trim().toLowerCase() !== wanted)
+        return /* a newer keystroke answers */
+      if (!wanted) {
+        list.replaceChildren()
+        status.textContent = ""
+        return
+      }
+      const found = all.filter(([path]) => path.toLowerCase().includes(wanted))
+      list.replaceChildren(...found.slice(0, SHOWN_FILES).map(([path, url, count]) =>
+        element("li", {}, [element("a", { href: new URL(url, base).href }, [
+          element("code", { textContent: path })]), ` (${count} ${count === 1 ? "change" : "changes"})`])))
+      status.textContent = found.length > SHOWN_FILES
+        ? `${found.length} files match; the first ${SHOWN_FILES} are listed`
+        : `${found.length} ${found.length === 1 ? "file matches" : "files match"}`
+    })
+  }
+
+  const startAll = () => {
     start()
+    startFileFinder()
+  }
+  if (typeof document$ !== "undefined")
+    document$.subscribe(startAll) /* Material's instant navigation */
+  else
+    startAll()
 })()
