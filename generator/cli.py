@@ -31,7 +31,7 @@ from .authoring.listing import (
 )
 from .authoring.scaffold import init_repository, new_record
 from .authoring.schema import SCHEMA_MODELS, json_schema
-from .check.validate import YAML_SUFFIXES, display_path, validate_runbook
+from .check.validate import YAML_SUFFIXES, discover, display_path, validate_runbook
 from .config import ConfigurationError, RunbookOptions, read_options
 from .diagnostics import OUTPUT_FORMATS, format_diagnostics, has_errors, summary_line
 
@@ -52,6 +52,30 @@ def _options(config_file: str | None) -> RunbookOptions:
     except ConfigurationError as exc:
         click.echo(f"runbook: {exc}", err=True)
         sys.exit(EXIT_USAGE)
+
+
+def _runbook_here(options: RunbookOptions) -> None:
+    """A command that reads the records refuses, with exit 2 and one line, to run where there
+    is no runbook: a CI step in the wrong folder must fail, not pass on 0 files."""
+    if options.config_file is None:
+        _usage_error(
+            f"no mkdocs.yml in {Path.cwd()}: run this in the runbook's folder, "
+            "or name its config with -f FILE"
+        )
+    records = options.records_dir
+    if not records.is_dir():
+        what = "is not a folder" if records.exists() else "does not exist"
+        _usage_error(f"records_dir {display_path(records)} {what} (set records_dir in mkdocs.yml)")
+    if not discover(records, recursive=True):
+        _usage_error(
+            f"no record files (*.yaml, *.yml) under {display_path(records)}: "
+            "write one with `runbook new TITLE`"
+        )
+
+
+def _usage_error(message: str) -> None:
+    click.echo(f"runbook: {message}", err=True)
+    sys.exit(EXIT_USAGE)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -81,6 +105,8 @@ def validate(
 ) -> None:
     """Check records and checklists; print every problem as PATH:LINE:COL."""
     options = _options(config_file)
+    if not paths:
+        _runbook_here(options)
     only: list[Path] | None = list(paths) or None
     if changed is not None:
         only = (only or []) + _changed_runbook_files(options, changed)
@@ -308,6 +334,7 @@ def list_records(
     """Query records, newest first: filters are case-insensitive substrings; --since and
     --until take a date or a timestamp with its offset (both ends included)."""
     options = _options(config_file)
+    _runbook_here(options)
     report = validate_runbook(options)
     errors = sum(d.severity == "error" for d in report.diagnostics)
     if errors:
@@ -349,6 +376,7 @@ def annotate(
     if not token:
         raise click.UsageError(f"set {token_env} to a Grafana token (or name another --token-env)")
     options = _options(config_file)
+    _runbook_here(options)
     report = validate_runbook(options)
     errors = sum(d.severity == "error" for d in report.diagnostics)
     if errors:

@@ -14,7 +14,7 @@ from typing import Literal
 from .check.secrets import mask_secrets
 
 Severity = Literal["error", "warning"]
-OUTPUT_FORMATS = ("text", "json", "github")
+OUTPUT_FORMATS = ("text", "json", "github", "sarif")
 
 
 @dataclass(frozen=True)
@@ -129,7 +129,12 @@ def has_errors(diagnostics: Iterable[Diagnostic], *, strict: bool = False) -> bo
 
 
 def format_diagnostics(diagnostics: list[Diagnostic], output_format: str) -> str:
-    """Render diagnostics as text lines, a JSON array, or GitHub Actions workflow commands."""
+    """Render diagnostics as text lines, a JSON array, GitHub Actions workflow commands or a
+    SARIF 2.1.0 log."""
+    if output_format == "sarif":
+        from .sarif import sarif_log  # imported only when asked for: validate starts faster
+
+        return sarif_log(diagnostics)
     if output_format == "json":
         return json.dumps([asdict(d) for d in diagnostics], indent=2, ensure_ascii=False)
     if output_format == "github":

@@ -162,7 +162,10 @@ def test_invalid_case(path: Path, runbook_repo: Path, run_runbook: Callable[...,
     expected = Counter(case.expected)
     exit_code = 1 if case.has_errors else 0
 
-    as_json = run_runbook("validate", "--format", "json")
+    # A checklist case has no records around it: it is checked by path, as pre-commit does
+    # (a whole runbook without records is a usage error, tests/test_wrong_folder.py).
+    where = ["checklists"] if case.kind == "checklists" else []
+    as_json = run_runbook("validate", "--format", "json", *where)
     _assert_clean_output(case, as_json)
     assert as_json.stderr == ""
     diagnostics = as_json.json()
@@ -176,18 +179,18 @@ def test_invalid_case(path: Path, runbook_repo: Path, run_runbook: Callable[...,
         assert any(text in message for message in messages), (text, messages)
     assert as_json.exit_code == exit_code
 
-    as_text = run_runbook("validate", "--format", "text")
+    as_text = run_runbook("validate", "--format", "text", *where)
     _assert_clean_output(case, as_text)
     assert Counter(_text_keys(case, as_text)) == expected, as_text.stdout
     assert as_text.exit_code == exit_code
 
-    as_github = run_runbook("validate", "--format", "github")
+    as_github = run_runbook("validate", "--format", "github", *where)
     _assert_clean_output(case, as_github)
     assert Counter(_github_keys(case, as_github)) == expected, as_github.stdout
     assert as_github.exit_code == exit_code
 
     if not case.has_errors:  # warnings fail the run only under --strict
-        strict = run_runbook("validate", "--format", "json", "--strict")
+        strict = run_runbook("validate", "--format", "json", "--strict", *where)
         _assert_clean_output(case, strict)
         assert Counter(_json_keys(case, strict)) == expected
         assert strict.exit_code == 1

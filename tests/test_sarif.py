@@ -1,0 +1,97 @@
+"""`runbook validate --format sarif`: SARIF 2.1.0 that GitHub code scanning accepts, checked
+structurally and with Microsoft's SARIF multitool (npm `@microsoft/sarif-multitool`, installed
+by `make test`), which validates a log against the SARIF 2.1.0 schema and its rules."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+from cli_run import run_cli
+from record_files import EPOCH, initialised_runbook, starter
+
+from generator.diagnostics import CODES
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+MULTITOOL = REPO_ROOT / "node_modules" / ".bin" / "sarif-multitool"
+
+
+@pytest.fixture
+def broken(tmp_path: Path) -> Path:
+    """A runbook with errors and warnings in two records."""
+    repo = initialised_runbook(tmp_path)
+    record = starter(repo)
+    text = record.read_text(encoding="utf-8")
+    record.write_text(text.replace("\nservice: ", "\nservice: 12\n# was: "), encoding="utf-8")
+    (record.parent / "2026-11-19-half.yaml").write_text("title: x\ndate: 2026-11-19\n", "utf-8")
+    return repo
+
+
+def test_one_result_per_diagnostic_with_its_rule_level_and_region(broken: Path) -> None:
+    as_json = run_cli(broken, "validate", "--format", "json", epoch=EPOCH)
+    sarif = run_cli(broken, "validate", "--format", "sarif", epoch=EPOCH)
+    assert sarif.exit_code == as_json.exit_code == 1
+    log = json.loads(sarif.stdout)
+    assert log["version"] == "2.1.0"
+    (run,) = log["runs"]
+    driver = run["tool"]["driver"]
+    assert driver["name"] == "runbook" and driver["version"]
+    rules = [rule["id"] for rule in driver["rules"]]
+    assert sorted(rules) == sorted(CODES)
+    assert all(rule["shortDescription"]["text"] for rule in driver["rules"])
+    expected = [
+        (d["code"], "error" if d["severity"] == "error" else "warning", d["message"], d["path"],
+         d["line"], d["column"])
+        for d in as_json.json()
+    ]  # fmt: skip
+    found = []
+    for result in run["results"]:
+        (location,) = result["locations"]
+        physical = location["physicalLocation"]
+        assert rules[result["ruleIndex"]] == result["ruleId"]
+        found.append(
+            (result["ruleId"], result["level"], result["message"]["text"],
+             physical["artifactLocation"]["uri"], physical["region"]["startLine"],
+             physical["region"]["startColumn"])
+        )  # fmt: skip
+    assert found == expected and len(found) >= 3
+    assert all(not Path(uri).is_absolute() for _, _, _, uri, _, _ in found)
+
+
+def test_microsofts_multitool_accepts_the_log(broken: Path, tmp_path: Path) -> None:
+    if not MULTITOOL.exists():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{MULTITOOL} is missing: `make test` installs it (npm)")
+        pytest.skip("the SARIF multitool is not installed (npm install)")
+    log = tmp_path / "runbook.sarif"
+    log.write_text(run_cli(broken, "validate", "--format", "sarif", epoch=EPOCH).stdout, "utf-8")
+    report = tmp_path / "report.sarif"
+    result = subprocess.run(
+        [str(MULTITOOL), "validate", str(log), "--output", str(report), "--log", "ForceOverwrite"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    problems = json.loads(report.read_text(encoding="utf-8"))["runs"][0]["results"]
+    assert problems == [], [p["message"] for p in problems]
+    # and it does reject a broken log: the check can fail
+    log.write_text('{"version": "2.1.0", "runs": "none"}', "utf-8")
+    subprocess.run(
+        [str(MULTITOOL), "validate", str(log), "--output", str(report), "--log", "ForceOverwrite"],
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    assert json.loads(report.read_text(encoding="utf-8"))["runs"][0]["results"]
+
+
+def test_a_clean_runbook_gives_a_log_without_results(tmp_path: Path) -> None:
+    repo = initialised_runbook(tmp_path)
+    result = run_cli(repo, "validate", "--format", "sarif", epoch=EPOCH)
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["runs"][0]["results"] == []
