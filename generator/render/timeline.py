@@ -3,7 +3,7 @@
 
 The page itself lists the latest 7 days of the runbook (days of its records, never of the
 clock, so builds stay deterministic): it opens at once whatever the size of the runbook.
-Earlier windows are read by the page's script (templates/runbook-pages.js) from one small
+Earlier windows are read by the page's script (templates/runbook-pages-main.js) from one small
 JSON file per month (`timeline/YYYY-MM.json`), so a window loads one or two months, never
 every record.
 """

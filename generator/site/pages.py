@@ -29,7 +29,8 @@ from .search import document_path
 
 log = logging.getLogger("mkdocs.plugins.runbook")
 STYLESHEET_URI = "assets/runbook.css"
-PAGES_SCRIPT_URI = "assets/javascripts/runbook-pages.js"
+PAGES_SCRIPT_URI = "assets/javascripts/runbook-pages.js"  # on every page: loads the next one
+PAGES_MAIN_SCRIPT_URI = "assets/javascripts/runbook-pages-main.js"
 
 
 class GeneratedPages:
@@ -68,7 +69,7 @@ class GeneratedPages:
         self.nav_uris = [p.uri for p in generated.pages if p.in_nav and p.uri in self.uris]
         self.incremental.unshare(files, self.uris)
         self.files = files
-        for uri in (STYLESHEET_URI, PAGES_SCRIPT_URI):
+        for uri in (STYLESHEET_URI, PAGES_SCRIPT_URI, PAGES_MAIN_SCRIPT_URI):
             if files.get_file_from_path(uri) is None:
                 source = self._asset(uri.rsplit("/", 1)[1])
                 files.append(File.generated(config, uri, abs_src_path=str(source)))
@@ -100,7 +101,7 @@ class GeneratedPages:
         return nav
 
     def _asset(self, name: str) -> Path:
-        """runbook.css or runbook-pages.js: the templates_dir's own, else the default."""
+        """runbook.css or a runbook-pages script: the templates_dir's own, else the default."""
         override = self.options.templates_dir / name
         return override if override.is_file() else DEFAULT_TEMPLATES / name
 
