@@ -34,6 +34,7 @@ from .authoring.schema import SCHEMA_MODELS, json_schema
 from .check.validate import YAML_SUFFIXES, discover, display_path, validate_runbook
 from .config import ConfigurationError, RunbookOptions, read_options
 from .diagnostics import OUTPUT_FORMATS, format_diagnostics, has_errors, summary_line
+from .models import SourcedRecord
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 
@@ -71,6 +72,20 @@ def _runbook_here(options: RunbookOptions) -> None:
             f"no record files (*.yaml, *.yml) under {display_path(records)}: "
             "write one with `runbook new TITLE`"
         )
+
+
+def _valid_records(
+    config_file: str | None, done: str
+) -> tuple[RunbookOptions, list[SourcedRecord]]:
+    """The runbook's options and its valid records (newest first), for commands that read
+    them; invalid records are left out, said in one line (they are not `done`)."""
+    options = _options(config_file)
+    _runbook_here(options)
+    report = validate_runbook(options)
+    errors = sum(d.severity == "error" for d in report.diagnostics)
+    if errors:
+        click.echo(f"runbook: {errors} errors; invalid records are not {done}", err=True)
+    return options, report.runbook.records
 
 
 def _usage_error(message: str) -> None:
@@ -333,14 +348,9 @@ def list_records(
 ) -> None:
     """Query records, newest first: filters are case-insensitive substrings; --since and
     --until take a date or a timestamp with its offset (both ends included)."""
-    options = _options(config_file)
-    _runbook_here(options)
-    report = validate_runbook(options)
-    errors = sum(d.severity == "error" for d in report.diagnostics)
-    if errors:
-        click.echo(f"runbook: {errors} errors; invalid records are not listed", err=True)
+    options, valid = _valid_records(config_file, "listed")
     filters = Filters(service, owner, file_path, tag, status, Window(since, until))
-    records = select_records(report.runbook.records, filters, options.aliases)
+    records = select_records(valid, filters, options.aliases)
     if not records:
         click.echo("no records match", err=True)
         if output_format == "table":
@@ -375,13 +385,8 @@ def annotate(
     token = os.environ.get(token_env, "").strip()
     if not token:
         raise click.UsageError(f"set {token_env} to a Grafana token (or name another --token-env)")
-    options = _options(config_file)
-    _runbook_here(options)
-    report = validate_runbook(options)
-    errors = sum(d.severity == "error" for d in report.diagnostics)
-    if errors:
-        click.echo(f"runbook: {errors} errors; invalid records are not annotated", err=True)
-    records = select_records(report.runbook.records, Filters(window=Window(since)))
+    options, valid = _valid_records(config_file, "annotated")
+    records = select_records(valid, Filters(window=Window(since)))
     try:
         result = annotate_records(
             Grafana(grafana_url, token, dashboard_uid),

@@ -85,12 +85,21 @@
       .sort((a, b) => (b.date.localeCompare(a.date)) || ((b.time ?? 0) - (a.time ?? 0)))
   }
 
-  function start() {
-    const root = document.getElementById("rb-timeline")
+  /* The page's element of that id and the site root it names, once per page (Material's
+     instant navigation calls the starters again); null when the page has none. */
+  function claim(id) {
+    const root = document.getElementById(id)
     if (!root || root.dataset.ready)
-      return
+      return null
     root.dataset.ready = "yes"
-    const base = new URL(root.dataset.root || "./", location.href)
+    return { root, base: new URL(root.dataset.root || "./", location.href) }
+  }
+
+  function startTimeline() {
+    const claimed = claim("rb-timeline")
+    if (!claimed)
+      return
+    const { root, base } = claimed
     const days = root.querySelector(".rb-timeline-days")
     const status = root.querySelector(".rb-timeline-status")
     const latest = [...days.children]
@@ -166,11 +175,10 @@
   const SHOWN_FILES = 50
 
   function startFileFinder() {
-    const root = document.getElementById("rb-file-finder")
-    if (!root || root.dataset.ready)
+    const claimed = claim("rb-file-finder")
+    if (!claimed)
       return
-    root.dataset.ready = "yes"
-    const base = new URL(root.dataset.root || "./", location.href)
+    const { root, base } = claimed
     const box = element("input", { type: "search", placeholder: "part of a path, e.g. nginx/upload",
       autocomplete: "off" })
     box.setAttribute("aria-label", "Find a file by any part of its path")
@@ -201,7 +209,7 @@
   }
 
   const startAll = () => {
-    start()
+    startTimeline()
     startFileFinder()
   }
   if (typeof document$ !== "undefined")
