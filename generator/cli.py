@@ -232,8 +232,8 @@ def _ensure_docs_dir(options: RunbookOptions) -> None:
 @config_file_option
 def serve(dev_addr: str | None, config_file: str | None) -> None:
     """Live preview that rebuilds when a record, checklist or template changes."""
-    from .site.build import serve_site
     from .site.logs import setup_logging
+    from .site.serve import serve_site
 
     setup_logging(quiet=False)
     _ensure_docs_dir(_options(config_file))

@@ -1,4 +1,5 @@
-"""`runbook serve` rebuilds when a record changes: a real server on localhost, bounded in time."""
+"""`runbook serve` rebuilds when a record changes and keeps answering while one is broken: a
+real server on localhost, bounded in time."""
 
 from __future__ import annotations
 
@@ -9,9 +10,12 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+import yaml
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT_SECONDS = 60
@@ -41,17 +45,53 @@ def wait_for(url: str, expected: str | None = None) -> str:
     raise AssertionError(f"{url} did not serve {expected!r} within {TIMEOUT_SECONDS} s")
 
 
-def test_serve_rebuilds_when_a_record_is_added(runbook_repo: Path) -> None:
-    shutil.copytree(REPO_ROOT / "records", runbook_repo / "records", dirs_exist_ok=True)
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "generator", "serve", "-a", f"127.0.0.1:{port}"],
-        cwd=runbook_repo,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+def fetch_page(url: str) -> tuple[float, str]:
+    """Seconds to answer and the body of one request, error statuses included."""
+    started = time.monotonic()
     try:
-        base = f"http://127.0.0.1:{port}/"
+        with urllib.request.urlopen(url, timeout=10) as response:
+            body = response.read().decode("utf-8")
+    except urllib.error.HTTPError as error:
+        body = error.read().decode("utf-8")
+    except (urllib.error.URLError, ConnectionError, TimeoutError):
+        body = ""  # not listening yet
+    return time.monotonic() - started, body
+
+
+@contextmanager
+def serving(repo: Path, log: Path) -> Iterator[str]:
+    """`runbook serve` in `repo`, its terminal output in `log`; yields the base URL."""
+    port = free_port()
+    with log.open("w", encoding="utf-8") as output:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "generator", "serve", "-a", f"127.0.0.1:{port}"],
+            cwd=repo,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            yield f"http://127.0.0.1:{port}/"
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                pytest.fail("runbook serve did not stop on SIGTERM")
+
+
+def wait_until(condition: object, what: str) -> None:
+    deadline = time.monotonic() + TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        if callable(condition) and condition():
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"{what} within {TIMEOUT_SECONDS} s")
+
+
+def test_serve_rebuilds_when_a_record_is_added(runbook_repo: Path, tmp_path: Path) -> None:
+    shutil.copytree(REPO_ROOT / "records", runbook_repo / "records", dirs_exist_ok=True)
+    with serving(runbook_repo, tmp_path / "serve.log") as base:
         wait_for(base + "changes/2026-11-20-cap-upload-size/", "Cap upload size")
         assert fetch(base + "changes/2026-11-23-served-later/") is None
 
@@ -62,10 +102,50 @@ def test_serve_rebuilds_when_a_record_is_added(runbook_repo: Path) -> None:
         (source.parent / "2026-11-23-served-later.yaml").write_text(text, encoding="utf-8")
         wait_for(base + "changes/2026-11-23-served-later/", "Served later")
         wait_for(base, "2026-11-23-served-later")
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            pytest.fail("runbook serve did not stop on SIGTERM")
+
+
+def test_a_broken_record_never_holds_a_request_and_shows_on_the_page(
+    runbook_repo: Path, tmp_path: Path
+) -> None:
+    """The last good site keeps answering, with the diagnostic in a banner on every page,
+    until the record is fixed; each warning is printed once, not on every rebuild."""
+    shutil.copytree(REPO_ROOT / "records", runbook_repo / "records", dirs_exist_ok=True)
+    record = runbook_repo / "records" / "2026" / "2026-11-20-cap-upload-size.yaml"
+    good = record.read_text(encoding="utf-8")
+    warned = runbook_repo / "records" / "2026" / "2026-11-21-says-nothing-expected.yaml"
+    data = yaml.safe_load(good)
+    del data["expected_result"]
+    data["title"] = "Says nothing expected"
+    warned.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    log = tmp_path / "serve.log"
+    page = "changes/2026-11-20-cap-upload-size/"
+    with serving(runbook_repo, log) as base:
+        wait_for(base + page, "Cap upload size")
+        record.write_text(good + "title: [broken\n", encoding="utf-8")
+        wait_until(lambda: 'role="alert"' in fetch_page(base + page)[1], "no banner")
+        for url in (base + page, base, base + "files/"):
+            seconds, body = fetch_page(url)
+            assert seconds < 5, f"{url} took {seconds:.1f} s"
+            assert "Cap upload size" in body or url != base + page
+            assert "2026-11-20-cap-upload-size.yaml:" in body and "[yaml-syntax]" in body
+        for edit in range(2):  # rebuilds that change nothing about the warned record
+            record.write_text(good + f"# edit {edit}\n", encoding="utf-8")
+            wait_until(lambda: 'role="alert"' not in fetch_page(base + page)[1], "banner stays")
+    output = log.read_text(encoding="utf-8")
+    assert output.count("no expected_result") == 1, output
+    assert "'dirty' build" not in output
+
+
+def test_a_runbook_broken_from_the_start_serves_an_error_page(
+    runbook_repo: Path, tmp_path: Path
+) -> None:
+    (runbook_repo / "records" / "2026").mkdir()
+    record = runbook_repo / "records" / "2026" / "2026-11-20-broken.yaml"
+    record.write_text("title: ok\ntitle: twice\n", encoding="utf-8")
+    with serving(runbook_repo, tmp_path / "serve.log") as base:
+        wait_until(lambda: "duplicate key" in fetch_page(base)[1], "no error page")
+        seconds, body = fetch_page(base)
+        assert seconds < 5
+        assert "2026-11-20-broken.yaml:2:1: error: duplicate key 'title'" in body
+        shutil.copy(REPO_ROOT / "records" / "2026" / "2026-11-20-cap-upload-size.yaml", record)
+        wait_for(base, "Cap upload size")

@@ -54,7 +54,7 @@ def build_site(
         config.site_dir = str(folder)
         config.plugins.on_startup(command="build", dirty=incremental)
         try:
-            with _quiet_dirty_warning():
+            with quiet_dirty_warning():
                 mkdocs_build(config, dirty=incremental)
         finally:
             config.plugins.on_shutdown()
@@ -64,7 +64,7 @@ def build_site(
 
 
 @contextmanager
-def _quiet_dirty_warning() -> Iterator[None]:
+def quiet_dirty_warning() -> Iterator[None]:
     """MkDocs warns that dirty builds may leave stale navigation; ours are fingerprinted, and
     the warning would fail --strict builds."""
 
@@ -78,14 +78,3 @@ def _quiet_dirty_warning() -> Iterator[None]:
         yield
     finally:
         logger.removeFilter(keep)
-
-
-def serve_site(config_file: str | None, *, dev_addr: str | None = None) -> None:
-    """Live preview; the plugin's on_serve watches records, checklists and templates.
-
-    Dirty rebuilds: after the first build, only pages whose Markdown changed re-render.
-    """
-    from mkdocs.commands.serve import serve
-
-    options = {"dev_addr": dev_addr} if dev_addr else {}
-    serve(config_file=config_file, build_type="dirty", **options)

@@ -13,7 +13,8 @@ run the same pipeline as `runbook validate`:
     on_env            sanitised HTML in place, search worker (PageSanitizer, search)
     on_post_build     search bundle, stale outputs, manifest (PagefindIndex, IncrementalBuild)
     on_build_error    stop indexing                          (PagefindIndex)
-    on_serve          watch records, checklists, templates
+    on_serve          watch records, checklists, templates; a failed rebuild never
+                      holds requests                     (serve)
 """
 
 from __future__ import annotations
@@ -159,4 +160,8 @@ class RunbookPlugin(BasePlugin[RunbookPluginConfig]):  # type: ignore[valid-type
         ):
             if folder.is_dir():
                 server.watch(str(folder))
+        from .serve import PreviewServer, surviving_failures
+
+        if not isinstance(server, PreviewServer):  # plain `mkdocs serve`: never hold requests
+            server.builder = surviving_failures(server.builder, lambda problems: None)
         return server
