@@ -13,12 +13,14 @@ import os
 import shutil
 import signal
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import click
 
+from .authoring.draft import Draft, checked, new_record
 from .authoring.git import changed_files_since
 from .authoring.listing import (
     WHEN_FORMATS,
@@ -29,7 +31,7 @@ from .authoring.listing import (
     parse_when,
     select_records,
 )
-from .authoring.scaffold import init_repository, new_record
+from .authoring.scaffold import init_repository
 from .authoring.schema import SCHEMA_MODELS, json_schema
 from .check.validate import YAML_SUFFIXES, discover, display_path, validate_runbook
 from .config import ConfigurationError, RunbookOptions, read_options
@@ -280,33 +282,120 @@ def init(directory: Path) -> None:
     click.echo("next: runbook validate && runbook build", err=True)
 
 
+def _record_field(name: str, *, parsed: bool = False) -> Callable[..., Any]:
+    """A click callback refusing what `runbook validate` would refuse in record field `name`
+    (a repeated option is checked as the list it becomes)."""
+
+    def check(context: click.Context, parameter: click.Parameter, value: Any) -> Any:
+        if value is None or value == ():
+            return value
+        given = list(value) if isinstance(value, tuple) else value
+        try:
+            result = checked(name, given)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc)) from exc
+        return result if parsed else given
+
+    return check
+
+
+def _checks(
+    context: click.Context, parameter: click.Parameter, values: tuple[str, ...]
+) -> dict[str, dict[str, str]]:
+    """`security-hardening=done` (every item) or `security-hardening.headers=n/a` (one)."""
+    checks: dict[str, dict[str, str]] = {}
+    for value in values:
+        name, _, status = value.partition("=")
+        checklist_id, _, item = name.partition(".")
+        if status not in ("done", "n/a") or not checklist_id:
+            raise click.BadParameter(
+                f"{value!r}: give CHECKLIST=done, CHECKLIST.ITEM=n/a (a skip needs a note: "
+                "write it in the file)"
+            )
+        checks.setdefault(checklist_id, {})[item or "*"] = status
+    return checks
+
+
 @cli.command()
-@click.argument("title")
-@click.option("--service", default=None, help="The system the change touched.")
-@click.option("--owner", default=None, help="Who is accountable (default: git user.name).")
+@click.argument("title", callback=lambda c, p, v: _record_field("title")(c, p, v.strip()))
+@click.option("--service", callback=_record_field("service"), help="The system it changed.")
+@click.option(
+    "--owner", callback=_record_field("owner"), help="Who is accountable (default: git user)."
+)
 @click.option(
     "--from-git",
     "revision",
     default=None,
     metavar="REV",
-    help="Take files_touched from this commit or A..B range (default: staged, else HEAD).",
+    help="Take files, commit and time from this commit or A..B range (default files: staged, "
+    "else HEAD).",
+)
+@click.option(
+    "-C",
+    "git_dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=None,
+    metavar="DIR",
+    help="Read git in DIR (the code's repository) instead of here.",
+)
+@click.option("--date", callback=_record_field("date", parsed=True), help="YYYY-MM-DD.")
+@click.option(
+    "--shipped-at",
+    callback=_record_field("shipped_at", parsed=True),
+    metavar="TIME",
+    help="When it reached the environment, with its offset: 2026-11-20T14:05:00+01:00.",
+)
+@click.option("--status", type=click.Choice(["planned", "shipped", "verified", "rolled-back"]))
+@click.option("--environment", callback=_record_field("environment"), help="Default production.")
+@click.option("--reason", callback=_record_field("reason"), help="Why, in Markdown.")
+@click.option(
+    "--expected-result", callback=_record_field("expected_result"), help="What to observe."
+)
+@click.option(
+    "--file", "files", multiple=True, callback=_record_field("files_touched"), help="Repeatable."
+)
+@click.option(
+    "--command", "commands", multiple=True, callback=_record_field("commands"), help="Repeatable."
+)
+@click.option(
+    "--rollback", callback=_record_field("reason"), help="The plan to undo it, in Markdown."
+)
+@click.option(
+    "--rollback-command",
+    "rollback_commands",
+    multiple=True,
+    callback=_record_field("commands"),
+    help="Repeatable.",
+)
+@click.option("--rollback-tested", is_flag=True, help="The rollback was rehearsed.")
+@click.option("--tag", "tags", multiple=True, callback=_record_field("tags"), help="Repeatable.")
+@click.option(
+    "--check",
+    "checks",
+    multiple=True,
+    callback=_checks,
+    metavar="CHECKLIST[.ITEM]=done|n/a",
+    help="Mark a checklist's items (or one item) done or n/a. Repeatable.",
 )
 @click.option("--edit", is_flag=True, help="Open the new record in $EDITOR.")
 @config_file_option
 def new(
-    title: str,
-    service: str | None,
-    owner: str | None,
     revision: str | None,
+    git_dir: Path | None,
     edit: bool,
     config_file: str | None,
+    **given: Any,
 ) -> None:
-    """Write a prefilled record for a change just shipped and print its path."""
-    if not title.strip() or "\n" in title:
-        raise click.BadParameter("give a one-line title", param_hint="TITLE")
-    path, report = new_record(
-        _options(config_file), title.strip(), service=service, owner=owner, revision=revision
-    )
+    """Write a prefilled record for a change just shipped and print its path. Every field a
+    backfill script needs is an option; each is checked before anything is written."""
+    draft = Draft(**{k: list(v) if isinstance(v, tuple) else v for k, v in given.items()})
+    problem = draft.problem()
+    if problem:
+        _usage_error(problem)
+    try:
+        path, report = new_record(_options(config_file), draft, revision=revision, git_dir=git_dir)
+    except ValueError as exc:
+        _usage_error(str(exc))
     for note in report.notes:
         click.echo(f"note: {note}", err=True)
     click.echo(display_path(path))

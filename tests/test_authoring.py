@@ -304,3 +304,100 @@ def test_new_from_git_fills_the_commit_and_when_it_shipped(initialised: Path) ->
     fill_in(record_path)
     code, out, _ = runbook(initialised, "validate", "--format", "json")
     assert [d["message"] for d in json.loads(out) if d["path"].endswith(record_path.name)] == []
+
+
+def test_a_scripted_backfill_is_valid_without_editing(initialised: Path) -> None:
+    """Every field from options: the record validates under --strict as written, lists under
+    its own date and keeps multi-line Markdown byte for byte."""
+    reason = "Uploads of several GB tied up the origin.\n\nSee the incident review.\n"
+    code, out, err = runbook(
+        initialised,
+        "new",
+        "Cap upload size at the edge",
+        "--date", "2025-06-01",
+        "--shipped-at", "2025-06-01T23:30:00-04:00",
+        "--service", "uploads",
+        "--owner", "Maya Okafor",
+        "--environment", "staging",
+        "--status", "verified",
+        "--reason", reason,
+        "--expected-result", "413 from the edge",
+        "--file", "deploy/nginx/upload.conf",
+        "--file", "deploy/cdn/edge.yaml",
+        "--command", "nginx -t -c /etc/nginx/nginx.conf",
+        "--command", "kubectl apply --dry-run=server -f edge.yaml",
+        "--rollback", "Re-apply the previous config.",
+        "--rollback-command", "git revert --no-edit HEAD",
+        "--rollback-tested",
+        "--tag", "security",
+        "--check", "security-hardening=done",
+        "--check", "security-hardening.headers=n/a",
+    )  # fmt: skip
+    assert code == 0, err
+    path = initialised / out.strip()
+    assert path.relative_to(initialised).as_posix() == (
+        "records/2025/2025-06-01-cap-upload-size-at-the-edge.yaml"
+    )
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    assert data["reason"] == reason
+    assert data["commands"][1] == "kubectl apply --dry-run=server -f edge.yaml"
+    assert data["rollback"]["tested"] is True
+    assert data["checklists"]["security-hardening"]["headers"] == "n/a"
+    assert data["checklists"]["security-hardening"]["permissions"] == "done"
+    # one metric would silence the last warning; a backfill rarely has one
+    code, out, _ = runbook(initialised, "validate", "--format", "json")
+    problems = [d for d in json.loads(out) if d["path"].endswith(path.name)]
+    assert [d["code"] for d in problems] == ["no-metrics"], problems
+    code, out, _ = runbook(initialised, "list", "--since", "2025-06-01", "--until", "2025-06-01")
+    assert "Cap upload size at the edge" in out
+
+
+@pytest.mark.parametrize(
+    ("options", "complaint"),
+    [
+        (["x" * 201], "at most 200 characters"),
+        (["T", "--date", "2026-02-30"], "'2026-02-30' is not a real date"),
+        (["T", "--shipped-at", "2026-02-04T10:00:00"], "has no offset"),
+        (["T", "--date", "2026-02-03", "--shipped-at", "2026-02-04T01:00:00Z"], "--date is"),
+        (["T", "--file", "../etc/passwd"], "'..'"),
+        (["T", "--command", ""], "--command"),
+        (["T", "--owner", "two\nlines"], "--owner"),
+        (["T", "--check", "nope=done"], "no checklist 'nope'"),
+        (["T", "--check", "safe-change.nope=done"], "has no item 'nope'"),
+        (["T", "--check", "safe-change=todo"], "CHECKLIST=done"),
+        (["T", "--rollback-command", "git revert HEAD"], "needs --rollback"),
+    ],
+)
+def test_new_refuses_what_validate_would_refuse_before_writing(
+    initialised: Path, options: list[str], complaint: str
+) -> None:
+    before = sorted((initialised / "records").rglob("*.yaml"))
+    code, _, err = runbook(initialised, "new", *options)
+    assert code == 2
+    assert complaint in err
+    assert sorted((initialised / "records").rglob("*.yaml")) == before
+
+
+def test_new_reads_another_repository_and_says_when_a_commit_touched_only_the_runbook(
+    initialised: Path, tmp_path: Path
+) -> None:
+    code_repo = tmp_path / "service-code"
+    code_repo.mkdir()
+    git(code_repo, "init", "-q", "-b", "main")
+    git(code_repo, "config", "user.name", "Grace Hopper")
+    git(code_repo, "config", "user.email", "grace@example.com")
+    commit_files(code_repo, "tune pool", "config/pool.toml")
+    code, out, err = runbook(
+        initialised, "new", "Tune the pool", "--from-git", "HEAD", "-C", str(code_repo)
+    )
+    assert code == 0, err
+    data = yaml.safe_load((initialised / out.strip()).read_text(encoding="utf-8"))
+    assert data["files_touched"] == ["config/pool.toml"]
+    assert data["owner"] == "Grace Hopper"
+    assert git(code_repo, "rev-parse", "HEAD").startswith(data["commit"])
+
+    commit_files(initialised, "record only", "records/2026/2026-01-02-note.yaml")
+    code, out, err = runbook(initialised, "new", "Another", "--from-git", "HEAD")
+    assert code == 0
+    assert "touched only the runbook's own files" in err
+    assert "files_touched" not in yaml.safe_load((initialised / out.strip()).read_text())

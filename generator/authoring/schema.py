@@ -12,6 +12,7 @@ from ..models import ChangeRecord, Checklist
 
 SCHEMA_MODELS = {"record": ChangeRecord, "checklist": Checklist}
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
+SCHEMA_FOLDER = "schemas"  # where init and new keep the copies editors read
 
 
 def json_schema(kind: str) -> dict[str, Any]:

@@ -1,0 +1,296 @@
+"""`runbook new`: a record, prefilled from git and from whatever the author or a script gives.
+
+A record is written in the minutes after a deploy or not at all, so `new` fills in what git
+already knows (owner, files touched, commit and time) and leaves commented placeholders, which
+validation then insists on, for what only the author knows. A backfill script gives every
+field as an option instead; each given value is checked with the record model's own types
+before anything is written, so a record `new` writes is never one `validate` refuses for a
+value that was given.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import TypeAdapter, ValidationError
+
+from ..check.loader import file_stem
+from ..check.validate import discover, load_checklists
+from ..config import RunbookOptions
+from ..models import ChangeRecord, Checklist, RelativePath
+from ..render.slugs import slugify
+from .git import ShippedCommit, author, changed_files, repository_root, shipped_commit
+from .scaffold import ScaffoldReport, write_new, write_schemas
+from .schema import SCHEMA_FOLDER
+
+MAX_SLUG_LENGTH = 50
+
+
+@cache
+def _adapter(name: str) -> TypeAdapter[Any]:
+    info = ChangeRecord.model_fields[name]
+    if not info.metadata:
+        return TypeAdapter(info.annotation)
+    return TypeAdapter(Annotated[(info.annotation, *info.metadata)])
+
+
+def checked(name: str, value: Any) -> Any:
+    """`value` as the record's field `name` reads it (a date, a time), or ValueError with
+    validate's own message."""
+    try:
+        return _adapter(name).validate_python(value)
+    except ValidationError as exc:
+        raise ValueError("; ".join(error["msg"] for error in exc.errors())) from None
+
+
+@dataclass
+class Draft:
+    """What the author or a backfill script gave; None or empty means "leave a placeholder"."""
+
+    title: str
+    service: str | None = None
+    owner: str | None = None
+    date: dt.date | None = None
+    shipped_at: dt.datetime | None = None
+    status: str | None = None
+    environment: str | None = None
+    reason: str | None = None
+    expected_result: str | None = None
+    files: list[str] = field(default_factory=list)
+    commands: list[str] = field(default_factory=list)
+    rollback: str | None = None
+    rollback_commands: list[str] = field(default_factory=list)
+    rollback_tested: bool = False
+    tags: list[str] = field(default_factory=list)
+    checks: dict[str, dict[str, str]] = field(default_factory=dict)  # checklist → item|* → status
+
+    def problem(self) -> str | None:
+        """What `validate` would refuse in the given values taken together."""
+        if self.date and self.shipped_at and self.shipped_at.date() != self.date:
+            return (
+                f"--shipped-at is on {self.shipped_at.date().isoformat()} in its own offset, "
+                f"but --date is {self.date.isoformat()}"
+            )
+        if self.rollback_commands and not self.rollback:
+            return "--rollback-command needs --rollback (the plan)"
+        return None
+
+
+def new_record(
+    options: RunbookOptions,
+    draft: Draft,
+    *,
+    revision: str | None = None,
+    git_dir: Path | None = None,
+    today: dt.date | None = None,
+) -> tuple[Path, ScaffoldReport]:
+    """Write records/YYYY/YYYY-MM-DD-slug.yaml and return its path. Git is read in `git_dir`
+    (default: the runbook's folder); with a revision, its commit and commit time fill
+    `commit` and `shipped_at` unless given."""
+    report = ScaffoldReport()
+    git_dir = git_dir or options.root
+    shipped = shipped_commit(git_dir, revision) if revision else None
+    shipped_at = draft.shipped_at or (shipped.shipped_at if shipped else None)
+    day = draft.date or (shipped_at.date() if shipped_at else today or dt.date.today())
+    owner = draft.owner or author(git_dir)
+    if owner is None:
+        report.notes.append("owner: git config has no user.name or user.email; fill it in")
+    files, source = draft.files, "--file"
+    if not files:
+        changes = changed_files(git_dir, revision)
+        if changes.note:
+            report.notes.append(changes.note)
+        files, source = _usable_paths(changes.paths, options, git_dir), changes.source
+        if changes.paths and not files:
+            report.notes.append(
+                f"{changes.source} touched only the runbook's own files, none outside it: "
+                "list files_touched by hand, or name the code's commit or repository "
+                "(--from-git REV, -C DIR)"
+            )
+    path = _free_record_path(options, day, draft.title)
+    schema_path = options.root / SCHEMA_FOLDER / "record.schema.json"
+    write_schemas(options.root, ScaffoldReport())
+    lines = [
+        f"# yaml-language-server: $schema={os.path.relpath(schema_path, path.parent)}",
+        "# Fill in every TODO, then run `runbook validate`.",
+        *_header(draft, day, shipped_at, shipped, owner),
+        *_markdown_field("reason", draft.reason, "(required) why the change was made"),
+        *_markdown_field("expected_result", draft.expected_result, "what should be observed"),
+        *_list_field("files_touched", files, f"from {source}", "(required) relative paths"),
+        *_list_field(
+            "commands",
+            draft.commands,
+            "how it shipped",
+            "(required) how it shipped; a bare string or {run: ..., note: ...}",
+        ),
+        "# metrics:  what moved",
+        "#   - {name: TODO, unit: ms, before: 0, after: 0, better: lower}",
+        *_rollback(draft),
+        *_checklists(_checklists_to_fill(options, draft), draft.checks, day),
+    ]
+    if draft.tags:
+        lines.append(f"tags: [{', '.join(map(_quote, draft.tags))}]")
+    write_new(path, "\n".join(lines) + "\n", report)
+    return path, report
+
+
+def _header(
+    draft: Draft,
+    day: dt.date,
+    shipped_at: dt.datetime | None,
+    shipped: ShippedCommit | None,
+    owner: str | None,
+) -> list[str]:
+    return [
+        f"title: {_quote(draft.title)}",
+        f"date: {day.isoformat()}",
+        f"shipped_at: {shipped_at.isoformat()}"
+        + ("" if draft.shipped_at else "  # when it was committed; when it reached production")
+        if shipped_at
+        else "# shipped_at: 2026-11-20T14:05:00+01:00  when it reached the environment",
+        f"commit: {_quote(shipped.commit)}" if shipped else "# commit: the git commit id",
+        f"owner: {_quote(owner)}" if owner else "# owner: TODO who is accountable (required)",
+        f"service: {_quote(draft.service)}"
+        if draft.service
+        else "# service: TODO the system it changed (required)",
+        *([f"environment: {_quote(draft.environment)}"] if draft.environment else []),
+        f"status: {draft.status or 'shipped'}",
+    ]
+
+
+def _markdown_field(name: str, text: str | None, hint: str, indent: str = "") -> list[str]:
+    if text is None:
+        return [f"{indent}# {name}: |  {hint}, in Markdown", f"{indent}#   TODO"]
+    return [f"{indent}{name}: {_block(text, indent + '  ')}"]
+
+
+def _list_field(name: str, values: list[str], source: str, hint: str) -> list[str]:
+    if not values:
+        return [f"# {name}:  {hint}", "#   - TODO"]
+    return [f"{name}:  # {source}", *(f"  - {_quote(value)}" for value in values)]
+
+
+def _rollback(draft: Draft) -> list[str]:
+    if draft.rollback is None:
+        return [
+            "# rollback:  (required)",
+            "#   plan: |",
+            "#     TODO how to undo it",
+            "#   commands:",
+            "#     - TODO",
+            "#   tested: false",
+        ]
+    lines = ["rollback:", *_markdown_field("plan", draft.rollback, "", indent="  ")]
+    if draft.rollback_commands:
+        lines += ["  commands:", *(f"    - {_quote(c)}" for c in draft.rollback_commands)]
+    return [*lines, f"  tested: {'true' if draft.rollback_tested else 'false'}"]
+
+
+def _checklists(
+    checklists: dict[str, Checklist], checks: dict[str, dict[str, str]], day: dt.date
+) -> list[str]:
+    """Each item in force on the record's day: its status from --check, else a todo."""
+    if not checklists:
+        return []
+    lines = ["checklists:  # mark each item done, n/a or {status: skipped, note: why}"]
+    for checklist_id, checklist in checklists.items():
+        given = checks.get(checklist_id, {})
+        lines.append(f"  {checklist_id}:")
+        for item in checklist.items_on(day):
+            status = given.get(item.id) or given.get("*")
+            lines.append(f"    # {item.text}")
+            lines.append(f"    {item.id}: {_quote(status)}" if status else f"    {item.id}: todo")
+    return lines
+
+
+def _quote(value: str) -> str:
+    """A YAML double-quoted scalar (JSON strings are valid YAML)."""
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _block(text: str, indent: str) -> str:
+    """Markdown as a literal block when YAML keeps it byte for byte, else a quoted scalar."""
+    lines = text.splitlines()
+    literal = (
+        len(lines) > 1
+        and text.endswith("\n")
+        and not text.endswith("\n\n")
+        and not lines[0].startswith(" ")
+        and all(line == line.rstrip() and line.isprintable() for line in lines)
+    )
+    if not literal:
+        return _quote(text)
+    return "|\n" + "\n".join(f"{indent}{line}" if line else "" for line in lines)
+
+
+def _usable_paths(paths: list[str], options: RunbookOptions, git_dir: Path) -> list[str]:
+    """Changed files that are valid files_touched, minus the runbook's own files (records,
+    checklists, templates, docs pages, schemas, mkdocs.yml): a record is about the code."""
+    adapter = TypeAdapter(RelativePath)
+    own = [
+        folder.resolve()
+        for folder in (
+            options.records_dir,
+            options.checklists_dir,
+            options.templates_dir,
+            options.docs_dir,
+            options.root / SCHEMA_FOLDER,
+            options.config_file,
+        )
+        if folder is not None
+    ]
+    top = repository_root(git_dir) or git_dir
+    usable = []
+    for path in paths:
+        if any((top / path).resolve().is_relative_to(folder) for folder in own):
+            continue
+        try:
+            usable.append(adapter.validate_python(path))
+        except ValidationError:
+            continue
+    return usable
+
+
+def _free_record_path(options: RunbookOptions, day: dt.date, title: str) -> Path:
+    """A path whose stem is used nowhere in the runbook: -2, -3... on the same day and slug."""
+    slug = slugify(title)[:MAX_SLUG_LENGTH].strip("-") or "change"
+    base = f"{day.isoformat()}-{slug}"
+    taken = {file_stem(p) for p in discover(options.records_dir, recursive=True)}
+    stem, counter = base, 2
+    while stem in taken or (options.records_dir / str(day.year) / f"{stem}.yaml").exists():
+        stem, counter = f"{base}-{counter}", counter + 1
+    return options.records_dir / str(day.year) / f"{stem}.yaml"
+
+
+def _checklists_to_fill(options: RunbookOptions, draft: Draft) -> dict[str, Checklist]:
+    """The checklists the service or a tag requires, under any spelling or alias (the same
+    matching as validation's), and those named by --check; ValueError for an unknown name."""
+    if draft.service is None and not draft.tags and not draft.checks:
+        return {}
+    files = discover(options.checklists_dir, recursive=False)
+    known = {name: s.checklist for name, s in load_checklists(files, options, []).items()}
+    aliases = options.aliases
+    service = aliases.key("service", draft.service) if draft.service else None
+    tags = {aliases.key("tag", tag) for tag in draft.tags}
+    chosen = {
+        checklist_id: checklist
+        for checklist_id, checklist in known.items()
+        if service in {aliases.key("service", s) for s in checklist.required_for.services}
+        or tags & {aliases.key("tag", t) for t in checklist.required_for.tags}
+        or checklist_id in draft.checks
+    }
+    for checklist_id, items in draft.checks.items():
+        if checklist_id not in known:
+            folder = options.checklists_dir.name
+            raise ValueError(f"--check: no checklist {checklist_id!r} in {folder}/")
+        ids = {item.id for item in known[checklist_id].items_on(draft.date or dt.date.today())}
+        unknown = sorted(set(items) - ids - {"*"})
+        if unknown:
+            raise ValueError(f"--check: checklist {checklist_id!r} has no item {unknown[0]!r}")
+    return chosen
