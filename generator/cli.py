@@ -13,7 +13,7 @@ import os
 import shutil
 import signal
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -112,16 +112,27 @@ def cli() -> None:
     help="Report only records and checklists changed since REV (cross-record rules still "
     "see the whole runbook).",
 )
+@click.option(
+    "--only-runbook-files",
+    is_flag=True,
+    help="Of the PATHs, check only those under records_dir or checklists_dir (the pre-commit "
+    "hook passes every staged YAML file).",
+)
 @config_file_option
 def validate(
     paths: tuple[Path, ...],
     output_format: str,
     strict: bool,
     changed: str | None,
+    only_runbook_files: bool,
     config_file: str | None,
 ) -> None:
     """Check records and checklists; print every problem as PATH:LINE:COL."""
     options = _options(config_file)
+    if only_runbook_files and paths:
+        paths = tuple(_in_runbook_folders(options, paths))
+        if not paths:
+            sys.exit(EXIT_OK)  # a commit that touches no record or checklist
     if not paths:
         _runbook_here(options)
     only: list[Path] | None = list(paths) or None
@@ -138,21 +149,25 @@ def validate(
     sys.exit(EXIT_PROBLEMS if has_errors(report.diagnostics, strict=strict) else EXIT_OK)
 
 
+def _in_runbook_folders(options: RunbookOptions, paths: Iterable[Path]) -> list[Path]:
+    """The YAML files among `paths` that are records or checklists of this runbook."""
+    folders = (options.records_dir.resolve(), options.checklists_dir.resolve())
+    return [
+        path
+        for path in (candidate.resolve() for candidate in paths)
+        if path.suffix in YAML_SUFFIXES
+        and path.is_file()
+        and any(path.is_relative_to(folder) for folder in folders)
+    ]
+
+
 def _changed_runbook_files(options: RunbookOptions, revision: str) -> list[Path]:
     """YAML files under records/ or checklists/ changed since REV (committed, staged or not)."""
     changes = changed_files_since(options.root, revision)
     if changes.note:
         click.echo(f"runbook: {changes.note}; validating every record instead", err=True)
         return [options.records_dir, options.checklists_dir]
-    folders = (options.records_dir.resolve(), options.checklists_dir.resolve())
-    candidates = [(changes.root / name).resolve() for name in changes.paths]
-    selected = [
-        path
-        for path in candidates
-        if path.suffix in YAML_SUFFIXES
-        and path.is_file()
-        and any(path.is_relative_to(folder) for folder in folders)
-    ]
+    selected = _in_runbook_folders(options, [changes.root / name for name in changes.paths])
     if not selected:
         click.echo(f"runbook: no record or checklist changed since {revision}", err=True)
     return selected
@@ -273,13 +288,20 @@ def render(out_dir: Path, config_file: str | None) -> None:
 @cli.command()
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path), default=".")
 def init(directory: Path) -> None:
-    """Scaffold a runbook repository; never overwrites an existing file."""
+    """Scaffold a runbook repository, or add the runbook to an existing MkDocs one; never
+    overwrites a file (mkdocs.yml and .gitignore only gain lines)."""
     report = init_repository(directory)
     for path in report.written:
         click.echo(f"wrote   {display_path(path)}")
+    for path in report.updated:
+        click.echo(f"updated {display_path(path)}")
     for path in report.skipped:
         click.echo(f"skipped {display_path(path)} (exists)")
-    click.echo("next: runbook validate && runbook build", err=True)
+    for note in report.notes:
+        click.echo(f"note: {note}", err=True)
+    if report.failed:
+        sys.exit(EXIT_PROBLEMS)
+    click.echo("next: runbook validate && runbook build, then commit and push", err=True)
 
 
 def _record_field(name: str, *, parsed: bool = False) -> Callable[..., Any]:

@@ -116,13 +116,18 @@ def read_options(config_file: str | None) -> RunbookOptions:
         raise ConfigurationError(f"config file not found: {path}")
     try:
         with path.open("rb") as stream:
-            mkdocs_config = yaml.load(stream, Loader=_InertTagsLoader) or {}
+            mkdocs_config = parse_settings(stream) or {}
     except (OSError, yaml.YAMLError, UnicodeDecodeError) as exc:
         raise ConfigurationError(f"{path}: cannot read config: {exc}") from exc
     if not isinstance(mkdocs_config, dict):
         raise ConfigurationError(f"{path}: expected a mapping of settings")
     options = PluginOptions.parse(_runbook_plugin_options(mkdocs_config.get("plugins")), str(path))
     return RunbookOptions.resolve(options, path.parent.resolve(), mkdocs_config, path.resolve())
+
+
+def parse_settings(source: Any) -> Any:
+    """mkdocs.yml's settings as plain data, without importing MkDocs or running any tag."""
+    return yaml.load(source, Loader=_InertTagsLoader)
 
 
 class _InertTagsLoader(yaml.CSafeLoader):

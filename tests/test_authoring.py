@@ -81,7 +81,7 @@ def test_init_scaffolds_a_runbook_that_validates_and_builds(git_repo: Path) -> N
     assert code == 0
     for expected in (
         "mkdocs.yml",
-        "docs/index.md",
+        "docs/about.md",
         "templates/README.md",
         ".pre-commit-config.yaml",
     ):
@@ -97,11 +97,11 @@ def test_init_scaffolds_a_runbook_that_validates_and_builds(git_repo: Path) -> N
 
 
 def test_init_never_overwrites(git_repo: Path) -> None:
-    (git_repo / "mkdocs.yml").write_text("site_name: Mine\n", encoding="utf-8")
-    code, out, _ = runbook(git_repo, "init")
+    (git_repo / "records").mkdir()
+    (git_repo / "records" / "mine.yaml").write_text("title: Mine\n", encoding="utf-8")
+    code, _, _ = runbook(git_repo, "init")
     assert code == 0
-    assert (git_repo / "mkdocs.yml").read_text(encoding="utf-8") == "site_name: Mine\n"
-    assert "skipped mkdocs.yml (exists)" in out
+    assert (git_repo / "records" / "mine.yaml").read_text(encoding="utf-8") == "title: Mine\n"
     before = {
         p: p.read_bytes() for p in git_repo.rglob("*") if p.is_file() and ".git" not in p.parts
     }
@@ -401,3 +401,43 @@ def test_new_reads_another_repository_and_says_when_a_commit_touched_only_the_ru
     assert code == 0
     assert "touched only the runbook's own files" in err
     assert "files_touched" not in yaml.safe_load((initialised / out.strip()).read_text())
+
+
+@pytest.mark.skipif(shutil.which("pre-commit", path=str(VENV_BIN)) is None, reason="pre-commit")
+def test_pre_commit_hook_follows_a_renamed_records_folder(initialised: Path) -> None:
+    """The hook is handed every staged YAML file and checks those under the configured
+    folders only: a renamed records_dir is still checked, a workflow file is not a record."""
+    config = initialised / "mkdocs.yml"
+    config.write_text(
+        config.read_text(encoding="utf-8").replace("records_dir: records", "records_dir: history"),
+        encoding="utf-8",
+    )
+    (initialised / "records").rename(initialised / "history")
+    bad = initialised / "history" / "2026" / "2026-01-01-bad.yaml"
+    bad.write_text("title: ok\ntitle: twice\n", encoding="utf-8")
+    git(initialised, "add", "-A")
+    env = {
+        "PATH": f"{VENV_BIN}:/usr/bin:/bin",
+        "HOME": str(initialised.parent),
+        "NO_MKDOCS_2_WARNING": "1",
+    }
+    hook = subprocess.run(
+        [str(VENV_BIN / "pre-commit"), "run", "--all-files"],
+        cwd=initialised,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert hook.returncode == 1
+    assert "history/2026/2026-01-01-bad.yaml:2:1: error: duplicate key 'title'" in hook.stdout
+    assert ".github" not in hook.stdout and "mkdocs.yml:" not in hook.stdout
+    bad.unlink()
+    git(initialised, "add", "-A")
+    clean = subprocess.run(
+        [str(VENV_BIN / "pre-commit"), "run", "--all-files"],
+        cwd=initialised,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert clean.returncode == 0, clean.stdout

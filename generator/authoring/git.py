@@ -136,3 +136,15 @@ def changed_files_since(cwd: Path, revision: str) -> ChangedSince:
     paths = _lines(_git(root, "diff", "--name-only", "--no-renames", revision))
     paths += _lines(_git(root, "ls-files", "--others", "--exclude-standard"))
     return ChangedSince(root, sorted(set(paths)))
+
+
+def current_branch(cwd: Path) -> str | None:
+    """The checked-out branch (also before the first commit), or None when detached."""
+    name = (_git(cwd, "symbolic-ref", "--quiet", "--short", "HEAD") or "").strip()
+    return name or None
+
+
+def origin_url(cwd: Path) -> str | None:
+    """The fetch URL of the `origin` remote, if there is one."""
+    url = (_git(cwd, "remote", "get-url", "origin") or "").strip()
+    return url or None

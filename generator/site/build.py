@@ -20,6 +20,7 @@ from mkdocs.commands.build import build as mkdocs_build
 from mkdocs.config import load_config
 from mkdocs.config.defaults import MkDocsConfig
 
+from ..config import ConfigurationError
 from .incremental import IncrementalBuild
 from .output import check_output_folder, write_atomically
 from .plugin import site_options
@@ -42,6 +43,7 @@ def build_site(
     # its own, as in a fresh `mkdocs build`, and must not inherit a previous one's state.
     MkDocsConfig.plugins.plugin_cache.clear()
     config = load_config(config_file=config_file, strict=strict)
+    require_runbook_plugin(config)
     options = site_options(config)
     target = check_output_folder(site_dir or config.site_dir, options, what="site folder")
     incremental = not full and IncrementalBuild.can_start_from(
@@ -61,6 +63,15 @@ def build_site(
 
     write_atomically(target, build_into)
     return target, incremental
+
+
+def require_runbook_plugin(config: MkDocsConfig) -> None:
+    """A mkdocs.yml without the plugin builds a site with no runbook pages at all: refuse."""
+    if "runbook" not in config.plugins:
+        raise ConfigurationError(
+            f"{config.config_file_path or 'mkdocs.yml'} does not enable the runbook plugin, so "
+            "no runbook page would be built: add `- runbook` under `plugins:` (with `- search`)"
+        )
 
 
 @contextmanager

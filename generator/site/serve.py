@@ -24,7 +24,7 @@ from mkdocs.config import load_config
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.livereload import LiveReloadServer
 
-from .build import quiet_dirty_warning
+from .build import quiet_dirty_warning, require_runbook_plugin
 
 log = logging.getLogger("mkdocs.plugins.runbook.serve")
 
@@ -138,6 +138,7 @@ def serve_site(config_file: str | None, *, dev_addr: str | None = None) -> None:
         return load_config(config_file=config_file, site_dir=site_dir, **options)
 
     config = get_config()
+    require_runbook_plugin(config)
     config.plugins.on_startup(command="serve", dirty=True)
     host, port = config.dev_addr
     mount_path = urlsplit(config.site_url or "/").path

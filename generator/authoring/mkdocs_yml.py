@@ -1,0 +1,110 @@
+"""The runbook plugin added to a team's existing mkdocs.yml, in place, or exactly how to.
+
+The file is the team's: its comments, order, quoting and `!ENV` tags must survive, so it is
+edited as text at the position the YAML parser gives, never loaded and dumped again. The edit
+is kept only when reading the new text gives the same settings plus the plugin; anything the
+parser cannot place safely (an empty `plugins:`, a file that is not YAML) is left to the user, with
+the exact lines to add.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+from ..config import parse_settings
+
+BY_HAND = "plugins:\n  - search\n  - runbook\n"
+
+
+@dataclass(frozen=True)
+class PluginEdit:
+    """mkdocs.yml with the plugin (`text`), or why not; `enabled` when it was there already."""
+
+    text: str | None = None
+    problem: str = ""
+    enabled: bool = False
+
+
+def add_runbook_plugin(text: str) -> PluginEdit:
+    """Add `runbook` to the `plugins:` of a mkdocs.yml's text (with `search`, when the file
+    had no plugins and so relied on MkDocs' default search)."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        before = parse_settings(text)
+    except yaml.YAMLError as exc:
+        return PluginEdit(problem=f"it is not valid YAML ({exc.problem or exc})")
+    if not isinstance(root, yaml.MappingNode) or not isinstance(before, dict):
+        return PluginEdit(problem="its top level is not a mapping of settings")
+    plugins = next((v for k, v in root.value if k.value == "plugins"), None)
+    if plugins is None:
+        edited = text + ("" if text.endswith("\n") or not text else "\n") + BY_HAND
+    elif _names(plugins) and "runbook" in _names(plugins):
+        return PluginEdit(enabled=True)
+    elif isinstance(plugins, yaml.SequenceNode | yaml.MappingNode) and plugins.flow_style:
+        edited = _append_flow_entry(text, plugins)
+    elif isinstance(plugins, yaml.SequenceNode | yaml.MappingNode) and plugins.value:
+        edited = _append_entry(text, plugins)
+    else:
+        return PluginEdit(problem="its `plugins:` is empty or not a list")
+    return _checked(before, edited)
+
+
+def _names(plugins: yaml.Node) -> list[str]:
+    """Plugin names in a `plugins:` node: list items (`- name` or `- name: {...}`) or keys."""
+    if isinstance(plugins, yaml.MappingNode):
+        return [key.value for key, _ in plugins.value]
+    if isinstance(plugins, yaml.SequenceNode):
+        return [
+            item.value if isinstance(item, yaml.ScalarNode) else str(item.value[0][0].value)
+            for item in plugins.value
+            if isinstance(item, yaml.ScalarNode)
+            or (isinstance(item, yaml.MappingNode) and item.value)
+        ]
+    return []
+
+
+def _append_entry(text: str, plugins: yaml.SequenceNode | yaml.MappingNode) -> str:
+    """A new last entry, indented like the first one, on the line after the last one ends."""
+    lines = text.splitlines(keepends=True)
+    first = plugins.value[0] if isinstance(plugins, yaml.SequenceNode) else plugins.value[0][0]
+    first_line = lines[first.start_mark.line]
+    if isinstance(plugins, yaml.SequenceNode):
+        dash = first_line.rfind("-", 0, first.start_mark.column)
+        indent, entry = first_line[:dash], "- runbook"
+    else:
+        indent, entry = first_line[: first.start_mark.column], "runbook: {}"
+    last = plugins.value[-1] if isinstance(plugins, yaml.SequenceNode) else plugins.value[-1][1]
+    end = last.end_mark.line if last.end_mark.column > 0 else last.end_mark.line - 1
+    if lines and not lines[-1].endswith("\n"):
+        lines[-1] += "\n"
+    lines.insert(end + 1, f"{indent}{entry}\n")
+    return "".join(lines)
+
+
+def _append_flow_entry(text: str, plugins: yaml.SequenceNode | yaml.MappingNode) -> str:
+    """`[search]` becomes `[search, runbook]`, `{search: {}}` `{search: {}, runbook: {}}`."""
+    closing = plugins.end_mark.index - 1  # the `]` or `}`
+    entry = "runbook" if isinstance(plugins, yaml.SequenceNode) else "runbook: {}"
+    return text[:closing] + (", " if plugins.value else "") + entry + text[closing:]
+
+
+def _checked(before: dict[str, Any], edited: str) -> PluginEdit:
+    """The edit, if the new text reads as the same settings with `runbook` added."""
+    try:
+        after = parse_settings(edited)
+    except yaml.YAMLError:
+        after = None
+    if not isinstance(after, dict) or {k: v for k, v in after.items() if k != "plugins"} != {
+        k: v for k, v in before.items() if k != "plugins"
+    }:
+        return PluginEdit(problem="an edit in place would change other settings")
+    old, new = before.get("plugins") or [], after.get("plugins")
+    expected = [*old, "runbook"] if isinstance(old, list) else {**old, "runbook": {}}
+    if before.get("plugins") is None:
+        expected = ["search", "runbook"]
+    if new != expected:
+        return PluginEdit(problem="an edit in place would not read as the plugin list plus runbook")
+    return PluginEdit(text=edited)

@@ -1,0 +1,170 @@
+"""`runbook init` as a team meets it: in a new repository (home page, About, nav, workflows
+that validate against GitHub's schema and pin this version) and in an existing MkDocs
+repository (the plugin added in place, or the exact lines printed and `build` refusing)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from importlib.metadata import version
+from pathlib import Path
+
+import pytest
+import yaml
+from cli_run import run_cli
+
+from generator.config import parse_settings
+
+VENV_BIN = Path(sys.executable).parent
+EPOCH = "1798761600"
+
+
+def git(repo: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", *args], cwd=repo, check=True, capture_output=True, text=True
+    ).stdout
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    folder = tmp_path / "ops-runbook"
+    folder.mkdir()
+    git(folder, "init", "-q", "-b", "trunk")
+    git(folder, "config", "user.name", "Ada Lovelace")
+    git(folder, "config", "user.email", "ada@example.com")
+    return folder
+
+
+def built_pages(repo: Path) -> set[str]:
+    return {p.parent.relative_to(repo / "site").as_posix() for p in repo.glob("site/**/index.html")}
+
+
+def test_a_new_runbook_opens_on_recent_changes_with_an_about_page_and_a_nav(repo: Path) -> None:
+    git(repo, "remote", "add", "origin", "git@github.com:Acme/ops-runbook.git")
+    assert run_cli(repo, "init", epoch=EPOCH).exit_code == 0
+    config = parse_settings((repo / "mkdocs.yml").read_text(encoding="utf-8"))
+    assert config["site_url"] == "https://acme.github.io/ops-runbook/"
+    nav = [next(iter(entry.items())) for entry in config["nav"]]
+    assert nav[0] == ("Recent changes", "index.md")
+    assert nav[-1] == ("About", "about.md")
+    assert not (repo / "docs" / "index.md").exists()
+
+    built = run_cli(repo, "build", "--strict", "-q", epoch=EPOCH)
+    assert built.exit_code == 0, built.output
+    home = (repo / "site" / "index.html").read_text(encoding="utf-8")
+    assert "Keep a runbook of every change we ship" in home  # the starter record, listed
+    tabs = [line for line in home.splitlines() if "md-tabs__link" in line]
+    assert len(tabs) == len(nav)
+    assert {"about", "timeline", "services", "changes/" + _starter_id(repo)} <= built_pages(repo)
+    record = yaml.safe_load(next((repo / "records").rglob("*.yaml")).read_text("utf-8"))
+    assert record["service"] == "ops-runbook" and record["owner"] == "Ada Lovelace"
+    assert "runbook" not in record.get("tags", [])
+
+
+def _starter_id(repo: Path) -> str:
+    return next((repo / "records").rglob("*.yaml")).stem
+
+
+def test_the_workflows_are_valid_github_workflows_pinned_to_this_version(repo: Path) -> None:
+    assert run_cli(repo, "init", epoch=EPOCH).exit_code == 0
+    workflows = sorted((repo / ".github" / "workflows").glob("*.yml"))
+    assert [w.name for w in workflows] == ["runbook-check.yml", "runbook-publish.yml"]
+    checked = subprocess.run(
+        [
+            str(VENV_BIN / "check-jsonschema"),
+            "--builtin-schema",
+            "vendor.github-workflows",
+            *map(str, workflows),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+    check, publish = (yaml.safe_load(w.read_text(encoding="utf-8")) for w in workflows)
+    pinned = f'pip install "runbook-generator=={version("runbook-generator")}"'
+    for workflow in (check, publish):
+        runs = [step.get("run", "") for job in workflow["jobs"].values() for step in job["steps"]]
+        assert pinned in runs
+    # PyYAML reads the bare key `on` as True (YAML 1.1); GitHub reads it as "on"
+    assert set(check[True]) == {"pull_request"}
+    steps = check["jobs"]["validate"]["steps"]
+    assert steps[0]["with"]["fetch-depth"] == 0
+    assert any("--changed" in s.get("run", "") and "sarif" in s.get("run", "") for s in steps)
+    assert any(s.get("uses", "").startswith("github/codeql-action/upload-sarif@") for s in steps)
+    assert check["permissions"]["security-events"] == "write"
+
+    assert publish[True]["push"]["branches"] == ["trunk"]  # the branch init ran on
+    build_steps = publish["jobs"]["build"]["steps"]
+    assert "runbook build --strict" in [s.get("run") for s in build_steps]
+    assert any(s.get("uses", "").startswith("actions/upload-pages-artifact@") for s in build_steps)
+    deploy = publish["jobs"]["deploy"]
+    assert deploy["needs"] == "build"
+    assert deploy["steps"][0]["uses"].startswith("actions/deploy-pages@")
+    assert publish["permissions"] == {"contents": "read", "pages": "write", "id-token": "write"}
+
+
+@pytest.mark.parametrize(
+    "existing",
+    [
+        "site_name: Team docs\ntheme:\n  name: material\n",
+        "site_name: Team docs\ntheme:\n  name: material\nplugins:\n  - search\n  - tags\n"
+        "# our plugins end here\nnav:\n  - Home: index.md\n",
+        "site_name: Team docs\ntheme: {name: material}\nplugins: [search, tags]\n"
+        "extra:\n  analytics: !ENV [ANALYTICS_KEY, none]\n",
+        "site_name: Team docs\ntheme:\n  name: material\nplugins:\n  search: {}\n"
+        "markdown_extensions:\n  - pymdownx.superfences:\n      custom_fences:\n"
+        "        - name: mermaid\n          class: mermaid\n"
+        "          format: !!python/name:pymdownx.superfences.fence_code_format\n",
+    ],
+    ids=["no-plugins", "block-list-and-nav", "flow-list-and-env", "mapping-and-python-tag"],
+)
+def test_init_in_an_existing_mkdocs_repository_adds_the_plugin_in_place(
+    repo: Path, existing: str
+) -> None:
+    (repo / "mkdocs.yml").write_text(existing, encoding="utf-8")
+    (repo / "docs").mkdir()
+    (repo / "docs" / "index.md").write_text("# Team docs\n", encoding="utf-8")
+    (repo / ".gitignore").write_text("node_modules/\n", encoding="utf-8")
+    result = run_cli(repo, "init", epoch=EPOCH)
+    assert result.exit_code == 0, result.output
+    assert "updated mkdocs.yml" in result.stdout
+    text = (repo / "mkdocs.yml").read_text(encoding="utf-8")
+    before, after = parse_settings(existing), parse_settings(text)
+    assert {k: v for k, v in after.items() if k != "plugins"} == {
+        k: v for k, v in before.items() if k != "plugins"
+    }
+    names = [p if isinstance(p, str) else next(iter(p)) for p in after["plugins"]]
+    assert "runbook" in names and "search" in names
+    assert text.startswith(existing.split("plugins", 1)[0])  # untouched up to the plugins
+    assert "# our plugins end here" in text or "# our plugins" not in existing
+    assert (repo / "docs" / "index.md").read_text(encoding="utf-8") == "# Team docs\n"
+    assert not (repo / ".github" / "workflows" / "runbook-publish.yml").exists()
+    assert (repo / ".gitignore").read_text(encoding="utf-8").startswith("node_modules/\n")
+    assert "/.site.*" in (repo / ".gitignore").read_text(encoding="utf-8")
+
+    built = run_cli(repo, "build", "-q", epoch=EPOCH)
+    assert built.exit_code == 0, built.output
+    assert "changes/" + _starter_id(repo) in built_pages(repo)
+    home = (repo / "site" / "index.html").read_text(encoding="utf-8")
+    assert "Team docs" in home  # the team's own home page stays theirs
+    assert 'href="changes/"' in home  # and Recent changes is in its navigation
+
+    again = run_cli(repo, "init", epoch=EPOCH)
+    assert "updated" not in again.stdout and "wrote" not in again.stdout
+
+
+def test_init_prints_the_lines_when_it_cannot_edit_and_build_refuses_until_added(
+    repo: Path,
+) -> None:
+    existing = "site_name: Team docs\nplugins:\nnav:\n  - index.md\n"
+    (repo / "mkdocs.yml").write_text(existing, encoding="utf-8")
+    result = run_cli(repo, "init", epoch=EPOCH)
+    assert result.exit_code == 1
+    assert "could not add the runbook plugin to mkdocs.yml" in result.stderr
+    assert "plugins:\n  - search\n  - runbook\n" in result.stderr
+    assert (repo / "mkdocs.yml").read_text(encoding="utf-8") == existing
+    built = run_cli(repo, "build", epoch=EPOCH)
+    assert built.exit_code == 2
+    assert "does not enable the runbook plugin" in built.stderr
+    assert not (repo / "site").exists()
