@@ -14,6 +14,8 @@ from cli_run import CliRun, run_cli
 from grafana_api import FakeGrafana, running_grafana
 from record_files import EPOCH, initialised_runbook, starter, write_record
 
+from generator.config import parse_settings
+
 TOKEN = "glsa_runbook_test_token_0123456789"
 
 
@@ -150,7 +152,8 @@ def test_annotations_json_has_what_grafana_reads(repo: Path) -> None:
     record = yaml.safe_load((repo / "starter.yaml").read_text(encoding="utf-8"))
     assert berlin["tags"] == [record["service"], "production", record["status"], "db"]
     assert berlin["tagsText"] == ",".join(berlin["tags"])
-    assert berlin["url"] == "changes/2026-11-20-berlin/"
+    site_url = parse_settings((repo / "mkdocs.yml").read_text(encoding="utf-8"))["site_url"]
+    assert berlin["url"] == f"{site_url}changes/2026-11-20-berlin/"  # absolute for Grafana
     assert by_id["2026-11-20-utc"]["commit"] == "9fceb02"
     day = by_id["2026-11-19-day-only"]
     assert day["timeEnd"] - day["time"] == 86_400_000 - 1

@@ -114,8 +114,8 @@ def test_render_writes_what_the_plugin_feeds_mkdocs(tmp_path: Path, with_docs_in
     example = REPO_ROOT / "records" / "2026" / "2026-11-20-cap-upload-size.yaml"
     (repo / "records" / "2026").mkdir(parents=True, exist_ok=True)
     (repo / "records" / "2026" / example.name).write_bytes(example.read_bytes())
-    if not with_docs_index:
-        (repo / "docs" / "index.md").unlink()
+    if with_docs_index:  # a hand-written home page: Recent changes moves to changes/
+        (repo / "docs" / "index.md").write_text("# Our runbook\n", encoding="utf-8")
 
     build = run_cli(repo, "build", "--full", "-q", epoch=FIXED_EPOCH)
     assert build.exit_code == 0, build.output
