@@ -180,6 +180,11 @@ def scaffolded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path,
     repo = tmp_path_factory.mktemp("scaffolded") / "runbook"
     repo.mkdir()
     assert run_cli(repo, "init").exit_code == 0
+    # Served at the root of a local server, as Pages serves it at site_url's path: the 404
+    # page's assets are root-absolute from site_url.
+    config = repo / "mkdocs.yml"
+    text = re.sub(r"(?m)^site_url: .*$", "site_url: http://127.0.0.1/", config.read_text())
+    config.write_text(text, encoding="utf-8")
     build(repo, "--quiet")
     with serve_directory(repo / "site") as url:
         yield repo / "site", url
