@@ -16,7 +16,7 @@ import sys
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import click
 
@@ -36,7 +36,7 @@ from .authoring.schema import SCHEMA_MODELS, json_schema
 from .check.validate import YAML_SUFFIXES, discover, display_path, validate_runbook
 from .config import ConfigurationError, RunbookOptions, read_options
 from .diagnostics import OUTPUT_FORMATS, format_diagnostics, has_errors, summary_line
-from .models import SourcedRecord
+from .models import ChangeRecord, SourcedRecord
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 
@@ -304,6 +304,9 @@ def init(directory: Path) -> None:
     click.echo("next: runbook validate && runbook build, then commit and push", err=True)
 
 
+RECORD_STATUSES = get_args(ChangeRecord.model_fields["status"].annotation)
+
+
 def _record_field(name: str, *, parsed: bool = False) -> Callable[..., Any]:
     """A click callback refusing what `runbook validate` would refuse in record field `name`
     (a repeated option is checked as the list it becomes)."""
@@ -367,7 +370,7 @@ def _checks(
     metavar="TIME",
     help="When it reached the environment, with its offset: 2026-11-20T14:05:00+01:00.",
 )
-@click.option("--status", type=click.Choice(["planned", "shipped", "verified", "rolled-back"]))
+@click.option("--status", type=click.Choice(RECORD_STATUSES))
 @click.option("--environment", callback=_record_field("environment"), help="Default production.")
 @click.option("--reason", callback=_record_field("reason"), help="Why, in Markdown.")
 @click.option(

@@ -13,17 +13,12 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner
+from git_repos import git, new_repository
 
 from generator.cli import cli
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
-
-
-def git(repo: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", *args], cwd=repo, check=True, capture_output=True, text=True
-    ).stdout
 
 
 def runbook(repo: Path, *args: str) -> tuple[int, str, str]:
@@ -36,12 +31,7 @@ def runbook(repo: Path, *args: str) -> tuple[int, str, str]:
 
 @pytest.fixture
 def git_repo(tmp_path: Path) -> Path:
-    repo = tmp_path / "team-runbook"
-    repo.mkdir()
-    git(repo, "init", "-q", "-b", "main")
-    git(repo, "config", "user.name", "Ada Lovelace")
-    git(repo, "config", "user.email", "ada@example.com")
-    return repo
+    return new_repository(tmp_path / "team-runbook")
 
 
 @pytest.fixture
@@ -248,6 +238,21 @@ def test_validate_changed_reports_only_changed_records_but_sees_the_whole_runboo
     assert runbook(initialised, "validate")[0] == 1  # the old broken record is still there
 
 
+def run_pre_commit(repo: Path) -> subprocess.CompletedProcess[str]:
+    """`pre-commit run --all-files` with the scaffold's config, in a clean environment."""
+    return subprocess.run(
+        [str(VENV_BIN / "pre-commit"), "run", "--all-files"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        env={
+            "PATH": f"{VENV_BIN}:/usr/bin:/bin",
+            "HOME": str(repo.parent),
+            "NO_MKDOCS_2_WARNING": "1",
+        },
+    )
+
+
 @pytest.mark.skipif(shutil.which("pre-commit", path=str(VENV_BIN)) is None, reason="pre-commit")
 def test_pre_commit_hook_runs_for_real(initialised: Path) -> None:
     manifest = subprocess.run(
@@ -264,18 +269,7 @@ def test_pre_commit_hook_runs_for_real(initialised: Path) -> None:
     bad.parent.mkdir(parents=True, exist_ok=True)
     bad.write_text("title: ok\ntitle: twice\n", encoding="utf-8")
     git(initialised, "add", "-A")
-    env = {
-        "PATH": f"{VENV_BIN}:/usr/bin:/bin",
-        "HOME": str(initialised.parent),
-        "NO_MKDOCS_2_WARNING": "1",
-    }
-    hook = subprocess.run(
-        [str(VENV_BIN / "pre-commit"), "run", "--all-files"],
-        cwd=initialised,
-        capture_output=True,
-        text=True,
-        env=env,
-    )
+    hook = run_pre_commit(initialised)
     assert hook.returncode == 1
     assert "records/2026/2026-01-01-bad.yaml:2:1: error: duplicate key 'title'" in hook.stdout
 
@@ -381,11 +375,7 @@ def test_new_refuses_what_validate_would_refuse_before_writing(
 def test_new_reads_another_repository_and_says_when_a_commit_touched_only_the_runbook(
     initialised: Path, tmp_path: Path
 ) -> None:
-    code_repo = tmp_path / "service-code"
-    code_repo.mkdir()
-    git(code_repo, "init", "-q", "-b", "main")
-    git(code_repo, "config", "user.name", "Grace Hopper")
-    git(code_repo, "config", "user.email", "grace@example.com")
+    code_repo = new_repository(tmp_path / "service-code", user="Grace Hopper")
     commit_files(code_repo, "tune pool", "config/pool.toml")
     code, out, err = runbook(
         initialised, "new", "Tune the pool", "--from-git", "HEAD", "-C", str(code_repo)
@@ -416,28 +406,11 @@ def test_pre_commit_hook_follows_a_renamed_records_folder(initialised: Path) -> 
     bad = initialised / "history" / "2026" / "2026-01-01-bad.yaml"
     bad.write_text("title: ok\ntitle: twice\n", encoding="utf-8")
     git(initialised, "add", "-A")
-    env = {
-        "PATH": f"{VENV_BIN}:/usr/bin:/bin",
-        "HOME": str(initialised.parent),
-        "NO_MKDOCS_2_WARNING": "1",
-    }
-    hook = subprocess.run(
-        [str(VENV_BIN / "pre-commit"), "run", "--all-files"],
-        cwd=initialised,
-        capture_output=True,
-        text=True,
-        env=env,
-    )
+    hook = run_pre_commit(initialised)
     assert hook.returncode == 1
     assert "history/2026/2026-01-01-bad.yaml:2:1: error: duplicate key 'title'" in hook.stdout
     assert ".github" not in hook.stdout and "mkdocs.yml:" not in hook.stdout
     bad.unlink()
     git(initialised, "add", "-A")
-    clean = subprocess.run(
-        [str(VENV_BIN / "pre-commit"), "run", "--all-files"],
-        cwd=initialised,
-        capture_output=True,
-        text=True,
-        env=env,
-    )
+    clean = run_pre_commit(initialised)
     assert clean.returncode == 0, clean.stdout

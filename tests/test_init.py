@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 from cli_run import run_cli
+from git_repos import git, new_repository
 
 from generator.config import parse_settings
 
@@ -19,20 +20,9 @@ VENV_BIN = Path(sys.executable).parent
 EPOCH = "1798761600"
 
 
-def git(repo: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", *args], cwd=repo, check=True, capture_output=True, text=True
-    ).stdout
-
-
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
-    folder = tmp_path / "ops-runbook"
-    folder.mkdir()
-    git(folder, "init", "-q", "-b", "trunk")
-    git(folder, "config", "user.name", "Ada Lovelace")
-    git(folder, "config", "user.email", "ada@example.com")
-    return folder
+    return new_repository(tmp_path / "ops-runbook", branch="trunk")
 
 
 def built_pages(repo: Path) -> set[str]:
@@ -168,3 +158,11 @@ def test_init_prints_the_lines_when_it_cannot_edit_and_build_refuses_until_added
     assert built.exit_code == 2
     assert "does not enable the runbook plugin" in built.stderr
     assert not (repo / "site").exists()
+
+
+def test_init_with_an_unreadable_mkdocs_yml_says_so_and_leaves_it(repo: Path) -> None:
+    (repo / "mkdocs.yml").write_bytes(b"site_name: \xff\xfe Team\n")
+    result = run_cli(repo, "init", epoch=EPOCH)
+    assert result.exit_code == 1
+    assert "cannot be read as UTF-8 text" in result.stderr
+    assert (repo / "mkdocs.yml").read_bytes() == b"site_name: \xff\xfe Team\n"

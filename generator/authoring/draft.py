@@ -132,7 +132,7 @@ def new_record(
         "# metrics:  what moved",
         "#   - {name: TODO, unit: ms, before: 0, after: 0, better: lower}",
         *_rollback(draft),
-        *_checklists(_checklists_to_fill(options, draft), draft.checks, day),
+        *_checklists(_checklists_to_fill(options, draft, day), draft.checks, day),
     ]
     if draft.tags:
         lines.append(f"tags: [{', '.join(map(_quote, draft.tags))}]")
@@ -268,7 +268,9 @@ def _free_record_path(options: RunbookOptions, day: dt.date, title: str) -> Path
     return options.records_dir / str(day.year) / f"{stem}.yaml"
 
 
-def _checklists_to_fill(options: RunbookOptions, draft: Draft) -> dict[str, Checklist]:
+def _checklists_to_fill(
+    options: RunbookOptions, draft: Draft, day: dt.date
+) -> dict[str, Checklist]:
     """The checklists the service or a tag requires, under any spelling or alias (the same
     matching as validation's), and those named by --check; ValueError for an unknown name."""
     if draft.service is None and not draft.tags and not draft.checks:
@@ -289,7 +291,7 @@ def _checklists_to_fill(options: RunbookOptions, draft: Draft) -> dict[str, Chec
         if checklist_id not in known:
             folder = options.checklists_dir.name
             raise ValueError(f"--check: no checklist {checklist_id!r} in {folder}/")
-        ids = {item.id for item in known[checklist_id].items_on(draft.date or dt.date.today())}
+        ids = {item.id for item in known[checklist_id].items_on(day)}
         unknown = sorted(set(items) - ids - {"*"})
         if unknown:
             raise ValueError(f"--check: checklist {checklist_id!r} has no item {unknown[0]!r}")

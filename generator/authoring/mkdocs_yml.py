@@ -3,8 +3,8 @@
 The file is the team's: its comments, order, quoting and `!ENV` tags must survive, so it is
 edited as text at the position the YAML parser gives, never loaded and dumped again. The edit
 is kept only when reading the new text gives the same settings plus the plugin; anything the
-parser cannot place safely (an empty `plugins:`, a file that is not YAML) is left to the user, with
-the exact lines to add.
+parser cannot place safely (an empty `plugins:`, a file that is not YAML) is left to the
+user, with the exact lines to add.
 """
 
 from __future__ import annotations
@@ -101,10 +101,13 @@ def _checked(before: dict[str, Any], edited: str) -> PluginEdit:
         k: v for k, v in before.items() if k != "plugins"
     }:
         return PluginEdit(problem="an edit in place would change other settings")
-    old, new = before.get("plugins") or [], after.get("plugins")
-    expected = [*old, "runbook"] if isinstance(old, list) else {**old, "runbook": {}}
-    if before.get("plugins") is None:
-        expected = ["search", "runbook"]
-    if new != expected:
+    old = before.get("plugins")
+    if old is None:  # MkDocs' default search stays
+        expected: Any = ["search", "runbook"]
+    elif isinstance(old, list):
+        expected = [*old, "runbook"]
+    else:
+        expected = {**old, "runbook": {}}
+    if after.get("plugins") != expected:
         return PluginEdit(problem="an edit in place would not read as the plugin list plus runbook")
     return PluginEdit(text=edited)

@@ -7,6 +7,7 @@ import datetime as dt
 import json
 import os
 import re
+import shutil
 from dataclasses import dataclass, field
 from importlib import resources
 from importlib.metadata import version
@@ -16,7 +17,7 @@ from ..check.validate import discover
 from ..config import DEFAULT_CONFIG_FILE, ConfigurationError, RunbookOptions, read_options
 from ..render.slugs import slugify
 from .git import author, current_branch, origin_url
-from .mkdocs_yml import BY_HAND, add_runbook_plugin
+from .mkdocs_yml import BY_HAND, PluginEdit, add_runbook_plugin
 from .schema import SCHEMA_FOLDER, json_schema
 
 PACKAGE_DATA = Path(str(resources.files("generator")))
@@ -128,7 +129,10 @@ def _pages_url(target: Path) -> str:
 
 def _add_plugin(config: Path, report: ScaffoldReport) -> None:
     """The runbook plugin in the team's mkdocs.yml, in place; else the exact lines to add."""
-    edit = add_runbook_plugin(config.read_text(encoding="utf-8"))
+    try:
+        edit = add_runbook_plugin(config.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        edit = PluginEdit(problem=f"it cannot be read as UTF-8 text ({exc})")
     if edit.enabled:
         report.skipped.append(config)
     elif edit.text is not None:
@@ -153,12 +157,12 @@ def _options_after(config: Path) -> RunbookOptions | None:
 
 def _add_missing_lines(path: Path, text: str, report: ScaffoldReport) -> None:
     """Append the lines of `text` that an existing file lacks (a .gitignore), never removing."""
-    present = set(path.read_text(encoding="utf-8").splitlines())
+    current = path.read_text(encoding="utf-8")
+    present = set(current.splitlines())
     missing = [line for line in text.splitlines() if line and line not in present]
     if not any(not line.startswith("#") for line in missing):
         report.skipped.append(path)
         return
-    current = path.read_text(encoding="utf-8")
     separator = "" if not current or current.endswith("\n") else "\n"
     replace_file(path, current + separator + "\n".join(missing) + "\n")
     report.updated.append(path)
@@ -168,6 +172,7 @@ def replace_file(path: Path, text: str) -> None:
     """Write `text` to a temporary file beside `path` and rename it over: never half-written."""
     temporary = path.with_name(f".{path.name}.runbook-tmp")
     temporary.write_text(text, encoding="utf-8")
+    shutil.copymode(path, temporary)
     os.replace(temporary, path)
 
 

@@ -57,7 +57,7 @@ class PreviewServer(LiveReloadServer):
         start = content.find(b">", body) + 1 if body >= 0 else 0
         return content[:start] + self.banner(LAST_GOOD) + content[start:]
 
-    def error_page(self, code: int, site_page: bytes | None) -> bytes | None:
+    def error_page(self, site_page: bytes | None) -> bytes | None:
         """No site yet (the first build failed): a page of diagnostics that reloads itself."""
         if not self.problems or site_page is not None:
             return site_page
@@ -159,7 +159,7 @@ def serve_site(config_file: str | None, *, dev_addr: str | None = None) -> None:
 
     builder = surviving_failures(build_once, keep)
     server.builder = builder
-    server.error_handler = lambda code: server.error_page(code, _site_error_page(site_dir, code))
+    server.error_handler = lambda code: server.error_page(_site_error_page(site_dir, code))
     try:
         with _filtering(build_log), quiet_dirty_warning():
             builder(config)
