@@ -21,6 +21,7 @@ from typing import Any, get_args
 import click
 
 from .authoring.draft import Draft, checked, new_record
+from .authoring.editor import schema_mapping, write_editor_settings, write_schemas
 from .authoring.git import changed_files_since
 from .authoring.listing import (
     WHEN_FORMATS,
@@ -33,6 +34,7 @@ from .authoring.listing import (
 )
 from .authoring.scaffold import init_repository
 from .authoring.schema import SCHEMA_MODELS, json_schema
+from .authoring.writing import ScaffoldReport
 from .check.validate import YAML_SUFFIXES, discover, display_path, validate_runbook
 from .config import ConfigurationError, RunbookOptions, read_options
 from .diagnostics import OUTPUT_FORMATS, format_diagnostics, has_errors, summary_line
@@ -175,9 +177,26 @@ def _changed_runbook_files(options: RunbookOptions, revision: str) -> list[Path]
 
 @cli.command()
 @click.argument("kind", type=click.Choice(sorted(SCHEMA_MODELS)), default="record")
-def schema(kind: str) -> None:
-    """Print the JSON Schema of records or checklists (for editors and tools)."""
-    click.echo(json.dumps(json_schema(kind), indent=2, ensure_ascii=False))
+@click.option(
+    "--write",
+    is_flag=True,
+    help="Refresh this runbook's schemas/*.schema.json (both kinds) and the editors' mapping "
+    "of its folders to them in .vscode/settings.json, instead of printing.",
+)
+@config_file_option
+def schema(kind: str, write: bool, config_file: str | None) -> None:
+    """Print the JSON Schema of records or checklists (for editors and tools), or with
+    --write refresh the committed copies after an upgrade."""
+    if not write:
+        click.echo(json.dumps(json_schema(kind), indent=2, ensure_ascii=False))
+        return
+    options = _options(config_file)
+    _runbook_here(options)
+    report = ScaffoldReport()
+    write_schemas(options.root, report, refresh=True)
+    mapping = schema_mapping(options.root, options.records_dir, options.checklists_dir)
+    write_editor_settings(options.root, mapping, report)
+    _print_report(report, skipped="unchanged {path}")
 
 
 @cli.command()
@@ -291,17 +310,23 @@ def init(directory: Path) -> None:
     """Scaffold a runbook repository, or add the runbook to an existing MkDocs one; never
     overwrites a file (mkdocs.yml and .gitignore only gain lines)."""
     report = init_repository(directory)
+    _print_report(report, skipped="skipped {path} (exists)")
+    if report.failed:
+        sys.exit(EXIT_PROBLEMS)
+    click.echo("next: runbook validate && runbook build, then commit and push", err=True)
+
+
+def _print_report(report: ScaffoldReport, *, skipped: str) -> None:
+    """One line per file written, updated or left as it was (`skipped` says how), then the
+    notes."""
     for path in report.written:
         click.echo(f"wrote   {display_path(path)}")
     for path in report.updated:
         click.echo(f"updated {display_path(path)}")
     for path in report.skipped:
-        click.echo(f"skipped {display_path(path)} (exists)")
+        click.echo(skipped.format(path=display_path(path)))
     for note in report.notes:
         click.echo(f"note: {note}", err=True)
-    if report.failed:
-        sys.exit(EXIT_PROBLEMS)
-    click.echo("next: runbook validate && runbook build, then commit and push", err=True)
 
 
 RECORD_STATUSES = get_args(ChangeRecord.model_fields["status"].annotation)

@@ -50,6 +50,12 @@ BIDI_CONTROLS = frozenset(
 _NOT_ONE_LINE_CHARACTERS = "\x00-\x1f\x7f-\x9f\u2028\u2029" + "".join(sorted(BIDI_CONTROLS))
 _NOT_ONE_LINE = re.compile(f"[{_NOT_ONE_LINE_CHARACTERS}]")
 _BIDI = re.compile(f"[{''.join(sorted(BIDI_CONTROLS))}]")
+# Invisible format characters (Unicode category Cf) of the Basic Multilingual Plane, as the
+# editors' patterns can name them: the validator's own path check finds every Cf character.
+_INVISIBLE_CHARACTERS = (
+    "\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e\u200b-\u200f"
+    "\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb"
+)
 # The same rule (and "not blank") as a pattern pydantic-core checks in Rust, with no call into
 # Python per value; `pattern_problem` says which part of the rule a value broke.
 ONE_LINE_PATTERN = (
@@ -143,6 +149,16 @@ def path_problem(value: str) -> str | None:
     return None
 
 
+# The path and URL rules as JSON Schema patterns, so that editors underline what validate
+# refuses: no absolute path, drive letter, backslash, `.` or `..` segment, empty segment or
+# control character; an http(s) URL with a host and no space.
+RELATIVE_PATH_PATTERN = (
+    r"^(?![A-Za-z]:)(?!/)(?!.*\\)(?!(?:.*/)?\.{1,2}(?:/|$))(?!.*//+[^/])"
+    f"[^{_NOT_ONE_LINE_CHARACTERS}{_INVISIBLE_CHARACTERS}]{{1,{MAX_PATH_LENGTH}}}$"
+)
+HTTP_URL_PATTERN = f"^[Hh][Tt][Tt][Pp][Ss]?://[^/?#\\s{_NOT_ONE_LINE_CHARACTERS}][^\\s{_NOT_ONE_LINE_CHARACTERS}]*$"
+
+
 def _http_url(value: str) -> str:
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.netloc:
@@ -227,9 +243,29 @@ OneLine = Annotated[
 ShortText = Annotated[str, StringConstraints(max_length=200, pattern=ONE_LINE_PATTERN)]
 MarkdownText = Annotated[str, StringConstraints(min_length=1)]
 Identifier = Annotated[str, StringConstraints(pattern=ID_PATTERN.pattern)]
-RelativePath = Annotated[str, AfterValidator(_relative_path)]
-HttpUrl = Annotated[str, AfterValidator(_http_url)]
-CalendarDate = Annotated[dt.date, BeforeValidator(_calendar_date), Field(strict=True)]
+RelativePath = Annotated[
+    str,
+    AfterValidator(_relative_path),
+    WithJsonSchema({"type": "string", "pattern": RELATIVE_PATH_PATTERN}),
+]
+HttpUrl = Annotated[
+    str,
+    AfterValidator(_http_url),
+    WithJsonSchema({"type": "string", "pattern": HTTP_URL_PATTERN}),
+]
+# Real calendar days as a pattern, leap years included, so that editors (for which a date is
+# text in YAML 1.2) refuse 2026-02-30 as validate does.
+_LEAP_YEAR = r"(?:\d{2}(?:0[48]|[2468][048]|[13579][26])|(?:[02468][048]|[13579][26])00)"
+DATE_PATTERN = (
+    r"^(?:\d{4}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12]\d|3[01])|(?:0[469]|11)-(?:0[1-9]|[12]\d|30)"
+    rf"|02-(?:0[1-9]|1\d|2[0-8]))|{_LEAP_YEAR}-02-29)$"
+)
+CalendarDate = Annotated[
+    dt.date,
+    BeforeValidator(_calendar_date),
+    Field(strict=True),
+    WithJsonSchema({"type": "string", "format": "date", "pattern": DATE_PATTERN}),
+]
 Timestamp = Annotated[
     dt.datetime,
     BeforeValidator(timestamp_with_offset),
@@ -277,9 +313,17 @@ class BareStringShorthand(StrictModel):
     def __get_pydantic_json_schema__(
         cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler
     ) -> JsonSchemaValue:
-        # Editors must accept the shorthand too, or every bare command would be underlined.
+        # Editors must accept the shorthand too, or every bare command would be underlined,
+        # and hold it to the rules of the field it stands for (an item status's values).
         object_schema = handler(core_schema)
-        return {"anyOf": [{"type": "string", "minLength": 1}, object_schema]}
+        fields = handler.resolve_ref_schema(object_schema)["properties"]
+        bare = {k: v for k, v in fields[cls._shorthand].items() if k not in ("title", "default")}
+        return {"anyOf": [cls.bare_string_schema(bare), object_schema]}
+
+    @classmethod
+    def bare_string_schema(cls, field_schema: JsonSchemaValue) -> JsonSchemaValue:
+        """The JSON Schema of the shorthand: by default, that of the field it stands for."""
+        return field_schema
 
 
 def _no_bidi(value: str) -> str:
@@ -343,6 +387,18 @@ class Rollback(StrictModel):
 class ItemStatus(BareStringShorthand, shorthand="status"):
     """How a record went through one checklist item. A bare string means `{status: ...}`."""
 
+    # `skipped` needs a note: editors say so too (a bare `skipped` cannot carry one).
+    model_config = ConfigDict(
+        json_schema_extra={
+            "if": {"properties": {"status": {"const": "skipped"}}, "required": ["status"]},
+            "then": {"required": ["note"]},
+        }
+    )
+
+    @classmethod
+    def bare_string_schema(cls, field_schema: JsonSchemaValue) -> JsonSchemaValue:
+        return {**field_schema, "enum": [s for s in field_schema["enum"] if s != "skipped"]}
+
     status: Literal["done", "n/a", "skipped"] = Field(description="`done`, `n/a` or `skipped`.")
     note: Annotated[MarkdownText, StringConstraints(pattern=NO_BIDI_PATTERN)] | None = Field(
         default=None, description="Markdown: why; required when skipped."
@@ -363,6 +419,15 @@ class Link(StrictModel):
 
     title: OneLine = Field(description="Link text.")
     url: HttpUrl = Field(description="An http(s) URL.")
+
+
+def _keys_are_ids(schema: JsonSchemaValue) -> None:
+    """patternProperties alone lets any other key through: editors must refuse a checklist or
+    item key that is not an id, as validate does."""
+    schema["propertyNames"] = {"pattern": ID_PATTERN.pattern}
+    for nested in schema.get("patternProperties", {}).values():
+        if nested.get("type") == "object":
+            _keys_are_ids(nested)
 
 
 class ChangeRecord(StrictModel):
@@ -409,6 +474,7 @@ class ChangeRecord(StrictModel):
     checklists: dict[Identifier, dict[Identifier, ItemStatus]] = Field(
         default_factory=dict,
         description="Checklists gone through: checklist id → item id → status.",
+        json_schema_extra=_keys_are_ids,
     )
     tags: list[ShortText] = Field(
         default_factory=list, max_length=MAX_LIST_ITEMS["tags"], description="Free tags."

@@ -7,16 +7,26 @@ always come back as data or as a list of diagnostics with sane positions.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 
+import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pydantic_core import PydanticCustomError
 
 from generator.check.loader import LoadedFile, parse_yaml_bytes
 from generator.check.validate import validate_runbook
 from generator.config import RunbookOptions
-from generator.models import MAX_PATH_LENGTH, PLAIN_PATH, path_problem
+from generator.models import (
+    HTTP_URL_PATTERN,
+    MAX_PATH_LENGTH,
+    PLAIN_PATH,
+    RELATIVE_PATH_PATTERN,
+    _http_url,
+    path_problem,
+)
 
 PROPERTY_SETTINGS = settings(
     max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
@@ -122,3 +132,31 @@ def test_yaml_11_number_forms_never_reach_a_value(number: str, before: bool) -> 
     errors = [(d.line, d.column, d.code) for d in loaded.diagnostics]
     assert errors == [(4, 7 + len(field), "schema")], (number, loaded.diagnostics)
     assert loaded.data is not None and loaded.data["metrics"][0][field] is None
+
+
+@pytest.mark.parametrize("word", ["true", "True", "TRUE", "false", "False", "FALSE"])
+def test_booleans_both_yaml_versions_read_alike_stay_booleans(word: str) -> None:
+    loaded = parse_yaml_bytes(f"tested: {word}\n".encode(), LoadedFile("r.yaml", "r.yaml"))
+    assert loaded.diagnostics == [] and loaded.data == {"tested": word.lower() == "true"}
+
+
+@PROPERTY_SETTINGS
+@given(st.text(alphabet="ab./\\:C \x00\u200b\u202e-", max_size=12))
+def test_the_path_pattern_editors_use_agrees_with_the_path_check(path: str) -> None:
+    """files_touched's JSON Schema pattern (editors) refuses exactly what validate refuses."""
+    assert bool(re.fullmatch(RELATIVE_PATH_PATTERN, path)) == (path_problem(path) is None)
+
+
+@PROPERTY_SETTINGS
+@given(
+    st.sampled_from(["http://", "https://", "HTTPS://", "ftp://", "javascript:", "http:/", ""]),
+    st.text(alphabet="ab./?#: \x00\u2028", max_size=10),
+)
+def test_the_url_pattern_editors_use_agrees_with_the_url_check(scheme: str, rest: str) -> None:
+    url = scheme + rest
+    try:
+        _http_url(url)
+        valid = True
+    except PydanticCustomError:
+        valid = False
+    assert bool(re.fullmatch(HTTP_URL_PATTERN, url)) == valid, url

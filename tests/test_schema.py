@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from generator.cli import cli
+from generator.models import DATE_PATTERN
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CHECK_JSONSCHEMA = Path(sys.executable).parent / "check-jsonschema"
@@ -75,3 +78,20 @@ def test_schema_documents_every_field() -> None:
     ]
     assert undocumented == []
     assert schema["additionalProperties"] is False
+
+
+def test_the_date_pattern_editors_use_accepts_exactly_the_real_days() -> None:
+    """Dates are text to an editor (YAML 1.2 has no date type): its pattern must accept every
+    real day, leap days by the Gregorian rule (1900 and 2100 have none, 2000 has), and no
+    other, as validate does."""
+    pattern = re.compile(DATE_PATTERN)
+    for year in (*range(1896, 1905), *range(1996, 2031), 2100, 2400, 9999):
+        for month in range(0, 14):
+            for day in range(0, 33):
+                text = f"{year:04d}-{month:02d}-{day:02d}"
+                try:
+                    dt.date(year, month, day)
+                    real = True
+                except ValueError:
+                    real = False
+                assert bool(pattern.fullmatch(text)) == real, text

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -25,9 +24,10 @@ from ..check.validate import discover, load_checklists
 from ..config import RunbookOptions
 from ..models import ChangeRecord, Checklist, RelativePath
 from ..render.slugs import slugify
+from .editor import write_schemas
 from .git import ShippedCommit, author, changed_files, repository_root, shipped_commit
-from .scaffold import ScaffoldReport, write_new, write_schemas
 from .schema import SCHEMA_FOLDER
+from .writing import ScaffoldReport, write_new
 
 MAX_SLUG_LENGTH = 50
 
@@ -114,10 +114,8 @@ def new_record(
                 "(--from-git REV, -C DIR)"
             )
     path = _free_record_path(options, day, draft.title)
-    schema_path = options.root / SCHEMA_FOLDER / "record.schema.json"
-    write_schemas(options.root, ScaffoldReport())
+    write_schemas(options.root, report)
     lines = [
-        f"# yaml-language-server: $schema={os.path.relpath(schema_path, path.parent)}",
         "# Fill in every TODO, then run `runbook validate`.",
         *_header(draft, day, shipped_at, shipped, owner),
         *_markdown_field("reason", draft.reason, "(required) why the change was made"),

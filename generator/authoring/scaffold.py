@@ -5,10 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import re
-import shutil
-from dataclasses import dataclass, field
 from importlib import resources
 from importlib.metadata import version
 from pathlib import Path
@@ -16,9 +13,10 @@ from pathlib import Path
 from ..check.validate import discover
 from ..config import DEFAULT_CONFIG_FILE, ConfigurationError, RunbookOptions, read_options
 from ..render.slugs import slugify
+from .editor import schema_mapping, write_editor_settings, write_schemas
 from .git import author, current_branch, origin_url
 from .mkdocs_yml import BY_HAND, PluginEdit, add_runbook_plugin
-from .schema import SCHEMA_FOLDER, json_schema
+from .writing import ScaffoldReport, replace_file, write_new
 
 PACKAGE_DATA = Path(str(resources.files("generator")))
 STARTER = PACKAGE_DATA / "starter"
@@ -27,33 +25,11 @@ NEW_SITES_ONLY = {"mkdocs.yml", "docs/about.md", ".github/workflows/runbook-publ
 GITHUB_REMOTE = re.compile(r"github\.com[:/](?P<owner>[^/]+)/(?P<name>[^/]+?)(?:\.git)?/?$")
 
 
-@dataclass
-class ScaffoldReport:
-    """What a scaffold command wrote, skipped because it existed, and could not prefill."""
-
-    written: list[Path] = field(default_factory=list)
-    updated: list[Path] = field(default_factory=list)
-    skipped: list[Path] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    failed: bool = False  # something the user must finish by hand
-
-
-def write_new(path: Path, content: str, report: ScaffoldReport) -> None:
-    """Create `path` with `content` unless it exists (exclusive create: no race, no overwrite)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        with path.open("x", encoding="utf-8") as stream:
-            stream.write(content)
-    except FileExistsError:
-        report.skipped.append(path)
-        return
-    report.written.append(path)
-
-
 def init_repository(target: Path, *, today: dt.date | None = None) -> ScaffoldReport:
     """Scaffold a runbook: mkdocs.yml with an explicit nav (home: recent changes), an About
-    page, records/ (one record), checklists/, templates/, schemas, the pull-request check and
-    the Pages workflow pinned to this version, pre-commit and .gitignore.
+    page, records/ (one record), checklists/, templates/, schemas and their editor mapping,
+    the pull-request check and the Pages workflow pinned to this version, pre-commit and
+    .gitignore.
 
     Into a repository that has a mkdocs.yml already, the plugin is added to it (or the exact
     lines printed), and its site, pages and publishing are left alone."""
@@ -96,6 +72,7 @@ def init_repository(target: Path, *, today: dt.date | None = None) -> ScaffoldRe
         report,
     )
     write_schemas(target, report)
+    write_editor_settings(target, schema_mapping(target, records, checklists), report)
     if existing:
         report.notes.append(
             "the existing site, its docs and nav are unchanged: the runbook's pages join a "
@@ -166,17 +143,3 @@ def _add_missing_lines(path: Path, text: str, report: ScaffoldReport) -> None:
     separator = "" if not current or current.endswith("\n") else "\n"
     replace_file(path, current + separator + "\n".join(missing) + "\n")
     report.updated.append(path)
-
-
-def replace_file(path: Path, text: str) -> None:
-    """Write `text` to a temporary file beside `path` and rename it over: never half-written."""
-    temporary = path.with_name(f".{path.name}.runbook-tmp")
-    temporary.write_text(text, encoding="utf-8")
-    shutil.copymode(path, temporary)
-    os.replace(temporary, path)
-
-
-def write_schemas(root: Path, report: ScaffoldReport) -> None:
-    for kind in ("record", "checklist"):
-        schema = json.dumps(json_schema(kind), indent=2, ensure_ascii=False) + "\n"
-        write_new(root / SCHEMA_FOLDER / f"{kind}.schema.json", schema, report)

@@ -79,6 +79,8 @@ _PLAIN_DECIMAL = re.compile(r"-?(?:0|[1-9][0-9]*)(\.[0-9]+)?")
 # Numbers YAML 1.1 and 1.2 read alike. The others (012 is 10 in YAML 1.1 and 12 in 1.2, 1:30 is
 # 90, 1_000 is 1000 or text, 0x1F, 0b101) never reach a record silently.
 NUMBER_TAGS = frozenset({"tag:yaml.org,2002:int", "tag:yaml.org,2002:float"})
+# The booleans YAML 1.1 and 1.2 read alike; `yes`, `no`, `on`, `off` are text in YAML 1.2.
+_YAML_12_BOOLEANS = frozenset({"true", "True", "TRUE", "false", "False", "FALSE"})
 _YAML_12_NUMBER = re.compile(
     r"[-+]?(?:(?:0|[1-9][0-9]*)(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)"
     r"|\.(?:nan|NaN|NAN)"
@@ -100,6 +102,9 @@ class LoadedFile:
     # Where a refused value was left out (an impossible date, a YAML 1.1 number): the file's
     # other stages still run, and say nothing more about those places.
     refused_at: set[tuple[int, int]] = field(default_factory=set)
+    # Where a YAML 1.1 word (`yes`, `off`) was read as a boolean, the word and the boolean: editors
+    # read it as text, so validation refuses it wherever the schema did not already.
+    yaml11_booleans: dict[tuple[int, int], tuple[str, bool]] = field(default_factory=dict)
 
     @property
     def stem(self) -> str:
@@ -190,7 +195,7 @@ def parse_yaml_bytes(
     loaded.text = text
     refusals: list[_Refused] = []
     try:
-        data = _build_document(text, refusals, loaded.key_positions)
+        data = _build_document(text, refusals, loaded)
         if all(refused.value_only for refused in refusals):
             loaded.data = data
             loaded.refused_at = {(refused.line, refused.column) for refused in refusals}
@@ -261,7 +266,7 @@ def _screen_characters(text: str, loaded: LoadedFile) -> bool:
 
 
 def _build_document(
-    text: str, refusals: list[_Refused], key_positions: dict[str, tuple[int, int]]
+    text: str, refusals: list[_Refused], loaded: LoadedFile
 ) -> dict[str, Any] | None:
     """Walk the event stream of one document and build plain dicts, lists and scalars.
 
@@ -275,9 +280,9 @@ def _build_document(
         if isinstance(event, StreamEndEvent):
             raise _Refused(None, "empty", "file is empty; a record is a mapping of keys")
         root_event = parser.peek_event()
-        walk = _EventWalk(parser, refusals, text)
+        walk = _EventWalk(parser, refusals, text, loaded.yaml11_booleans)
         root = walk.root()
-        key_positions.update(
+        loaded.key_positions.update(
             (key, (mark.line + 1, mark.column + 1)) for key, mark in walk.top_level_marks.items()
         )
         parser.get_event()  # DocumentEnd
@@ -303,9 +308,16 @@ class _EventWalk:
     for every value of every record, and Python's call overhead was half of its cost.
     """
 
-    def __init__(self, parser: yaml.CSafeLoader, refusals: list[_Refused], text: str) -> None:
+    def __init__(
+        self,
+        parser: yaml.CSafeLoader,
+        refusals: list[_Refused],
+        text: str,
+        yaml11_booleans: dict[tuple[int, int], tuple[str, bool]],
+    ) -> None:
         self.parser = parser
         self.refusals = refusals
+        self.yaml11_booleans = yaml11_booleans
         # Control characters were screened out of the file; only a backslash escape in a
         # double-quoted scalar can bring one back, so values are checked only then.
         self.escapes_possible = "\\" in text
@@ -457,7 +469,7 @@ class _EventWalk:
             return float(value) if decimal.group(1) else int(value)
         resolved = _RESOLVED_PLAIN_SCALARS.get(value, _NOT_CACHED)
         if resolved is not _NOT_CACHED:
-            return resolved
+            return self._noting_yaml11_boolean(event, resolved)
         tag = self.parser.resolve(ScalarNode, value, event.implicit)
         construct = _SCALAR_CONSTRUCTORS.get(tag)
         if tag == STR_TAG or construct is None:  # or YAML 1.1 oddities such as `=`
@@ -494,6 +506,13 @@ class _EventWalk:
         if len(_RESOLVED_PLAIN_SCALARS) >= MAX_CACHED_SCALARS:
             _RESOLVED_PLAIN_SCALARS.clear()
         _RESOLVED_PLAIN_SCALARS[value] = resolved  # immutable: str, bool, number, date, None
+        return self._noting_yaml11_boolean(event, resolved)
+
+    def _noting_yaml11_boolean(self, event: ScalarEvent, resolved: Any) -> Any:
+        """`resolved`, after noting where a YAML 1.1 word (`yes`, `off`) became a boolean."""
+        if resolved.__class__ is bool and event.value not in _YAML_12_BOOLEANS:
+            mark = event.start_mark
+            self.yaml11_booleans[(mark.line + 1, mark.column + 1)] = (event.value, resolved)
         return resolved
 
 

@@ -228,14 +228,39 @@ def _validated(
     if loaded.data is None:
         return None, None
     try:
-        return model.model_validate(loaded.data), None
+        validated = model.model_validate(loaded.data), None
     except ValidationError as error:
         diagnostics += [
             diagnostic
             for diagnostic in schema_diagnostics(error, loaded, model)
             if (diagnostic.line, diagnostic.column) not in loaded.refused_at
         ]
-        return None, error
+        validated = None, error
+    if loaded.yaml11_booleans:
+        diagnostics += _yaml11_boolean_diagnostics(loaded, diagnostics)
+    return validated
+
+
+def _yaml11_boolean_diagnostics(
+    loaded: LoadedFile, diagnostics: list[Diagnostic]
+) -> list[Diagnostic]:
+    """`tested: yes` passes the schema as a YAML 1.1 boolean, yet an editor reading YAML 1.2
+    sees text and underlines it: one reading for both, so the word is refused (where the
+    schema refused it already, as an item status, its own message says what to write)."""
+    reported = {(d.line, d.column) for d in diagnostics if d.path == loaded.display_path}
+    return [
+        Diagnostic(
+            loaded.display_path,
+            line,
+            column,
+            "error",
+            "schema",
+            f"'{word}' means {str(meaning).lower()} in YAML 1.1 and is text to editors, which "
+            f"read YAML 1.2: write {str(meaning).lower()}",
+        )
+        for (line, column), (word, meaning) in loaded.yaml11_booleans.items()
+        if (line, column) not in reported
+    ]
 
 
 # What the per-record rules read: a record whose problems lie here gets no rule findings.
