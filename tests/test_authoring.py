@@ -415,3 +415,25 @@ def test_pre_commit_hook_follows_a_renamed_records_folder(initialised: Path) -> 
     git(initialised, "add", "-A")
     clean = run_pre_commit(initialised)
     assert clean.returncode == 0, clean.stdout
+
+
+def test_a_backfill_checks_the_items_in_force_on_its_own_day(initialised: Path) -> None:
+    """An item added to a checklist after the backfilled day is not asked for (validate
+    would call it unknown there); one retired since still is."""
+    checklist = initialised / "checklists" / "safe-change.yaml"
+    text = checklist.read_text(encoding="utf-8")
+    text = text.replace("  - id: failure-mode\n", "  - id: failure-mode\n    retired: 2026-01-01\n")
+    text += "  - id: feature-flag\n    text: Ship it behind a flag\n    added: 2026-01-01\n"
+    checklist.write_text(text, encoding="utf-8")
+    code, out, err = runbook(
+        initialised, "new", "Old change", "--date", "2025-06-01", "--service", "uploads",
+        "--owner", "Maya Okafor", "--reason", "Backfilled.", "--file", "app/views.py",
+        "--command", "make deploy", "--rollback", "Revert it.", "--check", "safe-change=done",
+    )  # fmt: skip
+    assert code == 0, err
+    items = yaml.safe_load((initialised / out.strip()).read_text("utf-8"))["checklists"]
+    assert "feature-flag" not in items["safe-change"]
+    assert items["safe-change"]["failure-mode"] == "done"
+    code, out, _ = runbook(initialised, "validate", "--format", "json")
+    problems = [d["code"] for d in json.loads(out) if "old-change" in d["path"]]
+    assert set(problems) <= {"no-metrics", "rollback-untested", "missing-expected-result"}
