@@ -71,6 +71,45 @@ def test_checking_and_rendering_never_load_mkdocs(entry: str) -> None:
     assert result.stdout.strip() == "[]"
 
 
+def test_validate_starts_without_requests_jinja_or_pydantic_plugin_discovery(
+    tmp_path: Path,
+) -> None:
+    """One record in a pre-commit hook: `runbook validate` loads neither requests with urllib3
+    (which detect-secrets imports only to verify secrets online) nor Jinja, and pydantic does
+    not scan every installed distribution for plugins."""
+    record = REPO_ROOT / "records" / "2026" / "2026-01-13-add-invoices-customer-index.yaml"
+    probe = (
+        "import sys, runpy; sys.argv = ['runbook', 'validate', '-f', sys.argv[1], sys.argv[2]]\n"
+        "try:\n    runpy.run_module('generator', run_name='__main__')\n"
+        "except SystemExit as exit:\n    assert exit.code == 0, exit.code\n"
+        "import os; loaded = {m.split('.')[0] for m in sys.modules}\n"
+        "print(sorted(loaded & {'urllib3', 'jinja2', 'mkdocs'}),"
+        " os.environ.get('PYDANTIC_DISABLE_PLUGINS'))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe, str(REPO_ROOT / "mkdocs.yml"), str(record)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert result.stdout.split() == ["[]", "__all__"], result.stdout
+
+
+def test_a_deferred_module_loads_when_first_used() -> None:
+    probe = (
+        "import sys\n"
+        "from generator.check.secrets import find_secrets\n"
+        "assert 'urllib3' not in sys.modules\n"
+        "import requests, requests.adapters\n"
+        "print(requests.get.__module__, requests.adapters.HTTPAdapter.__name__)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=REPO_ROOT, capture_output=True, text=True, check=True
+    )
+    assert result.stdout.split() == ["requests.api", "HTTPAdapter"]
+
+
 def test_each_package_says_what_it_is_for() -> None:
     for package in ("check", "render", "site", "authoring"):
         docstring = ast.get_docstring(ast.parse((PACKAGE / package / "__init__.py").read_text()))

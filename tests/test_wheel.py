@@ -80,7 +80,7 @@ def test_the_wheel_carries_the_starter_templates_checklists_and_search_assets(
         assert needed in members
     (entry_points,) = [name for name in members if name.endswith("entry_points.txt")]
     declared = zipfile.ZipFile(wheel).read(entry_points).decode()
-    assert "runbook = generator.cli:main" in declared
+    assert "runbook = generator.__main__:main" in declared
     assert "runbook = generator.site.plugin:RunbookPlugin" in declared
 
 

@@ -4,13 +4,16 @@ HTML tables of index pages (published paths, which engines do not rewrite)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from jinja2 import Environment
 from markupsafe import Markup
 
 from ..models import SourcedRecord
 from .index import RunbookIndex, folder_of
 from .slugs import anchor_for_path
+
+if TYPE_CHECKING:  # Jinja itself only where pages are rendered: `runbook list` starts without it
+    from jinja2 import Environment
 
 RECORD_PAGES = "changes/"
 
