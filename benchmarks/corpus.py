@@ -130,8 +130,26 @@ def make_record(
     }
 
 
-def write_corpus(target: Path, count: int, seed: int = 20261122) -> Path:
-    """Write a runbook repository (mkdocs.yml, checklists/, records/) with `count` records."""
+def enlarge(record: dict, index: int) -> dict:
+    """The same record as a long one (about 8 KB): a postmortem-sized reason, a script of
+    commands, many files and metrics, as some teams write them."""
+    paragraph = record["reason"]
+    record["reason"] = paragraph + "".join(
+        f"\n## Step {step}\n\n{paragraph}" for step in range(1, 13)
+    )
+    record["commands"] = record["commands"] + [
+        f"kubectl -n ns-{index % 7} rollout status deploy/worker-{step} --timeout=120s"
+        for step in range(16)
+    ]
+    record["files_touched"] = sorted(
+        {*record["files_touched"], *(f"app/module-{index % 50}/part-{n}.py" for n in range(15))}
+    )
+    return record
+
+
+def write_corpus(target: Path, count: int, seed: int = 20261122, *, large: bool = False) -> Path:
+    """Write a runbook repository (mkdocs.yml, checklists/, records/) with `count` records,
+    about 1.7 KB each, or 8 KB if `large`."""
     if target.exists():
         shutil.rmtree(target)
     (target / "records").mkdir(parents=True)
@@ -149,6 +167,8 @@ def write_corpus(target: Path, count: int, seed: int = 20261122) -> Path:
     checklists = _checklists()
     for index in range(count):
         record = make_record(index, rng, pools, checklists)
+        if large:
+            record = enlarge(record, index)
         folder = target / "records" / str(record["date"].year)
         folder.mkdir(exist_ok=True)
         name = f"{record['date'].isoformat()}-change-{index:05d}.yaml"
