@@ -35,12 +35,15 @@ from .authoring.listing import (
 from .authoring.scaffold import init_repository
 from .authoring.schema import SCHEMA_MODELS, json_schema
 from .authoring.writing import ScaffoldReport
+from .check.cache import CACHE_FOLDER
 from .check.validate import YAML_SUFFIXES, discover, display_path, validate_runbook
 from .config import ConfigurationError, RunbookOptions, read_options
 from .diagnostics import OUTPUT_FORMATS, format_diagnostics, has_errors, summary_line
 from .models import ChangeRecord, SourcedRecord
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
+# `runbook validate`'s own per-file results (diagnostics, no records), apart from the build's.
+VALIDATE_RESULTS = "validate-results.pickle"
 
 config_file_option = click.option(
     "-f",
@@ -140,7 +143,12 @@ def validate(
     only: list[Path] | None = list(paths) or None
     if changed is not None:
         only = (only or []) + _changed_runbook_files(options, changed)
-    report = validate_runbook(options, only=only, keep_records=False)
+    report = validate_runbook(
+        options,
+        only=only,
+        keep_records=False,
+        cache_file=options.root / CACHE_FOLDER / VALIDATE_RESULTS if options.config_file else None,
+    )
     output = format_diagnostics(report.diagnostics, output_format)
     if output:
         click.echo(output)

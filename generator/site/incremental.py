@@ -35,10 +35,10 @@ from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.structure.files import Files
 from mkdocs.structure.nav import Navigation
 
+from ..check.cache import CACHE_FOLDER
 from ..render.pages import DEFERRED_MARKER, Page, RenderSettings
 from .search_index import BUNDLE_FOLDER
 
-CACHE_FOLDER = ".runbook-cache"
 MANIFEST_NAME = ".runbook-manifest.json"
 SEARCH_INDEX = Path("search") / "search_index.json"
 

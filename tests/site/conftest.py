@@ -36,7 +36,7 @@ from sitehelpers import (
 )
 
 from benchmarks.corpus import write_corpus
-from generator.site.incremental import CACHE_FOLDER
+from generator.check.cache import CACHE_FOLDER
 from generator.site.search import document_path
 from generator.site.search_index import PagefindIndex
 

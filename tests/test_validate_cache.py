@@ -1,0 +1,59 @@
+"""`runbook validate` keeps each file's results between runs (check/cache.py), so a pre-commit
+hook checking one record does not parse every other record again for the cross-record
+checks, and never reports anything a fresh run would not."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from cli_run import run_cli
+from record_files import EPOCH, initialised_runbook, write_record
+
+RESULTS = Path(".runbook-cache") / "validate-results.pickle"
+
+
+def test_a_warm_run_says_what_a_cold_one_says_and_sees_every_edit(tmp_path: Path) -> None:
+    repo = initialised_runbook(tmp_path)
+    for day in range(1, 6):
+        write_record(repo, f"2026-03-0{day}-change", "", service="uploads")
+    variant = write_record(repo, "2026-03-09-new-change", "", service="Uploads")
+
+    cold = run_cli(repo, "validate", str(variant), epoch=EPOCH)
+    assert (repo / RESULTS).is_file()
+    warm = run_cli(repo, "validate", str(variant), epoch=EPOCH)
+    assert (warm.exit_code, warm.output) == (cold.exit_code, cold.output)
+    # the other records' names come from the kept results: the variant is still seen
+    assert "[name-variant]" in warm.stdout and "'uploads'" in warm.stdout
+
+    variant.write_text(variant.read_text("utf-8").replace("service: Uploads", "service: 12"))
+    edited = run_cli(repo, "validate", str(variant), epoch=EPOCH)
+    assert edited.exit_code == 1 and "service" in edited.stdout and "[schema]" in edited.stdout
+    full = run_cli(repo, "validate", epoch=EPOCH)
+    (repo / RESULTS).unlink()
+    fresh = run_cli(repo, "validate", epoch=EPOCH)
+    assert (full.exit_code, full.output) == (fresh.exit_code, fresh.output)
+
+
+def test_unchanged_files_are_not_read_again(tmp_path: Path) -> None:
+    """Results are keyed by each file's size, modification time and inode: a file rewritten
+    with all three restored is taken as unchanged, which shows the others are not re-read."""
+    repo = initialised_runbook(tmp_path)
+    record = write_record(repo, "2026-03-01-change", "")
+    assert run_cli(repo, "validate", epoch=EPOCH).exit_code == 0
+    status = record.stat()
+    text = record.read_text("utf-8")
+    broken = text.replace("title: ", "titel: ", 1)
+    assert len(broken) == len(text)
+    record.write_text(broken, "utf-8")
+    os.utime(record, ns=(status.st_atime_ns, status.st_mtime_ns))
+    assert run_cli(repo, "validate", epoch=EPOCH).exit_code == 0
+    (repo / RESULTS).unlink()
+    assert run_cli(repo, "validate", epoch=EPOCH).exit_code == 1  # read again: the typo
+
+
+def test_validate_outside_a_runbook_keeps_nothing(tmp_path: Path) -> None:
+    record = tmp_path / "2026-03-01-change.yaml"
+    record.write_text("title: t\n", "utf-8")
+    run_cli(tmp_path, "validate", str(record), epoch=EPOCH)
+    assert not (tmp_path / ".runbook-cache").exists()
