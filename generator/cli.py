@@ -34,7 +34,7 @@ from .authoring.listing import (
 )
 from .authoring.scaffold import init_repository
 from .authoring.schema import SCHEMA_MODELS, json_schema
-from .authoring.writing import ScaffoldReport
+from .authoring.writing import WriteReport
 from .check.cache import CACHE_FOLDER
 from .check.validate import YAML_SUFFIXES, discover, display_path, validate_runbook
 from .config import ConfigurationError, RunbookOptions, read_options
@@ -200,7 +200,7 @@ def schema(kind: str, write: bool, config_file: str | None) -> None:
         return
     options = _options(config_file)
     _runbook_here(options)
-    report = ScaffoldReport()
+    report = WriteReport()
     write_schemas(options.root, report, refresh=True)
     mapping = schema_mapping(options.root, options.records_dir, options.checklists_dir)
     write_editor_settings(options.root, mapping, report)
@@ -324,7 +324,7 @@ def init(directory: Path) -> None:
     click.echo("next: runbook validate && runbook build, then commit and push", err=True)
 
 
-def _print_report(report: ScaffoldReport, *, skipped: str) -> None:
+def _print_report(report: WriteReport, *, skipped: str) -> None:
     """One line per file written, updated or left as it was (`skipped` says how), then the
     notes."""
     for path in report.written:

@@ -27,7 +27,7 @@ from ..render.slugs import slugify
 from .editor import write_schemas
 from .git import ShippedCommit, author, changed_files, repository_root, shipped_commit
 from .schema import SCHEMA_FOLDER
-from .writing import ScaffoldReport, write_new
+from .writing import WriteReport, write_new
 
 MAX_SLUG_LENGTH = 50
 
@@ -89,11 +89,11 @@ def new_record(
     revision: str | None = None,
     git_dir: Path | None = None,
     today: dt.date | None = None,
-) -> tuple[Path, ScaffoldReport]:
+) -> tuple[Path, WriteReport]:
     """Write records/YYYY/YYYY-MM-DD-slug.yaml and return its path. Git is read in `git_dir`
     (default: the runbook's folder); with a revision, its commit and commit time fill
     `commit` and `shipped_at` unless given."""
-    report = ScaffoldReport()
+    report = WriteReport()
     git_dir = git_dir or options.root
     shipped = shipped_commit(git_dir, revision) if revision else None
     shipped_at = draft.shipped_at or (shipped.shipped_at if shipped else None)

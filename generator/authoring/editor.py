@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 
 from .schema import SCHEMA_FOLDER, SCHEMA_MODELS, json_schema
-from .writing import ScaffoldReport, replace_file, write_new
+from .writing import WriteReport, replace_file, write_new
 
 EDITOR_SETTINGS = Path(".vscode") / "settings.json"
 SCHEMAS_KEY = "yaml.schemas"
@@ -23,7 +23,7 @@ def schema_text(kind: str) -> str:
     return json.dumps(json_schema(kind), indent=2, ensure_ascii=False) + "\n"
 
 
-def write_schemas(root: Path, report: ScaffoldReport, *, refresh: bool = False) -> None:
+def write_schemas(root: Path, report: WriteReport, *, refresh: bool = False) -> None:
     """The schema files editors and check-jsonschema read; `refresh` rewrites stale ones
     (after an upgrade), otherwise an existing file is kept and a stale one noted."""
     stale = []
@@ -67,9 +67,7 @@ def _glob_base(root: Path, folder: Path) -> str:
     return relative + "/"
 
 
-def write_editor_settings(
-    root: Path, mapping: dict[str, list[str]], report: ScaffoldReport
-) -> None:
+def write_editor_settings(root: Path, mapping: dict[str, list[str]], report: WriteReport) -> None:
     """Add the mapping to `.vscode/settings.json`, keeping every other setting; a file that
     is not plain JSON (comments) is left alone, with the lines to add."""
     path = root / EDITOR_SETTINGS

@@ -16,7 +16,7 @@ from ..render.slugs import slugify
 from .editor import schema_mapping, write_editor_settings, write_schemas
 from .git import author, current_branch, origin_url
 from .mkdocs_yml import BY_HAND, PluginEdit, add_runbook_plugin
-from .writing import ScaffoldReport, replace_file, write_new
+from .writing import WriteReport, replace_file, write_new
 
 PACKAGE_DATA = Path(str(resources.files("generator")))
 STARTER = PACKAGE_DATA / "starter"
@@ -25,7 +25,7 @@ NEW_SITES_ONLY = {"mkdocs.yml", "docs/about.md", ".github/workflows/runbook-publ
 GITHUB_REMOTE = re.compile(r"github\.com[:/](?P<owner>[^/]+)/(?P<name>[^/]+?)(?:\.git)?/?$")
 
 
-def init_repository(target: Path, *, today: dt.date | None = None) -> ScaffoldReport:
+def init_repository(target: Path, *, today: dt.date | None = None) -> WriteReport:
     """Scaffold a runbook: mkdocs.yml with an explicit nav (home: recent changes), an About
     page, records/ (one record), checklists/, templates/, schemas and their editor mapping,
     the pull-request check and the Pages workflow pinned to this version, pre-commit and
@@ -33,7 +33,7 @@ def init_repository(target: Path, *, today: dt.date | None = None) -> ScaffoldRe
 
     Into a repository that has a mkdocs.yml already, the plugin is added to it (or the exact
     lines printed), and its site, pages and publishing are left alone."""
-    report = ScaffoldReport()
+    report = WriteReport()
     today = today or dt.date.today()
     config = target / DEFAULT_CONFIG_FILE
     existing = config.is_file()
@@ -104,7 +104,7 @@ def _pages_url(target: Path) -> str:
     return f"https://{owner.lower()}.github.io/{name}/"
 
 
-def _add_plugin(config: Path, report: ScaffoldReport) -> None:
+def _add_plugin(config: Path, report: WriteReport) -> None:
     """The runbook plugin in the team's mkdocs.yml, in place; else the exact lines to add."""
     try:
         edit = add_runbook_plugin(config.read_text(encoding="utf-8"))
@@ -132,7 +132,7 @@ def _options_after(config: Path) -> RunbookOptions | None:
         return None
 
 
-def _add_missing_lines(path: Path, text: str, report: ScaffoldReport) -> None:
+def _add_missing_lines(path: Path, text: str, report: WriteReport) -> None:
     """Append the lines of `text` that an existing file lacks (a .gitignore), never removing."""
     current = path.read_text(encoding="utf-8")
     present = set(current.splitlines())

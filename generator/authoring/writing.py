@@ -10,8 +10,8 @@ from pathlib import Path
 
 
 @dataclass
-class ScaffoldReport:
-    """What a scaffold command wrote, skipped because it existed, and could not prefill."""
+class WriteReport:
+    """What an authoring command wrote, updated, left as it was, and could not do itself."""
 
     written: list[Path] = field(default_factory=list)
     updated: list[Path] = field(default_factory=list)
@@ -20,7 +20,7 @@ class ScaffoldReport:
     failed: bool = False  # something the user must finish by hand
 
 
-def write_new(path: Path, content: str, report: ScaffoldReport) -> None:
+def write_new(path: Path, content: str, report: WriteReport) -> None:
     """Create `path` with `content` unless it exists (exclusive create: no race, no overwrite)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
