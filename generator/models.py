@@ -156,7 +156,10 @@ RELATIVE_PATH_PATTERN = (
     r"^(?![A-Za-z]:)(?!/)(?!.*\\)(?!(?:.*/)?\.{1,2}(?:/|$))(?!.*//+[^/])"
     f"[^{_NOT_ONE_LINE_CHARACTERS}{_INVISIBLE_CHARACTERS}]{{1,{MAX_PATH_LENGTH}}}$"
 )
-HTTP_URL_PATTERN = f"^[Hh][Tt][Tt][Pp][Ss]?://[^/?#\\s{_NOT_ONE_LINE_CHARACTERS}][^\\s{_NOT_ONE_LINE_CHARACTERS}]*$"
+HTTP_URL_PATTERN = (
+    f"^[Hh][Tt][Tt][Pp][Ss]?://[^/?#\\s{_NOT_ONE_LINE_CHARACTERS}]"
+    f"[^\\s{_NOT_ONE_LINE_CHARACTERS}]*$"
+)
 
 
 def _http_url(value: str) -> str:

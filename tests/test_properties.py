@@ -160,3 +160,15 @@ def test_the_url_pattern_editors_use_agrees_with_the_url_check(scheme: str, rest
     except PydanticCustomError:
         valid = False
     assert bool(re.fullmatch(HTTP_URL_PATTERN, url)) == valid, url
+
+
+def test_every_yaml_11_boolean_word_is_noted_at_its_place_each_time() -> None:
+    """Resolved plain scalars are cached per process; `yes` must be noted every time anyway."""
+    for _ in range(2):
+        text = "rollback:\n  tested: yes\ntags: [on, Off]\n"
+        loaded = parse_yaml_bytes(text.encode(), LoadedFile("r.yaml", "r.yaml"))
+        assert loaded.yaml11_booleans == {
+            (2, 11): ("yes", True),
+            (3, 8): ("on", True),
+            (3, 12): ("Off", False),
+        }

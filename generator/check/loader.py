@@ -469,7 +469,7 @@ class _EventWalk:
             return float(value) if decimal.group(1) else int(value)
         resolved = _RESOLVED_PLAIN_SCALARS.get(value, _NOT_CACHED)
         if resolved is not _NOT_CACHED:
-            return self._noting_yaml11_boolean(event, resolved)
+            return resolved
         tag = self.parser.resolve(ScalarNode, value, event.implicit)
         construct = _SCALAR_CONSTRUCTORS.get(tag)
         if tag == STR_TAG or construct is None:  # or YAML 1.1 oddities such as `=`
@@ -503,16 +503,14 @@ class _EventWalk:
                     )
                 )
                 return None
+        if resolved.__class__ is bool and value not in _YAML_12_BOOLEANS:
+            # `yes`, `off`: noted at each place, so never cached (a cache hit notes nothing)
+            mark = event.start_mark
+            self.yaml11_booleans[(mark.line + 1, mark.column + 1)] = (value, resolved)
+            return resolved
         if len(_RESOLVED_PLAIN_SCALARS) >= MAX_CACHED_SCALARS:
             _RESOLVED_PLAIN_SCALARS.clear()
         _RESOLVED_PLAIN_SCALARS[value] = resolved  # immutable: str, bool, number, date, None
-        return self._noting_yaml11_boolean(event, resolved)
-
-    def _noting_yaml11_boolean(self, event: ScalarEvent, resolved: Any) -> Any:
-        """`resolved`, after noting where a YAML 1.1 word (`yes`, `off`) became a boolean."""
-        if resolved.__class__ is bool and event.value not in _YAML_12_BOOLEANS:
-            mark = event.start_mark
-            self.yaml11_booleans[(mark.line + 1, mark.column + 1)] = (event.value, resolved)
         return resolved
 
 
