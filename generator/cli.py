@@ -201,9 +201,10 @@ def schema(kind: str, write: bool, config_file: str | None) -> None:
     options = _options(config_file)
     _runbook_here(options)
     report = WriteReport()
-    write_schemas(options.root, report, refresh=True)
-    mapping = schema_mapping(options.root, options.records_dir, options.checklists_dir)
-    write_editor_settings(options.root, mapping, report)
+    with _write_failures("schema --write stopped"):
+        write_schemas(options.root, report, refresh=True)
+        mapping = schema_mapping(options.root, options.records_dir, options.checklists_dir)
+        write_editor_settings(options.root, mapping, report)
     _print_report(report, skipped="unchanged {path}")
 
 
@@ -251,6 +252,17 @@ def _mkdocs_failures(what: str, consequence: str = "") -> Iterator[None]:
         sys.exit(EXIT_USAGE if "configuration error" in str(exc) else EXIT_PROBLEMS)
     except OSError as exc:  # a full disk or an unwritable folder: say so, no traceback
         click.echo(f"runbook: {what}: {_os_error_text(exc)}{consequence}", err=True)
+        sys.exit(EXIT_PROBLEMS)
+
+
+@contextmanager
+def _write_failures(what: str) -> Iterator[None]:
+    """A file an authoring command cannot write (a `.vscode` that is a file, a read-only
+    folder): one line naming it, exit 1, no traceback."""
+    try:
+        yield
+    except OSError as exc:
+        click.echo(f"runbook: {what}: {_os_error_text(exc)}", err=True)
         sys.exit(EXIT_PROBLEMS)
 
 
@@ -317,7 +329,8 @@ def render(out_dir: Path, config_file: str | None) -> None:
 def init(directory: Path) -> None:
     """Scaffold a runbook repository, or add the runbook to an existing MkDocs one; never
     overwrites a file (mkdocs.yml and .gitignore only gain lines)."""
-    report = init_repository(directory)
+    with _write_failures("init stopped"):
+        report = init_repository(directory)
     _print_report(report, skipped="skipped {path} (exists)")
     if report.failed:
         sys.exit(EXIT_PROBLEMS)
@@ -451,7 +464,10 @@ def new(
     if problem:
         _usage_error(problem)
     try:
-        path, report = new_record(_options(config_file), draft, revision=revision, git_dir=git_dir)
+        with _write_failures("new stopped"):
+            path, report = new_record(
+                _options(config_file), draft, revision=revision, git_dir=git_dir
+            )
     except ValueError as exc:
         _usage_error(str(exc))
     for note in report.notes:

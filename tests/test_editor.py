@@ -274,3 +274,16 @@ def test_schema_write_outside_a_runbook_exits_2(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "no mkdocs.yml" in result.stderr
     assert not (tmp_path / "schemas").exists()
+
+
+def test_an_unwritable_editor_mapping_is_one_line_not_a_traceback(tmp_path: Path) -> None:
+    repo = initialised_runbook(tmp_path)
+    shutil.rmtree(repo / ".vscode")
+    (repo / ".vscode").write_text("not a folder\n", "utf-8")
+    result = run_cli(repo, "schema", "--write", epoch=EPOCH)
+    assert result.exit_code == 1
+    assert result.stderr.startswith("runbook: schema --write stopped: ")
+    assert ".vscode" in result.stderr and "Traceback" not in result.output
+    again = run_cli(repo, "init", epoch=EPOCH)
+    assert again.exit_code == 1 and "runbook: init stopped: " in again.stderr
+    assert (repo / ".vscode").read_text("utf-8") == "not a folder\n"
