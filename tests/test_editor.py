@@ -16,6 +16,8 @@ from cli_run import run_cli
 from editor_client import YAML_LANGUAGE_SERVER, YamlLanguageServer
 from record_files import EPOCH, initialised_runbook
 
+from generator.authoring.editor import schema_mapping
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 INVALID = REPO_ROOT / "tests" / "data" / "invalid"
 VALID_RECORDS = sorted((REPO_ROOT / "records").rglob("*.yaml")) + sorted(
@@ -287,3 +289,16 @@ def test_an_unwritable_editor_mapping_is_one_line_not_a_traceback(tmp_path: Path
     again = run_cli(repo, "init", epoch=EPOCH)
     assert again.exit_code == 1 and "runbook: init stopped: " in again.stderr
     assert (repo / ".vscode").read_text("utf-8") == "not a folder\n"
+
+
+def test_the_mapping_follows_folders_inside_beside_and_at_the_root(tmp_path: Path) -> None:
+    root = tmp_path / "runbook"
+    nested = schema_mapping(root, root / "ops" / "changes", root / "lists")
+    assert nested["./schemas/record.schema.json"][0] == "ops/changes/**/*.yaml"
+    assert nested["./schemas/checklist.schema.json"][0] == "lists/*.yaml"
+    beside = schema_mapping(root, tmp_path / "shared" / "records", root)
+    assert (
+        beside["./schemas/record.schema.json"][0]
+        == f"{tmp_path.as_posix()}/shared/records/**/*.yaml"
+    )
+    assert beside["./schemas/checklist.schema.json"][0] == "*.yaml"
