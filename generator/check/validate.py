@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
-import multiprocessing.pool
 import os
 import signal
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
@@ -401,6 +399,10 @@ def _check_records_now(paths: list[str], context: _Context, jobs: int | None) ->
     # A signal while the pool is being made would leave its workers unknown to _stop_now
     # (and holding the caller's output open): it waits until the pool exists.
     signal.pthread_sigmask(signal.SIG_BLOCK, _ENDING_SIGNALS)
+    # Imported here: a pre-commit run on a few records never starts workers, and the pool's
+    # imports were a tenth of its start-up.
+    from multiprocessing import get_context
+
     try:
         pool = get_context("fork").Pool(workers, initializer=_init_worker, initargs=(context,))
     except BaseException:
@@ -425,7 +427,9 @@ def _stop_now(pool: Any) -> None:
     waits for that lock (multiprocessing exposes no other way to the worker processes). The
     pool's handler thread is stopped first: it replaces dead workers, and a replacement forked
     after the kill would be left blocked, holding the caller's output open."""
-    pool._worker_handler._state = multiprocessing.pool.TERMINATE
+    from multiprocessing.pool import TERMINATE
+
+    pool._worker_handler._state = TERMINATE
     for process in pool._pool:
         process.kill()
     pool._terminate.cancel()
