@@ -5,6 +5,7 @@ checks, and never reports anything a fresh run would not."""
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 from cli_run import run_cli
@@ -57,3 +58,35 @@ def test_validate_outside_a_runbook_keeps_nothing(tmp_path: Path) -> None:
     record.write_text("title: t\n", "utf-8")
     run_cli(tmp_path, "validate", str(record), epoch=EPOCH)
     assert not (tmp_path / ".runbook-cache").exists()
+
+
+def test_a_run_that_changes_few_results_writes_only_those(tmp_path: Path) -> None:
+    """A pre-commit run on one record writes that result beside the kept ones (a delta)
+    instead of rewriting them all; edits, new files and deleted files are all seen through
+    it, and a delta whose base is gone is not applied to anything."""
+    repo = initialised_runbook(tmp_path)
+    records = [
+        write_record(repo, f"2026-{month:02d}-{day:02d}-change", "", service="uploads")
+        for month in (3, 4)
+        for day in range(1, 26)
+    ]
+    assert run_cli(repo, "validate", epoch=EPOCH).exit_code == 0
+    base = (repo / RESULTS).read_bytes()
+
+    variant = records[0]
+    variant.write_text(variant.read_text("utf-8").replace("service: uploads", "service: Uploads"))
+    warm = run_cli(repo, "validate", str(variant), epoch=EPOCH)
+    assert "[name-variant]" in warm.stdout
+    twin = repo / "records" / "2025" / records[1].name
+    twin.parent.mkdir(exist_ok=True)
+    twin.write_text(records[1].read_text("utf-8"), "utf-8")
+    assert "[duplicate-id]" in run_cli(repo, "validate", epoch=EPOCH).stdout
+    assert (repo / RESULTS).read_bytes() == base  # the kept results were not rewritten
+    assert (repo / f"{RESULTS}.delta").is_file()
+
+    twin.unlink()
+    warm = run_cli(repo, "validate", epoch=EPOCH)
+    assert "[duplicate-id]" not in warm.stdout and "[name-variant]" in warm.stdout
+    shutil.rmtree(repo / ".runbook-cache")
+    fresh = run_cli(repo, "validate", epoch=EPOCH)
+    assert (warm.exit_code, warm.output) == (fresh.exit_code, fresh.output)

@@ -7,8 +7,8 @@ checks read every other record). A file's result (its diagnostics, and its valid
 for builds) is reused while the file's size, modification time and inode are unchanged and
 everything else a result depends on (runbook's code, the checklists, the validation settings,
 the reference day, the working folder that diagnostics' paths are relative to) has the same
-digest. Full builds only refresh it. Builds and `runbook validate` keep one file each
-(`validate` keeps no records, so its results are small to load).
+digest. Full builds only refresh it. Builds and `runbook validate` keep one file each, and
+a delta beside it (`validate` keeps no records, so its results are small to load).
 
 The results are pickled, and unpickling runs code: the file is signed (HMAC-SHA256) with a key
 this user keeps outside the repository, and nothing is unpickled unless the signature holds.
@@ -88,11 +88,21 @@ def file_stamp(path: str) -> Stamp | None:
 
 @dataclass
 class ValidationCache:
-    """Results by file path, valid for one context digest (see the module docstring)."""
+    """Results by file path, valid for one context digest (see the module docstring).
+
+    Stored as a base file and a small delta beside it (`NAME.delta`): a run that changed a
+    few results (a pre-commit hook on one record of 10,000) writes only those, instead of
+    pickling every result again, which cost more than the rest of such a run. The delta names
+    the base it applies to (by its signature), so a base replaced, deleted or damaged leaves
+    a delta that is ignored. The base is rewritten once the delta holds a twentieth of it.
+    """
 
     path: Path
     context: str
     results: dict[str, tuple[Stamp, Result]] = field(default_factory=dict)
+    base_signature: bytes | None = None
+    base_size: int = 0
+    delta: dict[str, tuple[Stamp, Result] | None] = field(default_factory=dict)
 
     @classmethod
     def open(cls, path: Path, context_inputs: list[Any], *, load: bool = True) -> ValidationCache:
@@ -104,35 +114,72 @@ class ValidationCache:
         key = _signing_key() if load else None
         if key is None:
             return cache
-        try:
-            with open(path, "rb") as stream:
-                blob = stream.read()
-            signature, payload = blob[:SIGNATURE_BYTES], blob[SIGNATURE_BYTES:]
-            if not hmac.compare_digest(signature, _signature(key, payload)):
-                return cache  # not made by this user's builds: never unpickled
-            with collector_paused():
-                stored_context, results = pickle.loads(payload)
-        except Exception:  # a damaged or outdated cache only means validating every file
-            return cache
-        if stored_context == digest and isinstance(results, dict):
-            cache.results = results
+        with collector_paused():
+            base = _read_signed(path, key)
+            if base is None:
+                return cache
+            signature, (stored_context, results) = base
+            if stored_context != digest or not isinstance(results, dict):
+                return cache
+            cache.results, cache.base_signature, cache.base_size = results, signature, len(results)
+            delta = _read_signed(cache.delta_path, key)
+            if delta is not None and delta[1][0] == signature:
+                cache.delta = delta[1][1]
+                for entry_path, entry in cache.delta.items():
+                    if entry is None:
+                        results.pop(entry_path, None)
+                    else:
+                        results[entry_path] = entry
         return cache
+
+    @property
+    def delta_path(self) -> Path:
+        return self.path.with_name(self.path.name + ".delta")
 
     def reusable(self, path: str, stamp: Stamp | None) -> Result | None:
         entry = self.results.get(path)
         return entry[1] if entry is not None and stamp is not None and entry[0] == stamp else None
 
     def save(self, results: dict[str, tuple[Stamp, Result]]) -> None:
-        """Replace the stored results (written beside and renamed: never half a file); a
-        cache that cannot be written or signed is no reason to fail a build."""
+        """Replace the stored results (each file written beside and renamed: never half a
+        file); a cache that cannot be written or signed is no reason to fail a build."""
         key = _signing_key()
         if key is None:
             return
-        payload = pickle.dumps((self.context, results), protocol=pickle.HIGHEST_PROTOCOL)
-        partial = self.path.with_suffix(".partial")
+        delta = dict(self.delta)
+        for path, entry in results.items():
+            kept = self.results.get(path)
+            if kept is None or kept[0] != entry[0] or kept[1] is not entry[1]:
+                delta[path] = entry
+        delta.update((path, None) for path in self.results.keys() - results.keys())
         with contextlib.suppress(OSError):
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            with open(partial, "wb") as stream:
-                stream.write(_signature(key, payload))
-                stream.write(payload)
-            os.replace(partial, self.path)
+            if self.base_signature is not None and len(delta) * 20 <= self.base_size:
+                if delta != self.delta:
+                    _write_signed(self.delta_path, key, (self.base_signature, delta))
+                return
+            _write_signed(self.path, key, (self.context, results))
+            self.delta_path.unlink(missing_ok=True)
+
+
+def _read_signed(path: Path, key: bytes) -> tuple[bytes, Any] | None:
+    """A file's signature and unpickled content; None if it is missing, damaged or was not
+    signed with this user's key (then it is never unpickled)."""
+    try:
+        with open(path, "rb") as stream:
+            blob = stream.read()
+        signature, payload = blob[:SIGNATURE_BYTES], blob[SIGNATURE_BYTES:]
+        if not hmac.compare_digest(signature, _signature(key, payload)):
+            return None
+        return signature, pickle.loads(payload)
+    except Exception:  # a damaged or outdated cache only means validating every file
+        return None
+
+
+def _write_signed(path: Path, key: bytes, content: Any) -> None:
+    payload = pickle.dumps(content, protocol=pickle.HIGHEST_PROTOCOL)
+    partial = path.with_name(path.name + ".partial")
+    with open(partial, "wb") as stream:
+        stream.write(_signature(key, payload))
+        stream.write(payload)
+    os.replace(partial, path)
