@@ -107,6 +107,14 @@ class RunbookOptions:
         )
 
 
+def user_cache_folder() -> Path:
+    """This user's runbook cache (XDG), outside every repository: what is kept there (the
+    validation cache's signing key, compiled templates) is loaded as code, and a repository
+    must never be able to supply it."""
+    cache_home = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(cache_home) / "runbook"
+
+
 def read_options(config_file: str | None) -> RunbookOptions:
     """Options from mkdocs.yml; defaults when the default file is absent."""
     path = Path(config_file or DEFAULT_CONFIG_FILE)

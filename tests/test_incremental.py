@@ -21,6 +21,8 @@ from cli_run import run_cli
 from benchmarks.search_bundle import page_numbered, search_fragments
 from generator.check import validate
 from generator.check.cache import signing_key_path
+from generator.config import user_cache_folder
+from generator.render.environment import DEFAULT_TEMPLATES
 from generator.render.pages import RenderSettings
 from generator.site import incremental
 from generator.site.incremental import PageCache
@@ -281,6 +283,25 @@ def test_validation_cache_key_is_the_users_own(demo_repo: Path) -> None:
     key = signing_key_path()
     assert key.is_file() and demo_repo not in key.parents
     assert stat.S_IMODE(key.stat().st_mode) == 0o600
+
+
+def test_compiled_templates_are_kept_outside_the_repository_and_follow_overrides(
+    demo_repo: Path,
+) -> None:
+    """Compiled templates are loaded as code: only this user's cache may hold them, and a
+    template override must be compiled from its own source, not taken from the cache."""
+    build(demo_repo, "-q")
+    for environment in ("runbook", "theme"):
+        compiled = user_cache_folder() / "templates" / environment
+        assert any(compiled.iterdir()), f"no compiled {environment} template was kept"
+    assert not list(demo_repo.rglob("__jinja2_*"))
+    (demo_repo / "templates").mkdir()
+    override = demo_repo / "templates" / "record.md.j2"
+    default = DEFAULT_TEMPLATES / "record.md.j2"
+    override.write_text(default.read_text(encoding="utf-8") + "\nOverride-marker-q7\n")
+    build(demo_repo, "-q")
+    page = next((demo_repo / "site" / "changes").glob("*/index.html"))
+    assert "Override-marker-q7" in page.read_text(encoding="utf-8")
 
 
 def test_incremental_build_copies_where_hard_links_are_refused(

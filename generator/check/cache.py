@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..config import user_cache_folder
 from .gc_pause import collector_paused
 
 CACHE_FOLDER = ".runbook-cache"  # beside mkdocs.yml; `runbook init` lists it in .gitignore
@@ -51,8 +52,7 @@ def _code_digest() -> str:
 
 def signing_key_path() -> Path:
     """Where this user's cache key lives: the user's cache folder, never the repository."""
-    cache_home = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(cache_home) / "runbook" / "cache-key"
+    return user_cache_folder() / "cache-key"
 
 
 def _signing_key() -> bytes | None:

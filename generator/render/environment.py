@@ -3,7 +3,10 @@
 Record text only ever arrives as template data: autoescape is on everywhere, plain text goes
 through `text` (HTML- and Markdown-inert) and Markdown fields through `markdown` (converted on
 their own and sanitised). Templates are read once (`auto_reload` off): a build never edits
-them, and `runbook serve` starts a new environment for each rebuild.
+them, and `runbook serve` starts a new environment for each rebuild. Compiling the templates
+and the theme's took 1.6 s of a 30 s one-record rebuild at 5,000 records (profiled), so their
+compiled code is kept in this user's cache folder (never the repository: it is loaded as
+code), keyed by each template's file and source.
 """
 
 from __future__ import annotations
@@ -12,8 +15,16 @@ import hashlib
 from importlib import resources
 from pathlib import Path
 
-from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined
+from jinja2 import (
+    BytecodeCache,
+    ChoiceLoader,
+    Environment,
+    FileSystemBytecodeCache,
+    FileSystemLoader,
+    StrictUndefined,
+)
 
+from ..config import user_cache_folder
 from .charts import MetricChange, format_number, metric_chart
 from .escape import escape_text, fence, front_matter_string
 from .index import ChecklistUse, checklist_as_it_was
@@ -36,10 +47,23 @@ def make_environment(templates_dir: Path | None) -> Environment:
         keep_trailing_newline=True,
         trim_blocks=True,
         lstrip_blocks=True,
+        bytecode_cache=compiled_templates_cache("runbook"),
     )
     environment.filters.update(FILTERS)
     environment.globals.update(GLOBALS)
     return environment
+
+
+def compiled_templates_cache(environment: str) -> BytecodeCache | None:
+    """Where one environment's compiled templates are kept between runs; None (compile each
+    run) when this user's cache folder cannot be made. Each environment has a folder of its
+    own: compiled code depends on its settings (autoescape, trimming), not only the source."""
+    folder = user_cache_folder() / "templates" / environment
+    try:
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError:
+        return None
+    return FileSystemBytecodeCache(str(folder))
 
 
 def uses_by_status(uses: list[ChecklistUse]) -> dict[str, list[ChecklistUse]]:

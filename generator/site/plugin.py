@@ -32,6 +32,7 @@ from mkdocs.structure.nav import Navigation
 from mkdocs.structure.pages import Page
 
 from ..config import ConfigurationError, PluginOptions, RunbookOptions
+from ..render.environment import compiled_templates_cache
 from ..render.pages import RenderSettings
 from .incremental import IncrementalBuild
 from .mkdocs_config import configure_site
@@ -135,6 +136,8 @@ class RunbookPlugin(BasePlugin[RunbookPluginConfig]):  # type: ignore[valid-type
         if self.material_worker is not None:
             route_search_worker(env, self.material_worker)
         self.sanitizer.put_in_place()
+        if env.bytecode_cache is None:
+            env.bytecode_cache = compiled_templates_cache("theme")
         return env
 
     @event_priority(-100)  # after the search plugin has written its index
