@@ -101,7 +101,9 @@ class _PageInputs:
     """Digests of what pages show: each record once, then any page context as JSON."""
 
     def __init__(self, index: RunbookIndex, shared: bytes, serialised: dict[str, str]) -> None:
-        self.shared = shared
+        # Hashed once and copied for each key: the shared inputs are tens of kilobytes (every
+        # page's slug), and hashing them again for each of thousands of pages showed.
+        self.shared = hashlib.sha256(shared)
         self.records = {
             entry.id: f"{entry.id}:{entry.path}:"
             + hashlib.sha256(serialised[entry.id].encode("utf-8")).hexdigest()
@@ -110,7 +112,7 @@ class _PageInputs:
         self.models = {id(entry.record): self.records[entry.id] for entry in index.records}
 
     def key(self, spec: PageSpec) -> str:
-        digest = hashlib.sha256(self.shared)
+        digest = self.shared.copy()
         digest.update(spec.template.encode("utf-8"))
         digest.update(json.dumps(spec.context, default=self._encode).encode("utf-8"))
         return digest.hexdigest()
