@@ -379,8 +379,9 @@ def write_results(results: dict[str, object], path: Path) -> None:
         lines += [
             "Each size is the 1,000-record site with the Pagefind bundle of that many records "
             "(benchmarks/search_at_scale.py says why). A new browser context per query (nothing "
-            "cached); time from typing the whole query to the first result, median of 3 per "
-            "query; bytes: every response since navigation start but the page, its styles, "
+            "cached); time from typing the whole query (the search box's input event) to the "
+            "frame that first shows a result, timed in the page, median of 3 per query; "
+            "bytes: every response since navigation start but the page, its styles, "
             "fonts, images and the theme's main bundle (the largest over the queries).",
             "",
             "| records | first results, median over queries | max | fetched for search "

@@ -43,11 +43,14 @@ def search(tab: Tab, base_url: str, query: str) -> tuple[str, list[str]]:
     summary = meta.text_content() or ""
     if "No matching" not in summary:
         page.locator(".md-search-result__item").first.wait_for()
-    # Material renders results in batches each time the list's end scrolls into view: leave
-    # the end and come back until no more arrive.
+    # The best record is listed first, alone, while the others load; and Material renders
+    # results in batches each time the list's end scrolls into view: leave the end and come
+    # back until the list has stayed the same twice.
     scrollwrap = page.locator(".md-search__scrollwrap")
-    seen = -1
-    while (count := page.locator(".md-search-result__item").count()) != seen:
+    seen, unchanged = -1, 0
+    while unchanged < 2:
+        count = page.locator(".md-search-result__item").count()
+        unchanged = unchanged + 1 if count == seen else 0
         seen = count
         scrollwrap.evaluate("e => e.scrollTo(0, 0)")
         page.wait_for_timeout(50)
