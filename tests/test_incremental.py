@@ -22,7 +22,7 @@ from benchmarks.search_bundle import page_numbered, search_fragments
 from generator.check import validate
 from generator.check.cache import signing_key_path
 from generator.config import user_cache_folder
-from generator.render.environment import DEFAULT_TEMPLATES
+from generator.render.environment import DEFAULT_TEMPLATES, make_environment
 from generator.render.pages import RenderSettings
 from generator.site import incremental
 from generator.site.incremental import PageCache
@@ -302,6 +302,24 @@ def test_compiled_templates_are_kept_outside_the_repository_and_follow_overrides
     build(demo_repo, "-q")
     page = next((demo_repo / "site" / "changes").glob("*/index.html"))
     assert "Override-marker-q7" in page.read_text(encoding="utf-8")
+
+
+def test_a_cache_folder_that_cannot_hold_compiled_templates_only_means_compiling(
+    demo_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Compiled templates are an optimisation: a cache folder that cannot be made (a file in
+    its place) or that disappears while templates are written never fails a build."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    (tmp_path / "cache" / "runbook").mkdir(parents=True)
+    (tmp_path / "cache" / "runbook" / "templates").write_text("not a folder\n")
+    build(demo_repo, "-q")
+    assert list((demo_repo / "site" / "changes").glob("*/index.html"))
+
+    (tmp_path / "cache" / "runbook" / "templates").unlink()
+    environment = make_environment(None)
+    shutil.rmtree(user_cache_folder() / "templates")
+    feed = environment.get_template("feed.xml.j2")  # compiled, and its code not kept
+    assert "<generator>runbook</generator>" in feed.render(settings=RenderSettings(), entries=[])
 
 
 def test_incremental_build_copies_where_hard_links_are_refused(

@@ -3,14 +3,15 @@
 Record text only ever arrives as template data: autoescape is on everywhere, plain text goes
 through `text` (HTML- and Markdown-inert) and Markdown fields through `markdown` (converted on
 their own and sanitised). Templates are read once (`auto_reload` off): a build never edits
-them, and `runbook serve` starts a new environment for each rebuild. Compiling the templates
-and the theme's took 1.6 s of a 30 s one-record rebuild at 5,000 records (profiled), so their
-compiled code is kept in this user's cache folder (never the repository: it is loaded as
-code), keyed by each template's file and source.
+them, and `runbook serve` starts a new environment for each rebuild. Compiling runbook's
+templates and the theme's took 1.6 s of a 30 s one-record rebuild at 5,000 records (profiled),
+so their compiled code is kept in this user's cache folder (never the repository: it is loaded
+as code), keyed by each template's file and source.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from importlib import resources
 from pathlib import Path
@@ -23,6 +24,7 @@ from jinja2 import (
     FileSystemLoader,
     StrictUndefined,
 )
+from jinja2.bccache import Bucket
 
 from ..config import user_cache_folder
 from .charts import MetricChange, format_number, metric_chart
@@ -63,7 +65,17 @@ def compiled_templates_cache(environment: str) -> BytecodeCache | None:
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     except OSError:
         return None
-    return FileSystemBytecodeCache(str(folder))
+    return _KeptWhereWritable(str(folder))
+
+
+class _KeptWhereWritable(FileSystemBytecodeCache):
+    """Jinja's file cache without its one failure: a compiled template that cannot be written
+    (a read-only or full disk, the folder removed during the build) is only compiled again
+    next run, never a failed build."""
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        with contextlib.suppress(OSError):
+            super().dump_bytecode(bucket)
 
 
 def uses_by_status(uses: list[ChecklistUse]) -> dict[str, list[ChecklistUse]]:
