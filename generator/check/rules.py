@@ -15,7 +15,7 @@ from typing import Any
 from ..models import ChangeRecord, Checklist
 from ..names import Aliases
 from .schema_errors import did_you_mean
-from .secrets import QUERY_CREDENTIAL, find_secrets, may_hold_tokens
+from .secrets import QUERY_CREDENTIAL, find_secrets, may_hold_credentials, may_hold_tokens
 
 Loc = tuple[Any, ...]
 _DATED_ID = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:-|$)")
@@ -220,7 +220,12 @@ def secret_findings(data: Mapping[str, Any], text: str) -> Iterator[Finding]:
         or may_hold_tokens(text)
         or ("=" in text and QUERY_CREDENTIAL.search(text) is not None)
     )
-    strings = _strings(data, keys=True) if tokens else _command_strings(data)
+    if tokens:
+        strings = _strings(data, keys=True)
+    else:
+        strings = list(_command_strings(data))
+        if not may_hold_credentials("\n".join(value for _, value, _ in strings)):
+            return
     for loc, value, is_key in strings:
         command = not is_key and _is_command(loc)
         for hit in find_secrets(value, command=command, tokens=tokens):

@@ -65,16 +65,17 @@ SHELL_CREDENTIALS = (
         re.compile(r"(?i)authorization:\s*(?:bearer|basic|token)\s+([\w.~+/=-]{8,})"),
     ),
 )
-# Tools that take a password on their own flags; each runs only on commands naming the tool.
+# Tools that take a password on their own flags; each runs only on commands holding the words
+# (lowercased) that every match contains: the tool's name, and its flag or subcommand.
 TOOL_CREDENTIALS = (
     (
         "curl user password",
-        "curl",
+        ("curl", "-u"),
         re.compile(r"\bcurl\b.*?\s(?:-u\s*|--user[= ]+)['\"]?[^\s:'\"]+:([^\s'\"]{3,})"),
     ),
     (
         "docker login password",
-        "docker",
+        ("docker", "login"),
         re.compile(
             r"\bdocker\s+login\b.*?\s(?:-p\s*|--password[= ]+)['\"]?([^\s'\"-][^\s'\"]{2,})"
         ),
@@ -188,6 +189,22 @@ def may_hold_tokens(text: str) -> bool:
     return bool(_likely_detectors(text))
 
 
+def may_hold_credentials(text: str) -> bool:
+    """False when no rule but the token formats can match in `text`, read as commands: the
+    screen `find_secrets(tokens=False)` applies to each command, applied once to all of a
+    record's commands joined (nearly every record's commands hold no hint at all)."""
+    if "=" in text and QUERY_CREDENTIAL.search(text):
+        return True
+    lowered = text.lower()
+    return any(_holds_all(lowered, words) for _, words, _ in TOOL_CREDENTIALS) or any(
+        hint in lowered for hint in KEYWORD_HINTS
+    )
+
+
+def _holds_all(lowered: str, words: tuple[str, ...]) -> bool:
+    return all(word in lowered for word in words)
+
+
 def find_secrets(text: str, *, command: bool, tokens: bool = True) -> Iterator[SecretHit]:
     """Yield credentials in `text`. Keyword rules apply to commands only: prose says "password".
 
@@ -218,8 +235,8 @@ def _all_secrets(text: str, *, command: bool, tokens: bool) -> Iterator[SecretHi
     if not command:
         return
     lowered = text.lower()
-    for kind, tool, pattern in TOOL_CREDENTIALS:
-        if tool in lowered:
+    for kind, words, pattern in TOOL_CREDENTIALS:
+        if _holds_all(lowered, words):
             for match in pattern.finditer(text):
                 yield SecretHit(kind, mask(match.group(1)), match.group(1))
     if not any(hint in lowered for hint in KEYWORD_HINTS):
