@@ -2,7 +2,8 @@
 
 This is the only module that turns problems into exit codes: 0 fine, 1 errors found (or
 warnings under --strict), 2 usage or configuration error. MkDocs is imported only by the
-commands that build (build, serve), so `runbook validate` and the pre-commit hook start fast.
+commands that build (build, serve), and each command imports what only it needs (authoring,
+rendering), so `runbook validate` and the pre-commit hook start fast.
 """
 
 from __future__ import annotations
@@ -20,26 +21,13 @@ from typing import Any, get_args
 
 import click
 
-from .authoring.draft import Draft, checked, new_record
-from .authoring.editor import schema_mapping, write_editor_settings, write_schemas
-from .authoring.git import changed_files_since
-from .authoring.listing import (
-    WHEN_FORMATS,
-    Filters,
-    Window,
-    format_json,
-    format_table,
-    parse_when,
-    select_records,
-)
-from .authoring.scaffold import init_repository
 from .authoring.schema import SCHEMA_MODELS, json_schema
 from .authoring.writing import WriteReport
 from .check.cache import CACHE_FOLDER
 from .check.validate import YAML_SUFFIXES, discover, display_path, validate_runbook
 from .config import ConfigurationError, RunbookOptions, read_options
 from .diagnostics import OUTPUT_FORMATS, format_diagnostics, has_errors, summary_line
-from .models import ChangeRecord, SourcedRecord
+from .models import WHEN_FORMATS, ChangeRecord, SourcedRecord
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 # `runbook validate`'s own per-file results (diagnostics, no records), apart from the build's.
@@ -173,6 +161,8 @@ def _in_runbook_folders(options: RunbookOptions, paths: Iterable[Path]) -> list[
 
 def _changed_runbook_files(options: RunbookOptions, revision: str) -> list[Path]:
     """YAML files under records/ or checklists/ changed since REV (committed, staged or not)."""
+    from .authoring.git import changed_files_since
+
     changes = changed_files_since(options.root, revision)
     if changes.note:
         click.echo(f"runbook: {changes.note}; validating every record instead", err=True)
@@ -195,6 +185,8 @@ def _changed_runbook_files(options: RunbookOptions, revision: str) -> list[Path]
 def schema(kind: str, write: bool, config_file: str | None) -> None:
     """Print the JSON Schema of records or checklists (for editors and tools), or with
     --write refresh the committed copies after an upgrade."""
+    from .authoring.editor import schema_mapping, write_editor_settings, write_schemas
+
     if not write:
         click.echo(json.dumps(json_schema(kind), indent=2, ensure_ascii=False))
         return
@@ -329,6 +321,8 @@ def render(out_dir: Path, config_file: str | None) -> None:
 def init(directory: Path) -> None:
     """Scaffold a runbook repository, or add the runbook to an existing MkDocs one; never
     overwrites a file (mkdocs.yml and .gitignore only gain lines)."""
+    from .authoring.scaffold import init_repository
+
     with _write_failures("init stopped"):
         report = init_repository(directory)
     _print_report(report, skipped="skipped {path} (exists)")
@@ -358,6 +352,8 @@ def _record_field(name: str, *, parsed: bool = False) -> Callable[..., Any]:
     (a repeated option is checked as the list it becomes)."""
 
     def check(context: click.Context, parameter: click.Parameter, value: Any) -> Any:
+        from .authoring.draft import checked
+
         if value is None or value == ():
             return value
         given = list(value) if isinstance(value, tuple) else value
@@ -459,6 +455,8 @@ def new(
 ) -> None:
     """Write a prefilled record for a change just shipped and print its path. Every field a
     backfill script needs is an option; each is checked before anything is written."""
+    from .authoring.draft import Draft, new_record
+
     draft = Draft(**{k: list(v) if isinstance(v, tuple) else v for k, v in given.items()})
     problem = draft.problem()
     if problem:
@@ -480,6 +478,8 @@ def new(
 def _when(
     context: click.Context, parameter: click.Parameter, value: str | None
 ) -> dt.date | dt.datetime | None:
+    from .authoring.listing import parse_when
+
     if value is None:
         return None
     try:
@@ -511,6 +511,8 @@ def list_records(
 ) -> None:
     """Query records, newest first: filters are case-insensitive substrings; --since and
     --until take a date or a timestamp with its offset (both ends included)."""
+    from .authoring.listing import Filters, Window, format_json, format_table, select_records
+
     options, valid = _valid_records(config_file, "listed")
     filters = Filters(service, owner, file_path, tag, status, Window(since, until))
     records = select_records(valid, filters, options.aliases)
@@ -544,6 +546,7 @@ def annotate(
 ) -> None:
     """Post records as Grafana annotations; records already posted are skipped."""
     from .authoring.annotate import Grafana, GrafanaError, annotate_records
+    from .authoring.listing import Filters, Window, select_records
 
     token = os.environ.get(token_env, "").strip()
     if not token:

@@ -195,6 +195,10 @@ _TIMESTAMP = re.compile(
 )
 
 
+# What a time window bound (`runbook list --since`) may be: the forms of `date` and `shipped_at`.
+WHEN_FORMATS = "a date (2026-11-20) or a date and time with its offset (2026-11-20T14:05Z)"
+
+
 def timestamp_with_offset(value: Any) -> Any:
     """Accept a YAML timestamp or a quoted ISO 8601 one, with its offset; a time without one
     could be any of 24 hours, so it is refused with the fix."""

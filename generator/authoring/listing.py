@@ -15,11 +15,9 @@ from dataclasses import dataclass
 
 from pydantic_core import PydanticCustomError
 
-from ..models import SourcedRecord, timestamp_with_offset
+from ..models import WHEN_FORMATS, SourcedRecord, timestamp_with_offset
 from ..names import Aliases, NameKind, name_key
 from ..render.exports import record_export
-
-WHEN_FORMATS = "a date (2026-11-20) or a date and time with its offset (2026-11-20T14:05Z)"
 
 
 def parse_when(text: str) -> dt.date | dt.datetime:
