@@ -12,11 +12,14 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from cli_run import CliRun
+
+from generator.site.output import write_atomically
 
 TESTS_DATA = Path(__file__).resolve().parent / "data"
 MINIMAL_MKDOCS_YML = (
@@ -163,3 +166,37 @@ def test_earlier_outputs_are_still_replaced(
     assert run_runbook("build", "--site-dir", "plain").exit_code == 0
     assert (full_repo / "site" / "changes" / VALID_RECORD.stem / "index.html").is_file()
     assert (full_repo / "out" / "records.json").is_file()
+
+
+def test_a_replaced_output_is_deleted_after_the_swap_and_nothing_beside_it(
+    tmp_path: Path,
+) -> None:
+    """The retired folder goes (in the background) once the new one is in place, as does one
+    an interrupted deletion left; folders that only share the name pattern stay."""
+    target = tmp_path / "site"
+    write_atomically(target, lambda folder: (folder / "index.html").write_text("one\n"))
+    left = tmp_path / ".site.old-k3j2h1g0" / "site"
+    left.mkdir(parents=True)
+    (left / "index.html").write_text("interrupted\n", encoding="utf-8")
+    notes = tmp_path / ".site.old-notes"
+    notes.mkdir()
+    (notes / "todo.txt").write_text("keep me\n", encoding="utf-8")
+    elsewhere = tmp_path / "elsewhere"
+    (elsewhere / "site").mkdir(parents=True)
+    (elsewhere / "site" / "keep.html").write_text("keep me\n", encoding="utf-8")
+    (tmp_path / ".site.old-linked").symlink_to(elsewhere, target_is_directory=True)
+
+    write_atomically(target, lambda folder: (folder / "index.html").write_text("two\n"))
+
+    assert (target / "index.html").read_text(encoding="utf-8") == "two\n"
+    kept = {".site.old-notes", ".site.old-linked"}
+
+    def retired() -> list[str]:
+        return [p.name for p in tmp_path.iterdir() if ".old-" in p.name and p.name not in kept]
+
+    deadline = time.monotonic() + 20
+    while retired() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert retired() == []
+    assert (notes / "todo.txt").read_text(encoding="utf-8") == "keep me\n"
+    assert (elsewhere / "site" / "keep.html").read_text(encoding="utf-8") == "keep me\n"

@@ -6,11 +6,15 @@ records; a new record must change that shard alone, or every build re-indexes th
 
 from __future__ import annotations
 
+import json
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from mkdocs.exceptions import PluginError
 
-from generator.site.search_index import plan_shards
+from generator.site.search_index import PagefindIndex, plan_shards
 
 RECENT = 5
 
@@ -20,7 +24,8 @@ def documents(folder: Path, count: int) -> list[str]:
     paths = [f"changes/r{number:04d}/index.html" for number in range(count)]
     for path in paths:
         (folder / path).parent.mkdir(parents=True, exist_ok=True)
-        (folder / path).write_text(f"<p>{path}</p>", encoding="utf-8")
+        page = f"<!doctype html><html lang='en'><body><main><p>{path}</p></main></body></html>"
+        (folder / path).write_text(page, encoding="utf-8")
     return paths[::-1]
 
 
@@ -54,3 +59,41 @@ def test_a_shard_is_named_by_its_documents_and_the_pagefind_version(tmp_path: Pa
     (tmp_path / newest_first[-1]).write_text("<p>edited</p>", encoding="utf-8")
     edited = plan_shards(tmp_path, newest_first, "1.5.2", RECENT)
     assert edited[0] == first[0] and edited[1].name != first[1].name
+
+
+def eventually(condition: Callable[[], bool], timeout: float = 20) -> bool:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def test_every_shard_is_indexed_at_once_and_its_scratch_folder_removed(tmp_path: Path) -> None:
+    """Both shards' Pagefind runs (real ones) land in the site, each bundle holding its own
+    records; the folders they ran in (thousands of links at scale) go away after the build."""
+    source = tmp_path / "documents"
+    newest_first = documents(source, 2 * RECENT + 3)
+    index = PagefindIndex(tmp_path / "cache", reuse=False, recent=RECENT)
+    index.start(source, newest_first)
+    index.finish(tmp_path / "site")
+    bundle = tmp_path / "site" / "pagefind"
+    names = json.loads((bundle / "shards.json").read_text(encoding="utf-8"))["shards"]
+    assert names == [shard.name for shard in index.shards] and len(names) == 2
+    for name, shard in zip(names, index.shards, strict=True):
+        entry = json.loads((bundle / name / "pagefind-entry.json").read_text(encoding="utf-8"))
+        assert entry["languages"]["en"]["page_count"] == len(shard.paths)
+    shards_folder = tmp_path / "cache" / "pagefind-shards"
+    assert eventually(lambda: sorted(p.name for p in shards_folder.iterdir()) == sorted(names))
+
+
+def test_a_failed_run_fails_the_build_with_pagefinds_message(tmp_path: Path) -> None:
+    source = tmp_path / "documents"
+    newest_first = documents(source, 3)
+    for path in newest_first:  # nothing Pagefind can index: it fails
+        (source / path).write_text("", encoding="utf-8")
+    index = PagefindIndex(tmp_path / "cache", reuse=False, recent=RECENT)
+    index.start(source, newest_first)
+    with pytest.raises(PluginError, match=r"Pagefind failed \(exit [1-9]"):
+        index.finish(tmp_path / "site")

@@ -10,8 +10,11 @@ does not look like an earlier output of the same command: replacing it would los
 
 from __future__ import annotations
 
+import glob
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -93,8 +96,14 @@ def _shown(given: str | os.PathLike[str], resolved: Path) -> str:
 
 
 def write_atomically(target: Path, write: Callable[[Path], None]) -> None:
-    """Call `write` on a fresh folder beside `target`; replace `target` with it only on success."""
+    """Call `write` on a fresh folder beside `target`; replace `target` with it only on success.
+
+    The replaced folder is deleted in the background (`remove_in_background`), as are any
+    a deletion interrupted earlier left beside it.
+    """
     target.parent.mkdir(parents=True, exist_ok=True)
+    for leftover in _retired_folders(target):
+        remove_in_background(leftover)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.new-", dir=target.parent))
     try:
         write(staging)
@@ -108,4 +117,43 @@ def write_atomically(target: Path, write: Callable[[Path], None]) -> None:
         target.rename(retired / target.name)
     staging.rename(target)
     if retired is not None:
-        shutil.rmtree(retired, ignore_errors=True)
+        remove_in_background(retired)
+
+
+def _retired_folders(target: Path) -> list[Path]:
+    """Folders an earlier replacement of `target` retired (`.site.old-XXXXXXXX/site`): a
+    folder of that name holding nothing but a folder named like the target."""
+    retired = []
+    for candidate in target.parent.glob(f".{glob.escape(target.name)}.old-*"):
+        try:
+            names = [] if candidate.is_symlink() else os.listdir(candidate)
+        except OSError:  # not a folder, or gone already
+            continue
+        if not candidate.is_symlink() and names in ([], [target.name]):
+            retired.append(candidate)
+    return retired
+
+
+# What the deleting process runs: nothing but the deletion of the folder it is given.
+_REMOVE = "import shutil, sys; shutil.rmtree(sys.argv[1], ignore_errors=True)"
+_removing: list[subprocess.Popen[bytes]] = []  # reaped once done, in a long-lived process
+
+
+def remove_in_background(folder: Path) -> None:
+    """Delete `folder` (already out of the way, under a name no build uses) in a process of
+    its own that may outlive this one: deleting the replaced site of a 5,000-record runbook
+    (5,800 folders) took 0.8 s of a 7.6 s rebuild, after the new site was already in place.
+    Where no process can be started, it is deleted here and now."""
+    _removing[:] = [process for process in _removing if process.poll() is None]
+    try:
+        process = subprocess.Popen(
+            [sys.executable, "-c", _REMOVE, os.path.abspath(folder)],
+            cwd="/",  # it holds no folder of the runbook open
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,  # a Ctrl-C in the terminal does not stop it half-way
+        )
+        _removing.append(process)
+    except OSError:
+        shutil.rmtree(folder, ignore_errors=True)

@@ -15,9 +15,10 @@ newest 1,000-1,999 records (RECENT) are a bundle of their own, the archive anoth
   searched, which a freshly opened page pays on top of the whole page list (RESULTS.md);
 - the site's `pagefind/` holds one folder per shard and `shards.json` (newest first).
 
-Pagefind runs as separate processes, one shard after the other, started as soon as the
-search documents are written (on_files) and collected after MkDocs wrote the site
-(on_post_build): on two cores the index is built while MkDocs renders pages.
+Pagefind runs as separate processes, every shard at once (one run keeps ~1.4 cores busy:
+the two shards of 5,000 records took 4.5 s side by side, 5.1 s one after the other), started
+as soon as the search documents are written (on_files) and collected after MkDocs wrote the
+site (on_post_build): on two cores the index is built while MkDocs renders pages.
 """
 
 from __future__ import annotations
@@ -34,13 +35,17 @@ import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from mkdocs.exceptions import PluginError
+
+from .output import remove_in_background
 
 BUNDLE_FOLDER = "pagefind"
 SHARDS_FILE = "shards.json"
 RECENT = 1000  # the recent shard holds RECENT to 2 x RECENT - 1 records (all, if fewer)
 BUNDLES_FOLDER = "pagefind-shards"  # in the cache: one finished bundle per shard digest
+SCRATCH_PREFIX = "shard-"  # beside the bundles: a shard's documents and bundle while it runs
 
 
 @dataclass(frozen=True)
@@ -89,7 +94,9 @@ class PagefindIndex:
         self.shards: list[Shard] = []
         self.failure: str | None = None
         self._thread: threading.Thread | None = None
-        self._process: subprocess.Popen[bytes] | None = None
+        self._processes: list[subprocess.Popen[bytes]] = []
+        self._scratches: list[Path] = []  # each shard's documents (linked) and bundle
+        self._lock = threading.Lock()  # `abort` and `_run` agree on which processes exist
         self._stopped = threading.Event()
 
     def start(self, documents: Path, newest_first: list[str]) -> None:
@@ -117,30 +124,45 @@ class PagefindIndex:
         self._thread.start()
 
     def _index(self, executable: str, documents: Path, shards: list[Shard]) -> None:
-        for shard in shards:
-            if self._stopped.is_set():
-                return
-            with tempfile.TemporaryDirectory(prefix="shard-", dir=self.bundles) as scratch:
-                source, output = Path(scratch) / "documents", Path(scratch) / "bundle"
-                for path in shard.paths:  # a folder of this shard's documents alone
-                    (source / path).parent.mkdir(parents=True, exist_ok=True)
-                    _link_or_copy(documents / path, source / path)
-                command = [executable, "--site", str(source), "--output-path", str(output)]
-                self._process = subprocess.Popen(
-                    [*command, "--force-language", "en", "--silent"],
-                    stdout=subprocess.DEVNULL,
-                    stderr=subprocess.PIPE,
-                )
-                _, errors = self._process.communicate()
-                code = self._process.returncode
+        scratches = self._scratches
+        runs = []
+        with contextlib.ExitStack() as logs:
+            for shard in shards:
+                scratches.append(Path(tempfile.mkdtemp(prefix=SCRATCH_PREFIX, dir=self.bundles)))
+                _link_documents(documents, scratches[-1] / "documents", shard.paths)
+                # A file, not a pipe, for what it says: no run waits for another to be read.
+                log = logs.enter_context(tempfile.TemporaryFile())
+                process = self._run(executable, scratches[-1], log)
+                if process is None:
+                    break
+                runs.append((shard, scratches[-1], process, log))
+            for shard, scratch, process, log in runs:
+                code = process.wait()
                 if self._stopped.is_set():
-                    return
+                    break
                 if code != 0:
-                    message = errors.decode("utf-8", "replace").strip().splitlines()[-1:] or [""]
-                    self.failure = f"runbook: Pagefind failed (exit {code}): {message[0]}"
-                    return
+                    self.failure = f"runbook: Pagefind failed (exit {code}): {_last_line(log)}"
+                    self.abort_runs()
+                    break
                 shutil.rmtree(self.bundles / shard.name, ignore_errors=True)  # not reused
-                output.rename(self.bundles / shard.name)
+                (scratch / "bundle").rename(self.bundles / shard.name)
+        for scratch in scratches:
+            remove_in_background(scratch)  # thousands of folders of links: 0.6 s to delete
+
+    def _run(
+        self, executable: str, scratch: Path, log: IO[bytes]
+    ) -> subprocess.Popen[bytes] | None:
+        """Pagefind on the scratch folder's documents, into its bundle; None once stopped."""
+        command = [executable, "--site", str(scratch / "documents")]
+        command += ["--output-path", str(scratch / "bundle"), "--force-language", "en"]
+        with self._lock:
+            if self._stopped.is_set():
+                return None
+            process = subprocess.Popen(
+                [*command, "--silent"], stdout=subprocess.DEVNULL, stderr=log
+            )
+            self._processes.append(process)
+            return process
 
     def finish(self, site_dir: Path) -> None:
         if self._thread is not None:
@@ -165,22 +187,51 @@ class PagefindIndex:
         (bundle / SHARDS_FILE).write_text(json.dumps({"shards": names}), encoding="utf-8")
 
     def _prune(self) -> None:
-        """Drop the bundles of shards this runbook no longer has."""
+        """Drop the bundles of shards this runbook no longer has, and (in the background)
+        scratch folders a stopped build left; those of this build are being deleted already."""
         keep = {shard.name for shard in self.shards}
         if self.bundles.is_dir():
             for path in self.bundles.iterdir():
-                if path.name not in keep:
+                if not path.name.startswith(SCRATCH_PREFIX) and path.name not in keep:
                     shutil.rmtree(path, ignore_errors=True)
+                elif path.name.startswith(SCRATCH_PREFIX) and path not in self._scratches:
+                    remove_in_background(path)
 
     def abort(self) -> None:
-        self._stopped.set()
-        process = self._process
-        if process is not None and process.poll() is None:
-            process.kill()
-            process.wait()
+        self.abort_runs()
         if self._thread is not None:
             self._thread.join()
             self._thread = None
+
+    def abort_runs(self) -> None:
+        """Stop every Pagefind run, and start no other."""
+        with self._lock:
+            self._stopped.set()
+            for process in self._processes:
+                if process.poll() is None:
+                    process.kill()
+                    process.wait()
+
+
+def _link_documents(documents: Path, folder: Path, paths: tuple[str, ...]) -> None:
+    """Link these documents into `folder` at the same paths, in string calls: Path objects for
+    each of 5,000 documents were half the time it took."""
+    source_root, target_root = str(documents), str(folder)
+    made: set[str] = set()
+    for path in paths:
+        target = os.path.join(target_root, path)
+        parent = os.path.dirname(target)
+        if parent not in made:
+            os.makedirs(parent, exist_ok=True)
+            made.add(parent)
+        _link_or_copy(os.path.join(source_root, path), target)
+
+
+def _last_line(log: IO[bytes]) -> str:
+    """The last line a finished run wrote to its log (Pagefind's own message)."""
+    log.seek(0)
+    lines = log.read().decode("utf-8", "replace").strip().splitlines()
+    return lines[-1] if lines else ""
 
 
 def _link_or_copy(source: str | Path, destination: str | Path) -> None:
