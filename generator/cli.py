@@ -9,6 +9,7 @@ rendering), so `runbook validate` and the pre-commit hook start fast.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import json
 import os
 import shutil
@@ -575,8 +576,14 @@ def annotate(
 
 def main() -> None:
     """Console-script entry point."""
-    with _signals_end_the_run():
-        cli(prog_name="runbook")
+    try:
+        with _signals_end_the_run():
+            cli(prog_name="runbook")
+    finally:
+        # The interpreter's last cycle collections at exit walk every object a command made:
+        # 1.2 s of a 7 s rebuild of 5,000 records, after the site was in place. Frozen, they
+        # are freed with the process (files and logs are closed by then, nothing waits on it).
+        gc.freeze()
 
 
 @contextmanager
