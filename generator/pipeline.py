@@ -12,6 +12,7 @@ the plugin hands exactly these to MkDocs.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,8 +46,13 @@ def generate(
     deferred_blocks: dict[str, str] | None = None,
     validation_cache: Path | None = None,
     reuse_validation: bool = True,
+    indexed: Callable[[RunbookIndex, Environment], None] | None = None,
 ) -> Generated:
-    """Validate the whole runbook and, if it has no errors, render every page."""
+    """Validate the whole runbook and, if it has no errors, render every page.
+
+    `indexed` is called with the index before the pages are rendered: the plugin starts the
+    search index from it, which then builds while the pages render.
+    """
     settings = RenderSettings.for_options(options)
     report = validate_runbook(
         options, jobs=jobs, cache_file=validation_cache, reuse_cached=reuse_validation
@@ -55,6 +61,8 @@ def generate(
         return Generated(report, settings)
     environment = make_environment(options.templates_dir)
     index = build_index(report.runbook, options.aliases)
+    if indexed is not None:
+        indexed(index, environment)
     pages = render_site(
         index,
         environment,

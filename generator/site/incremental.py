@@ -8,8 +8,9 @@ Three things are reused, each by one rule:
   the pages with their keys and rewrites a page's file only when its bytes change, so its
   modification time tells MkDocs' dirty mode which pages to convert again.
 - Search documents (what Pagefind indexes of each record): kept in a PageCache of their own
-  under the key of their record's page, so a build renders only the documents of changed
-  records, in every build (the key covers everything a document shows).
+  under a key of their record and the templates, so a build renders only the documents of
+  changed records, in every build (the key covers everything a document shows, and is known
+  before any page is rendered: the index builds while the pages render).
 - The previous site's outputs: `runbook build` starts the new site from the previous one
   (generated pages hard-linked, `start_from`) when its manifest's fingerprint (mkdocs.yml,
   templates, versions, the set of docs pages) matches; `unshare` unlinks exactly the outputs

@@ -9,10 +9,12 @@ linearly), plus the stylesheet.
 from __future__ import annotations
 
 import functools
+import hashlib
 import logging
 from collections.abc import Callable
 from pathlib import Path
 
+from jinja2 import Environment
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import File, Files, InclusionLevel
@@ -21,8 +23,9 @@ from mkdocs.structure.nav import Navigation
 from ..config import RunbookOptions
 from ..diagnostics import has_errors
 from ..pipeline import Generated, generate
-from ..render.environment import DEFAULT_TEMPLATES
-from ..render.links import Links
+from ..render.environment import DEFAULT_TEMPLATES, templates_fingerprint
+from ..render.index import RunbookIndex
+from ..render.links import Links, site_path
 from ..render.search_documents import search_document_html
 from .incremental import IncrementalBuild
 from .search import document_path
@@ -31,6 +34,8 @@ log = logging.getLogger("mkdocs.plugins.runbook")
 STYLESHEET_URI = "assets/runbook.css"
 PAGES_SCRIPT_URI = "assets/javascripts/runbook-pages.js"  # on every page: loads the next one
 PAGES_MAIN_SCRIPT_URI = "assets/javascripts/runbook-pages-main.js"
+# Search documents by path: the key of what each shows, and how to render it.
+SearchDocuments = dict[str, tuple[str, Callable[[], str]]]
 
 
 class GeneratedPages:
@@ -43,20 +48,33 @@ class GeneratedPages:
         self.uris: set[str] = set()
         self.nav_uris: list[str] = []
         self.deferred_blocks: dict[str, str] = {}
-        self.generated: Generated | None = None
         self.files: Files | None = None
 
-    def add_to(self, files: Files, config: MkDocsConfig) -> Files:
+    def add_to(
+        self,
+        files: Files,
+        config: MkDocsConfig,
+        *,
+        search_documents: Callable[[SearchDocuments], None] | None = None,
+    ) -> Files:
+        """Add the generated pages to `files`; `search_documents`, if given, is handed the
+        records' search documents as soon as the runbook is indexed (before any page renders),
+        so that the search index builds while the pages do."""
+
+        def indexed(index: RunbookIndex, environment: Environment) -> None:
+            if search_documents is not None:
+                search_documents(self._search_documents(index, environment, files, config))
+
         generated = generate(
             self.options,
             rendered_before=self.incremental.rendered_before,
             deferred_blocks=self.deferred_blocks,
             validation_cache=self.incremental.validation_cache,
             reuse_validation=self.incremental.reuse,
+            indexed=indexed,
         )
         _log_diagnostics(generated)
         assert generated.pages is not None
-        self.generated = generated
         sources = self.incremental.keep(generated.pages, self.deferred_blocks)
         for page in generated.pages:
             if files.get_file_from_path(page.uri) is not None:
@@ -75,20 +93,23 @@ class GeneratedPages:
                 files.append(File.generated(config, uri, abs_src_path=str(source)))
         return files
 
-    def search_documents(self, files: Files) -> dict[str, tuple[str, Callable[[], str]]]:
-        """Each record page's search document: its path (the page's URL), the key of its
-        page (which covers everything the document shows) and how to render it."""
-        generated = self.generated
-        if generated is None or generated.index is None or generated.pages is None:
-            return {}
-        links = Links(generated.index)
-        keys = {page.uri: page.key for page in generated.pages}
+    def _search_documents(
+        self, index: RunbookIndex, environment: Environment, files: Files, config: MkDocsConfig
+    ) -> SearchDocuments:
+        """Each record page's search document, newest first: its path (the page's URL), the
+        key of what it shows (the record, the templates) and how to render it. A record whose
+        page a docs/ page of the same path replaces has none."""
+        templates = templates_fingerprint(environment)
+        links = Links(index)
         documents = {}
-        for entry in generated.index.records:
-            file = files.get_file_from_path(links.record(entry.id))
-            if file is not None and file.src_uri in self.uris:
-                render = functools.partial(search_document_html, generated.environment, entry)
-                documents[document_path(file.url)] = (keys.get(file.src_uri, ""), render)
+        for entry in index.records:
+            uri = links.record(entry.id)
+            if files.get_file_from_path(uri) is not None:
+                continue
+            shown = f"{templates}\0{entry.id}\0{entry.path}\0{entry.record.model_dump_json()}"
+            key = hashlib.sha256(shown.encode("utf-8")).hexdigest()
+            render = functools.partial(search_document_html, environment, entry)
+            documents[document_path(site_path(uri, config.use_directory_urls))] = (key, render)
         return documents
 
     def extend_nav(self, nav: Navigation, files: Files) -> Navigation:

@@ -37,7 +37,7 @@ from ..render.pages import RenderSettings
 from .incremental import IncrementalBuild
 from .mkdocs_config import configure_site
 from .output import check_output_folder
-from .pages import PAGES_SCRIPT_URI, STYLESHEET_URI, GeneratedPages
+from .pages import PAGES_SCRIPT_URI, STYLESHEET_URI, GeneratedPages, SearchDocuments
 from .progress import BuildProgress
 from .sanitizing import PageSanitizer
 from .search import add_search_worker, keep_out_of_material_index, route_search_worker
@@ -95,18 +95,21 @@ class RunbookPlugin(BasePlugin[RunbookPluginConfig]):  # type: ignore[valid-type
     def on_files(self, files: Files, *, config: MkDocsConfig) -> Files:
         assert self.options is not None and self.incremental is not None
         self.pages = GeneratedPages(self.options, self.incremental)
-        files = self.pages.add_to(files, config)
+        self.material_worker = add_search_worker(files, config)  # it reads the theme's files
+        search = self._start_search if self.material_worker is not None else None
+        files = self.pages.add_to(files, config, search_documents=search)
         self.sanitizer = PageSanitizer(self.pages.deferred_blocks, self.incremental)
         self.progress = BuildProgress(
             len(files.documentation_pages()), enabled=self.config.progress
         )
-        self.material_worker = add_search_worker(files, config)
-        if self.material_worker is not None:
-            documents = self.pages.search_documents(files)  # newest first
-            folder = self.incremental.keep_search_documents(documents)
-            self.pagefind = PagefindIndex(self.incremental.cache_root, reuse=self.incremental.reuse)
-            self.pagefind.start(folder, list(documents))
         return files
+
+    def _start_search(self, documents: SearchDocuments) -> None:
+        """Index the records' search documents (newest first) while the pages render."""
+        assert self.incremental is not None
+        folder = self.incremental.keep_search_documents(documents)
+        self.pagefind = PagefindIndex(self.incremental.cache_root, reuse=self.incremental.reuse)
+        self.pagefind.start(folder, list(documents))
 
     def on_nav(self, nav: Navigation, *, config: MkDocsConfig, files: Files) -> Navigation:
         assert self.pages is not None and self.incremental is not None

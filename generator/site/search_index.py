@@ -17,8 +17,8 @@ newest 1,000-1,999 records (RECENT) are a bundle of their own, the archive anoth
 
 Pagefind runs as separate processes, every shard at once (one run keeps ~1.4 cores busy:
 the two shards of 5,000 records took 4.5 s side by side, 5.1 s one after the other), started
-as soon as the search documents are written (on_files) and collected after MkDocs wrote the
-site (on_post_build): on two cores the index is built while MkDocs renders pages.
+as soon as the runbook is indexed, before any page is rendered (on_files), and collected after
+MkDocs wrote the site (on_post_build): on two cores the index is built while the pages render.
 """
 
 from __future__ import annotations
