@@ -8,6 +8,7 @@ inverted indexes, so the cost grows with the records, not with records squared.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import heapq
 from collections import Counter, defaultdict
 from collections.abc import Iterator
@@ -95,6 +96,12 @@ class RunbookIndex:
     @property
     def records(self) -> list[SourcedRecord]:
         return self.runbook.records
+
+    @functools.cached_property
+    def serialised(self) -> dict[str, str]:
+        """Each record as pydantic-core writes it (model_dump_json), by id: what page keys,
+        search document keys and records.json are made of, serialised once per build."""
+        return {entry.id: entry.record.model_dump_json() for entry in self.records}
 
 
 # No name holds a NUL (the loader refuses it): the separator of a metric's two keys.

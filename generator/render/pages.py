@@ -152,7 +152,7 @@ def render_site(
     (see _Deferrer).
     """
     links = Links(index)
-    serialised = {entry.id: entry.record.model_dump_json() for entry in index.records}
+    serialised = index.serialised
     inputs = _PageInputs(index, _shared_inputs(index, settings, environment), serialised)
     record_rows = RecordRows(environment, links, settings.directory_urls)
     shared_context = {

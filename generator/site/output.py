@@ -125,11 +125,13 @@ def _retired_folders(target: Path) -> list[Path]:
     folder of that name holding nothing but a folder named like the target."""
     retired = []
     for candidate in target.parent.glob(f".{glob.escape(target.name)}.old-*"):
+        if candidate.is_symlink():
+            continue
         try:
-            names = [] if candidate.is_symlink() else os.listdir(candidate)
+            names = os.listdir(candidate)
         except OSError:  # not a folder, or gone already
             continue
-        if not candidate.is_symlink() and names in ([], [target.name]):
+        if names in ([], [target.name]):
             retired.append(candidate)
     return retired
 

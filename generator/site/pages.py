@@ -106,7 +106,7 @@ class GeneratedPages:
             uri = links.record(entry.id)
             if files.get_file_from_path(uri) is not None:
                 continue
-            shown = f"{templates}\0{entry.id}\0{entry.path}\0{entry.record.model_dump_json()}"
+            shown = f"{templates}\0{entry.id}\0{entry.path}\0{index.serialised[entry.id]}"
             key = hashlib.sha256(shown.encode("utf-8")).hexdigest()
             render = functools.partial(search_document_html, environment, entry)
             documents[document_path(site_path(uri, config.use_directory_urls))] = (key, render)

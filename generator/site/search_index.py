@@ -124,18 +124,18 @@ class PagefindIndex:
         self._thread.start()
 
     def _index(self, executable: str, documents: Path, shards: list[Shard]) -> None:
-        scratches = self._scratches
         runs = []
         with contextlib.ExitStack() as logs:
             for shard in shards:
-                scratches.append(Path(tempfile.mkdtemp(prefix=SCRATCH_PREFIX, dir=self.bundles)))
-                _link_documents(documents, scratches[-1] / "documents", shard.paths)
+                scratch = Path(tempfile.mkdtemp(prefix=SCRATCH_PREFIX, dir=self.bundles))
+                self._scratches.append(scratch)
+                _link_documents(documents, scratch / "documents", shard.paths)
                 # A file, not a pipe, for what it says: no run waits for another to be read.
                 log = logs.enter_context(tempfile.TemporaryFile())
-                process = self._run(executable, scratches[-1], log)
+                process = self._run(executable, scratch, log)
                 if process is None:
                     break
-                runs.append((shard, scratches[-1], process, log))
+                runs.append((shard, scratch, process, log))
             for shard, scratch, process, log in runs:
                 code = process.wait()
                 if self._stopped.is_set():
@@ -146,7 +146,7 @@ class PagefindIndex:
                     break
                 shutil.rmtree(self.bundles / shard.name, ignore_errors=True)  # not reused
                 (scratch / "bundle").rename(self.bundles / shard.name)
-        for scratch in scratches:
+        for scratch in self._scratches:
             remove_in_background(scratch)  # thousands of folders of links: 0.6 s to delete
 
     def _run(
@@ -192,9 +192,10 @@ class PagefindIndex:
         keep = {shard.name for shard in self.shards}
         if self.bundles.is_dir():
             for path in self.bundles.iterdir():
-                if not path.name.startswith(SCRATCH_PREFIX) and path.name not in keep:
-                    shutil.rmtree(path, ignore_errors=True)
-                elif path.name.startswith(SCRATCH_PREFIX) and path not in self._scratches:
+                if not path.name.startswith(SCRATCH_PREFIX):
+                    if path.name not in keep:
+                        shutil.rmtree(path, ignore_errors=True)
+                elif path not in self._scratches:
                     remove_in_background(path)
 
     def abort(self) -> None:
