@@ -378,3 +378,22 @@ def test_a_runbook_without_records_builds_and_drops_its_search_bundle(runbook_re
     (runbook_repo / "records" / record.name).unlink()
     build(runbook_repo)
     assert not (runbook_repo / "site" / "pagefind").exists()
+
+
+def test_a_docs_page_in_place_of_a_record_page_takes_its_search_entry_too(
+    runbook_repo: Path,
+) -> None:
+    """docs/changes/ID.md replaces the generated page of record ID: search then has no entry
+    leading to a page that is not the record's; the entry comes back with the page."""
+    records = sorted((REPO_ROOT / "records" / "2026").glob("*.yaml"))[:2]
+    for record in records:
+        (runbook_repo / "records" / record.name).write_bytes(record.read_bytes())
+    replaced, kept = (record.stem for record in records)
+    (runbook_repo / "docs" / "changes").mkdir(parents=True)
+    (runbook_repo / "docs" / "changes" / f"{replaced}.md").write_text("# Hand-written\n")
+    assert f"docs/changes/{replaced}.md exists" in build(runbook_repo)
+    found = search_fragments(runbook_repo / "site")
+    assert f"changes/{kept}/" in found and f"changes/{replaced}/" not in found
+    (runbook_repo / "docs" / "changes" / f"{replaced}.md").unlink()
+    build(runbook_repo)
+    assert f"changes/{replaced}/" in search_fragments(runbook_repo / "site")
