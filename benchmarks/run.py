@@ -35,7 +35,8 @@ from benchmarks.corpus import MKDOCS_YML, make_record_file, write_corpus
 from benchmarks.search_at_scale import measure_search_at_scale
 from benchmarks.search_bundle import search_fragments
 from generator.check.cache import CACHE_FOLDER
-from generator.check.validate import discover, validate_runbook
+from generator.check.files import discover
+from generator.check.validate import validate_runbook
 from generator.config import read_options
 from generator.render.pages import RenderSettings
 from generator.render.site_pages import navigation_uris

@@ -10,7 +10,7 @@ from importlib import resources
 from importlib.metadata import version
 from pathlib import Path
 
-from ..check.validate import discover
+from ..check.files import discover
 from ..config import DEFAULT_CONFIG_FILE, ConfigurationError, RunbookOptions, read_options
 from ..render.slugs import slugify
 from .editor import schema_mapping, write_editor_settings, write_schemas

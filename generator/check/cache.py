@@ -19,29 +19,32 @@ by mistake) is ignored like a damaged one.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import hmac
 import os
 import pickle
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from ..config import user_cache_folder
+from .files import Stamp, file_stamp
 from .gc_pause import collector_paused
 
 CACHE_FOLDER = ".runbook-cache"  # beside mkdocs.yml; `runbook init` lists it in .gitignore
 KEY_BYTES = 32
 SIGNATURE_BYTES = hashlib.sha256().digest_size
-Stamp = tuple[int, int, int]
 # What `_check_record_file` returns for one file (validate.RecordResult).
 Result = tuple[Any, list[Any], Any]
 
 
+@functools.cache
 def _code_digest() -> str:
     """The validator's own source: a changed rule (even uninstalled, in a checkout) must not
-    be hidden by results cached before it."""
+    be hidden by results cached before it. Read once per process: the code that runs is the
+    code that was imported."""
     digest = hashlib.sha256()
     package = Path(__file__).resolve().parent.parent
     for module in sorted(package.rglob("*.py")):
@@ -77,15 +80,6 @@ def _signature(key: bytes, payload: bytes) -> bytes:
     return hmac.digest(key, payload, "sha256")
 
 
-def file_stamp(path: str) -> Stamp | None:
-    """Size, modification time (ns) and inode: any edit, replacement or touch changes it."""
-    try:
-        status = os.stat(path)
-    except OSError:
-        return None
-    return (status.st_size, status.st_mtime_ns, status.st_ino)
-
-
 @dataclass
 class ValidationCache:
     """Results by file path, valid for one context digest (see the module docstring).
@@ -114,6 +108,9 @@ class ValidationCache:
         key = _signing_key() if load else None
         if key is None:
             return cache
+        kept = _kept.get(path)
+        if kept is not None and kept[0] == (digest, key, _stamps(cache)):
+            return kept[1].copy()
         with collector_paused():
             base = _read_signed(path, key)
             if base is None:
@@ -130,7 +127,17 @@ class ValidationCache:
                         results.pop(entry_path, None)
                     else:
                         results[entry_path] = entry
+        cache.keep(key)
         return cache
+
+    def copy(self) -> ValidationCache:
+        """A cache in the same state; its results are shared, since nothing changes them."""
+        return replace(self, delta=dict(self.delta))
+
+    def keep(self, key: bytes) -> None:
+        """Remember this state for the next open() in this process, valid while neither
+        file changes: the resident validator then reads nothing between two runs."""
+        _kept[self.path] = ((self.context, key, _stamps(self)), self.copy())
 
     @property
     def delta_path(self) -> Path:
@@ -140,26 +147,28 @@ class ValidationCache:
         entry = self.results.get(path)
         return entry[1] if entry is not None and stamp is not None and entry[0] == stamp else None
 
-    def save(self, results: dict[str, tuple[Stamp, Result]]) -> None:
-        """Replace the stored results (each file written beside and renamed: never half a
-        file); a cache that cannot be written or signed is no reason to fail a build."""
+    def save(self, results: dict[str, tuple[Stamp, Result]], *, changed: list[str]) -> None:
+        """Replace the stored results, of which only the `changed` paths' are new (each file
+        written beside and renamed: never half a file); a cache that cannot be written or
+        signed is no reason to fail a build."""
         key = _signing_key()
         if key is None:
             return
         delta = dict(self.delta)
-        for path, entry in results.items():
-            kept = self.results.get(path)
-            if kept is None or kept[0] != entry[0] or kept[1] is not entry[1]:
-                delta[path] = entry
+        delta.update((path, results.get(path)) for path in changed)
         delta.update((path, None) for path in self.results.keys() - results.keys())
         with contextlib.suppress(OSError):
             self.path.parent.mkdir(parents=True, exist_ok=True)
             if self.base_signature is not None and len(delta) * 20 <= self.base_size:
                 if delta != self.delta:
                     _write_signed(self.delta_path, key, (self.base_signature, delta))
-                return
-            _write_signed(self.path, key, (self.context, results))
-            self.delta_path.unlink(missing_ok=True)
+                    self.delta = delta
+            else:
+                self.base_signature = _write_signed(self.path, key, (self.context, results))
+                self.base_size, self.delta = len(results), {}
+                self.delta_path.unlink(missing_ok=True)
+            self.results = results
+            self.keep(key)
 
 
 def _read_signed(path: Path, key: bytes) -> tuple[bytes, Any] | None:
@@ -176,10 +185,21 @@ def _read_signed(path: Path, key: bytes) -> tuple[bytes, Any] | None:
         return None
 
 
-def _write_signed(path: Path, key: bytes, content: Any) -> None:
+def _write_signed(path: Path, key: bytes, content: Any) -> bytes:
+    """Write the file (beside, then renamed); its signature."""
     payload = pickle.dumps(content, protocol=pickle.HIGHEST_PROTOCOL)
+    signature = _signature(key, payload)
     partial = path.with_name(path.name + ".partial")
     with open(partial, "wb") as stream:
-        stream.write(_signature(key, payload))
+        stream.write(signature)
         stream.write(payload)
     os.replace(partial, path)
+    return signature
+
+
+def _stamps(cache: ValidationCache) -> tuple[Stamp | None, Stamp | None]:
+    return file_stamp(str(cache.path)), file_stamp(str(cache.delta_path))
+
+
+# The last state of each cache file this process read or wrote (ValidationCache.keep).
+_kept: dict[Path, tuple[tuple[str, bytes, tuple[Stamp | None, Stamp | None]], ValidationCache]] = {}

@@ -131,8 +131,12 @@ class _Refused(Exception):
 
 
 def file_stem(path: str | Path) -> str:
-    """The file name without its last suffix, as Path.stem, for paths kept as strings."""
-    return os.path.splitext(os.path.basename(path))[0]
+    """The file name without its last suffix, as Path.stem, for paths kept as strings (string
+    slicing: a runbook's cross-record checks take the stem of every file on each run)."""
+    path = os.fspath(path)
+    name = path[path.rfind(os.sep) + 1 :]
+    stem = name[: name.rfind(".")]
+    return stem if stem.strip(".") else name
 
 
 def load_yaml_file(

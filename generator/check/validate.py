@@ -22,8 +22,9 @@ from ..config import RunbookOptions
 from ..diagnostics import Diagnostic, sort_diagnostics
 from ..models import ID_PATTERN, ChangeRecord, Checklist, Runbook, SourcedChecklist, SourcedRecord
 from ..names import NAME_KINDS, Aliases, name_key
-from .cache import ValidationCache, file_stamp
+from .cache import ValidationCache
 from .checklist_effects import checklist_notes, removed_item_diagnostics
+from .files import Stamp, discover, list_record_files, stamp_of
 from .gc_pause import collector_paused
 from .loader import LoadedFile, compose_nodes, file_stem, load_yaml_file, locate
 from .rules import Finding, check_checklist, check_record, secret_findings
@@ -32,7 +33,6 @@ from .secrets import ALLOW_MARKER
 from .summary import RecordSummary
 from .variants import name_variants
 
-YAML_SUFFIXES = (".yaml", ".yml")
 # `changes/index` is the listing of changes when docs/index.md is the home page.
 RESERVED_IDS = frozenset({"index"})
 # What checking one record file gives: the record (None if invalid or not kept), its
@@ -82,37 +82,6 @@ def display_path(path: str | Path) -> str:
     return absolute[len(inside) :] if absolute.startswith(inside) else absolute
 
 
-def discover(folder: Path, *, recursive: bool) -> list[str]:
-    """YAML files in a folder, in a stable order; none if the folder does not exist.
-
-    scandir reads file types from the directory listing, so 10,000 records cost no stat. The
-    paths stay strings (sorted as split at slashes, Path's order): building, hashing and
-    pickling 10,000 Path objects cost more than the rest of a run outside the workers.
-    """
-    found: list[str] = []
-    pending = [folder]
-    while pending:
-        try:
-            entries = list(os.scandir(pending.pop()))
-        except OSError:
-            continue
-        for entry in entries:
-            if entry.name.lower().endswith(YAML_SUFFIXES) and not _is_dir(entry):
-                found.append(entry.path)  # the loader reports what is not a regular file
-            elif recursive and entry.is_dir(follow_symlinks=False):
-                pending.append(entry.path)
-    return sorted(found, key=lambda path: path.split(os.sep))
-
-
-def _is_dir(entry: os.DirEntry[str]) -> bool:
-    """A folder, through symlinks; a link loop or a dangling link is not one (the loader
-    then reports it as unreadable, at its own path)."""
-    try:
-        return entry.is_dir()
-    except OSError:
-        return False
-
-
 def _newest_first(entry: SourcedRecord) -> tuple[dt.date, float, str]:
     """The runbook's order (reversed): by day, within a day by the time it shipped (records
     without one after those with), then by id, so every listing is stable."""
@@ -138,7 +107,7 @@ def validate_runbook(
     """
     cache = None
     checklist_files = discover(options.checklists_dir, recursive=False)
-    record_files = discover(options.records_dir, recursive=True)
+    record_files = list_record_files(options.records_dir)
     only = [p.resolve() for p in only] if only is not None else None
     known = set(record_files + checklist_files)
     extra = [p for p in only or () if p.is_file() and str(p) not in known]
@@ -373,19 +342,19 @@ def _check_records(
     with collector_paused():
         if cache is None:
             return _check_records_now(paths, context, jobs)
-        stamps = {path: file_stamp(path) for path in paths}
-        reused = {path: cache.reusable(path, stamps[path]) for path in paths}
-        changed = [path for path in paths if reused[path] is None]
-        fresh = dict(zip(changed, _check_records_now(changed, context, jobs), strict=True))
-        results = [reused[path] or fresh[path] for path in paths]
-        cache.save(
-            {
-                path: (stamp, result)
-                for path, result in zip(paths, results, strict=True)
-                if (stamp := stamps[path]) is not None
-            }
-        )
-        return results
+        kept: dict[str, tuple[Stamp, RecordResult]] = {}
+        changed: dict[str, Stamp | None] = {}
+        for path in paths:  # one pass: a pre-commit run on one record of 10,000 is mostly this
+            stamp = stamp_of(path)
+            result = cache.reusable(path, stamp)
+            if result is None or stamp is None:
+                changed[path] = stamp
+            else:
+                kept[path] = stamp, result
+        fresh = dict(zip(changed, _check_records_now(list(changed), context, jobs), strict=True))
+        kept.update((p, (stamp, fresh[p])) for p, stamp in changed.items() if stamp is not None)
+        cache.save(kept, changed=list(changed))
+        return [fresh[path] if path in fresh else kept[path][1] for path in paths]
 
 
 def _check_records_now(paths: list[str], context: _Context, jobs: int | None) -> list[RecordResult]:

@@ -29,8 +29,8 @@ class Variant:
 
 def name_variants(uses: list[RecordSummary], aliases: Aliases) -> list[Variant]:
     """Every spelling of a name other than the one its group is shown under. A serial step
-    over every record: one cheap pass finds the groups spelled more than one way (usually
-    none), and only their records are looked at again."""
+    over every record: one cheap pass over the distinct spellings finds the groups spelled
+    more than one way (usually none), and only their records are looked at again."""
     keys: dict[tuple[NameKind, str], tuple[NameKind, str]] = {}
 
     def group_of(kind: NameKind, spelling: str) -> tuple[NameKind, str]:
@@ -39,12 +39,15 @@ def name_variants(uses: list[RecordSummary], aliases: Aliases) -> list[Variant]:
             group = keys[(kind, spelling)] = (kind, aliases.key(kind, spelling))
         return group
 
+    distinct: dict[NameKind, set[str]] = {
+        "service": {use.service for use in uses},
+        "owner": {use.owner for use in uses},
+        "tag": {tag for use in uses for tag in use.tags},
+    }
     spellings: dict[tuple[NameKind, str], set[str]] = defaultdict(set)
-    for use in uses:
-        spellings[group_of("service", use.service)].add(use.service)
-        spellings[group_of("owner", use.owner)].add(use.owner)
-        for tag in use.tags:
-            spellings[group_of("tag", tag)].add(tag)
+    for kind, names in distinct.items():
+        for spelling in names:
+            spellings[group_of(kind, spelling)].add(spelling)
     varied = {group for group, names in spellings.items() if len(names) > 1}
     if not varied:
         return []
