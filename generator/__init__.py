@@ -1,10 +1,32 @@
-"""runbook: validate YAML change records and render them into a searchable runbook site."""
+"""runbook: validate YAML change records and render them into a searchable runbook site.
 
-from .check.validate import ValidationReport, validate_runbook
-from .config import RunbookOptions, read_options
-from .diagnostics import Diagnostic
-from .models import ChangeRecord, Checklist, Runbook
+The names below are loaded when first used, so that `runbook validate` can hand its work to
+the resident validator without importing pydantic first (generator/resident).
+"""
 
+from __future__ import annotations
+
+import importlib
+
+TYPE_CHECKING = False  # as typing.TYPE_CHECKING, without importing typing (the client starts fast)
+if TYPE_CHECKING:
+    from typing import Any
+
+    from .check.validate import ValidationReport, validate_runbook
+    from .config import RunbookOptions, read_options
+    from .diagnostics import Diagnostic
+    from .models import ChangeRecord, Checklist, Runbook
+
+_HOMES = {
+    "ChangeRecord": ".models",
+    "Checklist": ".models",
+    "Diagnostic": ".diagnostics",
+    "Runbook": ".models",
+    "RunbookOptions": ".config",
+    "ValidationReport": ".check.validate",
+    "read_options": ".config",
+    "validate_runbook": ".check.validate",
+}
 __all__ = [
     "ChangeRecord",
     "Checklist",
@@ -15,3 +37,9 @@ __all__ = [
     "read_options",
     "validate_runbook",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOMES:
+        raise AttributeError(f"module 'generator' has no attribute {name!r}")
+    return getattr(importlib.import_module(_HOMES[name], __name__), name)

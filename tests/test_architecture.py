@@ -59,6 +59,7 @@ def test_only_site_cli_and_config_import_mkdocs(module: str) -> None:
         "generator.render.pages",
         "generator.authoring.scaffold",
         "generator.cli",
+        "generator.resident.server",
     ],
 )
 def test_checking_and_rendering_never_load_mkdocs(entry: str) -> None:
@@ -100,6 +101,20 @@ def test_validate_starts_without_requests_jinja_pool_or_plugin_discovery(
     assert result.stdout.split() == ["[]", "__all__"], result.stdout
 
 
+def test_the_resident_validators_client_imports_nothing_heavy() -> None:
+    """`runbook validate` answered by the resident validator: the client process loads
+    neither pydantic, YAML, detect-secrets nor click, only what hands the command over."""
+    probe = (
+        "import sys, generator.__main__, generator.resident.client\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules}"
+        " & {'pydantic', 'yaml', 'detect_secrets', 'click', 'typing'}))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=REPO_ROOT, capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[]"
+
+
 def test_a_deferred_module_loads_when_first_used() -> None:
     probe = (
         "import sys\n"
@@ -115,7 +130,7 @@ def test_a_deferred_module_loads_when_first_used() -> None:
 
 
 def test_each_package_says_what_it_is_for() -> None:
-    for package in ("check", "render", "site", "authoring"):
+    for package in ("check", "render", "site", "authoring", "resident"):
         docstring = ast.get_docstring(ast.parse((PACKAGE / package / "__init__.py").read_text()))
         assert docstring and len(docstring.split()) > 20, package
 
