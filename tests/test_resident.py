@@ -5,9 +5,11 @@ in-process. Real processes throughout: the client, the validator it left, their 
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -19,8 +21,10 @@ import pytest
 from test_signals import processes_in, wait_for
 
 from benchmarks.corpus import write_corpus
+from generator.resident.address import address
 
 RUNBOOK = [sys.executable, "-m", "generator"]
+REPO_ROOT = Path(__file__).resolve().parent.parent
 BASE_ENV = {
     **{name: value for name, value in os.environ.items() if name != "CI"},
     "NO_MKDOCS_2_WARNING": "1",
@@ -47,7 +51,12 @@ class Resident:
     ) -> tuple[int, str, str]:
         environment = {**self.env, "RUNBOOK_RESIDENT": "1" if resident else "0", **env}
         done = subprocess.run(
-            [*RUNBOOK, *args], cwd=cwd or self.repo, env=environment, capture_output=True, text=True
+            [*RUNBOOK, *args],
+            cwd=cwd or self.repo,
+            env=environment,
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
         return done.returncode, done.stdout, done.stderr
 
@@ -198,3 +207,24 @@ def test_no_validator_where_it_is_not_wanted_or_not_private(resident: Resident) 
     assert done.returncode == 0
     time.sleep(1)
     assert list(resident.folder.iterdir()) == []
+
+
+def test_a_stuck_validator_never_holds_up_the_command(resident: Resident) -> None:
+    """A validator that takes the connection but never greets it (busy, or stuck): the
+    client runs the command itself, once, and starts no second validator beside it."""
+    record = str(some_record(resident.repo).relative_to(resident.repo))
+    environment = {**resident.env, "PYTHONPATH": str(REPO_ROOT)}
+    where = address(environment)
+    assert where is not None
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as stuck:
+        stuck.bind(where + ".sock")
+        stuck.listen(8)
+        with open(where + ".lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            answer = resident.run("validate", record)
+            assert answer == resident.fresh_copy("validate", record)
+            assert answer[2].count("files checked") == 1
+            time.sleep(1)
+            assert sorted(path.name for path in resident.folder.iterdir()) == sorted(
+                [Path(where).name + ".sock", Path(where).name + ".lock"]
+            )

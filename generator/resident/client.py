@@ -38,11 +38,15 @@ def run_resident(argv: list[str]) -> int | None:
     connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     with connection, _standard_streams() as streams:
         try:
+            connection.settimeout(protocol.GREETING_SECONDS)
             connection.connect(where + SOCKET_SUFFIX)
+            if connection.recv(1) != protocol.GREETING:
+                return None
+            connection.settimeout(None)
             protocol.send_request(connection, request, streams)
             if connection.recv(1) != protocol.ACCEPTED:
                 return None
-        except OSError:
+        except OSError:  # none listening, or busy (a timeout): nothing was sent
             return None
         received: list[int] = []
         with _forwarding_signals(connection, received):
@@ -65,8 +69,8 @@ def start_resident() -> None:
     if not wanted(os.environ):
         return
     where = address(os.environ)
-    if where is None:
-        return
+    if where is None or _alive(where):
+        return  # a busy validator is left to finish, not doubled
     import subprocess
 
     with contextlib.suppress(OSError):
@@ -78,6 +82,20 @@ def start_resident() -> None:
             cwd="/",
             start_new_session=True,
         )
+
+
+def _alive(where: str) -> bool:
+    """Whether a validator holds this address's lock (it does while it runs)."""
+    import fcntl
+
+    try:
+        with open(where + LOCK_SUFFIX, "rb") as lock:
+            fcntl.flock(lock, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except FileNotFoundError:
+        return False
+    except OSError:
+        return True
+    return False
 
 
 def _umask() -> int:

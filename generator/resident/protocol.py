@@ -1,10 +1,12 @@
 """What the client and the resident validator say to each other over their socket.
 
-The client sends one request: a length-prefixed JSON object (its arguments, folder,
-environment, umask and output encodings) with its stdin, stdout and stderr attached as file
-descriptors. The validator answers ACCEPTED once it has taken the request (before that, a
-client may still run the command itself), then EXITED and the exit status. While it waits,
-the client sends the number of each signal it receives, as one byte.
+The validator greets each connection it takes (GREETING); only then does the client send its
+request, so a client that gave up waiting (a validator busy with another run, or stuck) runs
+the command itself and can never have it run twice. The request is a length-prefixed JSON
+object (the client's arguments, folder, environment, umask and output encodings) with its
+stdin, stdout and stderr attached as file descriptors. The validator answers ACCEPTED once
+it has read a well-formed request, then EXITED and the exit status. While it waits, the
+client sends the number of each signal it receives, as one byte.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ import os
 import socket
 import struct
 
+GREETING = b"R"
+GREETING_SECONDS = 1.0  # how long a client waits to be greeted before running the command
 ACCEPTED = b"A"
 EXITED = b"X"
 _LENGTH = struct.Struct("!I")
@@ -37,11 +41,12 @@ def receive_request(connection: socket.socket) -> tuple[dict[str, object], list[
         (length,) = _LENGTH.unpack_from(data)
         if length <= MAX_REQUEST_BYTES:
             payload = bytearray(data[_LENGTH.size :])
-            while len(payload) < length:
-                more = connection.recv(length - len(payload))
-                if not more:
-                    break
-                payload += more
+            with contextlib.suppress(OSError):  # a timeout: the request stays incomplete
+                while len(payload) < length:
+                    more = connection.recv(length - len(payload))
+                    if not more:
+                        break
+                    payload += more
             request = _parsed(bytes(payload)) if len(payload) == length else None
     if request is None:
         for descriptor in descriptors:

@@ -30,6 +30,7 @@ from . import protocol
 from .client import FORWARDED_SIGNALS, LOCK_SUFFIX, SOCKET_SUFFIX
 
 IDLE_SECONDS = 15 * 60
+REQUEST_SECONDS = 10  # a greeted client sends its request at once; one that does not is dropped
 _PEER_CREDENTIALS = struct.Struct("3i")  # pid, uid, gid
 
 
@@ -93,7 +94,13 @@ def _same_user(connection: socket.socket) -> bool:
 
 
 def _serve_one(connection: socket.socket) -> None:
-    received = protocol.receive_request(connection)
+    try:
+        connection.sendall(protocol.GREETING)
+        connection.settimeout(REQUEST_SECONDS)
+        received = protocol.receive_request(connection)
+        connection.settimeout(None)
+    except OSError:  # the client stopped waiting, or never sent its request
+        return
     if received is None:
         return
     request, streams = received
