@@ -176,16 +176,20 @@ def measure_one_record(root: Path, repeats: int) -> dict[str, object]:
         with record.open("a", encoding="utf-8") as stream:
             stream.write("# edited\n")  # a new stamp: the record itself is checked again
 
+    for _ in range(repeats):
+        forget_validation(root)
+        cold.samples.append(run_child(command, root)[0])
+        edit()
+        warm.samples.append(run_child(command, root)[0])
+        python.samples.append(run_child([str(BIN / "python"), "-c", "pass"], root)[0])
+    # As a developer's hook runs: one commit after another, each editing the record, nothing
+    # else rewriting the kept results in between (a run on its own would, and the validator
+    # would read them again).
     with ResidentValidator() as validator:
         validator.start(command, root)
         for _ in range(repeats):
-            forget_validation(root)
-            cold.samples.append(run_child(command, root)[0])
-            edit()
-            warm.samples.append(run_child(command, root)[0])
             edit()
             resident.samples.append(validator.run(command, root))
-            python.samples.append(run_child([str(BIN / "python"), "-c", "pass"], root)[0])
     return {
         "cold": cold,
         "warm": warm,

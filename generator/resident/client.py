@@ -43,24 +43,28 @@ def run_resident(argv: list[str]) -> int | None:
             if connection.recv(1) != protocol.GREETING:
                 return None
             connection.settimeout(None)
-            protocol.send_request(connection, request, streams)
-            if connection.recv(1) != protocol.ACCEPTED:
-                return None
         except OSError:  # none listening, or busy (a timeout): nothing was sent
             return None
-        received: list[int] = []
+        received: list[int] = []  # from here on, a signal is the command's to handle
         with _forwarding_signals(connection, received):
-            status = protocol.read_exit(connection)
-    if status is None:  # the validator died while running the command
-        if received:
-            return 128 + received[-1]
-        print(
-            "runbook: the resident validator stopped; run again with RUNBOOK_RESIDENT=0 "
-            "if it keeps happening",
-            file=sys.stderr,
-        )
-        return 2
-    return status
+            try:
+                protocol.send_request(connection, request, streams)
+                accepted = connection.recv(1) == protocol.ACCEPTED
+                status = protocol.read_exit(connection) if accepted else None
+            except OSError:
+                accepted, status = False, None
+    if status is not None:
+        return status
+    if received:  # stopped before the command ran, or while it ran
+        return 128 + received[-1]
+    if not accepted:  # refused before it ran: run it here
+        return None
+    print(
+        "runbook: the resident validator stopped; run again with RUNBOOK_RESIDENT=0 "
+        "if it keeps happening",
+        file=sys.stderr,
+    )
+    return 2
 
 
 def start_resident() -> None:
