@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 from sitehelpers import (
     DATA,
+    GUIDE_WORD,
     MINIMAL_MKDOCS_YML,
     REPO_ROOT,
     RICH_MKDOCS_YML,
@@ -134,6 +135,19 @@ def serve_directory(folder: Path) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def demo_server(demo_site: BuiltSite) -> Iterator[str]:
     with serve_directory(demo_site.site_dir) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def guide_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The demo records and one hand-written page, which Material's own index searches."""
+    repo = write_repo(
+        tmp_path_factory.mktemp("guide") / "runbook",
+        records_tree=REPO_ROOT / "records",
+        docs={"pager-guide.md": f"# Pager guide\n\nWhen it pages, the {GUIDE_WORD} rings.\n"},
+    )
+    build(repo, "--quiet")
+    with serve_directory(repo / "site") as url:
         yield url
 
 

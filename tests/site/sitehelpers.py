@@ -144,6 +144,8 @@ def norm(text: str) -> str:
 
 SITE_TESTS = Path(__file__).resolve().parent
 REPO_ROOT = SITE_TESTS.parents[1]
+# The one word of the hand-written page of the `guide_server` site.
+GUIDE_WORD = "zanzibarwhistle"
 DATA = SITE_TESTS / "data"
 SOURCE_DATE_EPOCH = "1700000000"
 MINIMAL_MKDOCS_YML = """\

@@ -7,6 +7,7 @@ Queries and expected record ids are derived from the records' YAML, not written 
 from __future__ import annotations
 
 import itertools
+import json
 import re
 from collections import Counter
 from pathlib import Path
@@ -15,6 +16,7 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 from sitehelpers import (
+    GUIDE_WORD,
     REPO_ROOT,
     BuiltSite,
     RecordData,
@@ -389,3 +391,29 @@ def test_a_word_on_every_record_is_answered_from_the_recent_shard(
               for i in range(shown)]  # fmt: skip
     assert set(listed) == set(newest_first(large_site.records)[:shown])
     assert items.nth(shown).inner_text().startswith("Older changes may match too")
+
+
+# --- hand-written pages: Material's own worker, only where they are ------------------------
+
+MATERIAL_WORKER = re.compile(r"/assets/javascripts/workers/search\.[0-9a-f]+\.min\.js$")
+
+
+def test_without_hand_written_pages_materials_worker_is_never_loaded(
+    demo_site: BuiltSite, demo_server: str, tab: Tab
+) -> None:
+    """Material's index holds no page (docs/ is empty): records are found, and the 39.5 KB of
+    Material's worker and Lunr are not fetched."""
+    index = json.loads((demo_site.site_dir / "search" / "search_index.json").read_text())
+    assert index["docs"] == []
+    path = most_touched_path(demo_site)
+    _, hrefs = search(tab, demo_server, path)
+    assert found_records(hrefs) == touching(demo_site, path)
+    assert not [url for url in tab.requests if MATERIAL_WORKER.search(urlsplit(url).path)]
+
+
+def test_a_hand_written_page_is_found_beside_the_records(guide_server: str, tab: Tab) -> None:
+    _, hrefs = search(tab, guide_server, GUIDE_WORD)
+    assert [urlsplit(href).path for href in hrefs] == ["/pager-guide/"]
+    assert [url for url in tab.requests if MATERIAL_WORKER.search(urlsplit(url).path)]
+    _, hrefs = search(tab, guide_server, "nginx")
+    assert found_records(hrefs)  # records still come first, through Pagefind
