@@ -166,8 +166,9 @@ def forget_validation(root: Path) -> None:
 
 def measure_one_record(root: Path, repeats: int) -> dict[str, object]:
     """`runbook validate FILE` on one record of a runbook, as the pre-commit hook runs it:
-    cold (the first run in a clone) and warm (the other records' results kept from the
-    previous run, the record itself edited), beside the interpreter's own start-up."""
+    cold (the first run in a clone), warm (the other records' results kept from the previous
+    run, the record itself edited) and answered by the resident validator, beside the
+    interpreter's own start-up."""
     record = max((root / "records").rglob("*.yaml"))
     command = [str(BIN / "runbook"), "validate", str(record)]
     cold, warm, resident, python = Timing(), Timing(), Timing(), Timing()
