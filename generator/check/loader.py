@@ -131,8 +131,9 @@ class _Refused(Exception):
 
 
 def file_stem(path: str | Path) -> str:
-    """The file name without its last suffix, as Path.stem, for paths kept as strings (string
-    slicing: a runbook's cross-record checks take the stem of every file on each run)."""
+    """The file name without its last suffix, as os.path.splitext reads it (`..yaml` keeps
+    its dots), for paths kept as strings; by slicing, since a runbook's cross-record checks
+    take the stem of every file on each run."""
     path = os.fspath(path)
     name = path[path.rfind(os.sep) + 1 :]
     stem = name[: name.rfind(".")]

@@ -42,7 +42,10 @@ def address(environ: Mapping[str, str]) -> str | None:
     private = stat.S_ISDIR(status.st_mode) and not status.st_mode & 0o077
     if not private or status.st_uid != os.getuid():
         return None
-    where = os.path.join(folder, f"validate-{installation_digest()[:24]}")
+    try:
+        where = os.path.join(folder, f"validate-{installation_digest()[:24]}")
+    except OSError:  # the package cannot be read back: no validator to vouch for
+        return None
     return where if len(os.fsencode(where + ".sock")) < MAX_SOCKET_PATH else None
 
 
