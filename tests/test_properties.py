@@ -172,3 +172,29 @@ def test_every_yaml_11_boolean_word_is_noted_at_its_place_each_time() -> None:
             (3, 8): ("on", True),
             (3, 12): ("Off", False),
         }
+
+
+# Every character the loader refuses before YAML reads the file, with the code it is named by.
+REFUSED_CHARACTERS = st.one_of(
+    st.sampled_from(["\x00", "\t", "\x7f", "\u2028", "\u2029", "\ufffe", "\uffff"]),
+    st.characters(min_codepoint=0x01, max_codepoint=0x1F).filter(lambda c: c not in "\t\n\r"),
+    st.characters(min_codepoint=0x80, max_codepoint=0x9F),
+    st.characters(min_codepoint=0xFDD0, max_codepoint=0xFDEF),
+)
+
+
+@PROPERTY_SETTINGS
+@given(REFUSED_CHARACTERS, st.integers(min_value=0, max_value=10_000))
+def test_a_refused_character_anywhere_is_named_at_its_place(character: str, where: int) -> None:
+    """Plain ASCII files skip the character screen; one refused character anywhere in an
+    otherwise plain file is still reported, at its line and column."""
+    text = "title: Raise the upload cap\nreason: |\n  Uploads failed.\n  Twice.\nowner: Ana\n"
+    offset = where % (len(text) + 1)
+    loaded = parse_yaml_bytes(
+        (text[:offset] + character + text[offset:]).encode(), LoadedFile("r.yaml", "r.yaml")
+    )
+    code = {"\x00": "nul", "\t": "tab"}.get(character, "control-char")
+    line = text.count("\n", 0, offset) + 1
+    column = offset - (text.rfind("\n", 0, offset) + 1) + 1
+    assert loaded.data is None
+    assert [(d.line, d.column, d.code) for d in loaded.diagnostics] == [(line, column, code)]

@@ -8,13 +8,17 @@ import re
 from pathlib import Path
 
 import pytest
+import yaml
 from cli_run import run_cli
-from detect_secrets.plugins.keyword import DENYLIST
+from detect_secrets.plugins.keyword import DENYLIST, REGEX_BY_FILETYPE, KeywordDetector
+from detect_secrets.util.filetype import FileType
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from generator.check.rules import secret_findings
 from generator.check.secrets import (
     KEYWORD_HINTS,
+    QUERY_CREDENTIAL,
     SHELL_CREDENTIALS,
     TOKEN_DETECTORS,
     TOKEN_HINTS,
@@ -94,6 +98,56 @@ def test_the_joined_command_screen_misses_no_credential(commands: list[str]) -> 
     found = any(list(find_secrets(c, command=True, tokens=False)) for c in commands)
     if found:
         assert may_hold_credentials("\n".join(commands))
+
+
+def _unscreened(text: str, command: bool) -> bool:
+    """Whether any rule's own pattern matches `text`, with no hint screen before it."""
+    if any(pattern.search(text) for d in TOKEN_DETECTORS for pattern in d.denylist):
+        return True
+    if QUERY_CREDENTIAL.search(text):
+        return True
+    return command and (
+        any(pattern.search(text) for _, _, pattern in TOOL_CREDENTIALS)
+        or any(pattern.search(text) for _, pattern in SHELL_CREDENTIALS)
+        or bool(list(KeywordDetector().analyze_string(text, REGEX_BY_FILETYPE[FileType.YAML])))
+    )
+
+
+# Spellings the rules' case-insensitive patterns read as the fragments above: capitals, the
+# Kelvin sign and the long s, which Python's case-insensitive matching takes for `k` and `s`.
+SPELLINGS = (
+    str,
+    str.upper,
+    str.title,
+    lambda text: text.replace("k", "\u212a"),
+    lambda text: text.replace("s", "\u017f"),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.sampled_from(COMMAND_FRAGMENTS), min_size=1, max_size=4),
+    st.lists(st.sampled_from(SPELLINGS), min_size=4, max_size=4),
+    st.sampled_from(["commands", "rollback", "note"]),
+)
+def test_the_record_screen_misses_no_credential(
+    commands: list[str], spellings: list, place: str
+) -> None:
+    """A record is screened once, its whole text, for the words the rules need: whenever a
+    command holds a credential some rule's pattern matches (run with no screen at all), the
+    record's scan reports it, however the command is capitalised."""
+    commands = [spell(command) for spell, command in zip(spellings, commands, strict=False)]
+    data: dict = {"title": "t", "reason": "Rotated nothing.", "rollback": {"plan": "p"}}
+    if place == "commands":
+        data["commands"] = commands
+    elif place == "rollback":
+        data["rollback"]["commands"] = commands
+    else:  # a note is prose: only token formats and URL queries count there
+        data["commands"] = [{"run": "make deploy", "note": command} for command in commands]
+    text = yaml.safe_dump(data, allow_unicode=True, width=1000)
+    as_command = place != "note"
+    expected = any(_unscreened(command, as_command) for command in commands)
+    assert bool(list(secret_findings(yaml.safe_load(text), text))) == expected, text
 
 
 @pytest.mark.parametrize(

@@ -86,6 +86,8 @@ _YAML_12_NUMBER = re.compile(
     r"|\.(?:nan|NaN|NAN)"
 )
 MAX_CACHED_SCALARS = 4096
+# Printable ASCII, newline and carriage return: a file of these holds nothing the screen refuses.
+_PLAIN_BYTES = bytes(range(0x20, 0x7F)) + b"\n\r"
 
 
 @dataclass
@@ -195,7 +197,7 @@ def parse_yaml_bytes(
         loaded.error(1, 1, "too-large", f"file is {len(raw):,} bytes, over the {max_bytes:,} cap")
         return loaded
     text = _decode(raw, loaded)
-    if text is None or not _screen_characters(text, loaded):
+    if text is None or not (_plain_bytes(raw) or _screen_characters(text, loaded)):
         return loaded
     loaded.text = text
     refusals: list[_Refused] = []
@@ -249,6 +251,13 @@ def _line_column(raw: bytes | str, offset: int) -> tuple[int, int]:
     line = raw.count(newline, 0, offset) + 1
     column = offset - (raw.rfind(newline, 0, offset) + 1) + 1
     return line, column
+
+
+def _plain_bytes(raw: bytes) -> bool:
+    """The file is printable ASCII and line breaks alone, as nearly every record is: then it
+    needs no character screen. One pass in C, where the screen's pattern read the decoded text
+    at a tenth of the speed."""
+    return not raw.translate(None, _PLAIN_BYTES)
 
 
 def _screen_characters(text: str, loaded: LoadedFile) -> bool:

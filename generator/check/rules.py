@@ -15,7 +15,7 @@ from typing import Any
 from ..models import ChangeRecord, Checklist
 from ..names import Aliases
 from .schema_errors import did_you_mean
-from .secrets import QUERY_CREDENTIAL, find_secrets, may_hold_credentials, may_hold_tokens
+from .secrets import Hints, find_secrets, may_hold_credentials
 
 Loc = tuple[Any, ...]
 _DATED_ID = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:-|$)")
@@ -212,17 +212,18 @@ def _command_strings(data: Mapping[str, Any]) -> Iterator[tuple[Loc, str, bool]]
 def secret_findings(data: Mapping[str, Any], text: str) -> Iterator[Finding]:
     """Credentials anywhere in the file (`text` is its source); keyword rules only in commands.
 
-    The whole file is screened for token formats once; only on a hit is every value scanned.
+    The whole file is screened once for every rule's hint words; only when a token format
+    or a URL query can match is every value scanned, and commands only when a command's rule
+    can (nearly every record: neither).
     """
-    # An escape can spell a token; a URL query can carry one (one search of the whole file).
-    tokens = (
-        "\\" in text
-        or may_hold_tokens(text)
-        or ("=" in text and QUERY_CREDENTIAL.search(text) is not None)
-    )
+    hints = Hints(text)
+    # An escape can spell a token; a URL query can carry one.
+    tokens = "\\" in text or bool(hints.token_detectors()) or hints.query_credential()
     if tokens:
         strings = _strings(data, keys=True)
     else:
+        if not hints.command_credentials():
+            return
         strings = list(_command_strings(data))
         if not may_hold_credentials("\n".join(value for _, value, _ in strings)):
             return

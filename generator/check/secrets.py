@@ -10,9 +10,10 @@ only on likely hits.
 from __future__ import annotations
 
 import re
-from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+
+from ahocorasick_rs import AhoCorasick, Implementation
 
 from .deferred_import import defer_import
 
@@ -82,14 +83,16 @@ TOOL_CREDENTIALS = (
     ),
 )
 # A credential in a URL's query (`?api_key=...`, `&token=...`) in any text, links included.
+QUERY_KEYS = (
+    "password", "passwd", "pwd", "pass", "token", "access_token", "auth_token", "api_key",
+    "apikey", "secret", "client_secret", "sig", "signature",
+)  # fmt: skip
 QUERY_CREDENTIAL = re.compile(
-    r"(?i)[?&](?:password|passwd|pwd|pass|token|access_token|auth_token|api_?key|apikey|"
-    r"secret|client_secret|sig|signature)=([^&\s#'\"]{6,})"
+    rf"(?i)[?&](?:{'|'.join(map(re.escape, QUERY_KEYS))})=([^&\s#'\"]{{6,}})"
 )
-# Screens. Python's re has no fast path for patterns that start with an alternation, so
-# each detector's patterns run only when the lowercased text contains one of the literals
-# every match of that detector must contain (tests/test_secrets.py checks every detector
-# against a real token); the keyword rules run only on commands that contain their words.
+# Literals every match of a detector contains, in the case-folded text (tests/test_secrets.py
+# checks every detector against a real token): a detector's own patterns run only where one
+# of them occurs.
 TOKEN_HINTS: dict[type[RegexBasedDetector], tuple[str, ...]] = {
     AWSKeyDetector: ("A3T", "ABIA", "ACCA", "AKIA", "ASIA", "aws"),
     BasicAuthDetector: ("://",),
@@ -120,42 +123,74 @@ _TOKEN_SCREENS = tuple(
     re.compile("|".join(f"(?:{pattern.pattern})" for pattern in detector.denylist))
     for detector in TOKEN_DETECTORS
 )
-# Words every keyword rule needs in a (lowercased) command: each of DENYLIST's patterns
-# ("api_?key", "db_?pass", "pwd", "contraseña", ...) and each shell form above contains one
-# (tests/test_secrets.py checks). Substring tests cost a fraction of one alternation search.
+# Words every keyword rule needs in a command: each of DENYLIST's patterns ("api_?key",
+# "db_?pass", "pwd", "contraseña", ...) and each shell form above contains one
+# (tests/test_secrets.py checks).
 KEYWORD_HINTS = ("key", "pass", "pwd", "secret", "contrase", "authorization", "mysql", "mariadb")
 
 
-def _hint_screens() -> tuple[tuple[re.Pattern[str], frozenset[int]], ...]:
-    """One pattern per first character of the lowercased hints, with the detectors behind it.
+def _fold(word: str) -> str:
+    """Case-folded, as the text is: the rules' case-insensitive patterns take the long s
+    (U+017F) for `s` and the Kelvin sign for `k`, and only folding (not lower()) maps both
+    to the letters a hint spells."""
+    return word.casefold()
 
-    re factors the shared first character out of an alternation and scans for it as a
-    literal, so eleven such patterns cost half of forty-odd `in` tests over a record.
-    """
-    hints: dict[str, set[str]] = defaultdict(set)
-    detectors: dict[str, set[int]] = defaultdict(set)
-    for index, detector in enumerate(TOKEN_DETECTORS):
-        for hint in TOKEN_HINTS[type(detector)]:
-            lowered = hint.lower()
-            hints[lowered[0]].add(lowered)
-            detectors[lowered[0]].add(index)
-    return tuple(
-        (re.compile("|".join(map(re.escape, sorted(hints[first])))), frozenset(detectors[first]))
-        for first in sorted(hints)
+
+_DETECTOR_HINTS = tuple(
+    frozenset(map(_fold, TOKEN_HINTS[type(detector)])) for detector in TOKEN_DETECTORS
+)
+_QUERY_HINTS = frozenset(_fold(key + "=") for key in QUERY_KEYS)
+_KEYWORD_HINTS = frozenset(map(_fold, KEYWORD_HINTS))
+_SCREEN_WORDS = tuple(
+    sorted(
+        set().union(
+            *_DETECTOR_HINTS,
+            _QUERY_HINTS,
+            _KEYWORD_HINTS,
+            *(map(_fold, words) for _, words, _ in TOOL_CREDENTIALS),
+        )
     )
+)
+# One pass over a record finds every rule's hint words at once: Python's re has no fast path
+# for an alternation of literals (one pattern of all of them was ten times slower than this
+# automaton), and a search per word read a large record dozens of times.
+_SCREEN = AhoCorasick(list(_SCREEN_WORDS), implementation=Implementation.DFA)
 
 
-_HINT_SCREENS = _hint_screens()
+class Hints:
+    """Which of the credential rules can match a text, from one pass over it for the literal
+    words each rule's matches contain; only those rules' patterns are then run."""
 
+    __slots__ = ("text", "words")
 
-def _likely_detectors(text: str) -> list[int]:
-    """Indexes of the detectors one of whose hints is in `text` and whose patterns match it."""
-    lowered = text.lower()
-    hinted: set[int] = set()
-    for screen, indexes in _HINT_SCREENS:
-        if screen.search(lowered):
-            hinted |= indexes
-    return [index for index in sorted(hinted) if _TOKEN_SCREENS[index].search(text)]
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.words = frozenset(
+            _SCREEN_WORDS[index]
+            for index, _, _ in _SCREEN.find_matches_as_indexes(text.casefold(), overlapping=True)
+        )
+
+    def token_detectors(self) -> list[int]:
+        """Indexes of the token detectors one of whose hints occurs and whose patterns match."""
+        words = self.words
+        return [
+            index
+            for index, hints in enumerate(_DETECTOR_HINTS)
+            if not words.isdisjoint(hints) and _TOKEN_SCREENS[index].search(self.text)
+        ]
+
+    def query_credential(self) -> bool:
+        return not self.words.isdisjoint(_QUERY_HINTS) and bool(QUERY_CREDENTIAL.search(self.text))
+
+    def tool(self, words: tuple[str, ...]) -> bool:
+        """Every word a tool's password rule needs (its name, its flag) occurs."""
+        return all(_fold(word) in self.words for word in words)
+
+    def command_credentials(self) -> bool:
+        """A keyword, shell or tool rule, read as commands, could match (URL queries aside)."""
+        return not self.words.isdisjoint(_KEYWORD_HINTS) or any(
+            self.tool(words) for _, words, _ in TOOL_CREDENTIALS
+        )
 
 
 @dataclass(frozen=True)
@@ -186,23 +221,15 @@ def _matches(detector: RegexBasedDetector, text: str) -> Iterator[str]:
 
 def may_hold_tokens(text: str) -> bool:
     """False when no token format can occur anywhere in `text` (a whole file, say)."""
-    return bool(_likely_detectors(text))
+    return bool(Hints(text).token_detectors())
 
 
 def may_hold_credentials(text: str) -> bool:
     """False when no rule but the token formats can match in `text`, read as commands: the
     screen `find_secrets(tokens=False)` applies to each command, applied once to all of a
     record's commands joined (nearly every record's commands hold no hint at all)."""
-    if "=" in text and QUERY_CREDENTIAL.search(text):
-        return True
-    lowered = text.lower()
-    return any(_holds_all(lowered, words) for _, words, _ in TOOL_CREDENTIALS) or any(
-        hint in lowered for hint in KEYWORD_HINTS
-    )
-
-
-def _holds_all(lowered: str, words: tuple[str, ...]) -> bool:
-    return all(word in lowered for word in words)
+    hints = Hints(text)
+    return hints.query_credential() or hints.command_credentials()
 
 
 def find_secrets(text: str, *, command: bool, tokens: bool = True) -> Iterator[SecretHit]:
@@ -224,22 +251,22 @@ def _allowed(text: str, secret: str) -> bool:
 
 
 def _all_secrets(text: str, *, command: bool, tokens: bool) -> Iterator[SecretHit]:
+    hints = Hints(text)
     if tokens:
-        for index in _likely_detectors(text):
+        for index in hints.token_detectors():
             detector = TOKEN_DETECTORS[index]
             for value in _matches(detector, text):
                 yield SecretHit(detector.secret_type, mask(value), value)
-    if "=" in text and ("?" in text or "&" in text):
+    if not hints.words.isdisjoint(_QUERY_HINTS):
         for match in QUERY_CREDENTIAL.finditer(text):
             yield SecretHit("credential in a URL query", mask(match.group(1)), match.group(1))
     if not command:
         return
-    lowered = text.lower()
     for kind, words, pattern in TOOL_CREDENTIALS:
-        if _holds_all(lowered, words):
+        if hints.tool(words):
             for match in pattern.finditer(text):
                 yield SecretHit(kind, mask(match.group(1)), match.group(1))
-    if not any(hint in lowered for hint in KEYWORD_HINTS):
+    if hints.words.isdisjoint(_KEYWORD_HINTS):
         return
     for value in _KEYWORD_DETECTOR.analyze_string(text, _KEYWORD_PATTERNS):
         yield SecretHit("password or key assignment", mask(value), value)
@@ -251,7 +278,8 @@ def _all_secrets(text: str, *, command: bool, tokens: bool) -> Iterator[SecretHi
 def mask_secrets(text: str) -> str:
     """`text` with every token-format or URL-query credential in it masked (for messages
     that echo a key, an id or a value, in every output format)."""
-    if not may_hold_tokens(text) and "=" not in text:
+    hints = Hints(text)
+    if not hints.token_detectors() and hints.words.isdisjoint(_QUERY_HINTS):
         return text
     for hit in _all_secrets(text, command=False, tokens=True):
         text = text.replace(hit.value, hit.masked)
