@@ -23,9 +23,9 @@ from generator.check.secrets import (
     TOKEN_DETECTORS,
     TOKEN_HINTS,
     TOOL_CREDENTIALS,
+    Hints,
     find_secrets,
     may_hold_credentials,
-    may_hold_tokens,
 )
 
 # One token per detector, in the format each service issues (all fake).
@@ -171,7 +171,7 @@ def test_tool_password_flags(kind: str, sample: str) -> None:
 @pytest.mark.parametrize("name", sorted(SAMPLES))
 def test_each_detector_fires_through_its_hints(name: str) -> None:
     text = SAMPLES[name]
-    assert may_hold_tokens(text)
+    assert Hints(text).token_detectors()
     hits = list(find_secrets(text, command=False))
     detector = next(d for d in TOKEN_DETECTORS if type(d).__name__ == name)
     assert detector.secret_type in {hit.kind for hit in hits}

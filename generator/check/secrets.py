@@ -90,7 +90,7 @@ QUERY_KEYS = (
 QUERY_CREDENTIAL = re.compile(
     rf"(?i)[?&](?:{'|'.join(map(re.escape, QUERY_KEYS))})=([^&\s#'\"]{{6,}})"
 )
-# Literals every match of a detector contains, in the case-folded text (tests/test_secrets.py
+# Literals every match of a detector contains, compared case-folded (tests/test_secrets.py
 # checks every detector against a real token): a detector's own patterns run only where one
 # of them occurs.
 TOKEN_HINTS: dict[type[RegexBasedDetector], tuple[str, ...]] = {
@@ -217,11 +217,6 @@ def _matches(detector: RegexBasedDetector, text: str) -> Iterator[str]:
     for pattern in detector.denylist:
         for match in pattern.finditer(text):
             yield match.group(0)
-
-
-def may_hold_tokens(text: str) -> bool:
-    """False when no token format can occur anywhere in `text` (a whole file, say)."""
-    return bool(Hints(text).token_detectors())
 
 
 def may_hold_credentials(text: str) -> bool:
