@@ -4,6 +4,7 @@ the allow marker works, and prose words like "password" are not flagged outside 
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 
@@ -113,39 +114,62 @@ def _unscreened(text: str, command: bool) -> bool:
     )
 
 
-# Spellings the rules' case-insensitive patterns read as the fragments above: capitals, the
-# Kelvin sign and the long s, which Python's case-insensitive matching takes for `k` and `s`.
+# Spellings the rules' case-insensitive patterns read as the fragments: capitals, and the
+# letters Python's case-insensitive matching takes for `k`, `s` and `i` (the Kelvin sign, the
+# long s, the dotless i and the dotted capital I).
 SPELLINGS = (
     str,
     str.upper,
     str.title,
     lambda text: text.replace("k", "\u212a"),
     lambda text: text.replace("s", "\u017f"),
+    lambda text: text.replace("i", "\u0131"),
+    lambda text: text.upper().replace("I", "\u0130"),
 )
+# Beside the commands: URL queries whose key holds a shorter hint (`password` before
+# `password=`, `sig` in `signature`), and token formats.
+RECORD_FRAGMENTS = [
+    *COMMAND_FRAGMENTS,
+    "open https://x.example.com/f?password=abcdef123456 to check",
+    "https://x.example.com/f?a=1&signature=abcdef123456",
+    SAMPLES["GitHubTokenDetector"],
+    SAMPLES["JwtTokenDetector"],
+]
+
+
+def _escaped(text: str) -> str:
+    """`text` as a YAML double-quoted scalar with its letters a and e written as escapes, so
+    that the file itself no longer spells the words."""
+    return json.dumps(text, ensure_ascii=False).replace("a", "\\x61").replace("e", "\\u0065")
 
 
 @settings(max_examples=200, deadline=None)
 @given(
-    st.lists(st.sampled_from(COMMAND_FRAGMENTS), min_size=1, max_size=4),
+    st.lists(st.sampled_from(RECORD_FRAGMENTS), min_size=1, max_size=4),
     st.lists(st.sampled_from(SPELLINGS), min_size=4, max_size=4),
-    st.sampled_from(["commands", "rollback", "note"]),
+    st.sampled_from(["commands", "rollback", "note", "key", "escaped"]),
 )
 def test_the_record_screen_misses_no_credential(
     commands: list[str], spellings: list, place: str
 ) -> None:
     """A record is screened once, its whole text, for the words the rules need: whenever a
     command holds a credential some rule's pattern matches (run with no screen at all), the
-    record's scan reports it, however the command is capitalised."""
+    record's scan reports it, however the command is capitalised or escaped, and wherever it
+    is (a key is read for token formats and URL queries, as prose is)."""
     commands = [spell(command) for spell, command in zip(spellings, commands, strict=False)]
     data: dict = {"title": "t", "reason": "Rotated nothing.", "rollback": {"plan": "p"}}
     if place == "commands":
         data["commands"] = commands
     elif place == "rollback":
         data["rollback"]["commands"] = commands
-    else:  # a note is prose: only token formats and URL queries count there
+    elif place == "note":  # prose: only token formats and URL queries count there
         data["commands"] = [{"run": "make deploy", "note": command} for command in commands]
+    elif place == "key":
+        data["rollback"]["extra"] = dict.fromkeys(commands, 1)
     text = yaml.safe_dump(data, allow_unicode=True, width=1000)
-    as_command = place != "note"
+    if place == "escaped":
+        text += f"commands: [{', '.join(map(_escaped, commands))}]\n"
+    as_command = place not in ("note", "key")
     expected = any(_unscreened(command, as_command) for command in commands)
     assert bool(list(secret_findings(yaml.safe_load(text), text))) == expected, text
 
@@ -264,3 +288,14 @@ files_touched: [a.txt]
 commands: [make deploy]
 metrics: [{name: m, unit: '', before: 1, after: 2, better: higher}]
 """
+
+
+def test_a_file_name_that_is_not_utf8_is_reported(runbook_repo: Path) -> None:
+    """Messages echo file names; one with a byte that is not UTF-8 (a lone surrogate to
+    Python) is masked and reported like any other, never a traceback."""
+    name = os.fsdecode(b"2026-03-02-caf\xff.yaml")
+    record = VALID_RECORD_HEAD + "rollback: {plan: p, tested: true}\n"
+    (runbook_repo / "records" / name).write_text(record, encoding="utf-8")
+    result = run_cli(runbook_repo, "validate", "--format", "json", epoch="1798761600")
+    assert result.exit_code == 1
+    assert "id" in {diagnostic["code"] for diagnostic in result.json()}

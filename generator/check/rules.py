@@ -213,8 +213,8 @@ def secret_findings(data: Mapping[str, Any], text: str) -> Iterator[Finding]:
     """Credentials anywhere in the file (`text` is its source); keyword rules only in commands.
 
     The whole file is screened once for every rule's hint words; only when a token format
-    or a URL query can match is every value scanned, and commands only when a command's rule
-    can (nearly every record: neither).
+    or a URL query can match, or a backslash escape may spell one, is every value scanned, and
+    commands only when a command's rule can (nearly every record: neither).
     """
     hints = Hints(text)
     # An escape can spell a token; a URL query can carry one.

@@ -67,7 +67,7 @@ SHELL_CREDENTIALS = (
     ),
 )
 # Tools that take a password on their own flags; each runs only on commands holding the words
-# (lowercased) that every match contains: the tool's name, and its flag or subcommand.
+# (compared case-folded) that every match contains: the tool's name, and its flag or subcommand.
 TOOL_CREDENTIALS = (
     (
         "curl user password",
@@ -129,11 +129,20 @@ _TOKEN_SCREENS = tuple(
 KEYWORD_HINTS = ("key", "pass", "pwd", "secret", "contrase", "authorization", "mysql", "mariadb")
 
 
-def _fold(word: str) -> str:
-    """Case-folded, as the text is: the rules' case-insensitive patterns take the long s
-    (U+017F) for `s` and the Kelvin sign for `k`, and only folding (not lower()) maps both
-    to the letters a hint spells."""
-    return word.casefold()
+# Letters Python's case-insensitive matching takes for `i` that case folding keeps apart
+# (the dotless i, U+0131; the dotted capital I, U+0130, folds to `i` and a combining dot):
+# the screen reads both as `i`.
+_AS_I = str.maketrans({"\u0130": "i", "\u0131": "i"})
+
+
+def _fold(text: str) -> str:
+    """`text` as the screen compares it: every spelling the rules' case-insensitive patterns
+    accept for an ASCII letter becomes that letter in lower case (folding, not lower(), maps
+    the long s to `s`), and a lone surrogate (from an undecodable file name) becomes `?`."""
+    if text.isascii():
+        return text.lower()
+    folded = text.translate(_AS_I).casefold()
+    return folded.encode("utf-8", "replace").decode("utf-8")
 
 
 _DETECTOR_HINTS = tuple(
@@ -141,6 +150,7 @@ _DETECTOR_HINTS = tuple(
 )
 _QUERY_HINTS = frozenset(_fold(key + "=") for key in QUERY_KEYS)
 _KEYWORD_HINTS = frozenset(map(_fold, KEYWORD_HINTS))
+_TOKEN_OR_QUERY_HINTS = _QUERY_HINTS.union(*_DETECTOR_HINTS)
 _SCREEN_WORDS = tuple(
     sorted(
         set().union(
@@ -167,7 +177,7 @@ class Hints:
         self.text = text
         self.words = frozenset(
             _SCREEN_WORDS[index]
-            for index, _, _ in _SCREEN.find_matches_as_indexes(text.casefold(), overlapping=True)
+            for index, _, _ in _SCREEN.find_matches_as_indexes(_fold(text), overlapping=True)
         )
 
     def token_detectors(self) -> list[int]:
@@ -273,8 +283,7 @@ def _all_secrets(text: str, *, command: bool, tokens: bool) -> Iterator[SecretHi
 def mask_secrets(text: str) -> str:
     """`text` with every token-format or URL-query credential in it masked (for messages
     that echo a key, an id or a value, in every output format)."""
-    hints = Hints(text)
-    if not hints.token_detectors() and hints.words.isdisjoint(_QUERY_HINTS):
+    if Hints(text).words.isdisjoint(_TOKEN_OR_QUERY_HINTS):
         return text
     for hit in _all_secrets(text, command=False, tokens=True):
         text = text.replace(hit.value, hit.masked)
