@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from yaml import _yaml
 from yaml.constructor import SafeConstructor
 from yaml.events import (
     AliasEvent,
@@ -30,8 +31,10 @@ from yaml.events import (
     StreamEndEvent,
 )
 from yaml.nodes import MappingNode, ScalarNode, SequenceNode
+from yaml.resolver import Resolver
 
 from ..diagnostics import Diagnostic
+from .yaml_events import compact_events
 
 DEFAULT_MAX_BYTES = 1024 * 1024
 MAX_DEPTH = 24
@@ -66,8 +69,10 @@ SYNTAX_HINTS = (
 
 _constructor = SafeConstructor()
 _SCALAR_CONSTRUCTORS = _constructor.yaml_constructors
+# The safe loader's resolver, on its own: the walk parses with the bare C parser.
+_resolver = Resolver()
 _IMPLICIT_FIRST_CHARACTERS = frozenset(
-    character for character in yaml.CSafeLoader.yaml_implicit_resolvers if character
+    character for character in _resolver.yaml_implicit_resolvers if character
 )
 # Plain scalars that need the resolver ("done", "true", "ms", "n/a", dates) repeat across
 # records; what they resolve to is immutable, so each is resolved once per process.
@@ -287,28 +292,27 @@ def _build_document(
     Refusals that leave the structure intact (duplicate keys, anchors, tags, impossible
     dates) are collected so that one run names all of them; broken structure stops the walk.
     """
-    parser = yaml.CSafeLoader(text)
+    parser = _yaml.CParser(text)
     try:
-        parser.get_event()  # StreamStart
-        event = parser.get_event()
-        if isinstance(event, StreamEndEvent):
-            raise _Refused(None, "empty", "file is empty; a record is a mapping of keys")
-        root_event = parser.peek_event()
-        walk = _EventWalk(parser, refusals, text, loaded.yaml11_booleans)
-        root = walk.root()
+        with compact_events():
+            parser.get_event()  # StreamStart
+            kind, *_, mark = parser.get_event()
+            if kind is StreamEndEvent:
+                raise _Refused(None, "empty", "file is empty; a record is a mapping of keys")
+            root_mark = parser.peek_event()[-1]
+            walk = _EventWalk(parser, refusals, text, loaded.yaml11_booleans)
+            root = walk.root()
+            parser.get_event()  # DocumentEnd
+            kind, *_, mark = parser.get_event()
         loaded.key_positions.update(
             (key, (mark.line + 1, mark.column + 1)) for key, mark in walk.top_level_marks.items()
         )
-        parser.get_event()  # DocumentEnd
-        event = parser.get_event()
-        if isinstance(event, DocumentStartEvent):
-            raise _Refused(event.start_mark, "multi-document", "only one YAML document per file")
+        if kind is DocumentStartEvent:
+            raise _Refused(mark, "multi-document", "only one YAML document per file")
         if not isinstance(root, dict):
-            kind = "nothing" if root is None else type(root).__name__
+            found = "nothing" if root is None else type(root).__name__
             raise _Refused(
-                root_event.start_mark,
-                "not-mapping",
-                f"the top level must be a mapping of keys, got {kind}",
+                root_mark, "not-mapping", f"the top level must be a mapping of keys, got {found}"
             )
         return root
     finally:
@@ -324,7 +328,7 @@ class _EventWalk:
 
     def __init__(
         self,
-        parser: yaml.CSafeLoader,
+        parser: _yaml.CParser,
         refusals: list[_Refused],
         text: str,
         yaml11_booleans: dict[tuple[int, int], tuple[str, bool]],
@@ -348,37 +352,33 @@ class _EventWalk:
         stack = [bottom]
         frame = bottom
         while True:
-            event = get_event()
-            event_class = event.__class__
+            kind, anchor, tag, value, plain, mark = get_event()
             marks = frame[1]
             if marks is not None and frame[2] is None:  # a mapping, waiting for a key
-                if event_class is ScalarEvent:
-                    plain = event.anchor is None and event.tag is None and not checked
-                    frame[2] = event.value if plain else self.key(event)
-                    frame[3] = event.start_mark
+                if kind is ScalarEvent:
+                    decorated = anchor is not None or tag is not None
+                    frame[2] = self.key(anchor, tag, value, mark) if decorated or checked else value
+                    frame[3] = mark
                     continue
-                if event_class is not MappingEndEvent:
-                    raise _Refused(event.start_mark, "yaml-syntax", "keys must be plain text")
+                if kind is not MappingEndEvent:
+                    raise _Refused(mark, "yaml-syntax", "keys must be plain text")
                 value = frame[0]
                 stack.pop()
                 frame = stack[-1]
-            elif event_class is ScalarEvent:
-                if event.anchor is not None or event.tag is not None:
-                    self.refuse_decoration(event)
-                value = event.value
-                if event.implicit[0]:
+            elif kind is ScalarEvent:
+                if anchor is not None or tag is not None:
+                    self.refuse_decoration(anchor, tag, mark)
+                if plain:
                     if not value or value[0] in implicit_first_characters:
-                        value = self.plain_scalar(event)
+                        value = self.plain_scalar(value, mark)
                 elif checked:
-                    value = self.checked_text(event)
-            elif event_class is MappingStartEvent or event_class is SequenceStartEvent:
-                if event.anchor is not None or event.tag is not None:
-                    self.refuse_decoration(event)
+                    value = self.checked_text(value, mark)
+            elif kind is MappingStartEvent or kind is SequenceStartEvent:
+                if anchor is not None or tag is not None:
+                    self.refuse_decoration(anchor, tag, mark)
                 if len(stack) > MAX_DEPTH:
-                    raise _Refused(
-                        event.start_mark, "too-deep", f"nesting deeper than {MAX_DEPTH} levels"
-                    )
-                if event_class is MappingStartEvent:
+                    raise _Refused(mark, "too-deep", f"nesting deeper than {MAX_DEPTH} levels")
+                if kind is MappingStartEvent:
                     frame = [{}, {}, None, None]
                     if len(stack) == 1:
                         self.top_level_marks = frame[1]
@@ -386,21 +386,15 @@ class _EventWalk:
                     frame = [[], None, None, None]
                 stack.append(frame)
                 continue
-            elif event_class is SequenceEndEvent:
+            elif kind is SequenceEndEvent:
                 value = frame[0]
                 stack.pop()
                 frame = stack[-1]
-            elif event_class is AliasEvent:
-                refusals.append(
-                    _Refused(
-                        event.start_mark, "alias", f"aliases (*{event.anchor}) are not allowed"
-                    )
-                )
+            elif kind is AliasEvent:
+                refusals.append(_Refused(mark, "alias", f"aliases (*{anchor}) are not allowed"))
                 value = None
             else:
-                raise _Refused(
-                    event.start_mark, "yaml-syntax", f"unexpected {event_class.__name__}"
-                )
+                raise _Refused(mark, "yaml-syntax", f"unexpected {kind.__name__}")
             # Deliver the finished value to the frame on top.
             marks = frame[1]
             if marks is None:
@@ -422,55 +416,46 @@ class _EventWalk:
                 marks[key] = frame[3]
                 frame[0][key] = value
 
-    def refuse_decoration(self, event: yaml.NodeEvent) -> None:
-        if event.anchor is not None:
-            self.refusals.append(
-                _Refused(event.start_mark, "anchor", f"anchors (&{event.anchor}) are not allowed")
-            )
-        if event.tag is not None:
-            self.refusals.append(
-                _Refused(event.start_mark, "tag", f"explicit tags ({event.tag}) are not allowed")
-            )
+    def refuse_decoration(self, anchor: str | None, tag: str | None, mark: yaml.Mark) -> None:
+        if anchor is not None:
+            self.refusals.append(_Refused(mark, "anchor", f"anchors (&{anchor}) are not allowed"))
+        if tag is not None:
+            self.refusals.append(_Refused(mark, "tag", f"explicit tags ({tag}) are not allowed"))
 
-    def key(self, event: ScalarEvent) -> str:
+    def key(self, anchor: str | None, tag: str | None, value: str, mark: yaml.Mark) -> str:
         """A key is always its literal text: `no:` or `012:` mean the strings typed."""
-        if event.anchor is not None:
-            self.refusals.append(
-                _Refused(event.start_mark, "anchor", "anchors are not allowed on keys")
-            )
-        if event.tag is not None:
-            self.refusals.append(_Refused(event.start_mark, "tag", "tags are not allowed on keys"))
-        return self.checked_text(event)
+        if anchor is not None:
+            self.refusals.append(_Refused(mark, "anchor", "anchors are not allowed on keys"))
+        if tag is not None:
+            self.refusals.append(_Refused(mark, "tag", "tags are not allowed on keys"))
+        return self.checked_text(value, mark)
 
-    def checked_text(self, event: ScalarEvent) -> str:
+    def checked_text(self, value: str, mark: yaml.Mark) -> str:
         """The scalar's text; escapes like "\\0" can smuggle in what the file screen refused."""
         if not self.escapes_possible:
-            return event.value
-        match = CONTROL_CHARACTERS.search(event.value)
+            return value
+        match = CONTROL_CHARACTERS.search(value)
         if match:
             code = "nul" if match.group() == "\x00" else "control-char"
             self.refusals.append(
                 _Refused(
-                    event.start_mark,
-                    code,
-                    f"escaped control character U+{ord(match.group()):04X} in a value",
+                    mark, code, f"escaped control character U+{ord(match.group()):04X} in a value"
                 )
             )
-        return event.value
+        return value
 
-    def plain_scalar(self, event: ScalarEvent) -> Any:
+    def plain_scalar(self, value: str, mark: yaml.Mark) -> Any:
         """An unquoted value whose first character may start a number, date, boolean or null.
 
         Quoted and block scalars, and plain ones no implicit type starts with, are text; the
         walk takes those itself without calling here.
         """
-        value = event.value
         if len(value) > 5 and value[0].isalpha():
             return value  # no implicit type is a word this long
         if len(value) > MAX_NUMBER_CHARACTERS and value.lstrip("+-")[:1].isdigit():
             self.refusals.append(
                 _Refused(
-                    event.start_mark,
+                    mark,
                     "schema",
                     f"a number of {len(value):,} characters: no measurement needs more than "
                     f"{MAX_NUMBER_CHARACTERS}; quote it if it is text",
@@ -484,7 +469,7 @@ class _EventWalk:
         resolved = _RESOLVED_PLAIN_SCALARS.get(value, _NOT_CACHED)
         if resolved is not _NOT_CACHED:
             return resolved
-        tag = self.parser.resolve(ScalarNode, value, event.implicit)
+        tag = _resolver.resolve(ScalarNode, value, (True, False))
         construct = _SCALAR_CONSTRUCTORS.get(tag)
         if tag == STR_TAG or construct is None:  # or YAML 1.1 oddities such as `=`
             resolved = value
@@ -495,7 +480,7 @@ class _EventWalk:
                 is_date = tag == TIMESTAMP_TAG
                 self.refusals.append(
                     _Refused(
-                        event.start_mark,
+                        mark,
                         "invalid-date" if is_date else "schema",
                         f"'{_shorten(value)}' is not a real date: {exc}"
                         if is_date
@@ -507,7 +492,7 @@ class _EventWalk:
             if tag in NUMBER_TAGS and not _YAML_12_NUMBER.fullmatch(value):
                 self.refusals.append(
                     _Refused(
-                        event.start_mark,
+                        mark,
                         "schema",
                         f"'{_shorten(value)}' is a YAML 1.1 number form, read as {resolved!r} "
                         "here and differently (or as text) by editors, which read YAML 1.2: "
@@ -519,7 +504,6 @@ class _EventWalk:
                 return None
         if resolved.__class__ is bool and value not in _YAML_12_BOOLEANS:
             # `yes`, `off`: noted at each place, so never cached (a cache hit notes nothing)
-            mark = event.start_mark
             self.yaml11_booleans[(mark.line + 1, mark.column + 1)] = (value, resolved)
             return resolved
         if len(_RESOLVED_PLAIN_SCALARS) >= MAX_CACHED_SCALARS:
