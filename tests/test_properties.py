@@ -7,6 +7,7 @@ always come back as data or as a list of diagnostics with sane positions.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from hypothesis import strategies as st
 from pydantic_core import PydanticCustomError
 
 from generator.check.loader import LoadedFile, parse_yaml_bytes
-from generator.check.validate import validate_runbook
+from generator.check.validate import display_path, normalised_display_path, validate_runbook
 from generator.config import RunbookOptions
 from generator.models import (
     HTTP_URL_PATTERN,
@@ -105,6 +106,20 @@ def test_arbitrary_record_trees_validate_to_diagnostics(tmp_path_factory, tree) 
 def test_fast_path_check_accepts_only_what_the_full_check_accepts(path: str) -> None:
     """files_touched skips the full path checks for plain paths; they must agree."""
     assert len(path) > MAX_PATH_LENGTH or path_problem(path) is None
+
+
+@PROPERTY_SETTINGS
+@given(
+    st.lists(st.sampled_from(["", ".", "..", ".hidden", "records", "a.yaml", "x"]), max_size=6),
+    st.sampled_from(["", "/", "/elsewhere/"]),
+)
+def test_display_paths_read_the_same_with_and_without_normalising(
+    segments: list[str], prefix: str
+) -> None:
+    """display_path takes a short cut for normal paths inside the folder; it must agree."""
+    cwd = os.getcwd()
+    path = (prefix or cwd + "/") + "/".join(segments)
+    assert display_path(path) == normalised_display_path(cwd, path)
 
 
 def test_path_checks_still_refuse_the_unplain() -> None:

@@ -9,6 +9,7 @@ composes the file's node tree again only for files that have problems.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import os
 import re
@@ -104,8 +105,8 @@ class LoadedFile:
     text: str | None = None
     data: dict[str, Any] | None = None
     diagnostics: list[Diagnostic] = field(default_factory=list)
-    # 1-based (line, column) of each top-level key: most findings need no other position.
-    key_positions: dict[str, tuple[int, int]] = field(default_factory=dict)
+    # Where each top-level key starts: most findings need no other position.
+    top_level_marks: dict[str, yaml.Mark] = field(default_factory=dict)
     # Where a refused value was left out (an impossible date, a YAML 1.1 number): the file's
     # other stages still run, and say nothing more about those places.
     refused_at: set[tuple[int, int]] = field(default_factory=set)
@@ -113,9 +114,14 @@ class LoadedFile:
     # read it as text, so validation refuses it wherever the schema did not already.
     yaml11_booleans: dict[tuple[int, int], tuple[str, bool]] = field(default_factory=dict)
 
-    @property
+    @functools.cached_property
     def stem(self) -> str:
         return file_stem(self.path)
+
+    @functools.cached_property
+    def key_positions(self) -> dict[str, tuple[int, int]]:
+        """1-based (line, column) of each top-level key; worked out for files with findings."""
+        return {key: (mark.line + 1, mark.column + 1) for key, mark in self.top_level_marks.items()}
 
     def error(self, line: int, column: int, code: str, message: str) -> None:
         self.diagnostics.append(Diagnostic(self.display_path, line, column, "error", code, message))
@@ -304,9 +310,7 @@ def _build_document(
             root = walk.root()
             parser.get_event()  # DocumentEnd
             kind, *_, mark = parser.get_event()
-        loaded.key_positions.update(
-            (key, (mark.line + 1, mark.column + 1)) for key, mark in walk.top_level_marks.items()
-        )
+        loaded.top_level_marks = walk.top_level_marks
         if kind is DocumentStartEvent:
             raise _Refused(mark, "multi-document", "only one YAML document per file")
         if not isinstance(root, dict):

@@ -75,6 +75,20 @@ def reference_date() -> dt.date:
 def display_path(path: str | Path) -> str:
     """The path as a person in the current folder would type it (string work, no syscalls)."""
     cwd = os.getcwd()
+    inside = cwd.rstrip("/") + "/"
+    # A record's path as the folder listing gives it (absolute, already normal, inside the
+    # folder) needs no normalising, which was most of this function's cost, once per record.
+    if (
+        isinstance(path, str)
+        and path.startswith(inside)
+        and not ("/." in path or "//" in path or path.endswith("/"))
+    ):
+        return path[len(inside) :]
+    return normalised_display_path(cwd, path)
+
+
+def normalised_display_path(cwd: str, path: str | Path) -> str:
+    """display_path for any path, by normalising it."""
     absolute = os.path.normpath(os.path.join(cwd, path))
     if absolute == cwd:
         return "."
