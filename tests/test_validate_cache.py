@@ -4,12 +4,18 @@ checks, and never reports anything a fresh run would not."""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import shutil
 from pathlib import Path
 
+import pytest
 from cli_run import run_cli
 from record_files import EPOCH, initialised_runbook, write_record
+
+from generator.check import validate
+from generator.check.validate import PARALLEL_THRESHOLD, validate_runbook
+from generator.config import read_options
 
 RESULTS = Path(".runbook-cache") / "validate-results.pickle"
 
@@ -90,3 +96,44 @@ def test_a_run_that_changes_few_results_writes_only_those(tmp_path: Path) -> Non
     shutil.rmtree(repo / ".runbook-cache")
     fresh = run_cli(repo, "validate", epoch=EPOCH)
     assert (warm.exit_code, warm.output) == (fresh.exit_code, fresh.output)
+
+
+def test_results_from_workers_are_kept_and_an_unstamped_file_is_read_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run large enough for workers keeps the results as they pickled them, each under the
+    stamp of the file as it was read: the next run checks only what changed since, and a file
+    that could not be read (no stamp) is read again once it can be."""
+    repo = initialised_runbook(tmp_path)
+    (repo / "records" / "2025").mkdir(exist_ok=True)
+    records = [
+        write_record(repo, f"{dt.date(2025, 1, 1) + dt.timedelta(days=day)}-change", "")
+        for day in range(PARALLEL_THRESHOLD + 20)
+    ]
+    later = repo / "records" / "2026" / "2026-12-01-later.yaml"
+    later.symlink_to(tmp_path / "not-yet.yaml")  # unreadable until its target exists
+    monkeypatch.chdir(repo)
+    options = read_options("mkdocs.yml")
+    cache_file = repo / RESULTS
+
+    cold = validate_runbook(options, jobs=2, keep_records=False, cache_file=cache_file)
+    assert [d.code for d in cold.diagnostics] == ["unreadable"]
+    checked: list[str] = []
+    original = validate._check_record_file
+
+    def counting(path: str, context: object) -> object:
+        checked.append(Path(path).name)
+        return original(path, context)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(validate, "_check_record_file", counting)
+    (tmp_path / "not-yet.yaml").write_text(records[0].read_text("utf-8"), "utf-8")
+    edited = records[-1]
+    edited.write_text(edited.read_text("utf-8").replace("title: ", "titel: ", 1), "utf-8")
+    warm = validate_runbook(options, jobs=2, keep_records=False, cache_file=cache_file)
+    assert sorted(checked) == sorted([later.name, edited.name])
+    cache_file.unlink()
+    fresh = validate_runbook(options, jobs=2, keep_records=False, cache_file=cache_file)
+    assert warm.diagnostics == fresh.diagnostics
+    codes = {(Path(d.path).name, d.code) for d in warm.diagnostics}
+    assert {(edited.name, "unknown-key"), (edited.name, "missing")} <= codes
+    assert (later.name, "unreadable") not in codes

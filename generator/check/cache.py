@@ -25,6 +25,7 @@ import hmac
 import os
 import pickle
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -115,8 +116,9 @@ class ValidationCache:
             base = _read_signed(path, key)
             if base is None:
                 return cache
-            signature, (stored_context, results) = base
-            if stored_context != digest or not isinstance(results, dict):
+            signature, (stored_context, chunks) = base
+            results = _entries(chunks) if stored_context == digest else None
+            if results is None:
                 return cache
             cache.results, cache.base_signature, cache.base_size = results, signature, len(results)
             delta = _read_signed(cache.delta_path, key)
@@ -147,10 +149,21 @@ class ValidationCache:
         entry = self.results.get(path)
         return entry[1] if entry is not None and stamp is not None and entry[0] == stamp else None
 
-    def save(self, results: dict[str, tuple[Stamp, Result]], *, changed: list[str]) -> None:
+    def save(
+        self,
+        results: dict[str, tuple[Stamp, Result]],
+        *,
+        changed: list[str],
+        pickled: Sequence[bytes] = (),
+    ) -> None:
         """Replace the stored results, of which only the `changed` paths' are new (each file
         written beside and renamed: never half a file); a cache that cannot be written or
-        signed is no reason to fail a build."""
+        signed is no reason to fail a build.
+
+        `pickled`, when workers checked the changed files: every one of them as the workers
+        pickled it, a list of (path, stamp, result) per chunk. The base keeps those bytes as
+        they are: pickling 10,000 fresh results again took most of a cold run's time after
+        the workers finished."""
         key = _signing_key()
         if key is None:
             return
@@ -164,11 +177,35 @@ class ValidationCache:
                     _write_signed(self.delta_path, key, (self.base_signature, delta))
                     self.delta = delta
             else:
-                self.base_signature = _write_signed(self.path, key, (self.context, results))
+                chunks = _chunks(results, changed, pickled)
+                self.base_signature = _write_signed(self.path, key, (self.context, chunks))
                 self.base_size, self.delta = len(results), {}
                 self.delta_path.unlink(missing_ok=True)
             self.results = results
             self.keep(key)
+
+
+def _chunks(
+    results: dict[str, tuple[Stamp, Result]], changed: list[str], pickled: Sequence[bytes]
+) -> list[bytes]:
+    """The base's content: the workers' chunks, and one chunk of the results they did not make."""
+    made = set(changed) if pickled else set()
+    rest = [(path, *entry) for path, entry in results.items() if path not in made]
+    return [*pickled, pickle.dumps(rest, protocol=pickle.HIGHEST_PROTOCOL)]
+
+
+def _entries(chunks: Any) -> dict[str, tuple[Stamp, Result]] | None:
+    """The results the base's chunks hold (a file read without a stamp is not kept); None if
+    they cannot be read."""
+    results = {}
+    try:
+        for chunk in chunks:
+            for path, stamp, result in pickle.loads(chunk):
+                if stamp is not None:
+                    results[path] = stamp, result
+    except Exception:  # signed, so never foreign: only ever an outdated or damaged layout
+        return None
+    return results
 
 
 def _read_signed(path: Path, key: bytes) -> tuple[bytes, Any] | None:

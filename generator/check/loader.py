@@ -35,6 +35,7 @@ from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 from yaml.resolver import Resolver
 
 from ..diagnostics import Diagnostic
+from .files import Stamp
 from .yaml_events import compact_events
 
 DEFAULT_MAX_BYTES = 1024 * 1024
@@ -105,6 +106,9 @@ class LoadedFile:
     text: str | None = None
     data: dict[str, Any] | None = None
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    # files.file_stamp of the file as it was opened (None if it is no regular file or could not
+    # be opened): the stamp a cached result of it is kept under, without a stat of its own.
+    stamp: Stamp | None = None
     # Where each top-level key starts: most findings need no other position.
     top_level_marks: dict[str, yaml.Mark] = field(default_factory=dict)
     # Where a refused value was left out (an impossible date, a YAML 1.1 number): the file's
@@ -166,6 +170,7 @@ def load_yaml_file(
             if not stat.S_ISREG(status.st_mode):
                 loaded.error(1, 1, "unreadable", "not a regular file")
                 return loaded
+            loaded.stamp = (status.st_size, status.st_mtime_ns, status.st_ino)
             if status.st_size > max_bytes:
                 size = status.st_size
                 loaded.error(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import os
+import pickle
 import signal
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -38,6 +39,9 @@ RESERVED_IDS = frozenset({"index"})
 # What checking one record file gives: the record (None if invalid or not kept), its
 # diagnostics, and the names it uses (None if it did not validate).
 RecordResult = tuple["SourcedRecord | None", list[Diagnostic], "RecordSummary | None"]
+# A checked record file: its path, its stamp when it was read (None: its result is not kept),
+# and its result.
+Checked = tuple[str, "Stamp | None", RecordResult]
 PARALLEL_THRESHOLD = 400  # below this, starting workers costs more than it saves
 
 
@@ -344,41 +348,53 @@ def _init_worker(context: _Context) -> None:
     signal.pthread_sigmask(signal.SIG_UNBLOCK, _ENDING_SIGNALS)  # blocked while it was forked
 
 
-def _check_chunk(paths: list[str]) -> list[RecordResult]:
+def _check_chunk(paths: list[str]) -> bytes:
+    """A worker's results, pickled here: the parent keeps these bytes in the cache as they are
+    (check/cache.py) instead of pickling every result a second time."""
     assert _worker_context is not None
     with collector_paused():
-        return [_check_record_file(path, _worker_context) for path in paths]
+        checked = [(path, *_check_record_file(path, _worker_context)) for path in paths]
+    return pickle.dumps(checked, protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def _check_records(
     paths: list[str], context: _Context, jobs: int | None, cache: ValidationCache | None
 ) -> list[RecordResult]:
     with collector_paused():
-        if cache is None:
-            return _check_records_now(paths, context, jobs)
         kept: dict[str, tuple[Stamp, RecordResult]] = {}
-        changed: dict[str, Stamp | None] = {}
-        for path in paths:  # one pass: a pre-commit run on one record of 10,000 is mostly this
-            stamp = stamp_of(path)
-            result = cache.reusable(path, stamp)
-            if result is None or stamp is None:
-                changed[path] = stamp
-            else:
-                kept[path] = stamp, result
-        fresh = dict(zip(changed, _check_records_now(list(changed), context, jobs), strict=True))
-        kept.update((p, (stamp, fresh[p])) for p, stamp in changed.items() if stamp is not None)
-        cache.save(kept, changed=list(changed))
+        changed = paths
+        # With nothing kept every file is checked, and stamped by the loader as it reads it.
+        if cache is not None and cache.results:
+            changed = []
+            for path in paths:  # one pass: a pre-commit run on one record of 10,000 is mostly this
+                stamp = stamp_of(path)
+                result = cache.reusable(path, stamp)
+                if result is None:
+                    changed.append(path)
+                else:
+                    kept[path] = stamp, result
+        checked, pickled = _check_records_now(changed, context, jobs)
+        if cache is not None:
+            kept.update((p, (stamp, result)) for p, stamp, result in checked if stamp is not None)
+            cache.save(kept, changed=changed, pickled=pickled)
+        if len(checked) == len(paths):
+            return [result for _, _, result in checked]
+        fresh = {path: result for path, _, result in checked}
         return [fresh[path] if path in fresh else kept[path][1] for path in paths]
 
 
-def _check_records_now(paths: list[str], context: _Context, jobs: int | None) -> list[RecordResult]:
+def _check_records_now(
+    paths: list[str], context: _Context, jobs: int | None
+) -> tuple[list[Checked], list[bytes]]:
+    """Each file checked, in order; and when workers checked them, the same as they pickled it."""
     workers = jobs or os.cpu_count() or 1
     if workers < 2 or len(paths) < PARALLEL_THRESHOLD:
-        return [_check_record_file(path, context) for path in paths]
+        return [(path, *_check_record_file(path, context)) for path in paths], []
     # Small chunks, so that no core idles long while the other finishes the last one.
     chunk_size = max(25, len(paths) // (workers * 32))
     chunks = [paths[i : i + chunk_size] for i in range(0, len(paths), chunk_size)]
-    results: list[RecordResult] = []
+    checked: list[Checked] = []
+    pickled: list[bytes] = []
     # A signal while the pool is being made would leave its workers unknown to _stop_now
     # (and holding the caller's output open): it waits until the pool exists.
     signal.pthread_sigmask(signal.SIG_BLOCK, _ENDING_SIGNALS)
@@ -393,14 +409,15 @@ def _check_records_now(paths: list[str], context: _Context, jobs: int | None) ->
         raise
     try:
         signal.pthread_sigmask(signal.SIG_UNBLOCK, _ENDING_SIGNALS)  # one that came is raised here
-        for chunk_results in pool.imap(_check_chunk, chunks):
-            results += chunk_results
+        for chunk in pool.imap(_check_chunk, chunks):
+            pickled.append(chunk)
+            checked += pickle.loads(chunk)  # from our own workers, as multiprocessing's are
     except BaseException:
         _stop_now(pool)
         raise
     pool.close()
     pool.join()
-    return results
+    return checked, pickled
 
 
 def _stop_now(pool: Any) -> None:
@@ -441,9 +458,13 @@ def _rule_findings(
     ]
 
 
-def _check_record_file(path: str, context: _Context) -> RecordResult:
-    """Load, validate and apply every per-record rule to one file."""
+def _check_record_file(path: str, context: _Context) -> tuple[Stamp | None, RecordResult]:
+    """Load, validate and apply every per-record rule to one file; the file's stamp as read."""
     loaded = load_yaml_file(path, display_path(path), max_bytes=context.max_file_bytes)
+    return loaded.stamp, _check_loaded(loaded, context)
+
+
+def _check_loaded(loaded: LoadedFile, context: _Context) -> RecordResult:
     diagnostics = loaded.diagnostics + _id_diagnostics(loaded)
     if loaded.data is None:
         return None, diagnostics, None
