@@ -20,6 +20,7 @@ from pydantic_core import PydanticCustomError
 from generator.check.loader import LoadedFile, parse_yaml_bytes
 from generator.check.validate import display_path, normalised_display_path, validate_runbook
 from generator.config import RunbookOptions
+from generator.diagnostics import Diagnostic, sort_diagnostics
 from generator.models import (
     HTTP_URL_PATTERN,
     MAX_PATH_LENGTH,
@@ -120,6 +121,24 @@ def test_display_paths_read_the_same_with_and_without_normalising(
     cwd = os.getcwd()
     path = (prefix or cwd + "/") + "/".join(segments)
     assert display_path(path) == normalised_display_path(cwd, path)
+
+
+diagnostics = st.builds(
+    Diagnostic,
+    st.sampled_from(["records/a.yaml", "records/a-b.yaml", "records/2026/a.yaml", "c.yaml"]),
+    st.integers(1, 4),
+    st.integers(1, 3),
+    st.sampled_from(["error", "warning"]),
+    st.sampled_from(["schema", "secret", "name-variant"]),
+    st.sampled_from(["one", "two", "Two"]),
+)
+
+
+@PROPERTY_SETTINGS
+@given(st.lists(diagnostics, max_size=30))
+def test_diagnostics_sort_as_the_dataclass_orders_them_each_once(found: list[Diagnostic]) -> None:
+    """sort_diagnostics compares plain tuples, for speed: the order must stay the dataclass's."""
+    assert sort_diagnostics(found) == sorted(set(found))
 
 
 def test_path_checks_still_refuse_the_unplain() -> None:

@@ -167,12 +167,14 @@ class ValidationCache:
         key = _signing_key()
         if key is None:
             return
-        delta = dict(self.delta)
-        delta.update((path, results.get(path)) for path in changed)
-        delta.update((path, None) for path in self.results.keys() - results.keys())
+        delta = None
+        if self.base_signature is not None and len(changed) * 20 <= self.base_size:
+            delta = dict(self.delta)  # it holds every changed path: else too large to be worth it
+            delta.update((path, results.get(path)) for path in changed)
+            delta.update((path, None) for path in self.results.keys() - results.keys())
         with contextlib.suppress(OSError):
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            if self.base_signature is not None and len(delta) * 20 <= self.base_size:
+            if delta is not None and len(delta) * 20 <= self.base_size:
                 if delta != self.delta:
                     _write_signed(self.delta_path, key, (self.base_signature, delta))
                     self.delta = delta

@@ -43,6 +43,7 @@ RecordResult = tuple["SourcedRecord | None", list[Diagnostic], "RecordSummary | 
 # and its result.
 Checked = tuple[str, "Stamp | None", RecordResult]
 PARALLEL_THRESHOLD = 400  # below this, starting workers costs more than it saves
+MIN_CHUNK = 25  # files a worker takes at once, at least
 
 
 @dataclass
@@ -390,9 +391,7 @@ def _check_records_now(
     workers = jobs or os.cpu_count() or 1
     if workers < 2 or len(paths) < PARALLEL_THRESHOLD:
         return [(path, *_check_record_file(path, context)) for path in paths], []
-    # Small chunks, so that no core idles long while the other finishes the last one.
-    chunk_size = max(25, len(paths) // (workers * 32))
-    chunks = [paths[i : i + chunk_size] for i in range(0, len(paths), chunk_size)]
+    chunks = _shrinking_chunks(paths, workers)
     checked: list[Checked] = []
     pickled: list[bytes] = []
     # A signal while the pool is being made would leave its workers unknown to _stop_now
@@ -418,6 +417,19 @@ def _check_records_now(
     pool.close()
     pool.join()
     return checked, pickled
+
+
+def _shrinking_chunks(paths: list[str], workers: int) -> list[list[str]]:
+    """Each chunk a share of the files still left ("guided" scheduling): few round trips while
+    there is much to do, and small last chunks, so that no core idles long at the end while
+    another finishes a large one."""
+    chunks = []
+    start = 0
+    while start < len(paths):
+        size = max(MIN_CHUNK, (len(paths) - start) // (workers * 4))
+        chunks.append(paths[start : start + size])
+        start += size
+    return chunks
 
 
 def _stop_now(pool: Any) -> None:
