@@ -8,6 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from generator.check.files import file_stamp
+from generator.check.loader import load_yaml_file
+
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
 def test_fifo_dangling_link_and_link_loop(
@@ -59,3 +62,20 @@ def test_upper_case_suffix_and_newline_in_a_file_name(
     assert found == {("records/2026-03-02-newline\\n.yaml", "id")}
     listed = run_runbook("list", "--format", "json")
     assert "2026-03-02-upper" in {entry["id"] for entry in listed.json()}
+
+
+@pytest.mark.parametrize("size", [20, 65_535, 65_536, 65_537, 200_000, 299_999, 300_000, 300_001])
+def test_a_file_is_read_whole_up_to_the_cap_and_refused_past_it(tmp_path: Path, size: int) -> None:
+    """Reading stops at a short read (the file's end) or one byte past the cap, whatever the
+    file's size against the read buffers: the last key of a file at the cap is still read."""
+    cap = 300_000
+    tail = "\nlast: end\n"
+    text = ("title: t\n# " + "x" * size)[: size - len(tail)] + tail
+    path = tmp_path / "2026-01-01-sized.yaml"
+    path.write_text(text, encoding="utf-8")
+    loaded = load_yaml_file(str(path), path.name, max_bytes=cap)
+    if size > cap:
+        assert [d.code for d in loaded.diagnostics] == ["too-large"]
+    else:
+        assert loaded.text == text and loaded.data == {"title": "t", "last": "end"}
+        assert loaded.stamp == file_stamp(str(path))

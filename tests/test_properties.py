@@ -24,9 +24,11 @@ from generator.diagnostics import Diagnostic, sort_diagnostics
 from generator.models import (
     HTTP_URL_PATTERN,
     MAX_PATH_LENGTH,
+    PLAIN_HTTP_URL,
     PLAIN_PATH,
     RELATIVE_PATH_PATTERN,
     _http_url,
+    checked_http_url,
     path_problem,
 )
 
@@ -194,6 +196,14 @@ def test_the_url_pattern_editors_use_agrees_with_the_url_check(scheme: str, rest
     except PydanticCustomError:
         valid = False
     assert bool(re.fullmatch(HTTP_URL_PATTERN, url)) == valid, url
+
+
+@PROPERTY_SETTINGS
+@given(st.from_regex(PLAIN_HTTP_URL, fullmatch=True))
+def test_plain_urls_taken_without_checks_pass_the_checks(url: str) -> None:
+    """The short cut for plain URLs accepts nothing that the full URL check would refuse."""
+    assert checked_http_url(url) == url
+    assert re.fullmatch(HTTP_URL_PATTERN, url)
 
 
 def test_every_yaml_11_boolean_word_is_noted_at_its_place_each_time() -> None:

@@ -190,17 +190,20 @@ def _read_capped(descriptor: int, expected_size: int, max_bytes: int) -> bytes:
     """The file's bytes, at most max_bytes + 1 of them (enough to tell it is too large).
 
     Reads in buffers of the size fstat reported: a buffer of the cap's size would be
-    allocated, and mapped, for every record, which made reading three times slower.
+    allocated, and mapped, for every record, which made reading three times slower. A read
+    of a regular file that returns less than it asked for has reached the file's end: no
+    second call to hear so (a system call per record).
     """
     chunks = []
     remaining = max_bytes + 1
     wanted = expected_size + 1  # one more byte, to notice a file that grew since fstat
     while remaining > 0:
-        chunk = os.read(descriptor, min(wanted, remaining))
-        if not chunk:
-            break
+        asked = min(wanted, remaining)
+        chunk = os.read(descriptor, asked)
         chunks.append(chunk)
         remaining -= len(chunk)
+        if len(chunk) < asked:
+            break
         wanted = 64 * 1024
     return b"".join(chunks)
 

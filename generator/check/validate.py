@@ -67,6 +67,8 @@ class _Context:
     review_max_age_days: int
     today: dt.date
     keep_records: bool
+    # The folder diagnostics' paths are relative to: read once, not once per record.
+    folder: str = field(default_factory=os.getcwd)
 
 
 def reference_date() -> dt.date:
@@ -77,9 +79,10 @@ def reference_date() -> dt.date:
     return dt.date.today()
 
 
-def display_path(path: str | Path) -> str:
-    """The path as a person in the current folder would type it (string work, no syscalls)."""
-    cwd = os.getcwd()
+def display_path(path: str | Path, cwd: str | None = None) -> str:
+    """The path as a person in the current folder (`cwd`, when the caller has read it) would
+    type it: string work, no syscall but reading the current folder."""
+    cwd = cwd or os.getcwd()
     inside = cwd.rstrip("/") + "/"
     # A record's path as the folder listing gives it (absolute, already normal, inside the
     # folder) needs no normalising, which was most of this function's cost, once per record.
@@ -472,7 +475,8 @@ def _rule_findings(
 
 def _check_record_file(path: str, context: _Context) -> tuple[Stamp | None, RecordResult]:
     """Load, validate and apply every per-record rule to one file; the file's stamp as read."""
-    loaded = load_yaml_file(path, display_path(path), max_bytes=context.max_file_bytes)
+    shown = display_path(path, context.folder)
+    loaded = load_yaml_file(path, shown, max_bytes=context.max_file_bytes)
     return loaded.stamp, _check_loaded(loaded, context)
 
 
