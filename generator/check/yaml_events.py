@@ -14,8 +14,6 @@ record through here: a PyYAML release that stops looking the classes up by name 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import yaml
@@ -101,12 +99,21 @@ _parser_globals = vars(_yaml)
 _swap_lock = threading.Lock()
 
 
-@contextmanager
-def compact_events() -> Iterator[None]:
-    """While active, the C parser returns `YamlEvent`s; another thread entering waits."""
-    with _swap_lock:
+class _CompactEvents:
+    """The swap as a plain context manager: a generator-based one cost more than the swap."""
+
+    def __enter__(self) -> None:
+        _swap_lock.acquire()
         _parser_globals.update(_COMPACT)
-        try:
-            yield
-        finally:
-            _parser_globals.update(_PYYAML)
+
+    def __exit__(self, *exception: object) -> None:
+        _parser_globals.update(_PYYAML)
+        _swap_lock.release()
+
+
+_COMPACT_EVENTS = _CompactEvents()
+
+
+def compact_events() -> _CompactEvents:
+    """While active, the C parser returns `YamlEvent`s; another thread entering waits."""
+    return _COMPACT_EVENTS
