@@ -7,8 +7,9 @@ report everything at once and lets CI, editors and the MkDocs plugin share one o
 from __future__ import annotations
 
 import json
+import operator
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from typing import Literal
 
 from .check.secrets import mask_secrets
@@ -123,8 +124,11 @@ def sort_diagnostics(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
 
     Each once, in the dataclass's own order (its fields in turn), compared as plain tuples:
     the dataclass's generated hash and comparisons made sorting 2,000 warnings take 13 ms."""
-    unique = {(d.path, d.line, d.column, d.severity, d.code, d.message): d for d in diagnostics}
+    unique = {_fields_in_order(d): d for d in diagnostics}
     return [unique[key] for key in sorted(unique)]
+
+
+_fields_in_order = operator.attrgetter(*(f.name for f in fields(Diagnostic)))
 
 
 def has_errors(diagnostics: Iterable[Diagnostic], *, strict: bool = False) -> bool:

@@ -50,3 +50,20 @@ def runbook_repo(tmp_path: Path) -> Path:
 def run_runbook(runbook_repo: Path) -> Callable[..., CliRun]:
     """Run the real `runbook` CLI inside `runbook_repo` with a fixed "today"."""
     return functools.partial(run_cli, runbook_repo, epoch=FIXED_EPOCH)
+
+
+@pytest.fixture
+def checked_here(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names of the record files this process validates from now on (a worker process's
+    checks are not seen): what a run read again rather than took from its cache."""
+    from generator.check import validate
+
+    checked: list[str] = []
+    original = validate._check_record_file
+
+    def counting(path: str, context: object) -> object:
+        checked.append(Path(path).name)
+        return original(path, context)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(validate, "_check_record_file", counting)
+    return checked

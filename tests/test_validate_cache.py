@@ -13,7 +13,6 @@ import pytest
 from cli_run import run_cli
 from record_files import EPOCH, initialised_runbook, write_record
 
-from generator.check import validate
 from generator.check.validate import PARALLEL_THRESHOLD, validate_runbook
 from generator.config import read_options
 
@@ -99,7 +98,7 @@ def test_a_run_that_changes_few_results_writes_only_those(tmp_path: Path) -> Non
 
 
 def test_results_from_workers_are_kept_and_an_unstamped_file_is_read_again(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, checked_here: list[str]
 ) -> None:
     """A run large enough for workers keeps the results as they pickled them, each under the
     stamp of the file as it was read: the next run checks only what changed since, and a file
@@ -118,19 +117,12 @@ def test_results_from_workers_are_kept_and_an_unstamped_file_is_read_again(
 
     cold = validate_runbook(options, jobs=2, keep_records=False, cache_file=cache_file)
     assert [d.code for d in cold.diagnostics] == ["unreadable"]
-    checked: list[str] = []
-    original = validate._check_record_file
-
-    def counting(path: str, context: object) -> object:
-        checked.append(Path(path).name)
-        return original(path, context)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(validate, "_check_record_file", counting)
+    checked_here.clear()
     (tmp_path / "not-yet.yaml").write_text(records[0].read_text("utf-8"), "utf-8")
     edited = records[-1]
     edited.write_text(edited.read_text("utf-8").replace("title: ", "titel: ", 1), "utf-8")
     warm = validate_runbook(options, jobs=2, keep_records=False, cache_file=cache_file)
-    assert sorted(checked) == sorted([later.name, edited.name])
+    assert sorted(checked_here) == sorted([later.name, edited.name])
     cache_file.unlink()
     fresh = validate_runbook(options, jobs=2, keep_records=False, cache_file=cache_file)
     assert warm.diagnostics == fresh.diagnostics

@@ -48,9 +48,13 @@ def stamp_of(path: str) -> Stamp | None:
 def file_stamp(path: str) -> Stamp | None:
     """Size, modification time (ns) and inode: any edit, replacement or touch changes it."""
     try:
-        status = os.stat(path)
+        return stamp_from(os.stat(path))
     except OSError:
         return None
+
+
+def stamp_from(status: os.stat_result) -> Stamp:
+    """The stamp of a file whose status was read already (the loader's fstat)."""
     return (status.st_size, status.st_mtime_ns, status.st_ino)
 
 

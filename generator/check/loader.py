@@ -35,7 +35,7 @@ from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 from yaml.resolver import Resolver
 
 from ..diagnostics import Diagnostic
-from .files import Stamp
+from .files import Stamp, stamp_from
 from .yaml_events import compact_events
 
 DEFAULT_MAX_BYTES = 1024 * 1024
@@ -170,7 +170,7 @@ def load_yaml_file(
             if not stat.S_ISREG(status.st_mode):
                 loaded.error(1, 1, "unreadable", "not a regular file")
                 return loaded
-            loaded.stamp = (status.st_size, status.st_mtime_ns, status.st_ino)
+            loaded.stamp = stamp_from(status)
             if status.st_size > max_bytes:
                 size = status.st_size
                 loaded.error(

@@ -381,7 +381,7 @@ def _check_records(
         if cache is not None:
             kept.update((p, (stamp, result)) for p, stamp, result in checked if stamp is not None)
             cache.save(kept, changed=changed, pickled=pickled)
-        if len(checked) == len(paths):
+        if len(checked) == len(paths):  # every file was checked: no kept result to weave in
             return [result for _, _, result in checked]
         fresh = {path: result for path, _, result in checked}
         return [fresh[path] if path in fresh else kept[path][1] for path in paths]
