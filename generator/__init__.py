@@ -1,17 +1,15 @@
 """runbook: validate YAML change records and render them into a searchable runbook site.
 
-The names below are loaded when first used, so that `runbook validate` can hand its work to
-the resident validator without importing pydantic first (generator/resident).
+The names below are loaded when first used: `import generator` (as the console script does)
+costs nothing until one is read.
 """
 
 from __future__ import annotations
 
 import importlib
+from typing import TYPE_CHECKING, Any
 
-TYPE_CHECKING = False  # as typing.TYPE_CHECKING, without importing typing (the client starts fast)
 if TYPE_CHECKING:
-    from typing import Any
-
     from .check.validate import ValidationReport, validate_runbook
     from .config import RunbookOptions, read_options
     from .diagnostics import Diagnostic

@@ -576,22 +576,16 @@ def annotate(
 
 
 def main(args: list[str] | None = None) -> None:
-    """Run one command and exit (the console script, through __main__)."""
+    """Run one command (ARGS, or the process's arguments); it ends in SystemExit with its
+    status."""
     try:
-        run(args)
+        with _signals_end_the_run():
+            cli(args, prog_name="runbook")
     finally:
         # The interpreter's last cycle collections at exit walk every object a command made:
         # 1.2 s of a 7 s rebuild of 5,000 records, after the site was in place. Frozen, they
         # are freed with the process (files and logs are closed by then, nothing waits on it).
         gc.freeze()
-
-
-def run(args: list[str] | None = None) -> None:
-    """Run one command (ARGS, or the process's arguments); it ends in SystemExit with its
-    status. The resident validator runs each request through this, so that signals and
-    exit statuses are those of a command run by itself."""
-    with _signals_end_the_run():
-        cli(args, prog_name="runbook")
 
 
 @contextmanager

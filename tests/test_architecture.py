@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import ast
+import os
 import re
 import subprocess
 import sys
@@ -59,7 +60,6 @@ def test_only_site_cli_and_config_import_mkdocs(module: str) -> None:
         "generator.render.pages",
         "generator.authoring.scaffold",
         "generator.cli",
-        "generator.resident.server",
     ],
 )
 def test_checking_and_rendering_never_load_mkdocs(entry: str) -> None:
@@ -101,23 +101,11 @@ def test_validate_starts_without_requests_jinja_pool_or_plugin_discovery(
     assert result.stdout.split() == ["[]", "__all__"], result.stdout
 
 
-def test_the_resident_validators_client_imports_nothing_heavy() -> None:
-    """`runbook validate` answered by the resident validator: the client process loads
-    neither pydantic, YAML, detect-secrets nor click, only what hands the command over."""
-    probe = (
-        "import sys, generator.__main__, generator.resident.client\n"
-        "print(sorted({m.split('.')[0] for m in sys.modules}"
-        " & {'pydantic', 'yaml', 'detect_secrets', 'click', 'typing'}))"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", probe], cwd=REPO_ROOT, capture_output=True, text=True, check=True
-    )
-    assert result.stdout.strip() == "[]"
-
-
 def test_a_deferred_module_loads_when_first_used() -> None:
     probe = (
         "import sys\n"
+        "from generator.startup import start_light\n"
+        "start_light('validate')\n"
         "from generator.check.secrets import find_secrets\n"
         "assert 'urllib3' not in sys.modules\n"
         "import requests, requests.adapters\n"
@@ -129,8 +117,33 @@ def test_a_deferred_module_loads_when_first_used() -> None:
     assert result.stdout.split() == ["requests.api", "HTTPAdapter"]
 
 
+@pytest.mark.parametrize(
+    "command", [["build", "--help"], ["serve", "--help"], ["render", "--help"], ["--version"]]
+)
+def test_commands_that_run_other_packages_get_them_as_they_are(command: list[str]) -> None:
+    """The start-up switches of `validate` (a deferred `requests`, pydantic's plugin scan
+    off) never reach a process where MkDocs and its other plugins run, nor the processes it
+    starts: they see `requests` and the environment as the user left them."""
+    probe = (
+        "import os, sys, runpy\n"
+        f"sys.argv = ['runbook', *{command!r}]\n"
+        "try:\n    runpy.run_module('generator', run_name='__main__')\n"
+        "except SystemExit:\n    pass\n"
+        "import generator.site.plugin, generator.check.secrets\n"
+        "requests = sys.modules.get('requests')\n"
+        "print(type(requests).__name__ if requests else 'absent',"
+        " os.environ.get('PYDANTIC_DISABLE_PLUGINS'))"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "PYDANTIC_DISABLE_PLUGINS"}
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=REPO_ROOT, capture_output=True, text=True, env=env
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[-2:] in (["module", "None"], ["absent", "None"]), result.stdout
+
+
 def test_each_package_says_what_it_is_for() -> None:
-    for package in ("check", "render", "site", "authoring", "resident"):
+    for package in ("check", "render", "site", "authoring"):
         docstring = ast.get_docstring(ast.parse((PACKAGE / package / "__init__.py").read_text()))
         assert docstring and len(docstring.split()) > 20, package
 

@@ -26,12 +26,12 @@ import os
 import pickle
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..config import user_cache_folder
-from .files import Stamp, file_stamp
+from .files import Stamp
 from .gc_pause import collector_paused
 
 CACHE_FOLDER = ".runbook-cache"  # beside mkdocs.yml; `runbook init` lists it in .gitignore
@@ -109,9 +109,6 @@ class ValidationCache:
         key = _signing_key() if load else None
         if key is None:
             return cache
-        kept = _kept.get(path)
-        if kept is not None and kept[0] == (digest, key, _stamps(cache)):
-            return kept[1].copy()
         with collector_paused():
             base = _read_signed(path, key)
             if base is None:
@@ -129,17 +126,7 @@ class ValidationCache:
                         results.pop(entry_path, None)
                     else:
                         results[entry_path] = entry
-        cache.keep(key)
         return cache
-
-    def copy(self) -> ValidationCache:
-        """A cache in the same state; its results are shared, since nothing changes them."""
-        return replace(self, delta=dict(self.delta))
-
-    def keep(self, key: bytes) -> None:
-        """Remember this state for the next open() in this process, valid while neither
-        file changes: the resident validator then reads nothing between two runs."""
-        _kept[self.path] = ((self.context, key, _stamps(self)), self.copy())
 
     @property
     def delta_path(self) -> Path:
@@ -184,7 +171,6 @@ class ValidationCache:
                 self.base_size, self.delta = len(results), {}
                 self.delta_path.unlink(missing_ok=True)
             self.results = results
-            self.keep(key)
 
 
 def _chunks(
@@ -234,11 +220,3 @@ def _write_signed(path: Path, key: bytes, content: Any) -> bytes:
         stream.write(payload)
     os.replace(partial, path)
     return signature
-
-
-def _stamps(cache: ValidationCache) -> tuple[Stamp | None, Stamp | None]:
-    return file_stamp(str(cache.path)), file_stamp(str(cache.delta_path))
-
-
-# The last state of each cache file this process read or wrote (ValidationCache.keep).
-_kept: dict[Path, tuple[tuple[str, bytes, tuple[Stamp | None, Stamp | None]], ValidationCache]] = {}

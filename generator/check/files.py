@@ -1,48 +1,12 @@
-"""Which record files exist, and whether each changed since the last run.
-
-A run on its own lists the records folder and reads every file's stamp, as it must: 10,000
-records cost 10,000 stat calls, most of a pre-commit run once the rest is kept. A process
-that keeps running (the resident validator) can install a watcher that the system tells of
-every change in the folder (resident/watch.py); then only what changed is listed or stat-ed.
-"""
+"""Which record files exist, and whether each changed since the last run (its stamp)."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Protocol
 
 YAML_SUFFIXES = (".yaml", ".yml")
 Stamp = tuple[int, int, int]
-
-
-class Watcher(Protocol):
-    """What a watcher answers in place of listing and stat-ing."""
-
-    def record_files(self, folder: Path) -> list[str] | None:
-        """discover(folder, recursive=True), or None when it cannot vouch for the folder."""
-
-    def stamp(self, path: str) -> Stamp | None:
-        """file_stamp(path), from what it was told when it can vouch for the file."""
-
-
-_watcher: Watcher | None = None
-
-
-def watch_with(watcher: Watcher | None) -> None:
-    """Answer list_record_files and stamp_of through `watcher` from now on (None: never)."""
-    global _watcher
-    _watcher = watcher
-
-
-def list_record_files(folder: Path) -> list[str]:
-    """The YAML files under the records folder, in discover's order."""
-    listed = _watcher.record_files(folder) if _watcher is not None else None
-    return discover(folder, recursive=True) if listed is None else listed
-
-
-def stamp_of(path: str) -> Stamp | None:
-    return _watcher.stamp(path) if _watcher is not None else file_stamp(path)
 
 
 def file_stamp(path: str) -> Stamp | None:

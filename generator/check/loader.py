@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from yaml import _yaml
 from yaml.constructor import SafeConstructor
+from yaml.cyaml import CParser
 from yaml.events import (
     AliasEvent,
     DocumentStartEvent,
@@ -36,7 +36,6 @@ from yaml.resolver import Resolver
 
 from ..diagnostics import Diagnostic
 from .files import Stamp, stamp_from
-from .yaml_events import compact_events
 
 DEFAULT_MAX_BYTES = 1024 * 1024
 MAX_DEPTH = 24
@@ -306,21 +305,19 @@ def _build_document(
     Refusals that leave the structure intact (duplicate keys, anchors, tags, impossible
     dates) are collected so that one run names all of them; broken structure stops the walk.
     """
-    parser = _yaml.CParser(text)
+    parser = CParser(text)
     try:
-        with compact_events():
-            parser.get_event()  # StreamStart
-            kind, *_, mark = parser.get_event()
-            if kind is StreamEndEvent:
-                raise _Refused(None, "empty", "file is empty; a record is a mapping of keys")
-            root_mark = parser.peek_event()[-1]
-            walk = _EventWalk(parser, refusals, text, loaded.yaml11_booleans)
-            root = walk.root()
-            parser.get_event()  # DocumentEnd
-            kind, *_, mark = parser.get_event()
+        parser.get_event()  # StreamStart
+        if isinstance(parser.get_event(), StreamEndEvent):
+            raise _Refused(None, "empty", "file is empty; a record is a mapping of keys")
+        root_mark = parser.peek_event().start_mark
+        walk = _EventWalk(parser, refusals, text, loaded.yaml11_booleans)
+        root = walk.root()
+        parser.get_event()  # DocumentEnd
+        after = parser.get_event()
         loaded.top_level_marks = walk.top_level_marks
-        if kind is DocumentStartEvent:
-            raise _Refused(mark, "multi-document", "only one YAML document per file")
+        if isinstance(after, DocumentStartEvent):
+            raise _Refused(after.start_mark, "multi-document", "only one YAML document per file")
         if not isinstance(root, dict):
             found = "nothing" if root is None else type(root).__name__
             raise _Refused(
@@ -340,7 +337,7 @@ class _EventWalk:
 
     def __init__(
         self,
-        parser: _yaml.CParser,
+        parser: CParser,
         refusals: list[_Refused],
         text: str,
         yaml11_booleans: dict[tuple[int, int], tuple[str, bool]],
@@ -364,10 +361,13 @@ class _EventWalk:
         stack = [bottom]
         frame = bottom
         while True:
-            kind, anchor, tag, value, plain, mark = get_event()
+            event = get_event()
+            kind = event.__class__
+            mark = event.start_mark
             marks = frame[1]
             if marks is not None and frame[2] is None:  # a mapping, waiting for a key
                 if kind is ScalarEvent:
+                    anchor, tag, value = event.anchor, event.tag, event.value
                     decorated = anchor is not None or tag is not None
                     frame[2] = self.key(anchor, tag, value, mark) if decorated or checked else value
                     frame[3] = mark
@@ -378,16 +378,17 @@ class _EventWalk:
                 stack.pop()
                 frame = stack[-1]
             elif kind is ScalarEvent:
-                if anchor is not None or tag is not None:
-                    self.refuse_decoration(anchor, tag, mark)
-                if plain:
+                value = event.value
+                if event.anchor is not None or event.tag is not None:
+                    self.refuse_decoration(event.anchor, event.tag, mark)
+                if event.implicit[0]:  # unquoted: may resolve to a number, date, bool or null
                     if not value or value[0] in implicit_first_characters:
                         value = self.plain_scalar(value, mark)
                 elif checked:
                     value = self.checked_text(value, mark)
             elif kind is MappingStartEvent or kind is SequenceStartEvent:
-                if anchor is not None or tag is not None:
-                    self.refuse_decoration(anchor, tag, mark)
+                if event.anchor is not None or event.tag is not None:
+                    self.refuse_decoration(event.anchor, event.tag, mark)
                 if len(stack) > MAX_DEPTH:
                     raise _Refused(mark, "too-deep", f"nesting deeper than {MAX_DEPTH} levels")
                 if kind is MappingStartEvent:
@@ -403,7 +404,9 @@ class _EventWalk:
                 stack.pop()
                 frame = stack[-1]
             elif kind is AliasEvent:
-                refusals.append(_Refused(mark, "alias", f"aliases (*{anchor}) are not allowed"))
+                refusals.append(
+                    _Refused(mark, "alias", f"aliases (*{event.anchor}) are not allowed")
+                )
                 value = None
             else:
                 raise _Refused(mark, "yaml-syntax", f"unexpected {kind.__name__}")

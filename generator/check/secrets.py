@@ -14,29 +14,21 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from ahocorasick_rs import AhoCorasick, Implementation
-
-from .deferred_import import defer_import
-
-# detect-secrets' plugins import `requests` (and with it urllib3, ssl, http, email) only to
-# verify secrets online, which runbook never asks them to do: a third of the start-up of
-# every `runbook validate`, so it is imported only if something ever reads it.
-defer_import("requests")
-
-from detect_secrets.plugins.aws import AWSKeyDetector  # noqa: E402
-from detect_secrets.plugins.base import RegexBasedDetector  # noqa: E402
-from detect_secrets.plugins.basic_auth import BasicAuthDetector  # noqa: E402
-from detect_secrets.plugins.github_token import GitHubTokenDetector  # noqa: E402
-from detect_secrets.plugins.gitlab_token import GitLabTokenDetector  # noqa: E402
-from detect_secrets.plugins.jwt import JwtTokenDetector  # noqa: E402
-from detect_secrets.plugins.keyword import REGEX_BY_FILETYPE, KeywordDetector  # noqa: E402
-from detect_secrets.plugins.npm import NpmDetector  # noqa: E402
-from detect_secrets.plugins.openai import OpenAIDetector  # noqa: E402
-from detect_secrets.plugins.private_key import PrivateKeyDetector  # noqa: E402
-from detect_secrets.plugins.pypi_token import PypiTokenDetector  # noqa: E402
-from detect_secrets.plugins.sendgrid import SendGridDetector  # noqa: E402
-from detect_secrets.plugins.slack import SlackDetector  # noqa: E402
-from detect_secrets.plugins.stripe import StripeDetector  # noqa: E402
-from detect_secrets.util.filetype import FileType  # noqa: E402
+from detect_secrets.plugins.aws import AWSKeyDetector
+from detect_secrets.plugins.base import RegexBasedDetector
+from detect_secrets.plugins.basic_auth import BasicAuthDetector
+from detect_secrets.plugins.github_token import GitHubTokenDetector
+from detect_secrets.plugins.gitlab_token import GitLabTokenDetector
+from detect_secrets.plugins.jwt import JwtTokenDetector
+from detect_secrets.plugins.keyword import REGEX_BY_FILETYPE, KeywordDetector
+from detect_secrets.plugins.npm import NpmDetector
+from detect_secrets.plugins.openai import OpenAIDetector
+from detect_secrets.plugins.private_key import PrivateKeyDetector
+from detect_secrets.plugins.pypi_token import PypiTokenDetector
+from detect_secrets.plugins.sendgrid import SendGridDetector
+from detect_secrets.plugins.slack import SlackDetector
+from detect_secrets.plugins.stripe import StripeDetector
+from detect_secrets.util.filetype import FileType
 
 ALLOW_MARKER = "runbook: allow-secret"
 

@@ -25,7 +25,7 @@ from ..models import ID_PATTERN, ChangeRecord, Checklist, Runbook, SourcedCheckl
 from ..names import NAME_KINDS, Aliases, name_key
 from .cache import ValidationCache
 from .checklist_effects import checklist_notes, removed_item_diagnostics
-from .files import Stamp, discover, list_record_files, stamp_of
+from .files import Stamp, discover, file_stamp
 from .gc_pause import collector_paused
 from .loader import LoadedFile, compose_nodes, file_stem, load_yaml_file, locate
 from .rules import Finding, check_checklist, check_record, secret_findings
@@ -129,7 +129,7 @@ def validate_runbook(
     """
     cache = None
     checklist_files = discover(options.checklists_dir, recursive=False)
-    record_files = list_record_files(options.records_dir)
+    record_files = discover(options.records_dir, recursive=True)
     only = [p.resolve() for p in only] if only is not None else None
     known = set(record_files + checklist_files)
     extra = [p for p in only or () if p.is_file() and str(p) not in known]
@@ -371,7 +371,7 @@ def _check_records(
         if cache is not None and cache.results:
             changed = []
             for path in paths:  # one pass: a pre-commit run on one record of 10,000 is mostly this
-                stamp = stamp_of(path)
+                stamp = file_stamp(path)
                 result = cache.reusable(path, stamp)
                 if result is None:
                     changed.append(path)
