@@ -116,21 +116,61 @@ def user_cache_folder() -> Path:
 
 
 def read_options(config_file: str | None) -> RunbookOptions:
-    """Options from mkdocs.yml; defaults when the default file is absent."""
+    """Options from mkdocs.yml (and the files it inherits from); defaults when the default
+    file is absent."""
     path = Path(config_file or DEFAULT_CONFIG_FILE)
     if not path.is_file():
         if config_file is None:
             return RunbookOptions.resolve(PluginOptions(), Path.cwd())
         raise ConfigurationError(f"config file not found: {path}")
-    try:
-        with path.open("rb") as stream:
-            mkdocs_config = parse_settings(stream) or {}
-    except (OSError, yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise ConfigurationError(f"{path}: cannot read config: {exc}") from exc
-    if not isinstance(mkdocs_config, dict):
-        raise ConfigurationError(f"{path}: expected a mapping of settings")
+    mkdocs_config = read_settings(path)
     options = PluginOptions.parse(_runbook_plugin_options(mkdocs_config.get("plugins")), str(path))
     return RunbookOptions.resolve(options, path.parent.resolve(), mkdocs_config, path.resolve())
+
+
+MAX_INHERIT_DEPTH = 10
+
+
+def read_settings(path: Path) -> dict[str, Any]:
+    """mkdocs.yml's settings as MkDocs reads them: a file naming a parent with `INHERIT:`
+    is merged over the parent's settings (mappings key by key, anything else replaced)."""
+    merged: dict[str, Any] = {}
+    for _, settings in reversed(inherit_chain(path)):
+        merged = _merged(merged, settings)
+    return merged
+
+
+def inherit_chain(path: Path) -> list[tuple[Path, dict[str, Any]]]:
+    """Each file of the INHERIT chain, starting at `path`, with its own settings."""
+    files: list[tuple[Path, dict[str, Any]]] = []
+    while True:
+        try:
+            with path.open("rb") as stream:
+                settings = parse_settings(stream) or {}
+        except (OSError, yaml.YAMLError, UnicodeDecodeError, RecursionError) as exc:
+            raise ConfigurationError(f"{path}: cannot read config: {exc}") from exc
+        if not isinstance(settings, dict):
+            raise ConfigurationError(f"{path}: expected a mapping of settings")
+        parent = settings.pop("INHERIT", None)
+        files.append((path, settings))
+        if parent is None:
+            return files
+        if not isinstance(parent, str) or len(files) > MAX_INHERIT_DEPTH:
+            raise ConfigurationError(f"{path}: INHERIT must name one parent file (not a loop)")
+        path = path.parent / parent
+        if not path.is_file():
+            raise ConfigurationError(f"{files[-1][0]}: the inherited file {path} does not exist")
+
+
+def _merged(parent: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:
+    """The child's settings over the parent's, as MkDocs merges them (mergedeep's default)."""
+    merged = dict(parent)
+    for key, value in child.items():
+        below = merged.get(key)
+        merged[key] = (
+            _merged(below, value) if isinstance(below, dict) and isinstance(value, dict) else value
+        )
+    return merged
 
 
 def parse_settings(source: Any) -> Any:

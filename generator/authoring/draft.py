@@ -135,7 +135,7 @@ def new_record(
     ]
     if draft.tags:
         lines.append(f"tags: [{', '.join(map(_quote, draft.tags))}]")
-    write_new(path, "\n".join(lines) + "\n", report)
+    write_new(path, "\n".join(lines) + "\n", report, root=options.root)
     return path, report
 
 

@@ -12,8 +12,9 @@ import json
 import os
 from pathlib import Path
 
+from ..repository_files import write_file
 from .schema import SCHEMA_FOLDER, SCHEMA_MODELS, json_schema
-from .writing import WriteReport, replace_file, write_new
+from .writing import TextFile, WriteReport, write_new
 
 EDITOR_SETTINGS = Path(".vscode") / "settings.json"
 SCHEMAS_KEY = "yaml.schemas"
@@ -31,11 +32,11 @@ def write_schemas(root: Path, report: WriteReport, *, refresh: bool = False) -> 
         path = root / SCHEMA_FOLDER / f"{kind}.schema.json"
         text = schema_text(kind)
         if not path.is_file():
-            write_new(path, text, report)
+            write_new(path, text, report, root=root)
         elif path.read_text(encoding="utf-8", errors="replace") == text:
             report.skipped.append(path)
         elif refresh:
-            replace_file(path, text)
+            write_file(path, text, inside=root)
             report.updated.append(path)
         else:
             report.skipped.append(path)
@@ -71,27 +72,56 @@ def write_editor_settings(root: Path, mapping: dict[str, list[str]], report: Wri
     """Add the mapping to `.vscode/settings.json`, keeping every other setting; a file that
     is not plain JSON (comments) is left alone, with the lines to add."""
     path = root / EDITOR_SETTINGS
-    if not path.exists():
-        write_new(path, json.dumps({SCHEMAS_KEY: mapping}, indent=2) + "\n", report)
+    if not os.path.lexists(path):
+        write_new(path, json.dumps({SCHEMAS_KEY: mapping}, indent=2) + "\n", report, root=root)
         return
     try:
-        settings = json.loads(path.read_text(encoding="utf-8"))
+        current = TextFile.read(path)
+        settings = json.loads(
+            current.text, parse_constant=_refuse_constant, parse_float=_finite_number
+        )
         schemas = settings.setdefault(SCHEMAS_KEY, {})
         if not isinstance(schemas, dict):
             raise ValueError(f"{SCHEMAS_KEY} is not a mapping")
-    except (OSError, ValueError, AttributeError) as exc:
+        schemas_before = dict(schemas)
+        schemas.update(mapping)
+        text = _json_text(settings)
+    except (OSError, ValueError, AttributeError, RecursionError) as exc:
         lines = json.dumps(mapping, indent=2).replace("\n", "\n  ")
         report.notes.append(
             f"{EDITOR_SETTINGS.as_posix()} was left as it is ({_reason(exc)}); for editors to "
             f'check records and checklists, add to it:\n  "{SCHEMAS_KEY}": {lines}'
         )
         return
-    if all(schemas.get(schema) == globs for schema, globs in mapping.items()):
+    if all(schemas_before.get(schema) == globs for schema, globs in mapping.items()):
         report.skipped.append(path)
         return
-    schemas.update(mapping)
-    replace_file(path, json.dumps(settings, indent=2, ensure_ascii=False) + "\n")
+    current.replace(path, text, root=root)
     report.updated.append(path)
+
+
+def _json_text(settings: object) -> str:
+    """The settings as JSON, non-ASCII text as it was typed; a lone surrogate escape (which
+    no UTF-8 file can hold as a character) stays an escape."""
+    text = json.dumps(settings, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = json.dumps(settings, indent=2, ensure_ascii=True, allow_nan=False) + "\n"
+    return text
+
+
+def _finite_number(text: str) -> float:
+    number = float(text)
+    if number in (float("inf"), float("-inf")):
+        raise ValueError(f"{text} is too large for a JSON number")
+    return number
+
+
+def _refuse_constant(name: str) -> float:
+    """NaN and Infinity (and 1e999, which reads as Infinity) are not JSON: such a file is
+    left as it is rather than rewritten into something no other tool reads."""
+    raise ValueError(f"{name} is not a JSON value")
 
 
 def _reason(exc: Exception) -> str:
@@ -99,4 +129,8 @@ def _reason(exc: Exception) -> str:
         return f"not plain JSON: {exc.msg} at line {exc.lineno}"
     if isinstance(exc, AttributeError):
         return "its top level is not an object"
+    if isinstance(exc, RecursionError):
+        return "it is nested too deeply"
+    if isinstance(exc, UnicodeDecodeError):
+        return "it is not UTF-8 text"
     return str(exc)

@@ -11,12 +11,18 @@ from importlib.metadata import version
 from pathlib import Path
 
 from ..check.files import discover
-from ..config import DEFAULT_CONFIG_FILE, ConfigurationError, RunbookOptions, read_options
+from ..config import (
+    DEFAULT_CONFIG_FILE,
+    ConfigurationError,
+    RunbookOptions,
+    inherit_chain,
+    read_options,
+)
 from ..render.slugs import slugify
 from .editor import schema_mapping, write_editor_settings, write_schemas
 from .git import author, current_branch, origin_url
 from .mkdocs_yml import BY_HAND, PluginEdit, add_runbook_plugin
-from .writing import WriteReport, replace_file, write_new
+from .writing import TextFile, WriteReport, write_new
 
 PACKAGE_DATA = Path(str(resources.files("generator")))
 STARTER = PACKAGE_DATA / "starter"
@@ -38,7 +44,7 @@ def init_repository(target: Path, *, today: dt.date | None = None) -> WriteRepor
     config = target / DEFAULT_CONFIG_FILE
     existing = config.is_file()
     if existing:
-        _add_plugin(config, report)
+        _add_plugin(target, config, report)
     branch = current_branch(target) or "main"
     values = {
         "@VERSION@": version("runbook-generator"),
@@ -56,20 +62,21 @@ def init_repository(target: Path, *, today: dt.date | None = None) -> WriteRepor
         for placeholder, value in values.items():
             text = text.replace(placeholder, value)
         if relative == ".gitignore" and (target / relative).is_file():
-            _add_missing_lines(target / relative, text, report)
+            _add_missing_lines(target, target / relative, text, report)
             continue
         destination = target / relative
         if relative.startswith("templates/") and options is not None:
             destination = options.templates_dir / source.name
-        write_new(destination, text, report)
+        write_new(destination, text, report, root=target)
     checklists = options.checklists_dir if options else target / "checklists"
     for checklist in map(Path, discover(PACKAGE_DATA / "checklists", recursive=False)):
-        write_new(checklists / checklist.name, checklist.read_text("utf-8"), report)
+        write_new(checklists / checklist.name, checklist.read_text("utf-8"), report, root=target)
     records = options.records_dir if options else target / "records"
     write_new(
         records / str(today.year) / f"{today.isoformat()}-start-a-runbook.yaml",
         _starter_record(target, today),
         report,
+        root=target,
     )
     write_schemas(target, report)
     write_editor_settings(target, schema_mapping(target, records, checklists), report)
@@ -104,16 +111,25 @@ def _pages_url(target: Path) -> str:
     return f"https://{owner.lower()}.github.io/{name}/"
 
 
-def _add_plugin(config: Path, report: WriteReport) -> None:
-    """The runbook plugin in the team's mkdocs.yml, in place; else the exact lines to add."""
+def _add_plugin(root: Path, config: Path, report: WriteReport) -> None:
+    """The runbook plugin in the team's mkdocs.yml, in place; else the exact lines to add.
+
+    With `INHERIT:`, the plugin goes where MkDocs takes the plugin list from: the nearest file
+    of the chain that has one (a `plugins:` added to a child would replace the parent's)."""
+    edit, current = PluginEdit(), None
     try:
-        edit = add_runbook_plugin(config.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
+        config = _plugins_file(config)
+        current = TextFile.read(config)
+        edit = add_runbook_plugin(current.text)
+        if edit.text is not None:
+            current.replace(config, edit.text, root=root)
+    except ValueError as exc:  # UnicodeDecodeError
         edit = PluginEdit(problem=f"it cannot be read as UTF-8 text ({exc})")
+    except OSError as exc:
+        edit = PluginEdit(problem=f"it cannot be written ({exc})")
     if edit.enabled:
         report.skipped.append(config)
     elif edit.text is not None:
-        replace_file(config, edit.text)
         report.updated.append(config)
     else:
         report.failed = True
@@ -124,6 +140,16 @@ def _add_plugin(config: Path, report: WriteReport) -> None:
         )
 
 
+def _plugins_file(config: Path) -> Path:
+    """The file of config's INHERIT chain whose `plugins:` MkDocs uses (config itself when
+    none has one)."""
+    try:
+        chain = inherit_chain(config)
+    except ConfigurationError:  # unreadable: the edit itself says why
+        return config
+    return next((path for path, settings in chain if "plugins" in settings), config)
+
+
 def _options_after(config: Path) -> RunbookOptions | None:
     """The folders the (edited) mkdocs.yml configures, when it enables the plugin."""
     try:
@@ -132,14 +158,29 @@ def _options_after(config: Path) -> RunbookOptions | None:
         return None
 
 
-def _add_missing_lines(path: Path, text: str, report: WriteReport) -> None:
-    """Append the lines of `text` that an existing file lacks (a .gitignore), never removing."""
-    current = path.read_text(encoding="utf-8")
-    present = set(current.splitlines())
-    missing = [line for line in text.splitlines() if line and line not in present]
-    if not any(not line.startswith("#") for line in missing):
+def _add_missing_lines(root: Path, path: Path, text: str, report: WriteReport) -> None:
+    """Append the lines of `text` that an existing file lacks (a .gitignore), never removing;
+    a file that is not UTF-8 is left alone, with the lines to add."""
+    wanted = [line for line in text.splitlines() if line and not line.startswith("#")]
+    try:
+        current = TextFile.read(path)
+    except ValueError:
+        report.notes.append(
+            f"{path.name} is not UTF-8 text and was left as it is; add these lines to it:\n  "
+            + "\n  ".join(wanted)
+        )
+        return
+    present = {_ignore_pattern(line) for line in current.text.splitlines()}
+    missing = [line for line in wanted if _ignore_pattern(line) not in present]
+    if not missing:
         report.skipped.append(path)
         return
-    separator = "" if not current or current.endswith("\n") else "\n"
-    replace_file(path, current + separator + "\n".join(missing) + "\n")
+    separator = "" if not current.text or current.text.endswith("\n") else "\n"
+    current.replace(path, current.text + separator + "\n".join(missing) + "\n", root=root)
     report.updated.append(path)
+
+
+def _ignore_pattern(line: str) -> str:
+    """A .gitignore line as what it matches for a folder at the top: `/site/`, `site/` and
+    `site` all ignore the built site."""
+    return line.strip().strip("/")

@@ -1,12 +1,13 @@
 """How authoring commands write into a team's repository: never over an existing file
-unless asked, never half-written, and reporting each file they wrote, updated or left."""
+unless asked, never half-written, never outside the repository (generator/writes.py), keeping
+each file's line endings, and reporting each file they wrote, updated or left."""
 
 from __future__ import annotations
 
-import os
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from ..repository_files import UnsafeWrite, write_file
 
 
 @dataclass
@@ -20,21 +21,37 @@ class WriteReport:
     failed: bool = False  # something the user must finish by hand
 
 
-def write_new(path: Path, content: str, report: WriteReport) -> None:
-    """Create `path` with `content` unless it exists (exclusive create: no race, no overwrite)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+def write_new(path: Path, content: str, report: WriteReport, *, root: Path) -> None:
+    """Create `path` (inside `root`) with `content` unless something is there already; one
+    that would be written outside `root` (through a link) is refused, and the command goes on
+    with its other files."""
     try:
-        with path.open("x", encoding="utf-8") as stream:
-            stream.write(content)
+        write_file(path, content, inside=root, exclusive=True)
     except FileExistsError:
         report.skipped.append(path)
+        return
+    except UnsafeWrite as refused:
+        report.notes.append(f"not written: {refused}")
+        report.failed = True
         return
     report.written.append(path)
 
 
-def replace_file(path: Path, text: str) -> None:
-    """Write `text` to a temporary file beside `path` and rename it over: never half-written."""
-    temporary = path.with_name(f".{path.name}.runbook-tmp")
-    temporary.write_text(text, encoding="utf-8")
-    shutil.copymode(path, temporary)
-    os.replace(temporary, path)
+@dataclass(frozen=True)
+class TextFile:
+    """A text file as read for an edit: its text with `\\n` line breaks, and the line break
+    it used, so that the edited file keeps it (a Windows checkout's CRLF stays CRLF)."""
+
+    text: str
+    newline: str = "\n"
+
+    @classmethod
+    def read(cls, path: Path) -> TextFile:
+        """The file's text; UnicodeDecodeError (a ValueError) when it is not UTF-8."""
+        text = path.read_bytes().decode("utf-8-sig")
+        newline = "\r\n" if "\r\n" in text else "\n"
+        return cls(text.replace("\r\n", "\n"), newline)
+
+    def replace(self, path: Path, text: str, *, root: Path) -> None:
+        """Write `text` (with `\\n` breaks) over `path` in this file's line endings."""
+        write_file(path, text.replace("\n", self.newline), inside=root)

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import user_cache_folder
+from ..repository_files import read_regular_file, write_file
 from .files import Stamp
 from .gc_pause import collector_paused
 
@@ -61,11 +62,13 @@ def signing_key_path() -> Path:
 
 def _signing_key() -> bytes | None:
     """This user's key, made (readable by the user alone) on first use; None when it can
-    be neither read nor made, which only means validating every file."""
+    be neither read nor made, which only means validating every file. A key someone else
+    could have read or planted (a link, another owner, readable by others) is never used:
+    with it, a cache file could be forged, and unpickling it runs code."""
     path = signing_key_path()
     with contextlib.suppress(OSError):
-        key = path.read_bytes()
-        return key if len(key) == KEY_BYTES else None
+        key, status = read_regular_file(path, follow_links=False)
+        return key if len(key) == KEY_BYTES and _private(status) else None
     key = secrets.token_bytes(KEY_BYTES)
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -75,6 +78,12 @@ def _signing_key() -> bytes | None:
     with os.fdopen(descriptor, "wb") as stream:
         stream.write(key)
     return key
+
+
+def _private(status: os.stat_result) -> bool:
+    """This user's own, and no one else may read or write it (where the system says)."""
+    owner = getattr(os, "getuid", None)
+    return owner is None or (status.st_uid == owner() and not status.st_mode & 0o077)
 
 
 def _signature(key: bytes, payload: bytes) -> bytes:
@@ -160,7 +169,6 @@ class ValidationCache:
             delta.update((path, results.get(path)) for path in changed)
             delta.update((path, None) for path in self.results.keys() - results.keys())
         with contextlib.suppress(OSError):
-            self.path.parent.mkdir(parents=True, exist_ok=True)
             if delta is not None and len(delta) * 20 <= self.base_size:
                 if delta != self.delta:
                     _write_signed(self.delta_path, key, (self.base_signature, delta))
@@ -200,8 +208,7 @@ def _read_signed(path: Path, key: bytes) -> tuple[bytes, Any] | None:
     """A file's signature and unpickled content; None if it is missing, damaged or was not
     signed with this user's key (then it is never unpickled)."""
     try:
-        with open(path, "rb") as stream:
-            blob = stream.read()
+        blob, _ = read_regular_file(path)
         signature, payload = blob[:SIGNATURE_BYTES], blob[SIGNATURE_BYTES:]
         if not hmac.compare_digest(signature, _signature(key, payload)):
             return None
@@ -211,12 +218,9 @@ def _read_signed(path: Path, key: bytes) -> tuple[bytes, Any] | None:
 
 
 def _write_signed(path: Path, key: bytes, content: Any) -> bytes:
-    """Write the file (beside, then renamed); its signature."""
+    """Write the file (whole or not at all, inside the repository: the cache folder's
+    parent); its signature."""
     payload = pickle.dumps(content, protocol=pickle.HIGHEST_PROTOCOL)
     signature = _signature(key, payload)
-    partial = path.with_name(path.name + ".partial")
-    with open(partial, "wb") as stream:
-        stream.write(signature)
-        stream.write(payload)
-    os.replace(partial, path)
+    write_file(path, signature + payload, inside=path.parent.parent, mode=0o600)
     return signature

@@ -38,6 +38,7 @@ from mkdocs.structure.nav import Navigation
 
 from ..check.cache import CACHE_FOLDER
 from ..render.pages import DEFERRED_MARKER, Page, RenderSettings
+from ..repository_files import make_folders, write_file
 from .search_index import BUNDLE_FOLDER
 
 MANIFEST_NAME = ".runbook-manifest.json"
@@ -48,8 +49,9 @@ class PageCache:
     """Generated pages on disk, rewritten only when their bytes change (mtime = last change),
     with the key of each page's inputs so unchanged pages need not be rendered again."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, root: Path) -> None:
         self.folder = folder
+        self.root = root  # the repository: nothing is written outside it
         self.keys_file = folder.with_name(folder.name + "-keys.json")
         self._keys: dict[str, str] | None = None
         # What `rendered_before` read, by URI: storing that same content again is a no-op,
@@ -63,7 +65,7 @@ class PageCache:
         """The cache of `kind` rendered with these settings. `runbook serve` renders with the
         dev server's URL: one shared cache would make the next build render every page."""
         digest = hashlib.sha256(repr(settings).encode("utf-8")).hexdigest()[:12]
-        return cls(cache_root / f"{kind}-{digest}")
+        return cls(cache_root / f"{kind}-{digest}", cache_root.parent)
 
     def _stored_keys(self) -> dict[str, str]:
         if self._keys is None:
@@ -90,20 +92,17 @@ class PageCache:
         return content
 
     def save_keys(self, keys: dict[str, str]) -> None:
-        self.keys_file.parent.mkdir(parents=True, exist_ok=True)
-        self.keys_file.write_text(json.dumps(keys, sort_keys=True), encoding="utf-8")
+        write_file(self.keys_file, json.dumps(keys, sort_keys=True), inside=self.root)
 
     def store(self, uri: str, content: str) -> Path:
         path = self.folder / uri
         if self._served.get(uri) is content:
             return path
         data = content.encode("utf-8")
-        try:
+        with contextlib.suppress(OSError):
             if path.read_bytes() == data:
                 return path
-        except OSError:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
+        write_file(path, data, inside=self.root)
         return path
 
     def prune(self, keep: set[str]) -> None:
@@ -127,11 +126,10 @@ class PageCache:
         A page taken from the cache keeps its markers; if MkDocs must convert it again (its
         output was deleted, say), its blocks come from here (see `block`).
         """
-        self.blocks_folder.mkdir(parents=True, exist_ok=True)
         stored = {path.stem for path in self.blocks_folder.glob("*.html")}
         for digest in referenced - stored:
             if digest in blocks:
-                (self.blocks_folder / f"{digest}.html").write_text(blocks[digest], "utf-8")
+                write_file(self.blocks_folder / f"{digest}.html", blocks[digest], inside=self.root)
         for digest in stored - referenced:
             (self.blocks_folder / f"{digest}.html").unlink()
 
@@ -303,7 +301,7 @@ class IncrementalBuild:
                 cache.store(path, render())
         cache.prune(set(documents))
         cache.save_keys({path: key for path, (key, _) in documents.items()})
-        cache.folder.mkdir(parents=True, exist_ok=True)
+        make_folders(cache.folder, inside=cache.root)
         return cache.folder
 
     def deferred_block(self, digest: str) -> str | None:

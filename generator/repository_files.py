@@ -1,0 +1,127 @@
+"""Every file runbook writes goes through here: inside the folder it belongs to, whole or not
+at all, and never through a link that leads elsewhere. Files runbook keeps for itself are read
+back through here too: only regular files, never blocking, never more than they hold.
+
+A repository is input like any other: a `.vscode`, `schemas` or `.runbook-cache` folder, or a
+file at the name runbook writes beside, may be a symbolic link someone planted to a file
+outside it. So each folder on the way is checked (a link is followed only when it stays inside
+the repository), the content goes to a temporary file created exclusively and without
+following links, and that file is renamed over the target: a reader sees the old file or the
+new one, never half of one, and nothing outside the repository is ever opened for writing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import stat
+from pathlib import Path
+
+_NO_FOLLOW = getattr(os, "O_NOFOLLOW", 0)  # Windows has no symlink-following open to refuse
+_BINARY = getattr(os, "O_BINARY", 0)
+
+
+class UnsafeWrite(OSError):
+    """A write runbook refuses: it would leave the folder it belongs to. An OSError, so every
+    command reports it the way it reports an unwritable folder: one line, no traceback."""
+
+
+def write_file(
+    path: Path, content: str | bytes, *, inside: Path, exclusive: bool = False, mode: int = 0o666
+) -> Path:
+    """Write `content` (text as UTF-8, line breaks as given) to `path`, which must lie inside
+    the folder `inside`; return the path written.
+
+    Missing folders are made. A `path` that is a link to a file inside `inside` is written
+    through (the link stays); one that leads outside is refused. With `exclusive`, an existing
+    file (or link) at `path` raises FileExistsError and is left alone. A new file gets `mode`
+    (less the umask); a replaced one keeps its own.
+    """
+    data = content.encode("utf-8") if isinstance(content, str) else content
+    base = Path(os.path.abspath(inside))
+    target = _inside(base, Path(os.path.abspath(path)), path)
+    if not exclusive and os.path.islink(target):
+        target = _inside(base, Path(os.path.realpath(target)), path, link=True)
+    _make_folders(base, target.parent)
+    with contextlib.suppress(OSError):
+        if not exclusive:
+            mode = stat.S_IMODE(os.stat(target, follow_symlinks=False).st_mode)
+    temporary = target.with_name(f".{target.name}.{secrets.token_hex(4)}.runbook-tmp")
+    descriptor = os.open(
+        temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NO_FOLLOW | _BINARY, mode
+    )
+    try:
+        with os.fdopen(descriptor, "wb") as stream:
+            stream.write(data)
+        if exclusive:
+            os.link(temporary, target)  # fails on anything at `target`, a dangling link too
+            os.unlink(temporary)
+        else:
+            os.replace(temporary, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+    return target
+
+
+def _inside(base: Path, target: Path, given: Path, *, link: bool = False) -> Path:
+    """`target` as a path under `base`, or UnsafeWrite naming what leads out."""
+    real_base = Path(os.path.realpath(base))
+    for folder in (base, real_base):
+        if target.is_relative_to(folder) and target != folder:
+            return base / target.relative_to(folder)
+    what = f"is a link to {target}" if link else "is"
+    raise UnsafeWrite(f"{given} {what} outside {base}: runbook writes only inside it")
+
+
+def make_folders(folder: Path, *, inside: Path) -> None:
+    """Make `folder` (inside the folder `inside`) and the folders above it, refusing a link
+    that leads out of `inside`."""
+    base = Path(os.path.abspath(inside))
+    _make_folders(base, _inside(base, Path(os.path.abspath(folder)), folder))
+
+
+def _make_folders(base: Path, folder: Path) -> None:
+    """Make `folder` and the folders above it up to `base`, refusing a link to elsewhere."""
+    real_base = Path(os.path.realpath(base))
+    current = base
+    for part in folder.relative_to(base).parts:
+        current = current / part
+        try:
+            os.mkdir(current)
+            continue
+        except FileExistsError:
+            pass
+        if os.path.islink(current):
+            real = Path(os.path.realpath(current))
+            if not real.is_relative_to(real_base):
+                raise UnsafeWrite(
+                    f"{current} is a link to {real}, outside {base}: runbook does not write "
+                    "through it (make it a folder, or remove the link)"
+                )
+        if not os.path.isdir(current):
+            raise NotADirectoryError(f"{current} is not a folder")
+
+
+def read_regular_file(path: Path, *, follow_links: bool = True) -> tuple[bytes, os.stat_result]:
+    """The bytes of a regular file and its status as read. A FIFO, a device (`/dev/zero`) or a
+    folder at `path` raises OSError at once instead of blocking or reading without end, and
+    with follow_links=False so does a link."""
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | _BINARY
+    descriptor = os.open(path, flags | (0 if follow_links else _NO_FOLLOW))
+    try:
+        status = os.fstat(descriptor)
+        if not stat.S_ISREG(status.st_mode):
+            raise OSError(f"{path} is not a regular file")
+        chunks, remaining = [], status.st_size
+        while remaining > 0:
+            chunk = os.read(descriptor, remaining)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            remaining -= len(chunk)
+        return b"".join(chunks), status
+    finally:
+        os.close(descriptor)
