@@ -13,11 +13,11 @@ Three things are reused, each by one rule:
   before any page is rendered: the index builds while the pages render).
 - The previous site's outputs: `runbook build` starts the new site from the previous one
   (generated pages hard-linked, `start_from`) when its manifest's fingerprint (mkdocs.yml,
-  templates, versions, the set of docs pages) matches; `unshare` unlinks exactly the outputs
-  MkDocs is about to rewrite, so no write reaches the live site through a shared inode; and
-  `finish` removes outputs of pages that are gone, carries the search entries of untouched
-  pages over into Material's index (a dirty build indexes only what it rebuilt) and writes
-  the manifest.
+  templates, versions, the engine that built it, the set of docs pages) matches; `unshare`
+  unlinks exactly the outputs MkDocs is about to rewrite, so no write reaches the live site
+  through a shared inode; and `finish` removes outputs of pages that are gone, carries the
+  search entries of untouched pages over into Material's index (a dirty build indexes only
+  what it rebuilt) and writes the manifest.
 """
 
 from __future__ import annotations
@@ -28,10 +28,11 @@ import json
 import os
 import shutil
 from collections.abc import Callable
-from importlib.metadata import version
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
+import mkdocs
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.structure.files import Files
 from mkdocs.structure.nav import Navigation
@@ -140,11 +141,33 @@ class PageCache:
             return None
 
 
+# The distributions whose code shapes every page. MkDocs and ProperDocs are both listed and
+# either may be absent: each can build the site without the other.
+FINGERPRINTED_DISTRIBUTIONS = (
+    "runbook-generator",
+    "mkdocs",
+    "properdocs",
+    "mkdocs-material",
+    "pymdown-extensions",
+)
+
+
+def _installed_version(name: str) -> str:
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return "not installed"
+
+
 def _fingerprint(config: MkDocsConfig, templates_dir: Path) -> str:
     """Hash of what every page's HTML depends on besides its own Markdown."""
     digest = hashlib.sha256()
-    for name in ("runbook-generator", "mkdocs", "mkdocs-material", "pymdown-extensions"):
-        digest.update(f"{name}={version(name)}\n".encode())
+    for name in FINGERPRINTED_DISTRIBUTIONS:
+        digest.update(f"{name}={_installed_version(name)}\n".encode())
+    # The engine running this build: `properdocs build` makes `mkdocs` an alias of the
+    # `properdocs` package (properdocs/replacement.py), whose pages name ProperDocs in their
+    # generator tag. A site one engine built is no start for the other's.
+    digest.update(f"engine={mkdocs.__name__} {mkdocs.__version__}\n".encode())
     if config.config_file_path and os.path.isfile(config.config_file_path):
         digest.update(Path(config.config_file_path).read_bytes())
     for folder, with_content in ((templates_dir, True), (Path(config.docs_dir), False)):
