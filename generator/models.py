@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Annotated, Any, ClassVar, Literal
 from urllib.parse import urlsplit
@@ -92,13 +93,21 @@ def _record_id(value: str) -> str:
     return value
 
 
+# What each pattern of `explained_pattern` means, in validate's words.
+_EXPLANATIONS: dict[str, Callable[[str], object]] = {}
+
+
+def explained_pattern(pattern: str, explain: Callable[[str], object]) -> StringConstraints:
+    """A pattern pydantic-core checks in Rust, with no call into Python per value, and that the
+    JSON Schema carries for editors; `explain` raises the error that says which part of the
+    rule a value broke (see `pattern_problem`)."""
+    _EXPLANATIONS[pattern] = explain
+    return StringConstraints(pattern=pattern)
+
+
 def pattern_problem(pattern: str, value: Any) -> PydanticCustomError | None:
     """Why `value` does not match one of our patterns, as the error a validator would raise."""
-    explain = {
-        ONE_LINE_PATTERN: _one_line,
-        ID_PATTERN.pattern: _record_id,
-        NO_BIDI_PATTERN: _no_bidi,
-    }.get(pattern)
+    explain = _EXPLANATIONS.get(pattern)
     try:
         if explain is not None and isinstance(value, str):
             explain(value)
@@ -201,9 +210,9 @@ def _calendar_date(value: Any) -> Any:
 # ISO 8601 / YAML timestamps with a time of day; a missing offset is refused apart, with its
 # own message. The JSON Schema (editors) requires the offset.
 _OFFSET = r"([Zz]|[+-]\d{2}:?\d{2})"
-_TIMESTAMP = re.compile(
-    rf"\d{{4}}-\d{{2}}-\d{{2}}[Tt ]\d{{2}}:\d{{2}}(:\d{{2}}(\.\d+)?)? ?{_OFFSET}?"
-)
+_DATE_AND_TIME = r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d+)?)? ?"
+_TIMESTAMP = re.compile(f"{_DATE_AND_TIME}{_OFFSET}?")
+TIMESTAMP_PATTERN = f"^{_DATE_AND_TIME}{_OFFSET}$"
 
 
 # What a time window bound (`runbook list --since`) may be: the forms of `date` and `shipped_at`.
@@ -247,30 +256,30 @@ def timestamp_with_offset(value: Any) -> Any:
     return value
 
 
+COMMIT_PATTERN = "^[0-9a-fA-F]{7,40}$"
+
+
 def _commit_id(value: str) -> str:
-    if not re.fullmatch(r"[0-9a-fA-F]{7,40}", value):
+    if not re.fullmatch(COMMIT_PATTERN, value):
         raise PydanticCustomError(
             "commit", "must be a git commit id: 7 to 40 hex digits, such as 9fceb02"
         )
     return value
 
 
-OneLine = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, pattern=ONE_LINE_PATTERN)
-]
-ShortText = Annotated[str, StringConstraints(max_length=200, pattern=ONE_LINE_PATTERN)]
+def _text_matching(pattern: str, **more: str) -> WithJsonSchema:
+    """What editors see of a value checked in Python: text that matches `pattern` (the
+    property tests hold each pattern to its check)."""
+    return WithJsonSchema({"type": "string", **more, "pattern": pattern})
+
+
+_ONE_LINE = explained_pattern(ONE_LINE_PATTERN, _one_line)
+OneLine = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1), _ONE_LINE]
+ShortText = Annotated[str, StringConstraints(max_length=200), _ONE_LINE]
 MarkdownText = Annotated[str, StringConstraints(min_length=1)]
-Identifier = Annotated[str, StringConstraints(pattern=ID_PATTERN.pattern)]
-RelativePath = Annotated[
-    str,
-    AfterValidator(_relative_path),
-    WithJsonSchema({"type": "string", "pattern": RELATIVE_PATH_PATTERN}),
-]
-HttpUrl = Annotated[
-    str,
-    AfterValidator(_http_url),
-    WithJsonSchema({"type": "string", "pattern": HTTP_URL_PATTERN}),
-]
+Identifier = Annotated[str, explained_pattern(ID_PATTERN.pattern, _record_id)]
+RelativePath = Annotated[str, AfterValidator(_relative_path), _text_matching(RELATIVE_PATH_PATTERN)]
+HttpUrl = Annotated[str, AfterValidator(_http_url), _text_matching(HTTP_URL_PATTERN)]
 # Real calendar days as a pattern, leap years included, so that editors (for which a date is
 # text in YAML 1.2) refuse 2026-02-30 as validate does.
 _LEAP_YEAR = r"(?:\d{2}(?:0[48]|[2468][048]|[13579][26])|(?:[02468][048]|[13579][26])00)"
@@ -282,19 +291,15 @@ CalendarDate = Annotated[
     dt.date,
     BeforeValidator(_calendar_date),
     Field(strict=True),
-    WithJsonSchema({"type": "string", "format": "date", "pattern": DATE_PATTERN}),
+    _text_matching(DATE_PATTERN, format="date"),
 ]
 Timestamp = Annotated[
     dt.datetime,
     BeforeValidator(timestamp_with_offset),
     Field(strict=True),
-    WithJsonSchema({"type": "string", "pattern": f"^{_TIMESTAMP.pattern[:-1]}$"}),
+    _text_matching(TIMESTAMP_PATTERN),
 ]
-CommitId = Annotated[
-    str,
-    AfterValidator(_commit_id),
-    WithJsonSchema({"type": "string", "pattern": "^[0-9a-fA-F]{7,40}$"}),
-]
+CommitId = Annotated[str, explained_pattern(COMMIT_PATTERN, _commit_id)]
 # Measurements are bounded, so that a delta or a percentage can never overflow to infinity.
 MAX_MAGNITUDE = 1e15
 Number = Annotated[
@@ -361,7 +366,8 @@ def _no_bidi(value: str) -> str:
 
 # The same rule as a pattern pydantic-core checks in Rust (pattern_problem explains it).
 NO_BIDI_PATTERN = f"^[^{''.join(sorted(BIDI_CONTROLS))}]*$"
-CopiedText = Annotated[str, StringConstraints(min_length=1, pattern=NO_BIDI_PATTERN)]
+_NO_BIDI = explained_pattern(NO_BIDI_PATTERN, _no_bidi)
+CopiedText = Annotated[str, StringConstraints(min_length=1), _NO_BIDI]
 
 
 class Command(BareStringShorthand, shorthand="run"):
@@ -371,7 +377,7 @@ class Command(BareStringShorthand, shorthand="run"):
         description="The command line exactly as run. End it with `# runbook: allow-secret` to "
         "silence a false positive of the credential scan."
     )
-    note: Annotated[str, StringConstraints(pattern=NO_BIDI_PATTERN)] | None = Field(
+    note: Annotated[str, _NO_BIDI] | None = Field(
         default=None, description="Why this command, or what to watch while it runs."
     )
 
@@ -418,7 +424,7 @@ class ItemStatus(BareStringShorthand, shorthand="status"):
         return {**field_schema, "enum": [s for s in field_schema["enum"] if s != "skipped"]}
 
     status: Literal["done", "n/a", "skipped"] = Field(description="`done`, `n/a` or `skipped`.")
-    note: Annotated[MarkdownText, StringConstraints(pattern=NO_BIDI_PATTERN)] | None = Field(
+    note: Annotated[MarkdownText, _NO_BIDI] | None = Field(
         default=None, description="Markdown: why; required when skipped."
     )
 
