@@ -116,7 +116,7 @@ def test_a_field_added_to_the_model_is_an_option_a_schema_property_and_validated
     assert yaml.safe_load((runbook_repo / written.stdout.strip()).read_text())["ticket"] == "CHG-7"
     refused = runbook("new", "Rotate keys", "--ticket", "two\nlines")
     assert refused.returncode == 2
-    assert "Invalid value for '--ticket'" in refused.stderr
+    assert "Invalid value for '--ticket': must be a single line" in refused.stderr
     unfilled = runbook("new", "Rotate more keys", "--owner", "ops")
     assert "# ticket: TODO The change ticket that approved it. (required)" in (
         (runbook_repo / unfilled.stdout.strip()).read_text()

@@ -24,7 +24,7 @@ from ..check.files import discover
 from ..check.loader import file_stem
 from ..check.validate import load_checklists
 from ..config import RunbookOptions
-from ..models import ChangeRecord, Checklist, RelativePath
+from ..models import ChangeRecord, Checklist, RelativePath, pattern_problem
 from ..render.slugs import slugify
 from .editor import write_schemas
 from .git import ShippedCommit, author, changed_files, repository_root, shipped_commit
@@ -52,7 +52,17 @@ def checked(path: str, value: Any) -> Any:
     try:
         return _adapter(path).validate_python(value)
     except ValidationError as exc:
-        raise ValueError("; ".join(error["msg"] for error in exc.errors())) from None
+        raise ValueError("; ".join(map(_message, exc.errors()))) from None
+
+
+def _message(error: Any) -> str:
+    """validate's words for a value that breaks one of our patterns (pydantic's own message
+    quotes the pattern)."""
+    if error["type"] == "string_pattern_mismatch":
+        problem = pattern_problem(error["ctx"]["pattern"], error["input"])
+        if problem is not None:
+            return problem.message()
+    return str(error["msg"])
 
 
 @dataclass
