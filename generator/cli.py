@@ -18,7 +18,7 @@ import sys
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, get_args
+from typing import Any, Literal, get_args, get_origin
 
 import click
 
@@ -29,7 +29,7 @@ from .check.files import YAML_SUFFIXES, discover
 from .check.validate import display_path, validate_runbook
 from .config import ConfigurationError, RunbookOptions, read_options
 from .diagnostics import OUTPUT_FORMATS, format_diagnostics, has_errors, summary_line
-from .models import WHEN_FORMATS, ChangeRecord, SourcedRecord
+from .models import WHEN_FORMATS, ChangeRecord, NewOption, RecordOption, SourcedRecord, new_options
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 # `runbook validate`'s own per-file results (diagnostics, no records), apart from the build's.
@@ -346,51 +346,62 @@ def _print_report(report: WriteReport, *, skipped: str) -> None:
         click.echo(f"note: {note}", err=True)
 
 
-RECORD_STATUSES = get_args(ChangeRecord.model_fields["status"].annotation)
+# `runbook new`'s options: the record's fields that have a NewOption, in the model's order.
+RECORD_OPTIONS = new_options(ChangeRecord)
 
 
-def _record_field(name: str, *, parsed: bool = False) -> Callable[..., Any]:
-    """A click callback refusing what `runbook validate` would refuse in record field `name`
-    (a repeated option is checked as the list it becomes)."""
+def _record_field(path: str, option: NewOption) -> Callable[..., Any]:
+    """A click callback refusing what `runbook validate` would refuse in the record field at
+    `path` (a repeated option is checked as the list it becomes); None when not given."""
 
     def check(context: click.Context, parameter: click.Parameter, value: Any) -> Any:
         from .authoring.draft import checked
 
         if value is None or value == ():
-            return value
+            return None
         given = list(value) if isinstance(value, tuple) else value
         try:
-            result = checked(name, given)
+            if option.read is not None:
+                return option.read(given)
+            result = checked(path, given)
         except ValueError as exc:
             raise click.BadParameter(str(exc)) from exc
-        return result if parsed else given
+        return result if option.parsed else given
 
     return check
 
 
-def _checks(
-    context: click.Context, parameter: click.Parameter, values: tuple[str, ...]
-) -> dict[str, dict[str, str]]:
-    """`security-hardening=done` (every item) or `security-hardening.headers=n/a` (one)."""
-    checks: dict[str, dict[str, str]] = {}
-    for value in values:
-        name, _, status = value.partition("=")
-        checklist_id, _, item = name.partition(".")
-        if status not in ("done", "n/a") or not checklist_id:
-            raise click.BadParameter(
-                f"{value!r}: give CHECKLIST=done, CHECKLIST.ITEM=n/a (a skip needs a note: "
-                "write it in the file)"
-            )
-        checks.setdefault(checklist_id, {})[item or "*"] = status
-    return checks
+def _record_parameter(field: RecordOption) -> Callable[[Any], Any]:
+    """The click option (or argument) of a record field: repeatable for a list or a mapping,
+    a flag for a bool, a choice for a Literal, else text checked as the field."""
+    option, annotation = field.option, field.info.annotation
+    declarations = (option.flag, field.parameter)
+    if not option.flag.startswith("-"):
+        return click.argument(field.parameter, callback=_record_field(field.path, option))
+    if annotation is bool:
+        return click.option(*declarations, is_flag=True, help=option.help)
+    if get_origin(annotation) is Literal:
+        return click.option(
+            *declarations, type=click.Choice(get_args(annotation)), help=option.help
+        )
+    repeatable = get_origin(annotation) in (list, dict)
+    return click.option(
+        *declarations,
+        multiple=repeatable,
+        metavar=option.metavar,
+        callback=_record_field(field.path, option),
+        help=" ".join(filter(None, (option.help, "Repeatable."))) if repeatable else option.help,
+    )
+
+
+def _record_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    for field in reversed(RECORD_OPTIONS):
+        command = _record_parameter(field)(command)
+    return command
 
 
 @cli.command()
-@click.argument("title", callback=lambda c, p, v: _record_field("title")(c, p, v.strip()))
-@click.option("--service", callback=_record_field("service"), help="The system it changed.")
-@click.option(
-    "--owner", callback=_record_field("owner"), help="Who is accountable (default: git user)."
-)
+@_record_options
 @click.option(
     "--from-git",
     "revision",
@@ -407,45 +418,6 @@ def _checks(
     metavar="DIR",
     help="Read git in DIR (the code's repository) instead of here.",
 )
-@click.option("--date", callback=_record_field("date", parsed=True), help="YYYY-MM-DD.")
-@click.option(
-    "--shipped-at",
-    callback=_record_field("shipped_at", parsed=True),
-    metavar="TIME",
-    help="When it reached the environment, with its offset: 2026-11-20T14:05:00+01:00.",
-)
-@click.option("--status", type=click.Choice(RECORD_STATUSES))
-@click.option("--environment", callback=_record_field("environment"), help="Default production.")
-@click.option("--reason", callback=_record_field("reason"), help="Why, in Markdown.")
-@click.option(
-    "--expected-result", callback=_record_field("expected_result"), help="What to observe."
-)
-@click.option(
-    "--file", "files", multiple=True, callback=_record_field("files_touched"), help="Repeatable."
-)
-@click.option(
-    "--command", "commands", multiple=True, callback=_record_field("commands"), help="Repeatable."
-)
-@click.option(
-    "--rollback", callback=_record_field("reason"), help="The plan to undo it, in Markdown."
-)
-@click.option(
-    "--rollback-command",
-    "rollback_commands",
-    multiple=True,
-    callback=_record_field("commands"),
-    help="Repeatable.",
-)
-@click.option("--rollback-tested", is_flag=True, help="The rollback was rehearsed.")
-@click.option("--tag", "tags", multiple=True, callback=_record_field("tags"), help="Repeatable.")
-@click.option(
-    "--check",
-    "checks",
-    multiple=True,
-    callback=_checks,
-    metavar="CHECKLIST[.ITEM]=done|n/a",
-    help="Mark a checklist's items (or one item) done or n/a. Repeatable.",
-)
 @click.option("--edit", is_flag=True, help="Open the new record in $EDITOR.")
 @config_file_option
 def new(
@@ -459,7 +431,13 @@ def new(
     backfill script needs is an option; each is checked before anything is written."""
     from .authoring.draft import Draft, new_record
 
-    draft = Draft(**{k: list(v) if isinstance(v, tuple) else v for k, v in given.items()})
+    draft = Draft(
+        {
+            field.path: value
+            for field in RECORD_OPTIONS
+            if (value := given[field.parameter]) is not None and value is not False
+        }
+    )
     problem = draft.problem()
     if problem:
         _usage_error(problem)

@@ -1,7 +1,10 @@
 """Pydantic models of the change record and the checklist, exactly as DESIGN.md specifies.
 
-The `description` of every field is the format's documentation: it feeds `runbook schema`
-(and so editors through yaml-language-server) and the "Writing a record" page.
+The models are the one definition of the formats. The `description` of every field is its
+documentation: it feeds `runbook schema` (and so editors through yaml-language-server) and
+the "Writing a record" page. A record field's `NewOption` makes it an option of `runbook new`
+and its `Placeholder` is what validation puts in its place when it is broken; the patterns of
+the text types are checked by pydantic-core and are the JSON Schema's patterns too.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Annotated, Any, ClassVar, Literal
 from urllib.parse import urlsplit
@@ -25,6 +29,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic.fields import FieldInfo
 from pydantic.json_schema import JsonSchemaValue, WithJsonSchema
 from pydantic_core import CoreSchema, PydanticCustomError
 
@@ -92,13 +97,21 @@ def _record_id(value: str) -> str:
     return value
 
 
+# What each pattern of `explained_pattern` means, in validate's words.
+_EXPLANATIONS: dict[str, Callable[[str], object]] = {}
+
+
+def explained_pattern(pattern: str, explain: Callable[[str], object]) -> StringConstraints:
+    """A pattern pydantic-core checks in Rust, with no call into Python per value, and that the
+    JSON Schema carries for editors; `explain` raises the error that says which part of the
+    rule a value broke (see `pattern_problem`)."""
+    _EXPLANATIONS[pattern] = explain
+    return StringConstraints(pattern=pattern)
+
+
 def pattern_problem(pattern: str, value: Any) -> PydanticCustomError | None:
     """Why `value` does not match one of our patterns, as the error a validator would raise."""
-    explain = {
-        ONE_LINE_PATTERN: _one_line,
-        ID_PATTERN.pattern: _record_id,
-        NO_BIDI_PATTERN: _no_bidi,
-    }.get(pattern)
+    explain = _EXPLANATIONS.get(pattern)
     try:
         if explain is not None and isinstance(value, str):
             explain(value)
@@ -201,9 +214,9 @@ def _calendar_date(value: Any) -> Any:
 # ISO 8601 / YAML timestamps with a time of day; a missing offset is refused apart, with its
 # own message. The JSON Schema (editors) requires the offset.
 _OFFSET = r"([Zz]|[+-]\d{2}:?\d{2})"
-_TIMESTAMP = re.compile(
-    rf"\d{{4}}-\d{{2}}-\d{{2}}[Tt ]\d{{2}}:\d{{2}}(:\d{{2}}(\.\d+)?)? ?{_OFFSET}?"
-)
+_DATE_AND_TIME = r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d+)?)? ?"
+_TIMESTAMP = re.compile(f"{_DATE_AND_TIME}{_OFFSET}?")
+TIMESTAMP_PATTERN = f"^{_DATE_AND_TIME}{_OFFSET}$"
 
 
 # What a time window bound (`runbook list --since`) may be: the forms of `date` and `shipped_at`.
@@ -247,30 +260,30 @@ def timestamp_with_offset(value: Any) -> Any:
     return value
 
 
+COMMIT_PATTERN = "^[0-9a-fA-F]{7,40}$"
+
+
 def _commit_id(value: str) -> str:
-    if not re.fullmatch(r"[0-9a-fA-F]{7,40}", value):
+    if not re.fullmatch(COMMIT_PATTERN, value):
         raise PydanticCustomError(
             "commit", "must be a git commit id: 7 to 40 hex digits, such as 9fceb02"
         )
     return value
 
 
-OneLine = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, pattern=ONE_LINE_PATTERN)
-]
-ShortText = Annotated[str, StringConstraints(max_length=200, pattern=ONE_LINE_PATTERN)]
+def _text_matching(pattern: str, **more: str) -> WithJsonSchema:
+    """What editors see of a value checked in Python: text that matches `pattern` (the
+    property tests hold each pattern to its check)."""
+    return WithJsonSchema({"type": "string", **more, "pattern": pattern})
+
+
+_ONE_LINE = explained_pattern(ONE_LINE_PATTERN, _one_line)
+OneLine = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1), _ONE_LINE]
+ShortText = Annotated[str, StringConstraints(max_length=200), _ONE_LINE]
 MarkdownText = Annotated[str, StringConstraints(min_length=1)]
-Identifier = Annotated[str, StringConstraints(pattern=ID_PATTERN.pattern)]
-RelativePath = Annotated[
-    str,
-    AfterValidator(_relative_path),
-    WithJsonSchema({"type": "string", "pattern": RELATIVE_PATH_PATTERN}),
-]
-HttpUrl = Annotated[
-    str,
-    AfterValidator(_http_url),
-    WithJsonSchema({"type": "string", "pattern": HTTP_URL_PATTERN}),
-]
+Identifier = Annotated[str, explained_pattern(ID_PATTERN.pattern, _record_id)]
+RelativePath = Annotated[str, AfterValidator(_relative_path), _text_matching(RELATIVE_PATH_PATTERN)]
+HttpUrl = Annotated[str, AfterValidator(_http_url), _text_matching(HTTP_URL_PATTERN)]
 # Real calendar days as a pattern, leap years included, so that editors (for which a date is
 # text in YAML 1.2) refuse 2026-02-30 as validate does.
 _LEAP_YEAR = r"(?:\d{2}(?:0[48]|[2468][048]|[13579][26])|(?:[02468][048]|[13579][26])00)"
@@ -282,24 +295,87 @@ CalendarDate = Annotated[
     dt.date,
     BeforeValidator(_calendar_date),
     Field(strict=True),
-    WithJsonSchema({"type": "string", "format": "date", "pattern": DATE_PATTERN}),
+    _text_matching(DATE_PATTERN, format="date"),
 ]
 Timestamp = Annotated[
     dt.datetime,
     BeforeValidator(timestamp_with_offset),
     Field(strict=True),
-    WithJsonSchema({"type": "string", "pattern": f"^{_TIMESTAMP.pattern[:-1]}$"}),
+    _text_matching(TIMESTAMP_PATTERN),
 ]
-CommitId = Annotated[
-    str,
-    AfterValidator(_commit_id),
-    WithJsonSchema({"type": "string", "pattern": "^[0-9a-fA-F]{7,40}$"}),
-]
+CommitId = Annotated[str, explained_pattern(COMMIT_PATTERN, _commit_id)]
 # Measurements are bounded, so that a delta or a percentage can never overflow to infinity.
 MAX_MAGNITUDE = 1e15
 Number = Annotated[
     float, Field(strict=True, allow_inf_nan=False, ge=-MAX_MAGNITUDE, le=MAX_MAGNITUDE)
 ]
+
+
+@dataclass(frozen=True)
+class NewOption:
+    """How `runbook new` takes a record field: as the option `flag` (or, without dashes, the
+    argument of that name). The field's type says the rest: a list or a mapping makes the
+    option repeatable, a bool a flag, a Literal a choice; each value is checked with the
+    field's own type before anything is written, unless `read` turns the texts into the value
+    (raising ValueError)."""
+
+    flag: str
+    help: str | None = None
+    metavar: str | None = None
+    parsed: bool = False  # hand on the value as the field reads it (a date), not as typed
+    read: Callable[[list[str]], Any] | None = None
+
+
+@dataclass(frozen=True)
+class Placeholder:
+    """A valid value of a required field, put in its place when it is broken, so that the
+    other rules still report in the same run; every required record field has one."""
+
+    value: Any = field(hash=False)
+
+
+@dataclass(frozen=True)
+class RecordOption:
+    """A field of `runbook new`: its path in the record (`rollback.plan`) and its option."""
+
+    path: str
+    info: FieldInfo
+    option: NewOption
+
+    @property
+    def parameter(self) -> str:
+        """The name the command receives it by."""
+        return self.path.replace(".", "_")
+
+
+def _marker(info: FieldInfo, kind: type[Any]) -> Any:
+    return next((item for item in info.metadata if isinstance(item, kind)), None)
+
+
+def new_options(model: type[BaseModel], prefix: str = "") -> list[RecordOption]:
+    """The fields of `model` (and of the models it nests) that `runbook new` takes, in the
+    model's order."""
+    found = []
+    for name, info in model.model_fields.items():
+        option = _marker(info, NewOption)
+        if option is not None:
+            found.append(RecordOption(prefix + name, info, option))
+        if isinstance(info.annotation, type) and issubclass(info.annotation, BaseModel):
+            found += new_options(info.annotation, f"{prefix}{name}.")
+    return found
+
+
+def placeholder_values(model: type[BaseModel]) -> dict[str, Any]:
+    """The placeholder of each field of `model` that has one; TypeError if a required field
+    has none (validation then could not set a broken one aside)."""
+    values = {}
+    for name, info in model.model_fields.items():
+        placeholder = _marker(info, Placeholder)
+        if placeholder is not None:
+            values[name] = placeholder.value
+        elif info.is_required():
+            raise TypeError(f"{model.__name__}.{name} is required and has no Placeholder")
+    return values
 
 
 class StrictModel(BaseModel):
@@ -361,7 +437,8 @@ def _no_bidi(value: str) -> str:
 
 # The same rule as a pattern pydantic-core checks in Rust (pattern_problem explains it).
 NO_BIDI_PATTERN = f"^[^{''.join(sorted(BIDI_CONTROLS))}]*$"
-CopiedText = Annotated[str, StringConstraints(min_length=1, pattern=NO_BIDI_PATTERN)]
+_NO_BIDI = explained_pattern(NO_BIDI_PATTERN, _no_bidi)
+CopiedText = Annotated[str, StringConstraints(min_length=1), _NO_BIDI]
 
 
 class Command(BareStringShorthand, shorthand="run"):
@@ -371,7 +448,7 @@ class Command(BareStringShorthand, shorthand="run"):
         description="The command line exactly as run. End it with `# runbook: allow-secret` to "
         "silence a false positive of the credential scan."
     )
-    note: Annotated[str, StringConstraints(pattern=NO_BIDI_PATTERN)] | None = Field(
+    note: Annotated[str, _NO_BIDI] | None = Field(
         default=None, description="Why this command, or what to watch while it runs."
     )
 
@@ -391,14 +468,14 @@ class Metric(StrictModel):
 class Rollback(StrictModel):
     """How to undo the change, written for someone paged at night."""
 
-    plan: MarkdownText = Field(
-        description="Markdown: the steps to undo the change and how to tell it worked."
-    )
-    commands: list[Command] = Field(
+    plan: Annotated[
+        MarkdownText, NewOption("--rollback", help="The plan to undo it, in Markdown.")
+    ] = Field(description="Markdown: the steps to undo the change and how to tell it worked.")
+    commands: Annotated[list[Command], NewOption("--rollback-command")] = Field(
         default_factory=list, description="Commands that undo the change."
     )
-    tested: bool = Field(
-        default=False, strict=True, description="Whether the rollback was rehearsed."
+    tested: Annotated[bool, NewOption("--rollback-tested", help="The rollback was rehearsed.")] = (
+        Field(default=False, strict=True, description="Whether the rollback was rehearsed.")
     )
 
 
@@ -418,7 +495,7 @@ class ItemStatus(BareStringShorthand, shorthand="status"):
         return {**field_schema, "enum": [s for s in field_schema["enum"] if s != "skipped"]}
 
     status: Literal["done", "n/a", "skipped"] = Field(description="`done`, `n/a` or `skipped`.")
-    note: Annotated[MarkdownText, StringConstraints(pattern=NO_BIDI_PATTERN)] | None = Field(
+    note: Annotated[MarkdownText, _NO_BIDI] | None = Field(
         default=None, description="Markdown: why; required when skipped."
     )
 
@@ -439,6 +516,22 @@ class Link(StrictModel):
     url: HttpUrl = Field(description="An http(s) URL.")
 
 
+def checklist_marks(texts: list[str]) -> dict[str, dict[str, str]]:
+    """`security-hardening=done` (every item: `*`) or `security-hardening.headers=n/a` (one),
+    as checklist id → item id → status."""
+    marks: dict[str, dict[str, str]] = {}
+    for text in texts:
+        name, _, status = text.partition("=")
+        checklist_id, _, item = name.partition(".")
+        if status not in ("done", "n/a") or not checklist_id:
+            raise ValueError(
+                f"{text!r}: give CHECKLIST=done, CHECKLIST.ITEM=n/a (a skip needs a note: "
+                "write it in the file)"
+            )
+        marks.setdefault(checklist_id, {})[item or "*"] = status
+    return marks
+
+
 def _keys_are_ids(schema: JsonSchemaValue) -> None:
     """patternProperties alone lets any other key through: editors must refuse a checklist or
     item key that is not an id, as validate does."""
@@ -451,11 +544,23 @@ def _keys_are_ids(schema: JsonSchemaValue) -> None:
 class ChangeRecord(StrictModel):
     """One change, written right after it shipped. Its id is the file stem."""
 
-    title: Annotated[OneLine, StringConstraints(max_length=200)] = Field(
-        description="What changed, one line."
-    )
-    date: CalendarDate = Field(description="The day it shipped, YYYY-MM-DD.")
-    shipped_at: Timestamp | None = Field(
+    title: Annotated[
+        OneLine, StringConstraints(max_length=200), NewOption("TITLE"), Placeholder("-")
+    ] = Field(description="What changed, one line.")
+    date: Annotated[
+        CalendarDate,
+        NewOption("--date", help="YYYY-MM-DD.", parsed=True),
+        Placeholder(dt.date(1970, 1, 1)),  # validate takes the file name's date instead
+    ] = Field(description="The day it shipped, YYYY-MM-DD.")
+    shipped_at: Annotated[
+        Timestamp | None,
+        NewOption(
+            "--shipped-at",
+            help="When it reached the environment, with its offset: 2026-11-20T14:05:00+01:00.",
+            metavar="TIME",
+            parsed=True,
+        ),
+    ] = Field(
         default=None,
         description="When it reached `environment`: a date and time with its offset, "
         "2026-11-20T14:05:00Z or 2026-11-20T16:05:00+02:00; its local date is `date`.",
@@ -463,24 +568,34 @@ class ChangeRecord(StrictModel):
     commit: CommitId | None = Field(
         default=None, description="The git commit that shipped it: 7 to 40 hex digits."
     )
-    owner: ShortText = Field(min_length=1, description="Person or team accountable.")
-    service: ShortText = Field(min_length=1, description="The system it changed.")
-    environment: ShortText = Field(
-        default="production", min_length=1, description="Where it shipped."
+    owner: Annotated[
+        ShortText,
+        NewOption("--owner", help="Who is accountable (default: git user)."),
+        Placeholder("-"),
+    ] = Field(min_length=1, description="Person or team accountable.")
+    service: Annotated[
+        ShortText, NewOption("--service", help="The system it changed."), Placeholder("-")
+    ] = Field(min_length=1, description="The system it changed.")
+    environment: Annotated[ShortText, NewOption("--environment", help="Default production.")] = (
+        Field(default="production", min_length=1, description="Where it shipped.")
     )
-    status: Literal["planned", "shipped", "verified", "rolled-back"] = Field(
+    status: Annotated[
+        Literal["planned", "shipped", "verified", "rolled-back"], NewOption("--status")
+    ] = Field(
         default="shipped", description="Lifecycle: planned, shipped, verified or rolled-back."
     )
-    reason: MarkdownText = Field(description="Markdown: why the change was made.")
-    expected_result: MarkdownText | None = Field(
-        default=None, description="Markdown: what should be observed."
-    )
-    files_touched: list[RelativePath] = Field(
+    reason: Annotated[
+        MarkdownText, NewOption("--reason", help="Why, in Markdown."), Placeholder("-")
+    ] = Field(description="Markdown: why the change was made.")
+    expected_result: Annotated[
+        MarkdownText | None, NewOption("--expected-result", help="What to observe.")
+    ] = Field(default=None, description="Markdown: what should be observed.")
+    files_touched: Annotated[list[RelativePath], NewOption("--file"), Placeholder(["-"])] = Field(
         min_length=1,
         max_length=MAX_LIST_ITEMS["files_touched"],
         description="Files the change touched, relative POSIX paths from the repository root.",
     )
-    commands: list[Command] = Field(
+    commands: Annotated[list[Command], NewOption("--command"), Placeholder(["-"])] = Field(
         min_length=1, max_length=MAX_LIST_ITEMS["commands"], description="How it was shipped."
     )
     metrics: list[Metric] = Field(
@@ -488,13 +603,23 @@ class ChangeRecord(StrictModel):
         max_length=MAX_LIST_ITEMS["metrics"],
         description="What moved, before and after.",
     )
-    rollback: Rollback = Field(description="How to undo it.")
-    checklists: dict[Identifier, dict[Identifier, ItemStatus]] = Field(
+    rollback: Annotated[Rollback, Placeholder({"plan": "-", "tested": True})] = Field(
+        description="How to undo it."
+    )
+    checklists: Annotated[
+        dict[Identifier, dict[Identifier, ItemStatus]],
+        NewOption(
+            "--check",
+            help="Mark a checklist's items (or one item) done or n/a.",
+            metavar="CHECKLIST[.ITEM]=done|n/a",
+            read=checklist_marks,
+        ),
+    ] = Field(
         default_factory=dict,
         description="Checklists gone through: checklist id → item id → status.",
         json_schema_extra=_keys_are_ids,
     )
-    tags: list[ShortText] = Field(
+    tags: Annotated[list[ShortText], NewOption("--tag")] = Field(
         default_factory=list, max_length=MAX_LIST_ITEMS["tags"], description="Free tags."
     )
     links: list[Link] = Field(

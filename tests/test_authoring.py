@@ -356,7 +356,7 @@ def test_a_scripted_backfill_is_valid_without_editing(initialised: Path) -> None
         (["T", "--date", "2026-02-03", "--shipped-at", "2026-02-04T01:00:00Z"], "--date is"),
         (["T", "--file", "../etc/passwd"], "'..'"),
         (["T", "--command", ""], "--command"),
-        (["T", "--owner", "two\nlines"], "--owner"),
+        (["T", "--owner", "two\nlines"], "'--owner': must be a single line"),
         (["T", "--check", "nope=done"], "no checklist 'nope'"),
         (["T", "--check", "safe-change.nope=done"], "has no item 'nope'"),
         (["T", "--check", "safe-change=todo"], "CHECKLIST=done"),

@@ -5,25 +5,26 @@ already knows (owner, files touched, commit and time) and leaves commented place
 validation then insists on, for what only the author knows. A backfill script gives every
 field as an option instead; each given value is checked with the record model's own types
 before anything is written, so a record `new` writes is never one `validate` refuses for a
-value that was given.
+value that was given. The options are the record fields with a `NewOption` (models.py): a
+field added there is an option, checked, and written here without more code.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from ..check.files import discover
 from ..check.loader import file_stem
 from ..check.validate import load_checklists
 from ..config import RunbookOptions
-from ..models import ChangeRecord, Checklist, RelativePath
+from ..models import ChangeRecord, Checklist, RelativePath, pattern_problem
 from ..render.slugs import slugify
 from .editor import write_schemas
 from .git import ShippedCommit, author, changed_files, repository_root, shipped_commit
@@ -34,51 +35,60 @@ MAX_SLUG_LENGTH = 50
 
 
 @cache
-def _adapter(name: str) -> TypeAdapter[Any]:
-    info = ChangeRecord.model_fields[name]
+def _adapter(path: str) -> TypeAdapter[Any]:
+    model: type[BaseModel] = ChangeRecord
+    *parents, name = path.split(".")
+    for parent in parents:
+        model = model.model_fields[parent].annotation  # type: ignore[assignment]
+    info = model.model_fields[name]
     if not info.metadata:
         return TypeAdapter(info.annotation)
     return TypeAdapter(Annotated[(info.annotation, *info.metadata)])
 
 
-def checked(name: str, value: Any) -> Any:
-    """`value` as the record's field `name` reads it (a date, a time), or ValueError with
-    validate's own message."""
+def checked(path: str, value: Any) -> Any:
+    """`value` as the record's field at `path` (`rollback.plan`) reads it (a date, a time), or
+    ValueError with validate's own message."""
     try:
-        return _adapter(name).validate_python(value)
+        return _adapter(path).validate_python(value)
     except ValidationError as exc:
-        raise ValueError("; ".join(error["msg"] for error in exc.errors())) from None
+        raise ValueError("; ".join(map(_message, exc.errors()))) from None
+
+
+def _message(error: Any) -> str:
+    """validate's words for a value that breaks one of our patterns (pydantic's own message
+    quotes the pattern)."""
+    if error["type"] == "string_pattern_mismatch":
+        problem = pattern_problem(error["ctx"]["pattern"], error["input"])
+        if problem is not None:
+            return problem.message()
+    return str(error["msg"])
 
 
 @dataclass
 class Draft:
-    """What the author or a backfill script gave; None or empty means "leave a placeholder"."""
+    """What the author or a backfill script gave, by the path of its record field
+    (`rollback.plan`); a field that is absent gets a placeholder in the file."""
 
-    title: str
-    service: str | None = None
-    owner: str | None = None
-    date: dt.date | None = None
-    shipped_at: dt.datetime | None = None
-    status: str | None = None
-    environment: str | None = None
-    reason: str | None = None
-    expected_result: str | None = None
-    files: list[str] = field(default_factory=list)
-    commands: list[str] = field(default_factory=list)
-    rollback: str | None = None
-    rollback_commands: list[str] = field(default_factory=list)
-    rollback_tested: bool = False
-    tags: list[str] = field(default_factory=list)
-    checks: dict[str, dict[str, str]] = field(default_factory=dict)  # checklist → item|* → status
+    given: dict[str, Any]
+
+    @property
+    def title(self) -> str:
+        return str(self.given["title"])
+
+    def get(self, path: str, default: Any = None) -> Any:
+        """The value given for the field at `path`, or `default`."""
+        return self.given.get(path, default)
 
     def problem(self) -> str | None:
         """What `validate` would refuse in the given values taken together."""
-        if self.date and self.shipped_at and self.shipped_at.date() != self.date:
+        day, shipped_at = self.get("date"), self.get("shipped_at")
+        if day and shipped_at and shipped_at.date() != day:
             return (
-                f"--shipped-at is on {self.shipped_at.date().isoformat()} in its own offset, "
-                f"but --date is {self.date.isoformat()}"
+                f"--shipped-at is on {shipped_at.date().isoformat()} in its own offset, "
+                f"but --date is {day.isoformat()}"
             )
-        if self.rollback_commands and not self.rollback:
+        if self.get("rollback.commands") and not self.get("rollback.plan"):
             return "--rollback-command needs --rollback (the plan)"
         return None
 
@@ -97,12 +107,12 @@ def new_record(
     report = WriteReport()
     git_dir = git_dir or options.root
     shipped = shipped_commit(git_dir, revision) if revision else None
-    shipped_at = draft.shipped_at or (shipped.shipped_at if shipped else None)
-    day = draft.date or (shipped_at.date() if shipped_at else today or dt.date.today())
-    owner = draft.owner or author(git_dir)
+    shipped_at = draft.get("shipped_at") or (shipped.shipped_at if shipped else None)
+    day = draft.get("date") or (shipped_at.date() if shipped_at else today or dt.date.today())
+    owner = draft.get("owner") or author(git_dir)
     if owner is None:
         report.notes.append("owner: git config has no user.name or user.email; fill it in")
-    files, source = draft.files, "--file"
+    files, source = draft.get("files_touched", []), "--file"
     if not files:
         changes = changed_files(git_dir, revision)
         if changes.note:
@@ -119,22 +129,25 @@ def new_record(
     lines = [
         "# Fill in every TODO, then run `runbook validate`.",
         *_header(draft, day, shipped_at, shipped, owner),
-        *_markdown_field("reason", draft.reason, "(required) why the change was made"),
-        *_markdown_field("expected_result", draft.expected_result, "what should be observed"),
+        *_markdown_field("reason", draft.get("reason"), "(required) why the change was made"),
+        *_markdown_field(
+            "expected_result", draft.get("expected_result"), "what should be observed"
+        ),
         *_list_field("files_touched", files, f"from {source}", "(required) relative paths"),
         *_list_field(
             "commands",
-            draft.commands,
+            draft.get("commands", []),
             "how it shipped",
             "(required) how it shipped; a bare string or {run: ..., note: ...}",
         ),
         "# metrics:  what moved",
         "#   - {name: TODO, unit: ms, before: 0, after: 0, better: lower}",
         *_rollback(draft),
-        *_checklists(_checklists_to_fill(options, draft, day), draft.checks, day),
+        *_checklists(_checklists_to_fill(options, draft, day), draft.get("checklists", {}), day),
     ]
-    if draft.tags:
-        lines.append(f"tags: [{', '.join(map(_quote, draft.tags))}]")
+    if draft.get("tags"):
+        lines.append(f"tags: [{', '.join(map(_quote, draft.get('tags')))}]")
+    lines += _other_fields(draft)
     write_new(path, "\n".join(lines) + "\n", report, root=options.root)
     return path, report
 
@@ -150,16 +163,20 @@ def _header(
         f"title: {_quote(draft.title)}",
         f"date: {day.isoformat()}",
         f"shipped_at: {shipped_at.isoformat()}"
-        + ("" if draft.shipped_at else "  # when it was committed; when it reached production")
+        + (
+            ""
+            if draft.get("shipped_at")
+            else "  # when it was committed; when it reached production"
+        )
         if shipped_at
         else "# shipped_at: 2026-11-20T14:05:00+01:00  when it reached the environment",
         f"commit: {_quote(shipped.commit)}" if shipped else "# commit: the git commit id",
         f"owner: {_quote(owner)}" if owner else "# owner: TODO who is accountable (required)",
-        f"service: {_quote(draft.service)}"
-        if draft.service
+        f"service: {_quote(draft.get('service'))}"
+        if draft.get("service")
         else "# service: TODO the system it changed (required)",
-        *([f"environment: {_quote(draft.environment)}"] if draft.environment else []),
-        f"status: {draft.status or 'shipped'}",
+        *([f"environment: {_quote(draft.get('environment'))}"] if draft.get("environment") else []),
+        f"status: {draft.get('status') or 'shipped'}",
     ]
 
 
@@ -175,8 +192,34 @@ def _list_field(name: str, values: list[str], source: str, hint: str) -> list[st
     return [f"{name}:  # {source}", *(f"  - {_quote(value)}" for value in values)]
 
 
+# The fields the lines above write; any other is written by `_other_fields`.
+_WRITTEN_ABOVE = frozenset(
+    {"title", "date", "shipped_at", "commit", "owner", "service", "environment", "status"}
+    | {"reason", "expected_result", "files_touched", "commands", "metrics", "rollback"}
+    | {"checklists", "tags"}
+)
+
+
+def _other_fields(draft: Draft) -> list[str]:
+    """Every other field of the record: its value if given, else a placeholder comment when
+    it is required (so that a field added to the model needs no code here)."""
+    lines = []
+    for name, info in ChangeRecord.model_fields.items():
+        value = draft.get(name)
+        if name in _WRITTEN_ABOVE or (value is None and not info.is_required()):
+            continue
+        if value is None:
+            lines.append(f"# {name}: TODO {info.description} (required)")
+        elif isinstance(value, dt.date):
+            lines.append(f"{name}: {value.isoformat()}")
+        else:  # JSON text, lists and mappings are YAML too
+            lines.append(f"{name}: {json.dumps(value, ensure_ascii=False)}")
+    return lines
+
+
 def _rollback(draft: Draft) -> list[str]:
-    if draft.rollback is None:
+    plan = draft.get("rollback.plan")
+    if plan is None:
         return [
             "# rollback:  (required)",
             "#   plan: |",
@@ -185,10 +228,10 @@ def _rollback(draft: Draft) -> list[str]:
             "#     - TODO",
             "#   tested: false",
         ]
-    lines = ["rollback:", *_markdown_field("plan", draft.rollback, "", indent="  ")]
-    if draft.rollback_commands:
-        lines += ["  commands:", *(f"    - {_quote(c)}" for c in draft.rollback_commands)]
-    return [*lines, f"  tested: {'true' if draft.rollback_tested else 'false'}"]
+    lines = ["rollback:", *_markdown_field("plan", plan, "", indent="  ")]
+    if draft.get("rollback.commands"):
+        lines += ["  commands:", *(f"    - {_quote(c)}" for c in draft.get("rollback.commands"))]
+    return [*lines, f"  tested: {'true' if draft.get('rollback.tested') else 'false'}"]
 
 
 def _checklists(
@@ -272,21 +315,23 @@ def _checklists_to_fill(
 ) -> dict[str, Checklist]:
     """The checklists the service or a tag requires, under any spelling or alias (the same
     matching as validation's), and those named by --check; ValueError for an unknown name."""
-    if draft.service is None and not draft.tags and not draft.checks:
+    given_service, given_tags = draft.get("service"), draft.get("tags", [])
+    marks = draft.get("checklists", {})
+    if given_service is None and not given_tags and not marks:
         return {}
     files = discover(options.checklists_dir, recursive=False)
     known = {name: s.checklist for name, s in load_checklists(files, options, []).items()}
     aliases = options.aliases
-    service = aliases.key("service", draft.service) if draft.service else None
-    tags = {aliases.key("tag", tag) for tag in draft.tags}
+    service = aliases.key("service", given_service) if given_service else None
+    tags = {aliases.key("tag", tag) for tag in given_tags}
     chosen = {
         checklist_id: checklist
         for checklist_id, checklist in known.items()
         if service in {aliases.key("service", s) for s in checklist.required_for.services}
         or tags & {aliases.key("tag", t) for t in checklist.required_for.tags}
-        or checklist_id in draft.checks
+        or checklist_id in marks
     }
-    for checklist_id, items in draft.checks.items():
+    for checklist_id, items in marks.items():
         if checklist_id not in known:
             folder = options.checklists_dir.name
             raise ValueError(f"--check: no checklist {checklist_id!r} in {folder}/")

@@ -21,7 +21,15 @@ from pydantic import BaseModel, ValidationError
 
 from ..config import RunbookOptions
 from ..diagnostics import Diagnostic, sort_diagnostics
-from ..models import ID_PATTERN, ChangeRecord, Checklist, Runbook, SourcedChecklist, SourcedRecord
+from ..models import (
+    ID_PATTERN,
+    ChangeRecord,
+    Checklist,
+    Runbook,
+    SourcedChecklist,
+    SourcedRecord,
+    placeholder_values,
+)
 from ..names import NAME_KINDS, Aliases, name_key
 from .cache import ValidationCache
 from .checklist_effects import checklist_notes, removed_item_diagnostics
@@ -295,16 +303,9 @@ def _best_effort_record(
 _REQUIRED_FIELDS = frozenset(
     name for name, info in ChangeRecord.model_fields.items() if info.is_required()
 )
-# Valid stand-ins for required fields the rules never read (RULE_INPUTS are never replaced).
-_PLACEHOLDERS: dict[str, Any] = {
-    "title": "-",
-    "owner": "-",
-    "reason": "-",
-    "environment": "-",
-    "files_touched": ["-"],
-    "commands": ["-"],
-    "rollback": {"plan": "-", "tested": True},
-}
+# Valid stand-ins for required fields the rules never read (RULE_INPUTS are never replaced):
+# the model's Placeholders, one for every required field.
+_PLACEHOLDERS = placeholder_values(ChangeRecord)
 
 
 def _id_diagnostics(loaded: LoadedFile) -> list[Diagnostic]:
