@@ -29,8 +29,15 @@ plugins:
 
 def pytest_configure(config: pytest.Config) -> None:
     """Builds sign their validation cache with a key in the user's cache folder: keep the
-    tests' keys in a folder of their own."""
+    tests' keys in a folder of their own. The release test's markers are declared here."""
     os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="runbook-tests-cache-")
+    config.addinivalue_line(
+        "markers",
+        "release: builds, installs and runs the release a tag ships (tests/test_release.py)",
+    )
+    # pytest-xdist's own marker, declared for runs without it: the release module's fixtures
+    # build and install once per worker, so `--dist loadgroup` keeps the module on one.
+    config.addinivalue_line("markers", "xdist_group(name): run these tests on one xdist worker")
 
 
 @pytest.fixture
