@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import yaml
 from git_repos import git, new_repository
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -411,3 +412,28 @@ def test_the_pre_commit_hook_fails_an_invalid_record_at_its_line_and_column(
     assert ran.returncode == 1, ran.stdout + ran.stderr
     assert re.search(r"^runbook validate\.+Failed$", ran.stdout, re.MULTILINE), ran.stdout
     assert f"{where}:{line}:{column}: error: metrics[0].better:" in ran.stdout
+
+
+# The workflow that publishes a tag
+
+
+def test_the_release_workflow_publishes_only_what_passed_the_release_test() -> None:
+    workflow_file = REPO_ROOT / ".github" / "workflows" / "release.yml"
+    checked = run(
+        VENV_BIN / "check-jsonschema", "--builtin-schema", "vendor.github-workflows",
+        workflow_file, cwd=REPO_ROOT,
+    )  # fmt: skip
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    workflow = yaml.safe_load(workflow_file.read_text(encoding="utf-8"))
+    assert workflow[True] == {"push": {"tags": ["v*"]}}  # YAML 1.1 reads the key `on` as True
+    assert workflow["permissions"] == {"contents": "read"}
+    tested = workflow["jobs"]["test-and-build"]
+    runs = [step.get("run", "") for step in tested["steps"]]
+    assert any("pytest" in command and "tests/test_release.py" in command for command in runs)
+    assert any("GITHUB_REF_NAME" in command and "pyproject.toml" in command for command in runs)
+    assert any("twine check --strict" in command for command in runs)
+    publish = workflow["jobs"]["publish"]
+    assert publish["needs"] == "test-and-build"
+    assert publish["environment"]["name"] == "pypi"
+    assert publish["permissions"] == {"id-token": "write"}
+    assert publish["steps"][-1]["uses"].startswith("pypa/gh-action-pypi-publish@")
