@@ -255,7 +255,7 @@ def test_runbook_version_is_the_wheel_version(team: Team, release: Release) -> N
 
 
 def test_init_writes_the_starter_files_and_new_a_draft_that_names_what_is_missing(
-    team: Team,
+    team: Team, release: Release
 ) -> None:
     for name in (
         "mkdocs.yml",
@@ -267,6 +267,10 @@ def test_init_writes_the_starter_files_and_new_a_draft_that_names_what_is_missin
         "schemas/record.schema.json",
     ):
         assert (team.repo / name).is_file(), name
+    tag = f"v{release.wheel.name.split('-')[1]}"
+    for workflow in ("runbook-check.yml", "runbook-publish.yml"):
+        text = (team.repo / ".github" / "workflows" / workflow).read_text(encoding="utf-8")
+        assert f'git+https://github.com/OWNER/runbook@{tag}"' in text  # the version that wrote it
     assert team.draft_check.returncode == 1
     draft = team.drafted.relative_to(team.repo).as_posix()
     for field in ("reason", "files_touched", "commands", "rollback"):
