@@ -6,14 +6,18 @@ import functools
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import processes
 import pytest
 from cli_run import CliRun, run_cli
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 TESTS_DATA = Path(__file__).resolve().parent / "data"
+# How long a process started by a test may take to end after it: a process just told to stop,
+# or whose parent is ending. A bound, not a pause: the wait ends as soon as they have.
+PROCESS_GRACE_SECONDS = 5.0
 # 2027-01-01T00:00:00Z: "today" for staleness warnings, so results do not depend on the clock.
 FIXED_EPOCH = "1798761600"
 
@@ -29,8 +33,36 @@ plugins:
 
 def pytest_configure(config: pytest.Config) -> None:
     """Builds sign their validation cache with a key in the user's cache folder: keep the
-    tests' keys in a folder of their own."""
+    tests' keys in a folder of their own. Processes the tests start carry this process's mark
+    (see no_process_left_running). The release test's markers are declared here."""
     os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="runbook-tests-cache-")
+    processes.mark_this_process()
+    config.addinivalue_line(
+        "markers",
+        "release: builds, installs and runs the release a tag ships (tests/test_release.py)",
+    )
+    # pytest-xdist's own marker, declared for runs without it: the release module's fixtures
+    # build and install once per worker, so `--dist loadgroup` keeps the module on one.
+    config.addinivalue_line("markers", "xdist_group(name): run these tests on one xdist worker")
+
+
+@pytest.fixture(autouse=True)
+def no_process_left_running() -> Iterator[None]:
+    """Fails the test after which a process it started (a child of this process, a child's
+    child, or a detached daemon that inherited this process's mark) still runs. Processes
+    running before the test, such as a session's browser, are not its doing."""
+    if not processes.supported():
+        yield
+        return
+    before = {process.identity for process in processes.started_here()}
+    yield
+    left = processes.left_running(before, within=PROCESS_GRACE_SECONDS)
+    if left:
+        pytest.fail(
+            f"still running {PROCESS_GRACE_SECONDS:g} s after the test: "
+            + "; ".join(map(str, left)),
+            pytrace=False,
+        )
 
 
 @pytest.fixture

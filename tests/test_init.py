@@ -72,7 +72,9 @@ def test_the_workflows_are_valid_github_workflows_pinned_to_this_version(repo: P
     assert checked.returncode == 0, checked.stdout + checked.stderr
 
     check, publish = (yaml.safe_load(w.read_text(encoding="utf-8")) for w in workflows)
-    pinned = f'pip install "runbook-generator=={version("runbook-generator")}"'
+    # from runbook's git repository at the tag of the version that wrote it (not on PyPI yet)
+    tag = f"v{version('runbook-generator')}"
+    pinned = f'pip install "runbook-generator @ git+https://github.com/OWNER/runbook@{tag}"'
     for workflow in (check, publish):
         runs = [step.get("run", "") for job in workflow["jobs"].values() for step in job["steps"]]
         assert pinned in runs
