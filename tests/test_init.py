@@ -4,6 +4,7 @@ repository (the plugin added in place, or the exact lines printed and `build` re
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from importlib.metadata import version
@@ -72,9 +73,8 @@ def test_the_workflows_are_valid_github_workflows_pinned_to_this_version(repo: P
     assert checked.returncode == 0, checked.stdout + checked.stderr
 
     check, publish = (yaml.safe_load(w.read_text(encoding="utf-8")) for w in workflows)
-    # from runbook's git repository at the tag of the version that wrote it (not on PyPI yet)
-    tag = f"v{version('runbook-generator')}"
-    pinned = f'pip install "runbook-generator @ git+https://github.com/OWNER/runbook@{tag}"'
+    # the version that wrote it, from where it came (this checkout: the release on PyPI)
+    pinned = f'pip install "runbook-generator=={version("runbook-generator")}"'
     for workflow in (check, publish):
         runs = [step.get("run", "") for job in workflow["jobs"].values() for step in job["steps"]]
         assert pinned in runs
@@ -168,3 +168,33 @@ def test_init_with_an_unreadable_mkdocs_yml_says_so_and_leaves_it(repo: Path) ->
     assert result.exit_code == 1
     assert "cannot be read as UTF-8 text" in result.stderr
     assert (repo / "mkdocs.yml").read_bytes() == b"site_name: \xff\xfe Team\n"
+
+
+def test_the_workflows_install_runbook_from_the_git_commit_it_was_installed_from(
+    tmp_path: Path,
+) -> None:
+    """pip records where a package came from (direct_url.json): a team that installed
+    runbook from its git repository gets workflows that install that very commit."""
+    info = tmp_path / "site" / "runbook_generator-0.1.0.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: runbook-generator\nVersion: 0.1.0\n"
+    )
+    commit = "0123456789abcdef0123456789abcdef01234567"
+    origin = {
+        "url": "https://git.example.com/tools/runbook.git",
+        "vcs_info": {"vcs": "git", "commit_id": commit},
+    }
+    (info / "direct_url.json").write_text(json.dumps(origin))
+    probe = (
+        f"import sys; sys.path.insert(0, {str(tmp_path / 'site')!r})\n"
+        "from generator.authoring.scaffold import runbook_requirement\n"
+        "print(runbook_requirement())"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    )
+    assert (
+        result.stdout.strip()
+        == f"runbook-generator @ git+https://git.example.com/tools/runbook.git@{commit}"
+    )

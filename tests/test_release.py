@@ -74,7 +74,6 @@ def clean_environment(**extra: str) -> dict[str, str]:
         for part in environment.get("PATH", "").split(os.pathsep)
         if part and Path(part).resolve() != VENV_BIN.resolve()
     )
-    environment["RUNBOOK_RESIDENT"] = "0"
     environment["NO_MKDOCS_2_WARNING"] = "1"
     return {**environment, **extra}
 
@@ -267,10 +266,10 @@ def test_init_writes_the_starter_files_and_new_a_draft_that_names_what_is_missin
         "schemas/record.schema.json",
     ):
         assert (team.repo / name).is_file(), name
-    tag = f"v{release.wheel.name.split('-')[1]}"
+    wheel_version = release.wheel.name.split("-")[1]
     for workflow in ("runbook-check.yml", "runbook-publish.yml"):
         text = (team.repo / ".github" / "workflows" / workflow).read_text(encoding="utf-8")
-        assert f'git+https://github.com/OWNER/runbook@{tag}"' in text  # the version that wrote it
+        assert f'"runbook-generator=={wheel_version}"' in text  # the version that wrote it
     assert team.draft_check.returncode == 1
     draft = team.drafted.relative_to(team.repo).as_posix()
     for field in ("reason", "files_touched", "commands", "rollback"):

@@ -7,7 +7,7 @@ import datetime as dt
 import json
 import re
 from importlib import resources
-from importlib.metadata import version
+from importlib.metadata import distribution, version
 from pathlib import Path
 
 from ..check.files import discover
@@ -48,6 +48,7 @@ def init_repository(target: Path, *, today: dt.date | None = None) -> WriteRepor
     branch = current_branch(target) or "main"
     values = {
         "@VERSION@": version("runbook-generator"),
+        "@REQUIREMENT@": runbook_requirement(),
         "@BRANCH@": branch,
         "@SITE_URL@": _pages_url(target),
     }
@@ -87,6 +88,21 @@ def init_repository(target: Path, *, today: dt.date | None = None) -> WriteRepor
             "written (publish the site the way this repository already does)"
         )
     return report
+
+
+def runbook_requirement() -> str:
+    """How CI installs the runbook that is running: from the git repository and commit it was
+    installed from (pip records it), else the release of this version on PyPI."""
+    try:
+        origin = json.loads(distribution("runbook-generator").read_text("direct_url.json") or "")
+        vcs = origin.get("vcs_info", {})
+        if vcs.get("vcs") == "git" and vcs.get("commit_id") and "://" in origin.get("url", ""):
+            url = origin["url"]
+            if not url.startswith("file:"):  # a clone on this machine is no address for CI
+                return f"runbook-generator @ git+{url}@{vcs['commit_id']}"
+    except (ValueError, AttributeError, TypeError):
+        pass
+    return f"runbook-generator=={version('runbook-generator')}"
 
 
 def _starter_record(target: Path, today: dt.date) -> str:
