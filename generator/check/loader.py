@@ -34,11 +34,11 @@ from yaml.events import (
 from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 from yaml.resolver import Resolver
 
+from ..config import DEFAULT_MAX_BYTES
 from ..diagnostics import Diagnostic
 from .files import Stamp, stamp_from
 from .yaml_events import compact_events
 
-DEFAULT_MAX_BYTES = 1024 * 1024
 MAX_DEPTH = 24
 MAX_REPORTED_PER_FILE = 20
 STR_TAG = "tag:yaml.org,2002:str"
