@@ -28,7 +28,8 @@ from .check.cache import CACHE_FOLDER
 from .check.files import YAML_SUFFIXES, discover
 from .check.validate import display_path, validate_runbook
 from .config import ConfigurationError, RunbookOptions, read_options
-from .diagnostics import OUTPUT_FORMATS, format_diagnostics, has_errors, summary_line
+from .diagnostics import has_errors, summary_line
+from .formats import FORMATS, format_diagnostics
 from .models import WHEN_FORMATS, ChangeRecord, SourcedRecord
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
@@ -98,7 +99,7 @@ def cli() -> None:
 
 @cli.command()
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
-@click.option("--format", "output_format", type=click.Choice(OUTPUT_FORMATS), default="text")
+@click.option("--format", "output_format", type=click.Choice(list(FORMATS)), default="text")
 @click.option("--strict", is_flag=True, help="Fail on warnings too.")
 @click.option(
     "--changed",

@@ -37,6 +37,7 @@ from yaml.resolver import Resolver
 from ..config import DEFAULT_MAX_BYTES
 from ..diagnostics import Diagnostic
 from .files import Stamp, stamp_from
+from .problems import problem
 from .yaml_events import compact_events
 
 MAX_DEPTH = 24
@@ -128,7 +129,7 @@ class LoadedFile:
         return {key: (mark.line + 1, mark.column + 1) for key, mark in self.top_level_marks.items()}
 
     def error(self, line: int, column: int, code: str, message: str) -> None:
-        self.diagnostics.append(Diagnostic(self.display_path, line, column, "error", code, message))
+        self.diagnostics.append(problem(self.display_path, line, column, "error", code, message))
 
 
 class _Refused(Exception):

@@ -28,6 +28,7 @@ from .checklist_effects import checklist_notes, removed_item_diagnostics
 from .files import Stamp, discover, list_record_files, stamp_of
 from .gc_pause import collector_paused
 from .loader import LoadedFile, compose_nodes, file_stem, load_yaml_file, locate
+from .problems import problem
 from .rules import Finding, check_checklist, check_record, secret_findings
 from .schema_errors import did_you_mean, schema_diagnostics
 from .secrets import ALLOW_MARKER
@@ -238,7 +239,7 @@ def _yaml11_boolean_diagnostics(
     schema refused it already, as an item status, its own message says what to write)."""
     reported = {(d.line, d.column) for d in diagnostics if d.path == loaded.display_path}
     return [
-        Diagnostic(
+        problem(
             loaded.display_path,
             line,
             column,
@@ -310,7 +311,7 @@ _PLACEHOLDERS: dict[str, Any] = {
 def _id_diagnostics(loaded: LoadedFile) -> list[Diagnostic]:
     if loaded.stem in RESERVED_IDS:
         return [
-            Diagnostic(
+            problem(
                 loaded.display_path,
                 1,
                 1,
@@ -323,7 +324,7 @@ def _id_diagnostics(loaded: LoadedFile) -> list[Diagnostic]:
     if ID_PATTERN.fullmatch(loaded.stem):
         return []
     return [
-        Diagnostic(
+        problem(
             loaded.display_path,
             1,
             1,
@@ -540,7 +541,7 @@ def _located(findings: list[Finding], loaded: LoadedFile) -> list[Diagnostic]:
             if _marker_follows(lines[line - 1], finding.needle):
                 continue
         diagnostics.append(
-            Diagnostic(
+            problem(
                 loaded.display_path, line, column, finding.severity, finding.code, finding.message
             )
         )
@@ -582,7 +583,7 @@ def _duplicate_id_diagnostics(
             first = first_by_stem.setdefault(file_stem(path), path)
             if first is not path:
                 diagnostics.append(
-                    Diagnostic(
+                    problem(
                         display_path(path),
                         1,
                         1,
@@ -640,7 +641,7 @@ def _alias_target_diagnostics(
             known = sorted({s for use in uses for k, _, s in use.named() if k == kind})
             line = next((n for n, text in enumerate(lines, 1) if target in text), 1)
             diagnostics.append(
-                Diagnostic(
+                problem(
                     display_path(options.config_file),
                     line,
                     1,
