@@ -33,7 +33,7 @@ from mkdocs.structure.pages import Page
 
 from ..config import ConfigurationError, PluginOptions, RunbookOptions
 from ..render.environment import compiled_templates_cache
-from ..render.pages import RenderSettings
+from ..render.settings import RenderSettings
 from .incremental import IncrementalBuild
 from .mkdocs_config import configure_site
 from .output import check_output_folder
