@@ -26,7 +26,8 @@ from .authoring.schema import SCHEMA_MODELS, json_schema
 from .authoring.writing import WriteReport
 from .check.cache import CACHE_FOLDER
 from .check.files import YAML_SUFFIXES, discover
-from .check.validate import display_path, validate_runbook
+from .check.paths import display_path
+from .check.validate import validate_runbook
 from .config import ConfigurationError, RunbookOptions, read_options
 from .diagnostics import has_errors, summary_line
 from .formats import FORMATS, format_diagnostics

@@ -56,14 +56,14 @@ def run_runbook(runbook_repo: Path) -> Callable[..., CliRun]:
 def checked_here(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The names of the record files this process validates from now on (a worker process's
     checks are not seen): what a run read again rather than took from its cache."""
-    from generator.check import validate
+    from generator.check import workers  # it checks files in-process below PARALLEL_THRESHOLD
 
     checked: list[str] = []
-    original = validate._check_record_file
+    original = workers.check_record_file
 
     def counting(path: str, context: object) -> object:
         checked.append(Path(path).name)
         return original(path, context)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(validate, "_check_record_file", counting)
+    monkeypatch.setattr(workers, "check_record_file", counting)
     return checked

@@ -13,7 +13,8 @@ import pytest
 from cli_run import run_cli
 from record_files import EPOCH, initialised_runbook, write_record
 
-from generator.check.validate import PARALLEL_THRESHOLD, validate_runbook
+from generator.check.validate import validate_runbook
+from generator.check.workers import PARALLEL_THRESHOLD
 from generator.config import read_options
 
 RESULTS = Path(".runbook-cache") / "validate-results.pickle"

@@ -19,9 +19,9 @@ from typing import Annotated, Any
 
 from pydantic import TypeAdapter, ValidationError
 
+from ..check.file_check import load_checklists
 from ..check.files import discover
 from ..check.loader import file_stem
-from ..check.validate import load_checklists
 from ..config import RunbookOptions
 from ..models import ChangeRecord, Checklist, RelativePath
 from ..render.slugs import slugify
