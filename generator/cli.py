@@ -625,4 +625,7 @@ class _Signalled(BaseException):
         self.number = number
 
 
-_ENDING_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+# As far as the platform has them: Windows has no SIGHUP.
+_ENDING_SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)
+)

@@ -158,14 +158,18 @@ def file_stem(path: str | Path) -> str:
     return stem if stem.strip(".") else name
 
 
+# Non-blocking, so a FIFO named like a record cannot hang validation; binary, so that Windows
+# reads the bytes as they are (the flags a platform lacks are left out).
+_READ_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+
+
 def load_yaml_file(
     path: str | Path, display_path: str, *, max_bytes: int = DEFAULT_MAX_BYTES
 ) -> LoadedFile:
     """Read and parse one file; every problem becomes a diagnostic, nothing raises."""
     loaded = LoadedFile(path=path, display_path=display_path)
     try:
-        # Non-blocking, so a FIFO named like a record cannot hang validation.
-        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        descriptor = os.open(path, _READ_FLAGS)
         try:
             status = os.fstat(descriptor)
             if not stat.S_ISREG(status.st_mode):

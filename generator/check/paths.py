@@ -8,18 +8,22 @@ from pathlib import Path
 
 from .files import discover
 
+# What makes a path not normal: `/.`, `//`, and on Windows (separator `\\`) a `/` anywhere.
+_SEP_DOT, _SEP_SEP, _ALTSEP = os.sep + ".", os.sep * 2, os.altsep
+
 
 def display_path(path: str | Path, cwd: str | None = None) -> str:
     """The path as a person in the current folder (`cwd`, when the caller has read it) would
     type it: string work, no syscall but reading the current folder."""
     cwd = cwd or os.getcwd()
-    inside = cwd.rstrip("/") + "/"
+    inside = cwd.rstrip(os.sep) + os.sep
     # A record's path as the folder listing gives it (absolute, already normal, inside the
     # folder) needs no normalising, which was most of this function's cost, once per record.
     if (
         isinstance(path, str)
         and path.startswith(inside)
-        and not ("/." in path or "//" in path or path.endswith("/"))
+        and not (_SEP_DOT in path or _SEP_SEP in path or path.endswith(os.sep))
+        and not (_ALTSEP and _ALTSEP in path)
     ):
         return path[len(inside) :]
     return normalised_display_path(cwd, path)
@@ -30,7 +34,7 @@ def normalised_display_path(cwd: str, path: str | Path) -> str:
     absolute = os.path.normpath(os.path.join(cwd, path))
     if absolute == cwd:
         return "."
-    inside = cwd.rstrip("/") + "/"
+    inside = cwd.rstrip(os.sep) + os.sep
     return absolute[len(inside) :] if absolute.startswith(inside) else absolute
 
 
