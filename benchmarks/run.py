@@ -38,7 +38,7 @@ from generator.check.cache import CACHE_FOLDER
 from generator.check.files import discover
 from generator.check.validate import validate_runbook
 from generator.config import read_options
-from generator.render.pages import RenderSettings
+from generator.render.settings import RenderSettings
 from generator.render.site_pages import navigation_uris
 from generator.site.mkdocs_config import MATERIAL_FEATURES, REQUIRED_EXTENSIONS
 

@@ -26,9 +26,11 @@ from .authoring.schema import SCHEMA_MODELS, json_schema
 from .authoring.writing import WriteReport
 from .check.cache import CACHE_FOLDER
 from .check.files import YAML_SUFFIXES, discover
-from .check.validate import display_path, validate_runbook
+from .check.paths import display_path
+from .check.validate import validate_runbook
 from .config import ConfigurationError, RunbookOptions, read_options
-from .diagnostics import OUTPUT_FORMATS, format_diagnostics, has_errors, summary_line
+from .diagnostics import has_errors, summary_line
+from .formats import FORMATS, format_diagnostics
 from .models import WHEN_FORMATS, ChangeRecord, NewOption, RecordOption, SourcedRecord, new_options
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
@@ -98,7 +100,7 @@ def cli() -> None:
 
 @cli.command()
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
-@click.option("--format", "output_format", type=click.Choice(OUTPUT_FORMATS), default="text")
+@click.option("--format", "output_format", type=click.Choice(list(FORMATS)), default="text")
 @click.option("--strict", is_flag=True, help="Fail on warnings too.")
 @click.option(
     "--changed",
@@ -595,4 +597,7 @@ class _Signalled(BaseException):
         self.number = number
 
 
-_ENDING_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+# As far as the platform has them: Windows has no SIGHUP.
+_ENDING_SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)
+)

@@ -18,10 +18,11 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from .check.loader import DEFAULT_MAX_BYTES
 from .names import Aliases
 
 DEFAULT_CONFIG_FILE = "mkdocs.yml"
+# The largest record or checklist read (max_file_bytes): the loader's default too.
+DEFAULT_MAX_BYTES = 1024 * 1024
 
 
 class ConfigurationError(Exception):

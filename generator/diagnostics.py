@@ -1,21 +1,19 @@
-"""Every problem runbook finds is a Diagnostic: data first, printed once, in one of three formats.
+"""Every problem runbook finds is a Diagnostic: plain data, printed once, in any format.
 
 Keeping problems as data (never exceptions that stop the run) is what lets `runbook validate`
-report everything at once and lets CI, editors and the MkDocs plugin share one output.
+report everything at once and lets CI, editors and the MkDocs plugin share one output. How a
+diagnostic is printed is formats.py's; how check/ makes one safe to print is check/problems.py's.
+This module imports nothing else of runbook's.
 """
 
 from __future__ import annotations
 
-import json
 import operator
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from typing import Literal
 
-from .check.secrets import mask_secrets
-
 Severity = Literal["error", "warning"]
-OUTPUT_FORMATS = ("text", "json", "github", "sarif")
 
 
 @dataclass(frozen=True)
@@ -88,36 +86,6 @@ class Diagnostic:
     code: str
     message: str
 
-    def __post_init__(self) -> None:
-        # Messages echo user text (keys, ids, values): never a credential in full, in any
-        # format, and never extra lines or terminal escapes.
-        object.__setattr__(self, "message", mask_secrets(self.message))
-        for name in ("path", "message"):
-            value = getattr(self, name)
-            if not value.isprintable():
-                object.__setattr__(self, name, _printable(value))
-
-    def as_text(self) -> str:
-        return (
-            f"{self.path}:{self.line}:{self.column}: {self.severity}: {self.message} [{self.code}]"
-        )
-
-    def as_github(self) -> str:
-        # Workflow commands end at a newline and treat % specially: escape them as documented.
-        message = f"{self.message} [{self.code}]"
-        message = message.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-        path = self.path.replace("%", "%25").replace(",", "%2C").replace(":", "%3A")
-        return (
-            f"::{self.severity} file={path},line={self.line},col={self.column},"
-            f"title=runbook {self.code}::{message}"
-        )
-
-
-def _printable(text: str) -> str:
-    return "".join(
-        c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text
-    )
-
 
 def sort_diagnostics(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
     """Sort by path, then line and column, so output is stable and reads top to bottom.
@@ -134,20 +102,6 @@ _fields_in_order = operator.attrgetter(*(f.name for f in fields(Diagnostic)))
 def has_errors(diagnostics: Iterable[Diagnostic], *, strict: bool = False) -> bool:
     """True when the run must fail: any error, or any warning under --strict."""
     return any(d.severity == "error" or strict for d in diagnostics)
-
-
-def format_diagnostics(diagnostics: list[Diagnostic], output_format: str) -> str:
-    """Render diagnostics as text lines, a JSON array, GitHub Actions workflow commands or a
-    SARIF 2.1.0 log."""
-    if output_format == "sarif":
-        from .sarif import sarif_log  # imported only when asked for: validate starts faster
-
-        return sarif_log(diagnostics)
-    if output_format == "json":
-        return json.dumps([asdict(d) for d in diagnostics], indent=2, ensure_ascii=False)
-    if output_format == "github":
-        return "\n".join(d.as_github() for d in diagnostics)
-    return "\n".join(d.as_text() for d in diagnostics)
 
 
 def summary_line(diagnostics: list[Diagnostic], checked_files: int) -> str:

@@ -23,7 +23,8 @@ from .config import RunbookOptions
 from .diagnostics import has_errors
 from .render.environment import make_environment
 from .render.index import RunbookIndex, build_index
-from .render.pages import Page, RenderedBefore, RenderSettings, render_site
+from .render.pages import Page, RenderedBefore, render_site
+from .render.settings import RenderSettings
 
 
 @dataclass

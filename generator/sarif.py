@@ -9,7 +9,6 @@ as code scanning requires.
 from __future__ import annotations
 
 import json
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import PurePath
 from typing import Any
 
@@ -20,6 +19,9 @@ INFORMATION_URI = "https://pypi.org/project/runbook-generator/"
 
 
 def _tool_version() -> str:
+    # Imported here: every `runbook validate` imports this module, few ask for SARIF.
+    from importlib.metadata import PackageNotFoundError, version
+
     try:
         return version("runbook-generator")
     except PackageNotFoundError:  # a checkout run without installing

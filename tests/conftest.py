@@ -37,6 +37,12 @@ def pytest_configure(config: pytest.Config) -> None:
     (see no_process_left_running). The release test's markers are declared here."""
     os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="runbook-tests-cache-")
     processes.mark_this_process()
+    # Validation tests that spawn workers in this process start multiprocessing's resource
+    # tracker, which serves the process that started it until that one exits (a runbook
+    # command's ends with the command). Started here, it belongs to the session, not a test.
+    from multiprocessing import resource_tracker
+
+    resource_tracker.ensure_running()
     config.addinivalue_line(
         "markers",
         "release: builds, installs and runs the release a tag ships (tests/test_release.py)",
@@ -88,14 +94,14 @@ def run_runbook(runbook_repo: Path) -> Callable[..., CliRun]:
 def checked_here(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The names of the record files this process validates from now on (a worker process's
     checks are not seen): what a run read again rather than took from its cache."""
-    from generator.check import validate
+    from generator.check import workers  # it checks files in-process below PARALLEL_THRESHOLD
 
     checked: list[str] = []
-    original = validate._check_record_file
+    original = workers.check_record_file
 
     def counting(path: str, context: object) -> object:
         checked.append(Path(path).name)
         return original(path, context)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(validate, "_check_record_file", counting)
+    monkeypatch.setattr(workers, "check_record_file", counting)
     return checked

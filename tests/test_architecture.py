@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import ast
+import itertools
 import os
 import re
 import subprocess
@@ -50,6 +51,122 @@ def test_only_site_cli_and_config_import_mkdocs(module: str) -> None:
     """No module outside site/ (and cli.py, config.py) names mkdocs in an import."""
     mkdocs = {name for name in imported_modules(PACKAGE / module) if name.split(".")[0] == "mkdocs"}
     assert mkdocs == set(), f"{module} imports {sorted(mkdocs)}"
+
+
+def module_name(path: Path, package: Path = PACKAGE) -> str:
+    parts = list(path.relative_to(package.parent).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def import_graph(package: Path) -> dict[str, dict[str, int]]:
+    """Each module of the package: the package's modules it imports anywhere (functions
+    included), each with the line of its first import. `from . import name` counts when
+    name is a module."""
+    modules = {module_name(path, package): path for path in package.rglob("*.py")}
+    graph = {}
+    for module, path in sorted(modules.items()):
+        here = module.split(".") if path.name == "__init__.py" else module.split(".")[:-1]
+        found: dict[str, int] = {}
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                base = here[: len(here) - node.level + 1] if node.level else []
+                source = ".".join([*base, *([node.module] if node.module else [])])
+                names = [source, *(f"{source}.{alias.name}" for alias in node.names)]
+            else:
+                continue
+            for name in names:
+                if name in modules and name != module:
+                    found.setdefault(name, node.lineno)
+        graph[module] = found
+    return graph
+
+
+def import_cycle(graph: dict[str, dict[str, int]]) -> list[str]:
+    """One circle of imports (as [a, b, a]), or []."""
+    done: set[str] = set()
+
+    def visit(module: str, trail: list[str]) -> list[str]:
+        if module in trail:
+            return [*trail[trail.index(module) :], module]
+        if module not in done:
+            for imported in graph[module]:
+                cycle = visit(imported, [*trail, module])
+                if cycle:
+                    return cycle
+            done.add(module)
+        return []
+
+    for module in graph:
+        cycle = visit(module, [])
+        if cycle:
+            return cycle
+    return []
+
+
+IMPORTS = import_graph(PACKAGE)
+
+
+def test_the_package_has_no_import_cycles() -> None:
+    """Modules import downwards only: a circle means two modules that are one job, or a
+    shared piece that wants its own module."""
+    cycle = import_cycle(IMPORTS)
+    steps = [f"{a} -> {b} (line {IMPORTS[a][b]})" for a, b in itertools.pairwise(cycle)]
+    assert cycle == [], "import cycle: " + ", ".join(steps)
+
+
+def test_the_cycle_finder_sees_relative_imports_inside_functions(tmp_path: Path) -> None:
+    package = tmp_path / "generator"
+    (package / "sub").mkdir(parents=True)
+    (package / "__init__.py").write_text("", encoding="utf-8")
+    (package / "sub" / "__init__.py").write_text("", encoding="utf-8")
+    (package / "a.py").write_text("from .sub.b import x\n", encoding="utf-8")
+    (package / "sub" / "b.py").write_text("def x():\n    from .. import a\n", encoding="utf-8")
+    (package / "c.py").write_text("import generator.a\n", encoding="utf-8")
+    assert import_cycle(import_graph(package)) == ["generator.a", "generator.sub.b", "generator.a"]
+
+
+def reached_from(module: str) -> set[str]:
+    seen: set[str] = set()
+    pending = [module]
+    while pending:
+        for imported in IMPORTS[pending.pop()]:
+            if imported not in seen:
+                seen.add(imported)
+                pending.append(imported)
+    return seen
+
+
+@pytest.mark.parametrize("module", ["generator.diagnostics", "generator.config"])
+def test_low_modules_import_nothing_above_them(module: str) -> None:
+    """What every stage reads (diagnostics, the options) imports no stage, not even through
+    another module: checking, rendering, the site and authoring sit on top of them."""
+    above = ("check", "render", "site", "authoring")
+    reached = {name for name in reached_from(module) if name.split(".")[1] in above}
+    assert reached == set(), f"{module} imports {sorted(reached)}"
+
+
+def test_diagnostics_are_made_only_where_they_are_made_safe() -> None:
+    """check/problems.py masks credentials and escapes what a terminal would act on: no other
+    module of the package builds a Diagnostic itself."""
+    builders = {
+        module
+        for module, path in ((module_name(path), path) for path in PACKAGE.rglob("*.py"))
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id == "Diagnostic"
+    }
+    assert builders == {"generator.check.problems"}
+
+
+def test_validate_offers_every_output_format() -> None:
+    from generator.cli import cli
+    from generator.formats import FORMATS
+
+    (option,) = [p for p in cli.commands["validate"].params if p.name == "output_format"]
+    assert list(option.type.choices) == list(FORMATS)
 
 
 @pytest.mark.parametrize(

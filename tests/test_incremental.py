@@ -22,7 +22,7 @@ from benchmarks.search_bundle import page_numbered, search_fragments
 from generator.check.cache import signing_key_path
 from generator.config import user_cache_folder
 from generator.render.environment import DEFAULT_TEMPLATES, make_environment
-from generator.render.pages import RenderSettings
+from generator.render.settings import RenderSettings
 from generator.site import incremental
 from generator.site.incremental import PageCache
 

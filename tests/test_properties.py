@@ -18,7 +18,8 @@ from hypothesis import strategies as st
 from pydantic_core import PydanticCustomError
 
 from generator.check.loader import LoadedFile, parse_yaml_bytes
-from generator.check.validate import display_path, normalised_display_path, validate_runbook
+from generator.check.paths import display_path, normalised_display_path
+from generator.check.validate import validate_runbook
 from generator.config import RunbookOptions
 from generator.diagnostics import Diagnostic, sort_diagnostics
 from generator.models import (

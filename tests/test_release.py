@@ -62,8 +62,7 @@ rollback:
 
 def clean_environment(**extra: str) -> dict[str, str]:
     """This process's environment without anything that would let a child find the checkout
-    or this test venv: no PYTHONPATH, no VIRTUAL_ENV, the test venv's bin off PATH. No
-    resident validator is left behind (and none is asked)."""
+    or this test venv: no PYTHONPATH, no VIRTUAL_ENV, the test venv's bin off PATH."""
     environment = {
         name: value
         for name, value in os.environ.items()

@@ -17,6 +17,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from generator.site.rebuilds import surviving_failures
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT_SECONDS = 60
 
@@ -149,3 +151,17 @@ def test_a_runbook_broken_from_the_start_serves_an_error_page(
         assert "2026-11-20-broken.yaml:2:1: error: duplicate key 'title'" in body
         shutil.copy(REPO_ROOT / "records" / "2026" / "2026-11-20-cap-upload-size.yaml", record)
         wait_for(base, "Cap upload size")
+
+
+def test_a_builder_is_made_to_survive_failures_once() -> None:
+    """`runbook serve` wraps its builder, then the plugin's on_serve (which wraps plain
+    `mkdocs serve`'s) keeps it as it is: the banner's callback is not replaced."""
+    results: list[tuple[str, ...]] = []
+
+    def broken_build() -> None:
+        raise RuntimeError("records/broken.yaml:1:1: error")
+
+    builder = surviving_failures(broken_build, results.append)
+    assert surviving_failures(builder) is builder
+    builder()
+    assert results == [("records/broken.yaml:1:1: error",)]

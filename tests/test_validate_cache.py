@@ -13,7 +13,8 @@ import pytest
 from cli_run import run_cli
 from record_files import EPOCH, initialised_runbook, write_record
 
-from generator.check.validate import PARALLEL_THRESHOLD, validate_runbook
+from generator.check.validate import validate_runbook
+from generator.check.workers import PARALLEL_THRESHOLD
 from generator.config import read_options
 
 RESULTS = Path(".runbook-cache") / "validate-results.pickle"
@@ -97,12 +98,15 @@ def test_a_run_that_changes_few_results_writes_only_those(tmp_path: Path) -> Non
     assert (warm.exit_code, warm.output) == (fresh.exit_code, fresh.output)
 
 
+@pytest.mark.parametrize("start_method", ["fork", "spawn"])
 def test_results_from_workers_are_kept_and_an_unstamped_file_is_read_again(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, checked_here: list[str]
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, checked_here: list[str], start_method: str
 ) -> None:
     """A run large enough for workers keeps the results as they pickled them, each under the
     stamp of the file as it was read: the next run checks only what changed since, and a file
-    that could not be read (no stamp) is read again once it can be."""
+    that could not be read (no stamp) is read again once it can be. Workers forked (Linux) or
+    spawned (macOS, Windows) alike."""
+    monkeypatch.setenv("RUNBOOK_START_METHOD", start_method)
     repo = initialised_runbook(tmp_path)
     (repo / "records" / "2025").mkdir(exist_ok=True)
     records = [

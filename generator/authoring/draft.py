@@ -20,9 +20,9 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from ..check.file_check import load_checklists
 from ..check.files import discover
 from ..check.loader import file_stem
-from ..check.validate import load_checklists
 from ..config import RunbookOptions
 from ..models import ChangeRecord, Checklist, RelativePath, pattern_problem
 from ..render.slugs import slugify

@@ -41,6 +41,7 @@ def init_repository(target: Path, *, today: dt.date | None = None) -> WriteRepor
     lines printed), and its site, pages and publishing are left alone."""
     report = WriteReport()
     today = today or dt.date.today()
+    target.mkdir(parents=True, exist_ok=True)  # the folder named: everything else is checked
     config = target / DEFAULT_CONFIG_FILE
     existing = config.is_file()
     if existing:

@@ -14,6 +14,7 @@ from collections import defaultdict
 from ..diagnostics import Diagnostic
 from ..models import SourcedChecklist
 from .loader import load_yaml_file
+from .problems import problem
 from .summary import RecordSummary
 
 
@@ -33,7 +34,7 @@ def removed_item_diagnostics(
         line, column = loaded.key_positions.get("items", (1, 1))
         count = f"{len(paths)} record{'s' if len(paths) != 1 else ''}"
         diagnostics.append(
-            Diagnostic(
+            problem(
                 sourced.path,
                 line,
                 column,

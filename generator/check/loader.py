@@ -34,10 +34,11 @@ from yaml.events import (
 from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 from yaml.resolver import Resolver
 
+from ..config import DEFAULT_MAX_BYTES
 from ..diagnostics import Diagnostic
 from .files import Stamp, stamp_from
+from .problems import problem
 
-DEFAULT_MAX_BYTES = 1024 * 1024
 MAX_DEPTH = 24
 MAX_REPORTED_PER_FILE = 20
 STR_TAG = "tag:yaml.org,2002:str"
@@ -127,7 +128,7 @@ class LoadedFile:
         return {key: (mark.line + 1, mark.column + 1) for key, mark in self.top_level_marks.items()}
 
     def error(self, line: int, column: int, code: str, message: str) -> None:
-        self.diagnostics.append(Diagnostic(self.display_path, line, column, "error", code, message))
+        self.diagnostics.append(problem(self.display_path, line, column, "error", code, message))
 
 
 class _Refused(Exception):
@@ -156,14 +157,18 @@ def file_stem(path: str | Path) -> str:
     return stem if stem.strip(".") else name
 
 
+# Non-blocking, so a FIFO named like a record cannot hang validation; binary, so that Windows
+# reads the bytes as they are (the flags a platform lacks are left out).
+_READ_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+
+
 def load_yaml_file(
     path: str | Path, display_path: str, *, max_bytes: int = DEFAULT_MAX_BYTES
 ) -> LoadedFile:
     """Read and parse one file; every problem becomes a diagnostic, nothing raises."""
     loaded = LoadedFile(path=path, display_path=display_path)
     try:
-        # Non-blocking, so a FIFO named like a record cannot hang validation.
-        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        descriptor = os.open(path, _READ_FLAGS)
         try:
             status = os.fstat(descriptor)
             if not stat.S_ISREG(status.st_mode):

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ValidationError
 from ..diagnostics import CODES, Diagnostic
 from ..models import BareStringShorthand, pattern_problem
 from .loader import MAX_REPORTED_PER_FILE, LoadedFile, compose_nodes, locate, source_text
+from .problems import problem
 from .secrets import find_secrets
 
 # Codes of our own PydanticCustomError types; any other pydantic error is a [schema] problem.
@@ -229,7 +230,7 @@ def schema_diagnostics(
         if item["type"] == "colon-slip":
             line, column = locate(root, loc)
             diagnostics.append(
-                Diagnostic(loaded.display_path, line, column, "error", "schema", item["msg"])
+                problem(loaded.display_path, line, column, "error", "schema", item["msg"])
             )
             continue
         at_key = item["type"] == "extra_forbidden"
@@ -241,5 +242,5 @@ def schema_diagnostics(
             code, message = "too-many-problems", f"{more} more problems like these not shown"
         else:
             code, message = _message(item, loc, root, model)
-        diagnostics.append(Diagnostic(loaded.display_path, line, column, "error", code, message))
+        diagnostics.append(problem(loaded.display_path, line, column, "error", code, message))
     return diagnostics

@@ -24,12 +24,12 @@ from jinja2 import Environment
 from markupsafe import Markup
 from pydantic import BaseModel
 
-from ..config import RunbookOptions
 from ..models import SourcedRecord
 from .environment import templates_fingerprint
 from .exports import annotations_json, file_paths_json, records_json
 from .index import RunbookIndex
 from .links import Links, RecordRows, relative_to, site_path
+from .settings import RenderSettings
 from .site_pages import PAGE_SOURCES, PageSpec
 from .timeline import month_files
 
@@ -47,32 +47,6 @@ class Page:
     content: str
     key: str = ""
     in_nav: bool = False
-
-
-@dataclass(frozen=True)
-class RenderSettings:
-    """What the renderer needs to know about the site it renders for."""
-
-    home_uri: str = "index.md"
-    site_url: str = ""
-    site_name: str = "Runbook"
-    directory_urls: bool = True
-
-    @classmethod
-    def for_options(cls, options: RunbookOptions) -> RenderSettings:
-        """The one place settings are made, for `runbook render --out` and the plugin alike:
-        with a hand-written docs/index.md (or README.md, which MkDocs also publishes as the
-        home page), Recent changes moves to changes/."""
-        docs = options.docs_dir
-        has_home = docs is not None and any(
-            (docs / name).is_file() for name in ("index.md", "README.md")
-        )
-        return cls(
-            home_uri="changes/index.md" if has_home else "index.md",
-            site_url=options.site_url,
-            site_name=options.site_name,
-            directory_urls=options.use_directory_urls,
-        )
 
 
 class _Deferrer:

@@ -12,16 +12,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..models import Runbook
 from .charts import months_chart, trend_chart
 from .index import RunbookIndex, build_index
 from .links import Links, published_url
+from .settings import RenderSettings
 from .timeline import latest_days
-
-if TYPE_CHECKING:
-    from .pages import RenderSettings
 
 FEED_SIZE = 50
 RECENT_ON_HOME = 50
@@ -38,7 +36,7 @@ class PageSpec:
     in_nav: bool = False  # a top-level index page: listed in the navigation
 
 
-PageSource = Callable[[RunbookIndex, Links, "RenderSettings"], Iterable[PageSpec]]
+PageSource = Callable[[RunbookIndex, Links, RenderSettings], Iterable[PageSpec]]
 PAGE_SOURCES: list[PageSource] = []
 
 

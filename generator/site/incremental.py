@@ -38,7 +38,8 @@ from mkdocs.structure.files import Files
 from mkdocs.structure.nav import Navigation
 
 from ..check.cache import CACHE_FOLDER
-from ..render.pages import DEFERRED_MARKER, Page, RenderSettings
+from ..render.pages import DEFERRED_MARKER, Page
+from ..render.settings import RenderSettings
 from ..repository_files import make_folders, write_file
 from .search_index import BUNDLE_FOLDER
 

@@ -22,6 +22,7 @@ from mkdocs.structure.nav import Navigation
 
 from ..config import RunbookOptions
 from ..diagnostics import has_errors
+from ..formats import text_line
 from ..pipeline import Generated, generate
 from ..render.environment import DEFAULT_TEMPLATES, templates_fingerprint
 from ..render.index import RunbookIndex
@@ -132,7 +133,7 @@ def _log_diagnostics(generated: Generated) -> None:
     diagnostics = generated.report.diagnostics
     for diagnostic in diagnostics:
         level = logging.ERROR if diagnostic.severity == "error" else logging.WARNING
-        log.log(level, diagnostic.as_text())
+        log.log(level, text_line(diagnostic))
     if generated.pages is None or has_errors(diagnostics):
         errors = sum(d.severity == "error" for d in diagnostics)
         raise PluginError(f"runbook: {errors} errors in records or checklists (listed above)")

@@ -14,7 +14,7 @@ run the same pipeline as `runbook validate`:
     on_post_build     search bundle, stale outputs, manifest (PagefindIndex, IncrementalBuild)
     on_build_error    stop indexing                          (PagefindIndex)
     on_serve          watch records, checklists, templates; a failed rebuild never
-                      holds requests                     (serve)
+                      holds requests                     (rebuilds)
 """
 
 from __future__ import annotations
@@ -33,12 +33,13 @@ from mkdocs.structure.pages import Page
 
 from ..config import ConfigurationError, PluginOptions, RunbookOptions
 from ..render.environment import compiled_templates_cache
-from ..render.pages import RenderSettings
+from ..render.settings import RenderSettings
 from .incremental import IncrementalBuild
 from .mkdocs_config import configure_site
 from .output import check_output_folder
 from .pages import PAGES_SCRIPT_URI, STYLESHEET_URI, GeneratedPages, SearchDocuments
 from .progress import BuildProgress
+from .rebuilds import surviving_failures
 from .sanitizing import PageSanitizer
 from .search import add_search_worker, keep_out_of_material_index, route_search_worker
 from .search_index import PagefindIndex
@@ -166,8 +167,7 @@ class RunbookPlugin(BasePlugin[RunbookPluginConfig]):  # type: ignore[valid-type
         ):
             if folder.is_dir():
                 server.watch(str(folder))
-        from .serve import PreviewServer, surviving_failures
-
-        if not isinstance(server, PreviewServer):  # plain `mkdocs serve`: never hold requests
-            server.builder = surviving_failures(server.builder, lambda problems: None)
+        # Plain `mkdocs serve` would hold requests while a rebuild fails; `runbook serve`'s
+        # builder survives failures already and is kept as it is.
+        server.builder = surviving_failures(server.builder)
         return server

@@ -14,9 +14,8 @@ import html
 import logging
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
 from urllib.parse import urlsplit
 
 from mkdocs.commands.build import build as mkdocs_build
@@ -25,8 +24,7 @@ from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.livereload import LiveReloadServer
 
 from .build import quiet_dirty_warning, require_runbook_plugin
-
-log = logging.getLogger("mkdocs.plugins.runbook.serve")
+from .rebuilds import log, surviving_failures
 
 BANNER_STYLE = (
     "position:sticky;top:0;z-index:1000;margin:0;padding:.8rem 1rem;max-height:50vh;"
@@ -105,27 +103,6 @@ def _filtering(build_log: _BuildLog) -> Iterator[None]:
     finally:
         for handler in handlers:
             handler.removeFilter(build_log)
-
-
-def surviving_failures(
-    builder: Callable[..., Any], on_result: Callable[[tuple[str, ...]], None]
-) -> Callable[..., None]:
-    """A serve builder that never raises: a failed rebuild is reported, the last site stays.
-
-    The plugin wraps plain `mkdocs serve`'s builder with it too, so that its server does not
-    hold requests forever either (there the diagnostics stay in the terminal).
-    """
-
-    def build(*args: Any, **kwargs: Any) -> None:
-        try:
-            builder(*args, **kwargs)
-        except Exception as exc:  # anything a record, template or plugin can make a build raise
-            on_result((str(exc),))
-            log.error("runbook: rebuild failed; still serving the last good site")
-        else:
-            on_result(())
-
-    return build
 
 
 def serve_site(config_file: str | None, *, dev_addr: str | None = None) -> None:

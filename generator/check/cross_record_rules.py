@@ -1,0 +1,111 @@
+"""The rules that need every record at once: ids unique across folders, one spelling per
+service, owner and tag, and aliases that point at a name some record uses.
+
+The per-record rules are in rules.py; these run after every file was checked, in the parent.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..config import RunbookOptions
+from ..diagnostics import Diagnostic
+from ..models import SourcedRecord
+from ..names import NAME_KINDS, name_key
+from .loader import file_stem, load_yaml_file
+from .paths import display_path
+from .positions import located
+from .problems import problem
+from .rules import Finding
+from .schema_errors import did_you_mean
+from .summary import RecordSummary
+from .variants import name_variants
+
+
+def duplicate_id_diagnostics(
+    records: list[SourcedRecord], checklist_files: list[str], record_files: list[str]
+) -> list[Diagnostic]:
+    """Ids are file stems and must be unique across folders (and .yaml/.yml twins)."""
+    diagnostics = []
+    for files, kind in ((record_files, "record"), (checklist_files, "checklist")):
+        first_by_stem: dict[str, str] = {}
+        for path in files:
+            first = first_by_stem.setdefault(file_stem(path), path)
+            if first is not path:
+                diagnostics.append(
+                    problem(
+                        display_path(path),
+                        1,
+                        1,
+                        "error",
+                        "duplicate-id",
+                        f"{kind} id '{file_stem(path)}' is already used by {display_path(first)}",
+                    )
+                )
+    duplicated = {d.path for d in diagnostics}
+    records[:] = [r for r in records if r.path not in duplicated]
+    return diagnostics
+
+
+def name_diagnostics(uses: list[RecordSummary], options: RunbookOptions) -> list[Diagnostic]:
+    """`[name-variant]` at each other spelling of a name, and `[alias-target]` when an alias
+    points at a name no record uses (a typo in the alias would hide the records)."""
+    by_path: dict[str, list[Finding]] = {}
+    for variant in name_variants(uses, options.aliases):
+        others = f"{variant.others} record{'s' if variant.others != 1 else ''}"
+        by_path.setdefault(variant.use.path, []).append(
+            Finding(
+                variant.loc,
+                "warning",
+                "name-variant",
+                f"{variant.kind} '{variant.spelling}' is spelled '{variant.shown_as}' in "
+                f"{others}: did you mean '{variant.shown_as}'? (both are shown as "
+                f"'{variant.shown_as}')",
+            )
+        )
+    diagnostics = []
+    for path, findings in by_path.items():
+        loaded = load_yaml_file(path, path, max_bytes=options.max_file_bytes)
+        diagnostics += located(findings, loaded)
+    return diagnostics + _alias_target_diagnostics(uses, options)
+
+
+def _alias_target_diagnostics(
+    uses: list[RecordSummary], options: RunbookOptions
+) -> list[Diagnostic]:
+    aliases = options.aliases
+    if options.config_file is None or not aliases:
+        return []
+    used = {
+        (kind, name_key(spelling))
+        for use in uses
+        for kind, _, spelling in use.named()
+        if aliases.target(kind, spelling) is None
+    }
+    lines = _text_lines(options.config_file)
+    diagnostics = []
+    for kind in NAME_KINDS:
+        for target in dict.fromkeys(aliases.table(kind).values()):
+            if (kind, name_key(target)) in used or not uses:
+                continue
+            known = sorted({s for use in uses for k, _, s in use.named() if k == kind})
+            line = next((n for n, text in enumerate(lines, 1) if target in text), 1)
+            diagnostics.append(
+                problem(
+                    display_path(options.config_file),
+                    line,
+                    1,
+                    "warning",
+                    "alias-target",
+                    f"aliases.{kind}s: no record uses the target '{target}'"
+                    f"{did_you_mean(target, known)}",
+                )
+            )
+    return diagnostics
+
+
+def _text_lines(path: Path) -> list[str]:
+    try:
+        return path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return []
