@@ -29,7 +29,7 @@ $(NODE_STAMP): package.json
 	touch $(NODE_STAMP)
 
 test: $(STAMP) $(NODE_STAMP) lint  ## every test: unit, integration (real mkdocs build), browser
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --dist loadgroup
 
 bench: $(STAMP)  ## measure and write benchmarks/RESULTS.md
 	$(BIN)/python -m benchmarks.run
