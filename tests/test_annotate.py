@@ -95,14 +95,25 @@ def test_since_and_dry_run(repo: Path) -> None:
         dry = annotate(repo, grafana, "--dry-run", "--since", "2026-11-20T21:00+01:00")
         assert dry.exit_code == 0, dry.output
         # oldest first; 20:00Z is after the day-only record's day
-        assert dry.stdout.split()[2::3] == [
-            "2026-11-20-berlin",
-            "2026-11-20-utc",
-            "2026-11-21-newyork",
+        planned = [json.loads(line) for line in dry.stdout.splitlines()]
+        assert [body["tags"][1] for body in planned] == [
+            "runbook-id:2026-11-20-berlin",
+            "runbook-id:2026-11-20-utc",
+            "runbook-id:2026-11-21-newyork",
         ]
-        assert grafana.annotations == []
+        assert "not checked against Grafana" in dry.stderr
+        assert grafana.annotations == [] and grafana.requests == []
         assert annotate(repo, grafana, "--since", "2026-11-21").exit_code == 0
         assert [a["tags"][1] for a in grafana.annotations] == ["runbook-id:2026-11-21-newyork"]
+
+
+def test_a_dry_run_needs_no_token_and_no_network(repo: Path) -> None:
+    result = run_cli(
+        repo, "annotate", "--grafana-url", "http://127.0.0.1:9", "--token-env", "NOT_SET_VAR",
+        "--dry-run", epoch=EPOCH,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert len(result.stdout.splitlines()) == 4
 
 
 def test_a_refused_token_is_one_line_and_never_echoed(repo: Path) -> None:
