@@ -18,7 +18,7 @@ import sys
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Literal, get_args, get_origin
+from typing import Any, Literal, NoReturn, get_args, get_origin
 
 import click
 
@@ -85,7 +85,7 @@ def _valid_records(
     return options, report.runbook.records
 
 
-def _usage_error(message: str) -> None:
+def _usage_error(message: str) -> NoReturn:
     click.echo(f"runbook: {message}", err=True)
     sys.exit(EXIT_USAGE)
 
@@ -557,13 +557,14 @@ def annotate(
     )
     from .authoring.listing import Filters, Window, select_records
 
-    try:
-        url = grafana_base_url(grafana_url)
-        token = "" if dry_run else checked_token(os.environ.get(token_env, ""), token_env)
-    except UnusableSetting as exc:
-        raise click.UsageError(str(exc)) from None
+    token = "" if dry_run else os.environ.get(token_env, "").strip()
     if not dry_run and not token:
         raise click.UsageError(f"set {token_env} to a Grafana token (or name another --token-env)")
+    try:
+        url = grafana_base_url(grafana_url)
+        token = token and checked_token(token, token_env)
+    except UnusableSetting as exc:
+        _usage_error(f"annotate: {exc}")
     options, valid = _valid_records(config_file, "annotated")
     bodies = planned_annotations(
         select_records(valid, Filters(window=Window(since))),

@@ -374,7 +374,10 @@ def test_a_token_with_a_control_character_is_refused_without_echo(repo: Path, to
     with running_grafana(TOKEN) as grafana:
         result = annotate(repo, grafana, token=token)
     assert result.exit_code == 2 and grafana.requests == []
-    assert "RUNBOOK_GRAFANA_TOKEN holds a line break, space, control" in result.stderr
+    assert result.stderr.splitlines() == [
+        "runbook: annotate: RUNBOOK_GRAFANA_TOKEN holds a line break, space, control or "
+        "non-ASCII character inside the token: set it to the token alone"
+    ]
     assert_private(result, token)
     assert "Injected" not in result.output and "second" not in result.output
 
@@ -394,7 +397,10 @@ def test_a_url_with_credentials_is_refused_without_echo(repo: Path, template: st
             )  # fmt: skip
         assert grafana.requests == []
     assert result.exit_code == 2
-    assert "must not hold a user name or password" in result.stderr
+    assert result.stderr.splitlines() == [
+        "runbook: annotate: --grafana-url must not hold a user name or password: the token is "
+        "read from the variable --token-env names"
+    ]
     assert_private(result)
 
 
