@@ -44,6 +44,7 @@ class FakeGrafana:
     trickle: str | None = None  # "headers" or "body": one byte every TRICKLE_SECONDS
     endless: bool = False  # GET answers 200 and an unending body
     huge_length: bool = False  # GET declares a Content-Length of a terabyte
+    not_http: bool = False  # GET answers a line that is not HTTP, with an escape sequence
     refuse_tags: dict[str, int] = field(default_factory=dict)  # tag -> status for its POST
     refusal_message: str = "bad request data"
     written: int = 0  # bytes a trickle or an endless body got out before the client left
@@ -121,6 +122,9 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Length", str(2**40))
             self.end_headers()
             self.wfile.write(b"[]")
+        elif grafana.not_http and self.command == "GET":
+            self.close_connection = True
+            self.wfile.write(b"SSH-2.0-OpenSSH_9.6\x1b[2J\r\n")
         else:
             return False
         return True

@@ -100,7 +100,10 @@ def exchange(
                 raise TooSlow() from None
             if isinstance(exc, OSError):
                 raise Unreachable(str(exc)) from None
-            raise Broken(f"{type(exc).__name__}: {exc}") from None
+            if isinstance(exc, http.client.HTTPException):
+                raise Broken(f"{type(exc).__name__}: {exc}") from None
+            # http.client's ValueErrors quote the header or URL they refuse: never shown.
+            raise Broken("the request could not be sent (ValueError)") from None
         if watchdog.expired:
             # An answer without a length ends at the shutdown as if complete: never trust it.
             raise TooSlow()
