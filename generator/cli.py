@@ -18,7 +18,7 @@ import sys
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Literal, get_args, get_origin
+from typing import Any, Literal, NoReturn, get_args, get_origin
 
 import click
 
@@ -87,7 +87,7 @@ def _valid_records(
     return options, report.runbook.records
 
 
-def _usage_error(message: str) -> None:
+def _usage_error(message: str) -> NoReturn:
     click.echo(f"runbook: {message}", err=True)
     sys.exit(EXIT_USAGE)
 
@@ -506,7 +506,12 @@ def list_records(
 
 
 @cli.command()
-@click.option("--grafana-url", required=True, metavar="URL", help="Grafana's base URL.")
+@click.option(
+    "--grafana-url",
+    required=True,
+    metavar="URL",
+    help="Grafana's base URL (http or https; no user name or password in it).",
+)
 @click.option(
     "--token-env",
     default="GRAFANA_TOKEN",
@@ -516,43 +521,85 @@ def list_records(
 )
 @click.option("--since", default=None, metavar="WHEN", callback=_when, help=WHEN_FORMATS)
 @click.option("--dashboard-uid", default=None, metavar="UID", help="Annotate this dashboard.")
-@click.option("--dry-run", is_flag=True, help="Say what would be posted; post nothing.")
+@click.option(
+    "--timeout",
+    "deadline_seconds",
+    default=20.0,
+    show_default=True,
+    type=click.FloatRange(min=0.01),
+    metavar="SECONDS",
+    help="Give up on a request to Grafana after this long in all (connecting, sending and "
+    "reading the whole answer).",
+)
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Print each annotation that would be posted, one JSON object per line (JSON Lines), "
+    "and post nothing; needs no token and asks Grafana nothing, so records already posted "
+    "are printed too.",
+)
 @config_file_option
 def annotate(
     grafana_url: str,
     token_env: str,
     since: dt.date | dt.datetime | None,
     dashboard_uid: str | None,
+    deadline_seconds: float,
     dry_run: bool,
     config_file: str | None,
 ) -> None:
     """Post records as Grafana annotations; records already posted are skipped."""
-    from .authoring.annotate import Grafana, GrafanaError, annotate_records
+    from .authoring.annotate import (
+        Grafana,
+        UnusableSetting,
+        annotate_records,
+        checked_token,
+        grafana_base_url,
+        planned_annotations,
+    )
     from .authoring.listing import Filters, Window, select_records
 
-    token = os.environ.get(token_env, "").strip()
-    if not token:
+    token = "" if dry_run else os.environ.get(token_env, "").strip()
+    if not dry_run and not token:
         raise click.UsageError(f"set {token_env} to a Grafana token (or name another --token-env)")
-    options, valid = _valid_records(config_file, "annotated")
-    records = select_records(valid, Filters(window=Window(since)))
     try:
-        result = annotate_records(
-            Grafana(grafana_url, token, dashboard_uid),
-            records,
-            site_url=options.site_url,
-            directory_urls=options.use_directory_urls,
-            dry_run=dry_run,
-        )
-    except GrafanaError as exc:
-        click.echo(f"runbook annotate: {exc}", err=True)
-        sys.exit(EXIT_PROBLEMS)
-    verb = "would post" if dry_run else "posted"
-    for record_id in result.posted:
-        click.echo(f"{verb} {record_id}")
-    click.echo(
-        f"runbook annotate: {verb} {len(result.posted)}, {result.already} already on Grafana",
-        err=True,
+        url = grafana_base_url(grafana_url)
+        token = token and checked_token(token, token_env)
+    except UnusableSetting as exc:
+        _usage_error(f"annotate: {exc}")
+    options, valid = _valid_records(config_file, "annotated")
+    bodies = planned_annotations(
+        select_records(valid, Filters(window=Window(since))),
+        site_url=options.site_url,
+        directory_urls=options.use_directory_urls,
+        dashboard_uid=dashboard_uid,
     )
+    if dry_run:
+        for body in bodies.values():
+            click.echo(json.dumps(body, ensure_ascii=False, separators=(",", ":")))
+        click.echo(
+            f"runbook annotate: would post {len(bodies)}; not checked against Grafana "
+            "(a dry run asks it nothing), so records already posted are listed too",
+            err=True,
+        )
+        return
+    result = annotate_records(Grafana(url, token, dashboard_uid, deadline_seconds), bodies)
+    for record_id in result.posted:
+        click.echo(f"posted {record_id}")
+    for record_id, problem in result.refused:
+        click.echo(f"runbook annotate: {record_id} not posted: {problem}", err=True)
+    if result.stopped:
+        click.echo(f"runbook annotate: {result.stopped}", err=True)
+    if result.stopped and not (result.posted or result.refused):
+        sys.exit(EXIT_PROBLEMS)
+    summary = f"posted {len(result.posted)}"
+    if result.refused:
+        summary += f", {len(result.refused)} refused"
+    if result.not_posted:
+        summary += f", {result.not_posted} not posted (stopped)"
+    click.echo(f"runbook annotate: {summary}, {result.already} already on Grafana", err=True)
+    if result.stopped or result.refused:
+        sys.exit(EXIT_PROBLEMS)
 
 
 def main(args: list[str] | None = None) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from cli_run import CliRun, run_cli
 from grafana_api import FakeGrafana, running_grafana
 from record_files import EPOCH, initialised_runbook, starter, write_record
 
+from generator.authoring.annotate import MAX_ANSWER_BYTES, QUERY_LIMIT
 from generator.config import parse_settings
 
 TOKEN = "glsa_runbook_test_token_0123456789"
@@ -95,14 +97,25 @@ def test_since_and_dry_run(repo: Path) -> None:
         dry = annotate(repo, grafana, "--dry-run", "--since", "2026-11-20T21:00+01:00")
         assert dry.exit_code == 0, dry.output
         # oldest first; 20:00Z is after the day-only record's day
-        assert dry.stdout.split()[2::3] == [
-            "2026-11-20-berlin",
-            "2026-11-20-utc",
-            "2026-11-21-newyork",
+        planned = [json.loads(line) for line in dry.stdout.splitlines()]
+        assert [body["tags"][1] for body in planned] == [
+            "runbook-id:2026-11-20-berlin",
+            "runbook-id:2026-11-20-utc",
+            "runbook-id:2026-11-21-newyork",
         ]
-        assert grafana.annotations == []
+        assert "not checked against Grafana" in dry.stderr
+        assert grafana.annotations == [] and grafana.requests == []
         assert annotate(repo, grafana, "--since", "2026-11-21").exit_code == 0
         assert [a["tags"][1] for a in grafana.annotations] == ["runbook-id:2026-11-21-newyork"]
+
+
+def test_a_dry_run_needs_no_token_and_no_network(repo: Path) -> None:
+    result = run_cli(
+        repo, "annotate", "--grafana-url", "http://127.0.0.1:9", "--token-env", "NOT_SET_VAR",
+        "--dry-run", epoch=EPOCH,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert len(result.stdout.splitlines()) == 4
 
 
 def test_a_refused_token_is_one_line_and_never_echoed(repo: Path) -> None:
@@ -158,3 +171,273 @@ def test_annotations_json_has_what_grafana_reads(repo: Path) -> None:
     day = by_id["2026-11-19-day-only"]
     assert day["timeEnd"] - day["time"] == 86_400_000 - 1
     assert {"time", "title", "text", "tags", "url"} <= set(berlin)
+
+
+# Hostile and broken answers. Every run below must end with one line per problem, never a
+# traceback, never the token and never a URL's password; nothing may be posted twice.
+
+PASSWORD = "s3cret-pa55word"
+
+
+def assert_private(result: CliRun, token: str = TOKEN) -> None:
+    for secret in (token, PASSWORD, "Traceback"):
+        assert secret not in result.output
+
+
+def post_count(grafana: FakeGrafana) -> int:
+    return sum(method == "POST" for method, _, _ in grafana.requests)
+
+
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+def test_a_redirected_post_is_an_error_naming_status_and_host_never_posted(
+    repo: Path, status: int
+) -> None:
+    with running_grafana(TOKEN) as grafana, running_grafana(TOKEN) as elsewhere:
+        port = elsewhere.url.rsplit(":", 1)[1]
+        location = f"http://admin:{PASSWORD}@localhost:{port}/api/annotations?auth={PASSWORD}"
+        grafana.redirect["POST"] = (status, location)
+        for _ in range(2):  # and the same on the next run: never "posted"
+            result = annotate(repo, grafana)
+            assert result.exit_code == 1
+            assert result.stdout == ""
+            assert result.stderr.splitlines() == [
+                f"runbook annotate: Grafana at {grafana.url} answered POST /api/annotations "
+                f"with a redirect (HTTP {status} to http://localhost:{port}); not followed: "
+                "give --grafana-url the address Grafana answers at"
+            ]
+            assert_private(result)
+        assert grafana.annotations == [] and post_count(grafana) == 2
+        assert elsewhere.requests == []
+
+
+@pytest.mark.parametrize("status", [301, 302, 307, 308])
+def test_a_get_redirected_to_another_host_is_not_followed(repo: Path, status: int) -> None:
+    with running_grafana(TOKEN) as grafana, running_grafana(TOKEN) as elsewhere:
+        grafana.redirect["GET"] = (status, f"{elsewhere.url}/api/annotations?x=1")
+        result = annotate(repo, grafana)
+        assert elsewhere.requests == []  # so no Authorization ever reached it
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        f"runbook annotate: Grafana at {grafana.url} answered GET /api/annotations with a "
+        f"redirect (HTTP {status} to {elsewhere.url}); not followed: give --grafana-url the "
+        "address Grafana answers at"
+    ]
+    assert grafana.annotations == [] and post_count(grafana) == 0
+    assert_private(result)
+
+
+@pytest.mark.parametrize("where", ["headers", "body"])
+def test_a_trickling_answer_ends_at_the_deadline(repo: Path, where: str) -> None:
+    with running_grafana(TOKEN) as grafana:
+        grafana.trickle = where
+        started = time.monotonic()
+        result = annotate(repo, grafana, "--timeout", "1")
+        took = time.monotonic() - started
+        assert grafana.written >= 3  # it was trickling, not silent
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        f"runbook annotate: Grafana at {grafana.url} did not answer GET /api/annotations within 1 s"
+    ]
+    assert took < 4  # one second's deadline; the rest is loading the records on a busy host
+    assert_private(result)
+
+
+def test_an_endless_answer_is_read_up_to_the_cap(repo: Path) -> None:
+    with running_grafana(TOKEN) as grafana:
+        grafana.endless = True
+        result = annotate(repo, grafana)
+        written = grafana.written
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        f"runbook annotate: Grafana at {grafana.url} answered GET /api/annotations with more "
+        f"than {MAX_ANSWER_BYTES} bytes; stopped reading"
+    ]
+    # what the server got out: the cap, one chunk, and what the sockets' buffers held
+    assert written < MAX_ANSWER_BYTES + 16 * 1024 * 1024
+
+
+def test_a_declared_length_past_the_cap_is_not_read(repo: Path) -> None:
+    with running_grafana(TOKEN) as grafana:
+        grafana.huge_length = True
+        result = annotate(repo, grafana)
+    assert result.exit_code == 1
+    assert "with more than" in result.stderr and len(result.stderr.splitlines()) == 1
+
+
+def test_an_answer_that_is_not_http_is_one_escaped_line(repo: Path) -> None:
+    with running_grafana(TOKEN) as grafana:
+        grafana.not_http = True
+        result = annotate(repo, grafana)
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        f"runbook annotate: Grafana at {grafana.url} gave a broken HTTP answer to GET "
+        "/api/annotations: BadStatusLine: SSH-2.0-OpenSSH_9.6\\x1b[2J\\r\\n"
+    ]
+
+
+NOT_A_LIST = "answered GET /api/annotations with JSON that is not a list of annotations"
+NOT_ANNOTATIONS = "answered GET /api/annotations with an annotation that is not an object"
+
+
+@pytest.mark.parametrize(
+    ("method", "answer", "problem"),
+    [
+        ("GET", b'{"annotations": []}', NOT_A_LIST),
+        ("GET", b'"[]"', NOT_A_LIST),
+        ("GET", b'[["runbook", "runbook-id:2026-11-20-utc"]]', NOT_ANNOTATIONS),
+        ("GET", b'[{"tags": "runbook-id:2026-11-20-utc"}]', NOT_ANNOTATIONS),
+        ("GET", b'[{"tags": {"runbook": 1}}]', NOT_ANNOTATIONS),
+        ("GET", b"[" * 200_000 + b"]" * 200_000, "did not answer GET /api/annotations with JSON"),
+        ("GET", b"1" + b"0" * 10_000, "did not answer GET /api/annotations with JSON"),
+        ("GET", b"<html>Sign in</html>", "did not answer GET /api/annotations with JSON"),
+        ("POST", b'{"message": "Annotation added", "id": "7"}', "without the new annotation's id"),
+        ("POST", b'[{"id": 7}]', "without the new annotation's id"),
+        ("POST", b'{"id": true}', "without the new annotation's id"),
+        ("POST", b"{" * 200_000, "did not answer POST /api/annotations with JSON"),
+    ],
+)
+def test_an_oddly_typed_or_nested_answer_is_one_line(
+    repo: Path, method: str, answer: bytes, problem: str
+) -> None:
+    with running_grafana(TOKEN) as grafana:
+        grafana.raw_answer[method] = answer
+        result = annotate(repo, grafana)
+    assert result.exit_code == 1
+    first = result.stderr.splitlines()[0]
+    assert first.startswith(f"runbook annotate: Grafana at {grafana.url} ") and problem in first
+    assert result.stdout == ""  # a POST not acknowledged is never said to be posted
+    assert_private(result)
+
+
+def test_strings_where_grafana_has_numbers_are_not_needed(repo: Path) -> None:
+    with running_grafana(TOKEN) as grafana:
+        grafana.raw_answer["GET"] = json.dumps(
+            [{"id": "x", "time": "soon", "timeEnd": None, "tags": ["runbook-id:2026-11-20-utc"]}]
+        ).encode()
+        result = annotate(repo, grafana)
+    assert result.exit_code == 0, result.output
+    assert "2026-11-20-utc" not in result.stdout and len(grafana.annotations) == 3
+
+
+@pytest.mark.parametrize("spread", [True, False])
+def test_more_annotations_in_range_than_a_page_never_posts_twice(repo: Path, spread: bool) -> None:
+    """Others' runbook annotations fill the range past QUERY_LIMIT: spread over it, or all at
+    one record's millisecond (no window can be split small enough)."""
+    with running_grafana(TOKEN) as grafana:
+        assert annotate(repo, grafana).exit_code == 0
+        ours = {a["tags"][1]: a for a in grafana.annotations}
+        first, last = (min(a["time"] for a in ours.values()), max(a["time"] for a in ours.values()))
+        crowd = QUERY_LIMIT + 1500
+        for n in range(crowd):
+            at = first + (last - first) * n // crowd if spread else ours[
+                "runbook-id:2026-11-20-utc"]["time"]  # fmt: skip
+            grafana.annotations.append(
+                {"id": 100 + n, "time": at, "tags": ["runbook", f"runbook-id:elsewhere-{n}"]}
+            )
+        # newest first, so a page cut at the limit misses the oldest record
+        again = annotate(repo, grafana)
+        assert again.exit_code == 0, again.output
+        assert "posted 0, 4 already on Grafana" in again.stderr
+        assert post_count(grafana) == 4
+        gets = sum(method == "GET" for method, _, _ in grafana.requests)
+    assert gets < 60
+
+
+def test_a_record_grafana_refuses_is_named_and_the_others_posted(repo: Path) -> None:
+    with running_grafana(TOKEN) as grafana:
+        grafana.refuse_tags["runbook-id:2026-11-20-utc"] = 400
+        result = annotate(repo, grafana)
+        assert result.exit_code == 1
+        assert result.stdout.split()[1::2] == [
+            "2026-11-19-day-only",
+            "2026-11-20-berlin",
+            "2026-11-21-newyork",
+        ]
+        assert result.stderr.splitlines() == [
+            f"runbook annotate: 2026-11-20-utc not posted: Grafana at {grafana.url} refused "
+            "POST /api/annotations (HTTP 400: bad request data)",
+            "runbook annotate: posted 3, 1 refused, 0 already on Grafana",
+        ]
+        grafana.refuse_tags.clear()
+        again = annotate(repo, grafana)
+        assert again.exit_code == 0 and again.stdout.split() == ["posted", "2026-11-20-utc"]
+        tags = [a["tags"][1] for a in grafana.annotations]
+    assert len(tags) == len(set(tags)) == 4
+
+
+def test_a_server_error_stops_the_run_with_one_line(repo: Path) -> None:
+    with running_grafana(TOKEN) as grafana:
+        grafana.refuse_tags["runbook-id:2026-11-20-utc"] = 503
+        result = annotate(repo, grafana)
+    assert result.exit_code == 1
+    assert result.stdout.split() == ["posted", "2026-11-19-day-only", "posted", "2026-11-20-berlin"]
+    assert result.stderr.splitlines() == [
+        f"runbook annotate: Grafana at {grafana.url} failed on POST /api/annotations "
+        "(HTTP 503: bad request data)",
+        "runbook annotate: posted 2, 2 not posted (stopped), 0 already on Grafana",
+    ]
+
+
+@pytest.mark.parametrize(
+    "token", [f"{TOKEN}\r\nX-Injected: 1", f"{TOKEN}\nsecond", f"{TOKEN}\x1b[2J", f"glsa {TOKEN}"]
+)
+def test_a_token_with_a_control_character_is_refused_without_echo(repo: Path, token: str) -> None:
+    with running_grafana(TOKEN) as grafana:
+        result = annotate(repo, grafana, token=token)
+    assert result.exit_code == 2 and grafana.requests == []
+    assert result.stderr.splitlines() == [
+        "runbook: annotate: RUNBOOK_GRAFANA_TOKEN holds a line break, space, control or "
+        "non-ASCII character inside the token: set it to the token alone"
+    ]
+    assert_private(result, token)
+    assert "Injected" not in result.output and "second" not in result.output
+
+
+@pytest.mark.parametrize(
+    "template",
+    ["http://admin:{password}@{host}", "http://{password}@{host}", "http://:{password}@{host}/"],
+)
+def test_a_url_with_credentials_is_refused_without_echo(repo: Path, template: str) -> None:
+    with running_grafana(TOKEN) as grafana:
+        host = grafana.url.removeprefix("http://")
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv("RUNBOOK_GRAFANA_TOKEN", TOKEN)
+            result = run_cli(
+                repo, "annotate", "--grafana-url", template.format(password=PASSWORD, host=host),
+                "--token-env", "RUNBOOK_GRAFANA_TOKEN", epoch=EPOCH,
+            )  # fmt: skip
+        assert grafana.requests == []
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        "runbook: annotate: --grafana-url must not hold a user name or password: the token is "
+        "read from the variable --token-env names"
+    ]
+    assert_private(result)
+
+
+def test_a_server_message_with_control_characters_is_escaped(repo: Path) -> None:
+    with running_grafana(TOKEN) as grafana:
+        grafana.refuse_tags["runbook-id:2026-11-20-utc"] = 400
+        grafana.refusal_message = "bad\x1b[31m red\r\nrunbook annotate: posted all\u202e"
+        result = annotate(repo, grafana)
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[0].endswith(
+        "(HTTP 400: bad\\x1b[31m red\\r\\nrunbook annotate: posted all\\u202e)"
+    )
+    assert "\x1b" not in result.output and "\u202e" not in result.output
+
+
+def test_record_text_shows_literally_in_grafanas_html_tooltip(repo: Path) -> None:
+    write_record(
+        repo,
+        "2026-11-22-html",
+        "shipped_at: 2026-11-22T10:00:00Z\n",
+        title='<a href="https://evil.example">click</a> <img src=x onerror=alert(1)> & co',
+    )
+    with running_grafana(TOKEN) as grafana:
+        assert annotate(repo, grafana).exit_code == 0
+        (text,) = [a["text"] for a in grafana.annotations if "2026-11-22-html" in a["tags"][1]]
+    assert '<a href="https://evil' not in text and "<img" not in text
+    assert "&lt;a href=&quot;https://evil.example&quot;&gt;click&lt;/a&gt;" in text
+    assert "&lt;img src=x onerror=alert(1)&gt; &amp; co" in text
+    assert text.endswith("/changes/2026-11-22-html/</a>")

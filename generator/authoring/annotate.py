@@ -3,157 +3,340 @@ API (`GET` and `POST /api/annotations`, Bearer token).
 
 CI runs it on every merge, so it must be idempotent: each annotation it posts carries the tag
 `runbook-id:ID`, and it first asks Grafana which of those exist in the records' time range;
-a record already posted is never posted again. Failures are one line for the terminal
-(unreachable, refused, not Grafana), never a traceback, and never the token.
+a record already posted is never posted again. Grafana is not trusted to answer well: every
+request has a total deadline and a size cap and is never redirected (http_exchange.py), and
+failures are one line for the terminal, never a traceback, never the token, never a password,
+with the server's own words escaped.
 """
 
 from __future__ import annotations
 
+import html
 import json
-import urllib.error
+import re
 import urllib.parse
-import urllib.request
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from ..models import SourcedRecord
+from ..models import BIDI_CONTROLS, SourcedRecord
 from ..render.exports import annotation
+from .http_exchange import Broken, TooLarge, TooSlow, Unreachable, exchange
 
 RUNBOOK_TAG = "runbook"
 ID_TAG_PREFIX = "runbook-id:"
-TIMEOUT_SECONDS = 20
-# Grafana answers at most `limit` annotations per query; the records posted are asked for in
-# pages of time so that a large runbook is never cut short.
+DEADLINE_SECONDS = 20.0
+# 5,000 of our annotations are ~2 MB of JSON; a page four times the worst case still fits.
+MAX_ANSWER_BYTES = 32 * 1024 * 1024
+# Grafana answers at most `limit` annotations per query; a full page is asked again in halves
+# of its time window, so a large runbook is never cut short.
 QUERY_LIMIT = 5000
+# Statuses that say something is wrong with one record's annotation, not with the URL, the
+# token or the server: the other records are still posted. Any other 4xx stops the run.
+RECORD_REFUSALS = frozenset({400, 409, 413, 422})
+_SERVER_TEXT_LIMIT = 200
+_NOT_SHOWN = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029" + "".join(sorted(BIDI_CONTROLS)) + "]")
+_TOKEN = re.compile("[\x21-\x7e]+")
 
 
 class GrafanaError(Exception):
     """What went wrong talking to Grafana, as one line (the token never appears in it)."""
 
 
+class GrafanaRefused(GrafanaError):
+    """Grafana answered with a 4xx or 5xx status."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class UnusableSetting(ValueError):
+    """A --grafana-url or token runbook will not use; the message never repeats the value."""
+
+
+def grafana_base_url(text: str) -> str:
+    """The base URL to send requests under: http(s), a host, no credentials, no query."""
+    if _NOT_SHOWN.search(text) or " " in text:
+        raise UnusableSetting("--grafana-url holds a space or control character")
+    parts = urllib.parse.urlsplit(text.strip())
+    if parts.scheme not in ("http", "https"):
+        raise UnusableSetting("--grafana-url must start with http:// or https://")
+    if "@" in parts.netloc:
+        raise UnusableSetting(
+            "--grafana-url must not hold a user name or password: the token is read from "
+            "the variable --token-env names"
+        )
+    try:
+        parts.port  # noqa: B018 (raises on a port that is not a number in range)
+    except ValueError:
+        raise UnusableSetting("--grafana-url has a port that is not a number") from None
+    if not parts.hostname:
+        raise UnusableSetting("--grafana-url has no host")
+    if parts.query or parts.fragment:
+        raise UnusableSetting("--grafana-url takes Grafana's base URL, without ? or #")
+    return f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
+
+
+def checked_token(token: str, variable: str) -> str:
+    """The token without surrounding whitespace; refused (never echoed) when it could not be
+    sent as a header value as it is."""
+    token = token.strip()
+    if not _TOKEN.fullmatch(token):
+        raise UnusableSetting(
+            f"{variable} holds a line break, space, control or non-ASCII character inside the "
+            "token: set it to the token alone"
+        )
+    return token
+
+
+def shown(text: object) -> str:
+    """A server's text for one terminal line: control, line-breaking and bidi characters
+    escaped, length capped."""
+    text = str(text)
+    cut = len(text) > _SERVER_TEXT_LIMIT
+    text = _NOT_SHOWN.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+    return text[:_SERVER_TEXT_LIMIT] + ("..." if cut else "")
+
+
 @dataclass(frozen=True)
 class Grafana:
-    """A Grafana server: its base URL, the token to send, the dashboard to annotate."""
+    """A Grafana server: its base URL (checked by grafana_base_url), the token to send, the
+    dashboard to annotate, and how long and how much a request may take."""
 
     url: str
     token: str
     dashboard_uid: str | None = None
+    deadline_seconds: float = DEADLINE_SECONDS
+    max_answer_bytes: int = MAX_ANSWER_BYTES
 
-    def _request(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-        request = urllib.request.Request(
-            self.url.rstrip("/") + path,
-            data=None if body is None else json.dumps(body).encode("utf-8"),
-            method=method,
-            headers={
-                "Authorization": f"Bearer {self.token}",
-                "Accept": "application/json",
-                "Content-Type": "application/json",
-            },
-        )
+    def _request(
+        self, method: str, path: str, query: list[tuple[str, str]] | None = None, body: Any = None
+    ) -> Any:
+        what = f"{method} {path}"
         try:
-            with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:
-                payload = response.read()
-        except urllib.error.HTTPError as exc:
+            answer = exchange(
+                method,
+                self.url + path + ("?" + urllib.parse.urlencode(query) if query else ""),
+                headers={
+                    "Authorization": f"Bearer {self.token}",
+                    "Accept": "application/json",
+                    "Content-Type": "application/json",
+                },
+                body=None if body is None else json.dumps(body).encode("utf-8"),
+                deadline_seconds=self.deadline_seconds,
+                max_answer_bytes=self.max_answer_bytes,
+            )
+        except TooSlow:
             raise GrafanaError(
-                f"Grafana at {self.url} refused {method} {path.split('?')[0]} "
-                f"(HTTP {exc.code}{_reason(exc)})"
+                f"Grafana at {self.url} did not answer {what} within {self.deadline_seconds:g} s"
             ) from None
-        except (urllib.error.URLError, OSError, ValueError) as exc:
-            reason = getattr(exc, "reason", exc)
-            raise GrafanaError(f"cannot reach Grafana at {self.url}: {reason}") from None
-        try:
-            return json.loads(payload or b"null")
-        except ValueError:
+        except TooLarge:
             raise GrafanaError(
-                f"{self.url} did not answer {method} {path.split('?')[0]} with JSON: "
-                "is it Grafana's URL?"
+                f"Grafana at {self.url} answered {what} with more than "
+                f"{self.max_answer_bytes} bytes; stopped reading"
+            ) from None
+        except Unreachable as exc:
+            raise GrafanaError(f"cannot reach Grafana at {self.url}: {shown(exc)}") from None
+        except Broken as exc:
+            raise GrafanaError(
+                f"Grafana at {self.url} gave a broken HTTP answer to {what}: {shown(exc)}"
+            ) from None
+        if 300 <= answer.status < 400:
+            raise GrafanaError(
+                f"Grafana at {self.url} answered {what} with a redirect (HTTP {answer.status} "
+                f"to {_origin(answer.location, self.url)}); not followed: give --grafana-url "
+                "the address Grafana answers at"
+            )
+        if answer.status >= 400:
+            verb = "refused" if answer.status < 500 else "failed on"
+            raise GrafanaRefused(
+                f"Grafana at {self.url} {verb} {what} "
+                f"(HTTP {answer.status}{_reason(answer.body, answer.reason)})",
+                answer.status,
+            )
+        try:
+            return json.loads(answer.body or b"null")
+        except (ValueError, RecursionError):
+            raise GrafanaError(
+                f"Grafana at {self.url} did not answer {what} with JSON: is it Grafana's URL?"
             ) from None
 
-    def posted_ids(self, start: int, end: int) -> set[str]:
-        """Ids of the records already annotated between `start` and `end` (epoch ms)."""
+    def _posted_in(self, start: int, end: int, tags: list[str]) -> tuple[set[str], bool]:
+        """Record ids tagged on the annotations overlapping `start`..`end` (epoch ms) and
+        carrying every tag of `tags`, and whether the page was full."""
+        query = [("tags", tag) for tag in tags]
+        query += [("type", "annotation"), ("limit", str(QUERY_LIMIT))]
+        query += [("from", str(start)), ("to", str(end))]
+        if self.dashboard_uid:
+            query.append(("dashboardUID", self.dashboard_uid))
+        answer = self._request("GET", "/api/annotations", query)
+        if not isinstance(answer, list):
+            raise GrafanaError(
+                f"Grafana at {self.url} answered GET /api/annotations with JSON that is not a "
+                "list of annotations: is it Grafana's URL?"
+            )
         found: set[str] = set()
-        while True:
-            query = [("tags", RUNBOOK_TAG), ("type", "annotation"), ("limit", str(QUERY_LIMIT))]
-            query += [("from", str(start)), ("to", str(end))]
-            if self.dashboard_uid:
-                query.append(("dashboardUID", self.dashboard_uid))
-            answer = self._request("GET", "/api/annotations?" + urllib.parse.urlencode(query))
-            if not isinstance(answer, list):
-                raise GrafanaError(f"{self.url}/api/annotations did not answer a list")
-            for item in answer:
-                tags = item.get("tags") if isinstance(item, dict) else None
-                found.update(
-                    tag[len(ID_TAG_PREFIX) :]
-                    for tag in tags or []
-                    if isinstance(tag, str) and tag.startswith(ID_TAG_PREFIX)
+        for item in answer:
+            tags_found = item.get("tags") if isinstance(item, dict) else ()
+            if not isinstance(item, dict) or not isinstance(tags_found, (list, type(None))):
+                raise GrafanaError(
+                    f"Grafana at {self.url} answered GET /api/annotations with an annotation "
+                    "that is not an object with a list of tags: is it Grafana's URL?"
                 )
-            if len(answer) < QUERY_LIMIT:
-                return found
-            # A full page: ask again for the part of the range before its oldest annotation.
-            times = [item.get("time") for item in answer if isinstance(item, dict)]
-            oldest = min((t for t in times if isinstance(t, int)), default=start)
-            if oldest <= start or oldest >= end:
-                return found
-            end = oldest
+            found.update(
+                tag[len(ID_TAG_PREFIX) :]
+                for tag in tags_found or ()
+                if isinstance(tag, str) and tag.startswith(ID_TAG_PREFIX)
+            )
+        return found, len(answer) >= QUERY_LIMIT
+
+    def posted_ids(self, spans: dict[str, tuple[int, int]]) -> set[str]:
+        """Which of the records (id → its annotation's time span, epoch ms) are on Grafana.
+
+        The records' whole range is asked first; a full page is asked again as two halves of
+        its window, until every page is short. Should that not end (more annotations than a
+        page in one millisecond, or spanning a whole window, or a server ignoring `from` and
+        `to`) within as many queries as there are records, the records in the windows still
+        full are asked for one by one, by their id tag.
+        """
+        if not spans:
+            return set()
+        found: set[str] = set()
+        windows = [(min(s for s, _ in spans.values()), max(e for _, e in spans.values()))]
+        still_full: list[tuple[int, int]] = []
+        budget = max(16, len(spans))
+        while windows:
+            start, end = windows.pop()
+            ids, full = self._posted_in(start, end, [RUNBOOK_TAG])
+            found |= ids
+            budget -= 1
+            if not full:
+                continue
+            if end > start and budget >= 2:
+                middle = (start + end) // 2
+                windows += [(start, middle), (middle + 1, end)]
+            else:
+                still_full.append((start, end))
+        for record_id, (start, end) in spans.items():
+            if record_id in found:
+                continue
+            if any(start <= w_end and end >= w_start for w_start, w_end in still_full):
+                ids, _ = self._posted_in(start, end, [RUNBOOK_TAG, ID_TAG_PREFIX + record_id])
+                found |= ids
+        return found
 
     def post(self, body: dict[str, Any]) -> None:
-        self._request("POST", "/api/annotations", body)
+        answer = self._request("POST", "/api/annotations", body=body)
+        identifier = answer.get("id") if isinstance(answer, dict) else None
+        if not isinstance(identifier, int) or isinstance(identifier, bool):
+            raise GrafanaError(
+                f"Grafana at {self.url} answered POST /api/annotations without the new "
+                "annotation's id: is it Grafana's URL?"
+            )
 
 
-def _reason(error: urllib.error.HTTPError) -> str:
+def _reason(body: bytes, reason: str) -> str:
     try:
-        message = json.loads(error.read() or b"{}").get("message")
-    except (ValueError, AttributeError, OSError):
+        message = json.loads(body or b"{}").get("message")
+    except (ValueError, RecursionError, AttributeError):
         message = None
-    return f": {str(message)[:200]}" if message else ""
+    message = message if isinstance(message, str) and message.strip() else reason
+    return f": {shown(message)}" if message else ""
+
+
+def _origin(location: str | None, base: str) -> str:
+    """Where a redirect points: scheme, host and port only (a path or query may carry a
+    credential), with no user name or password."""
+    if not location:
+        return "nowhere (no Location)"
+    try:
+        parts = urllib.parse.urlsplit(urllib.parse.urljoin(base + "/", location.strip()))
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port is not None else ""
+    except ValueError:
+        return "an unreadable Location"
+    host = f"[{host}]" if ":" in host else host
+    return shown(f"{parts.scheme}://{host}{port}")
+
+
+def annotation_text(title_line: str, url: str) -> str:
+    """The annotation's text as HTML: Grafana's tooltip renders `text` as sanitised HTML, so
+    record text is escaped to show literally, and the record's page is a link on its own line."""
+    link = html.escape(url)
+    if urllib.parse.urlsplit(url).scheme in ("http", "https"):
+        link = f'<a href="{link}">{link}</a>'
+    return f"{html.escape(title_line)}<br>{link}"
 
 
 def annotation_body(
     entry: SourcedRecord, site_url: str, directory_urls: bool, dashboard_uid: str | None
 ) -> dict[str, Any]:
     """What POST /api/annotations receives for a record (Grafana's documented fields)."""
-    shown = annotation(entry, site_url, directory_urls)
+    shown_record = annotation(entry, site_url, directory_urls)
     body: dict[str, Any] = {
-        "time": shown["time"],
-        "tags": [RUNBOOK_TAG, f"{ID_TAG_PREFIX}{entry.id}", *shown["tags"]],
-        "text": f"{shown['text']}\n{shown['url']}",
+        "time": shown_record["time"],
+        "tags": [RUNBOOK_TAG, f"{ID_TAG_PREFIX}{entry.id}", *shown_record["tags"]],
+        "text": annotation_text(shown_record["text"], shown_record["url"]),
     }
-    if "timeEnd" in shown:
-        body["timeEnd"] = shown["timeEnd"]
+    if "timeEnd" in shown_record:
+        body["timeEnd"] = shown_record["timeEnd"]
     if dashboard_uid:
         body["dashboardUID"] = dashboard_uid
     return body
 
 
-@dataclass(frozen=True)
-class AnnotateResult:
-    """What `runbook annotate` did (or would do, on a dry run)."""
-
-    posted: list[str]
-    already: int
-
-
-def annotate_records(
-    grafana: Grafana,
+def planned_annotations(
     records: Iterable[SourcedRecord],
     *,
     site_url: str,
     directory_urls: bool,
-    dry_run: bool = False,
-) -> AnnotateResult:
-    """Post every record not yet on Grafana, oldest first (so a run cut short resumes)."""
+    dashboard_uid: str | None,
+) -> dict[str, dict[str, Any]]:
+    """Each record's annotation body by id, oldest first (so a run cut short resumes)."""
     bodies = {
-        entry.id: annotation_body(entry, site_url, directory_urls, grafana.dashboard_uid)
+        entry.id: annotation_body(entry, site_url, directory_urls, dashboard_uid)
         for entry in records
     }
-    if not bodies:
-        return AnnotateResult([], 0)
-    start = min(body["time"] for body in bodies.values())
-    end = max(body.get("timeEnd", body["time"]) for body in bodies.values())
-    posted = grafana.posted_ids(start, end)
-    todo = [record_id for record_id in reversed(bodies) if record_id not in posted]
-    if not dry_run:
-        for record_id in todo:
+    return {record_id: bodies[record_id] for record_id in reversed(bodies)}
+
+
+@dataclass
+class AnnotateResult:
+    """What `runbook annotate` did: posted and refused records (id and one line), how many
+    were there already, and the one line that stopped the run, if one did."""
+
+    posted: list[str] = field(default_factory=list)
+    refused: list[tuple[str, str]] = field(default_factory=list)
+    already: int = 0
+    not_posted: int = 0
+    stopped: str | None = None
+
+
+def annotate_records(grafana: Grafana, bodies: dict[str, dict[str, Any]]) -> AnnotateResult:
+    """Post every annotation of `bodies` (planned_annotations) not yet on Grafana, in order.
+    A record Grafana refuses (RECORD_REFUSALS) is reported and the others still posted; any
+    other failure stops the run."""
+    result = AnnotateResult()
+    spans = {i: (body["time"], body.get("timeEnd", body["time"])) for i, body in bodies.items()}
+    try:
+        posted = grafana.posted_ids(spans)
+    except GrafanaError as exc:
+        result.stopped = str(exc)
+        return result
+    todo = [record_id for record_id in bodies if record_id not in posted]
+    result.already = len(bodies) - len(todo)
+    for done, record_id in enumerate(todo):
+        try:
             grafana.post(bodies[record_id])
-    return AnnotateResult(todo, len(bodies) - len(todo))
+        except GrafanaRefused as exc:
+            if exc.status not in RECORD_REFUSALS:
+                result.stopped, result.not_posted = str(exc), len(todo) - done
+                break
+            result.refused.append((record_id, str(exc)))
+        except GrafanaError as exc:
+            result.stopped, result.not_posted = str(exc), len(todo) - done
+            break
+        else:
+            result.posted.append(record_id)
+    return result
