@@ -18,7 +18,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..models import SourcedRecord
+from ..names import ShownNames
 from ..render.exports import annotation
+from ..render.index import shown_names
 
 RUNBOOK_TAG = "runbook"
 ID_TAG_PREFIX = "runbook-id:"
@@ -110,10 +112,14 @@ def _reason(error: urllib.error.HTTPError) -> str:
 
 
 def annotation_body(
-    entry: SourcedRecord, site_url: str, directory_urls: bool, dashboard_uid: str | None
+    entry: SourcedRecord,
+    site_url: str,
+    directory_urls: bool,
+    dashboard_uid: str | None,
+    names: ShownNames,
 ) -> dict[str, Any]:
     """What POST /api/annotations receives for a record (Grafana's documented fields)."""
-    shown = annotation(entry, site_url, directory_urls)
+    shown = annotation(entry, site_url, directory_urls, names)
     body: dict[str, Any] = {
         "time": shown["time"],
         "tags": [RUNBOOK_TAG, f"{ID_TAG_PREFIX}{entry.id}", *shown["tags"]],
@@ -141,10 +147,17 @@ def annotate_records(
     site_url: str,
     directory_urls: bool,
     dry_run: bool = False,
+    names: ShownNames | None = None,
 ) -> AnnotateResult:
-    """Post every record not yet on Grafana, oldest first (so a run cut short resumes)."""
+    """Post every record not yet on Grafana, oldest first (so a run cut short resumes).
+
+    `names` are the shown names of the whole runbook (`render.index.shown_names` of every
+    valid record, with the `aliases` option), so that tags match annotations.json; without
+    them, names are shown as these records alone spell them, with no aliases."""
+    records = list(records)
+    names = names or shown_names(records)
     bodies = {
-        entry.id: annotation_body(entry, site_url, directory_urls, grafana.dashboard_uid)
+        entry.id: annotation_body(entry, site_url, directory_urls, grafana.dashboard_uid, names)
         for entry in records
     }
     if not bodies:
