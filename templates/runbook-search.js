@@ -28,6 +28,10 @@
  * (render/search_documents.py, filter_value): Pagefind never matches a filter value that JSON
  * writes with an escape. They are matched decoded, and handed to Pagefind as indexed.
  *
+ * Material's count of results is the length of the list ("11 matching documents" for ten
+ * records and the line counting the rest): the first result carries the real counts in a
+ * hidden mark, which runbook-pages.js (on every page) puts in that line instead.
+ *
  * Everything shown is escaped here, record text included, before <mark> is added.
  */
 
@@ -142,6 +146,12 @@ function publish(answer) {
   if (answer !== latest || answer.records === null)
     return /* records first: pages alone would be replaced a moment later */
   const items = [...answer.records, ...answer.pages || []]
+  if (items.length) {
+    const [first, ...sections] = items[0]
+    const count = `<span class="runbook-count" hidden data-changes="${answer.found}"`
+      + ` data-complete="${answer.complete}" data-pages="${(answer.pages || []).length}"></span>`
+    items[0] = [{ ...first, title: first.title + count }, ...sections]
+  }
   post.call(self, { type: RESULT, data: { ...answer.data, items } })
 }
 
