@@ -26,6 +26,7 @@ from benchmarks.corpus import write_corpus
 from generator.check.validate import validate_runbook
 from generator.config import read_options
 from generator.render.environment import make_environment
+from generator.render.index import shown_names
 from generator.render.links import RECORD_PAGES
 from generator.render.search_documents import search_document_html
 from generator.site.search_index import PagefindIndex
@@ -65,12 +66,13 @@ def search_documents(root: Path, folder: Path) -> list[str]:
     options = read_options(str(root / "mkdocs.yml"))
     runbook = validate_runbook(options).runbook
     environment = make_environment(options.templates_dir)
+    names = shown_names(runbook.records, options.aliases)
     paths = []
     for entry in runbook.records:
         paths.append(f"{RECORD_PAGES}/{entry.id}/index.html")
         path = folder / paths[-1]
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(search_document_html(environment, entry), encoding="utf-8")
+        path.write_text(search_document_html(environment, entry, names), encoding="utf-8")
     return paths
 
 

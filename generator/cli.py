@@ -558,6 +558,7 @@ def annotate(
         planned_annotations,
     )
     from .authoring.listing import Filters, Window, select_records
+    from .render.index import shown_names
 
     token = "" if dry_run else os.environ.get(token_env, "").strip()
     if not dry_run and not token:
@@ -573,6 +574,7 @@ def annotate(
         site_url=options.site_url,
         directory_urls=options.use_directory_urls,
         dashboard_uid=dashboard_uid,
+        names=shown_names(valid, options.aliases),
     )
     if dry_run:
         for body in bodies.values():

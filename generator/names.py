@@ -94,3 +94,44 @@ def preferred_spelling(uses: Iterable[tuple[str, dt.date, str]]) -> str:
         if spelling not in earliest or (date, record_id) < earliest[spelling]:
             earliest[spelling] = (date, record_id)
     return min(counts, key=lambda spelling: (-counts[spelling], earliest[spelling]))
+
+
+class ShownNames:
+    """The name each service, owner and tag is shown and filtered under, wherever it appears
+    (its page, search facets, the timeline, annotations): the alias target of the word a
+    record says, spelled as most records of its group spell it (`preferred_spelling`).
+
+    Every record's names are added first, then asked for: a shown name depends on all the
+    records, so one built from fewer records (`runbook annotate --since`) would differ.
+    """
+
+    def __init__(self, aliases: Aliases | None = None) -> None:
+        self.aliases = aliases or Aliases()
+        self._uses: dict[NameKind, dict[str, list[tuple[str, dt.date, str]]]] = {
+            kind: {} for kind in NAME_KINDS
+        }
+        self._shown: dict[tuple[NameKind, str], str] = {}
+
+    def add(self, kind: NameKind, word: str, date: dt.date, record_id: str) -> str:
+        """Count one record's use of `word`; the key of its group."""
+        key = self.aliases.key(kind, word)
+        self._uses[kind].setdefault(key, []).append(
+            (self.aliases.canonical(kind, word), date, record_id)
+        )
+        self._shown.pop((kind, key), None)
+        return key
+
+    def by_key(self, kind: NameKind, key: str) -> str:
+        """The shown name of the group with this key."""
+        shown = self._shown.get((kind, key))
+        if shown is None:
+            shown = self._shown[(kind, key)] = preferred_spelling(self._uses[kind][key])
+        return shown
+
+    def shown(self, kind: NameKind, word: str) -> str:
+        """The name a record's `word` is shown under (its alias target, or itself, when no
+        record says it)."""
+        key = self.aliases.key(kind, word)
+        if key not in self._uses[kind]:
+            return self.aliases.canonical(kind, word)
+        return self.by_key(kind, key)

@@ -39,9 +39,15 @@
       element("a", { href: new URL(row.url, base).href, textContent: row.title }), " ",
       element("span", { className: "rb-change-facts", textContent: facts })
     ])
-    item.dataset.service = row.service
-    item.dataset.environment = row.environment
+    item.dataset.service = JSON.stringify(row.service)
+    item.dataset.environment = JSON.stringify(row.environment)
     return item
+  }
+
+  /* A change's service or environment: JSON in its data attribute, as the choices are, so
+     that both are the same string (a no-break space stays one). */
+  function filtered(item, name) {
+    return JSON.parse(item.dataset[name])
   }
 
   function dayList(rows, base) {
@@ -129,8 +135,8 @@
       for (const day of days.querySelectorAll(".rb-day")) {
         let visible = 0
         for (const item of day.querySelectorAll(".rb-change")) {
-          const match = (!service.value || item.dataset.service === service.value)
-            && (!environment.value || item.dataset.environment === environment.value)
+          const match = (!service.value || filtered(item, "service") === service.value)
+            && (!environment.value || filtered(item, "environment") === environment.value)
           item.hidden = !match
           visible += match
         }
@@ -188,17 +194,21 @@
     root.append(element("label", { className: "rb-file-label" }, ["Find a file ", box]), status, list)
     let paths = null
     box.addEventListener("input", async () => {
+      /* each path with its composed (NFC) lower-case form, which is what typing is made into:
+         a path written decomposed is found by the same letters typed on any keyboard */
       paths ||= fetch(new URL("files/paths.json", base)).then(r => r.ok ? r.json() : [])
-      const wanted = box.value.trim().toLowerCase()
+        .then(rows => rows.map(row => [...row, row[0].normalize("NFC").toLowerCase()]))
+      const typed = () => box.value.normalize("NFC").trim().toLowerCase()
+      const wanted = typed()
       const all = await paths
-      if (box.value.trim().toLowerCase() !== wanted)
+      if (typed() !== wanted)
         return /* a newer keystroke answers */
       if (!wanted) {
         list.replaceChildren()
         status.textContent = ""
         return
       }
-      const found = all.filter(([path]) => path.toLowerCase().includes(wanted))
+      const found = all.filter(row => row[3].includes(wanted))
       list.replaceChildren(...found.slice(0, SHOWN_FILES).map(([path, url, count]) =>
         element("li", {}, [element("a", { href: new URL(url, base).href }, [
           element("code", { textContent: path })]), ` (${count} ${count === 1 ? "change" : "changes"})`])))

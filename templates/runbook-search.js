@@ -20,7 +20,17 @@
  * letters and digits exactly as render/search_documents.py encodes the records' search terms,
  * so it is found whole, by its tails and by its heads. `service:NAME`, `owner:NAME`,
  * `status:NAME`, `tag:NAME` and `year:YYYY` narrow the results (facets; a value in quotes may
- * hold spaces, and any part of a value matches it, case-insensitively).
+ * hold spaces, and quotes of its own: only a quote before a space or the end closes it; any
+ * part of a value matches it, case-insensitively, a no-break space as a space). Queries are
+ * made composed (NFC), as the records' search documents are.
+ *
+ * Facet values are indexed with "%", '"', "\\" and control characters written %XX
+ * (render/search_documents.py, filter_value): Pagefind never matches a filter value that JSON
+ * writes with an escape. They are matched decoded, and handed to Pagefind as indexed.
+ *
+ * Material's count of results is the length of the list ("11 matching documents" for ten
+ * records and the line counting the rest): the first result carries the real counts in a
+ * hidden mark, which runbook-pages.js (on every page) puts in that line instead.
  *
  * Everything shown is escaped here, record text included, before <mark> is added.
  */
@@ -104,7 +114,10 @@ addEventListener("message", event => {
   const { words, facets } = parseQuery(query)
   /* Material's index reads "-" and "+" as operators and knows no facets: give it words */
   event.data.data = words.map(word => word.replace(/^[-+]+/, "")).join(" ")
-  const answer = { facets: Object.keys(facets).length > 0, records: null, pages: null, data: {} }
+  const answer = {
+    facets: Object.keys(facets).length > 0, records: null, pages: null, data: {},
+    found: 0, complete: true /* how many records match; whether every shard was searched */
+  }
   latest = answer
   if (pagesIndexed)
     waiting.push(answer)
@@ -114,6 +127,7 @@ addEventListener("message", event => {
     .catch(error => {
       console.error("runbook search:", error)
       answer.records = []
+      answer.found = 0
       publish(answer)
     })
 })
@@ -132,6 +146,12 @@ function publish(answer) {
   if (answer !== latest || answer.records === null)
     return /* records first: pages alone would be replaced a moment later */
   const items = [...answer.records, ...answer.pages || []]
+  if (items.length) {
+    const [first, ...sections] = items[0]
+    const count = `<span class="runbook-count" hidden data-changes="${answer.found}"`
+      + ` data-complete="${answer.complete}" data-pages="${(answer.pages || []).length}"></span>`
+    items[0] = [{ ...first, title: first.title + count }, ...sections]
+  }
   post.call(self, { type: RESULT, data: { ...answer.data, items } })
 }
 
@@ -157,9 +177,9 @@ loadShards()
 function parseQuery(query) {
   const facets = {}
   const words = []
-  const facet = new RegExp(`(?:^|\\s)(${FACETS.join("|")}):(?:"([^"]*)"|(\\S+))`, "gi")
-  const rest = query.replace(facet, (_, name, quoted, bare) => {
-    const value = (quoted ?? bare).trim().toLowerCase()
+  const facet = new RegExp(`(?:^|\\s)(${FACETS.join("|")}):(?:"(.*?)"(?=\\s|$)|(\\S+))`, "gi")
+  const rest = query.normalize("NFC").replace(facet, (_, name, quoted, bare) => {
+    const value = facetText(quoted ?? bare).trim()
     if (value)
       (facets[name.toLowerCase()] ||= []).push(value)
     return " "
@@ -204,6 +224,8 @@ async function searchRecords(query, answer) {
     if (found.length >= SHOWN)
       break
   }
+  answer.found = found.length
+  answer.complete = searched === shardsToSearch.length
   const top = found.slice(0, SHOWN)
   const items = await Promise.all(top.map(async (result, rank) => {
     const item = [recordItem(await result.data(), words, result.score)]
@@ -213,9 +235,8 @@ async function searchRecords(query, answer) {
     }
     return item
   }))
-  const complete = searched === shardsToSearch.length
-  if (found.length > SHOWN || (!complete && found.length === SHOWN))
-    items.push([moreItem(found.length, words, complete)])
+  if (found.length > SHOWN || (!answer.complete && found.length === SHOWN))
+    items.push([moreItem(found.length, words, answer.complete)])
   answer.records = items
   publish(answer)
 }
@@ -252,7 +273,7 @@ async function facetFilters(engine, facets) {
   const filters = {}
   for (const [name, wanted] of Object.entries(facets)) {
     const values = Object.keys(known[name] || {})
-      .filter(value => wanted.every(part => value.toLowerCase().includes(part)))
+      .filter(value => wanted.every(part => facetText(indexedValue(value)).includes(part)))
     if (!values.length)
       return null
     filters[name] = { any: values }
@@ -260,9 +281,21 @@ async function facetFilters(engine, facets) {
   return filters
 }
 
+/* A facet value as matched: composed, lower case, any run of spaces one space. */
+function facetText(value) {
+  return value.normalize("NFKC").replace(/\s+/gu, " ").toLowerCase()
+}
+
+/* A filter value as the record says it (see the header: %XX stands for one character). */
+function indexedValue(value) {
+  return value.replace(/%([0-9A-F]{2})/g, (_, hex) => String.fromCharCode(parseInt(hex, 16)))
+}
+
 function recordItem(data, words, score) {
   const meta = data.meta || {}
-  const text = (data.raw_content ?? data.content ?? "").split(TERMS_MARKER)[0]
+  /* content is the text itself; Pagefind's raw_content has "<" and ">" as entities, which
+     escapeHTML would show as "&gt;" */
+  const text = (data.content ?? "").split(TERMS_MARKER)[0]
   const facts = [meta.date, meta.service, meta.owner, meta.status].filter(Boolean)
   return {
     location: data.url.replace(/^\//, ""),

@@ -441,3 +441,24 @@ def test_record_text_shows_literally_in_grafanas_html_tooltip(repo: Path) -> Non
     assert "&lt;a href=&quot;https://evil.example&quot;&gt;click&lt;/a&gt;" in text
     assert "&lt;img src=x onerror=alert(1)&gt; &amp; co" in text
     assert text.endswith("/changes/2026-11-22-html/</a>")
+
+
+def test_annotation_tags_use_the_names_the_site_shows_for_the_whole_runbook(repo: Path) -> None:
+    """An alias renames a service everywhere, and a record's spelling yields to the one most
+    records use, even when --since leaves those records out of the run."""
+    config = repo / "mkdocs.yml"
+    config.write_text(
+        config.read_text(encoding="utf-8").replace(
+            "      records_dir: records\n",
+            "      records_dir: records\n"
+            "      aliases:\n        services: {billing-api: Billing}\n",
+        ),
+        encoding="utf-8",
+    )
+    result = run_cli(
+        repo, "annotate", "--grafana-url", "http://127.0.0.1:9", "--dry-run", epoch=EPOCH,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    bodies = {json.loads(line)["tags"][1]: json.loads(line) for line in result.stdout.splitlines()}
+    assert "Billing" in bodies["runbook-id:2026-11-19-day-only"]["tags"]
+    assert "billing-api" not in bodies["runbook-id:2026-11-19-day-only"]["tags"]

@@ -165,3 +165,27 @@ def test_a_builder_is_made_to_survive_failures_once() -> None:
     assert surviving_failures(builder) is builder
     builder()
     assert results == [("records/broken.yaml:1:1: error",)]
+
+
+def test_a_new_broken_record_has_an_error_page_with_the_diagnostics(
+    runbook_repo: Path, tmp_path: Path
+) -> None:
+    """A record added broken has no page in the last good site: its URL answers with the
+    diagnostics (and reloads), not the site's bare "not found"; fixed, its page appears."""
+    shutil.copytree(REPO_ROOT / "records", runbook_repo / "records", dirs_exist_ok=True)
+    good = (runbook_repo / "records" / "2026" / "2026-11-20-cap-upload-size.yaml").read_text(
+        encoding="utf-8"
+    )
+    new = runbook_repo / "records" / "2026" / "2026-11-24-added-broken.yaml"
+    page = "changes/2026-11-24-added-broken/"
+    with serving(runbook_repo, tmp_path / "serve.log") as base:
+        wait_for(base, "Cap upload size")
+        new.write_text(good + "title: [broken\n", encoding="utf-8")
+        wait_until(lambda: 'role="alert"' in fetch_page(base)[1], "no banner")
+        seconds, body = fetch_page(base + page)
+        assert seconds < 5
+        assert 'role="alert"' in body and "no such page" in body
+        assert "2026-11-24-added-broken.yaml:" in body and "[yaml-syntax]" in body
+        assert "livereload" in body  # it reloads itself when the record is fixed
+        new.write_text(good.replace("title: Cap upload size", "title: Added later", 1))
+        wait_for(base + page, "Added later")

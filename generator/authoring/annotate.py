@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..models import BIDI_CONTROLS, SourcedRecord
+from ..names import ShownNames
 from ..render.exports import annotation
 from .http_exchange import Broken, TooLarge, TooSlow, Unreachable, exchange
 
@@ -270,10 +271,14 @@ def annotation_text(title_line: str, url: str) -> str:
 
 
 def annotation_body(
-    entry: SourcedRecord, site_url: str, directory_urls: bool, dashboard_uid: str | None
+    entry: SourcedRecord,
+    site_url: str,
+    directory_urls: bool,
+    dashboard_uid: str | None,
+    names: ShownNames,
 ) -> dict[str, Any]:
     """What POST /api/annotations receives for a record (Grafana's documented fields)."""
-    shown_record = annotation(entry, site_url, directory_urls)
+    shown_record = annotation(entry, site_url, directory_urls, names)
     body: dict[str, Any] = {
         "time": shown_record["time"],
         "tags": [RUNBOOK_TAG, f"{ID_TAG_PREFIX}{entry.id}", *shown_record["tags"]],
@@ -292,10 +297,14 @@ def planned_annotations(
     site_url: str,
     directory_urls: bool,
     dashboard_uid: str | None,
+    names: ShownNames,
 ) -> dict[str, dict[str, Any]]:
-    """Each record's annotation body by id, oldest first (so a run cut short resumes)."""
+    """Each record's annotation body by id, oldest first (so a run cut short resumes).
+
+    `names` are the shown names of the whole runbook (`render.index.shown_names` of every
+    valid record, with the `aliases` option), so that tags match annotations.json."""
     bodies = {
-        entry.id: annotation_body(entry, site_url, directory_urls, dashboard_uid)
+        entry.id: annotation_body(entry, site_url, directory_urls, dashboard_uid, names)
         for entry in records
     }
     return {record_id: bodies[record_id] for record_id in reversed(bodies)}

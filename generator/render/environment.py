@@ -28,7 +28,7 @@ from jinja2.bccache import Bucket
 
 from ..config import user_cache_folder
 from .charts import MetricChange, format_number, metric_chart
-from .escape import escape_text, fence, front_matter_string
+from .escape import data_json, escape_text, fence, front_matter_string
 from .index import ChecklistUse, checklist_as_it_was
 from .markdown_fields import markdown_field
 from .slugs import anchor_for_path
@@ -95,6 +95,7 @@ def counted(count: int, noun: str) -> str:
 # small helpers of metrics and checklists.
 FILTERS = {
     "text": escape_text,
+    "data_json": data_json,
     "markdown": markdown_field,
     "fence": fence,
     "front_matter": front_matter_string,

@@ -40,6 +40,14 @@ def escape_text(value: object) -> Markup:
     return Markup(text)
 
 
+def data_json(value: object) -> Markup:
+    """A value for a data attribute that a script reads with JSON.parse: the exact string
+    (every space and no-break space kept, as JSON escapes, where `text` would fold them),
+    inert to HTML and Markdown."""
+    encoded = json.dumps(value, ensure_ascii=True, separators=(",", ":"))
+    return Markup(encoded.replace(" ", "\\u0020").translate(_ENTITIES))
+
+
 def inert_html(html: str) -> str:
     """HTML whose text no Markdown pass can read as syntax: every character that starts
     Markdown or an extension's syntax (fences, emphasis, attr_list braces, snippets,

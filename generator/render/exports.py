@@ -1,5 +1,9 @@
 """The runbook as data for tools: records.json, annotations.json (dashboards) and
-single-record exports (`runbook list`)."""
+single-record exports (`runbook list`).
+
+records.json is the records as written; annotations show and tag each service, owner and
+tag under its shown name (names.ShownNames), as the site does, so a dashboard filtered by a
+service's tag finds every record of it, whatever its spelling or old name."""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ import json
 from typing import Any
 
 from ..models import SourcedRecord
+from ..names import ShownNames
 from .links import RECORD_PAGES, site_path
 
 
@@ -34,7 +39,9 @@ def records_json(records: list[SourcedRecord], serialised: dict[str, str]) -> st
 DAY_MS = 86_400_000
 
 
-def annotation(entry: SourcedRecord, site_url: str, directory_urls: bool) -> dict[str, Any]:
+def annotation(
+    entry: SourcedRecord, site_url: str, directory_urls: bool, names: ShownNames
+) -> dict[str, Any]:
     """One record as a Grafana annotation (the fields Grafana's annotation API and Infinity's
     annotation queries read). `time` is when it shipped, in epoch milliseconds; a record with
     its day only spans that day (UTC), `time` to `timeEnd`, since its hour is unknown."""
@@ -46,14 +53,16 @@ def annotation(entry: SourcedRecord, site_url: str, directory_urls: bool) -> dic
         span = {"time": int(start.timestamp() * 1000)}
         span["timeEnd"] = span["time"] + DAY_MS - 1
     path = site_path(f"{RECORD_PAGES}{entry.id}.md", directory_urls)
-    tags = [record.service, record.environment, record.status, *record.tags]
+    service = names.shown("service", record.service)
+    tags = [service, record.environment, record.status]
+    tags += [names.shown("tag", tag) for tag in record.tags]
     undo = "tested" if record.rollback.tested else "NOT tested"
     return {
         "id": entry.id,
         **span,
         "title": record.title,
-        "text": f"{record.title} ({record.service}, {record.owner}, {record.status}; "
-        f"rollback {undo})",
+        "text": f"{record.title} ({service}, {names.shown('owner', record.owner)}, "
+        f"{record.status}; rollback {undo})",
         "tags": list(dict.fromkeys(tags)),
         "tagsText": ",".join(dict.fromkeys(tags)),
         "url": f"{site_url.rstrip('/')}/{path}" if site_url else path,
@@ -61,11 +70,13 @@ def annotation(entry: SourcedRecord, site_url: str, directory_urls: bool) -> dic
     }
 
 
-def annotations_json(records: list[SourcedRecord], site_url: str, directory_urls: bool) -> str:
+def annotations_json(
+    records: list[SourcedRecord], site_url: str, directory_urls: bool, names: ShownNames
+) -> str:
     """Every record as a Grafana annotation, newest first (docs/grafana-annotations.md)."""
     return (
         json.dumps(
-            [annotation(entry, site_url, directory_urls) for entry in records],
+            [annotation(entry, site_url, directory_urls, names) for entry in records],
             ensure_ascii=False,
             separators=(",", ":"),
         )

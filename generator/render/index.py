@@ -11,11 +11,19 @@ import datetime as dt
 import functools
 import heapq
 from collections import Counter, defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from ..models import Checklist, ChecklistItem, ItemStatus, Metric, Runbook, SourcedRecord
-from ..names import NAME_KINDS, Aliases, NameKind, name_key, preferred_spelling, stable_slug
+from ..names import (
+    NAME_KINDS,
+    Aliases,
+    NameKind,
+    ShownNames,
+    name_key,
+    preferred_spelling,
+    stable_slug,
+)
 
 RELATED_LIMIT = 6
 CANDIDATES_PER_KEY = 20  # on each side in time
@@ -66,6 +74,12 @@ class RunbookIndex:
     untested_rollbacks: list[SourcedRecord]
     related: dict[str, list[SourcedRecord]]
     aliases: Aliases = field(default_factory=Aliases)
+    names: ShownNames = field(default_factory=ShownNames)
+
+    def shown(self, kind: NameKind, name: str) -> str:
+        """The name a record's service, owner or tag is shown and filtered under: its
+        group's name, as on the group's page."""
+        return self.names.shown(kind, name)
 
     def metric_key(self, service: str, metric: str) -> str:
         """The key of a service's metric: "pool wait p99" of uploads and of billing-db are
@@ -121,12 +135,11 @@ def folder_of(path: str) -> str:
 def build_index(runbook: Runbook, aliases: Aliases | None = None) -> RunbookIndex:
     """Index the (newest-first) records of a runbook; names are grouped by their key."""
     aliases = aliases or Aliases()
+    shown = ShownNames(aliases)
     names: dict[NameKind, dict[str, list[SourcedRecord]]] = {
         kind: defaultdict(list) for kind in NAME_KINDS
     }
-    spellings: dict[NameKind, dict[str, list[tuple[str, dt.date, str]]]] = {
-        kind: defaultdict(list) for kind in (*NAME_KINDS, "metric")
-    }
+    metric_spellings: dict[str, list[tuple[str, dt.date, str]]] = defaultdict(list)
     by_file: dict[str, list[SourcedRecord]] = defaultdict(list)
     metric_uses: dict[str, list[MetricUse]] = defaultdict(list)
     checklists = {cid: sc.checklist for cid, sc in runbook.checklists.items()}
@@ -137,19 +150,16 @@ def build_index(runbook: Runbook, aliases: Aliases | None = None) -> RunbookInde
     for entry in runbook.records:
         record = entry.record
         months[record.date.strftime("%Y-%m")] += 1
-        words: list[tuple[NameKind, str]] = [("service", record.service), ("owner", record.owner)]
-        words += [("tag", tag) for tag in record.tags]
-        for kind, word in words:
-            key = aliases.key(kind, word)
+        for kind, word in record_names(entry):
+            key = shown.add(kind, word, record.date, entry.id)
             if not names[kind][key] or names[kind][key][-1] is not entry:
                 names[kind][key].append(entry)
-            spellings[kind][key].append((aliases.canonical(kind, word), record.date, entry.id))
         for path in dict.fromkeys(record.files_touched):
             by_file[path].append(entry)
         for metric in record.metrics:
             key = metric_key(aliases.key("service", record.service), metric.name)
             metric_uses[key].append(MetricUse(entry, metric))
-            spellings["metric"][key].append((metric.name, record.date, entry.id))
+            metric_spellings[key].append((metric.name, record.date, entry.id))
         for checklist_id, statuses in record.checklists.items():
             for item_id, status in statuses.items():
                 item = checklists[checklist_id].item_for(item_id)
@@ -165,10 +175,10 @@ def build_index(runbook: Runbook, aliases: Aliases | None = None) -> RunbookInde
     }
     return RunbookIndex(
         runbook=runbook,
-        services=_groups(names["service"], spellings["service"]),
-        owners=_groups(names["owner"], spellings["owner"]),
-        tags=_groups(names["tag"], spellings["tag"]),
-        metrics=_groups(metric_records, spellings["metric"]),
+        services=_groups(names["service"], functools.partial(shown.by_key, "service")),
+        owners=_groups(names["owner"], functools.partial(shown.by_key, "owner")),
+        tags=_groups(names["tag"], functools.partial(shown.by_key, "tag")),
+        metrics=_groups(metric_records, lambda key: preferred_spelling(metric_spellings[key])),
         metric_uses=dict(sorted(metric_uses.items())),
         files=dict(sorted(by_file.items())),
         files_in_folder=dict(sorted(files_in_folder.items())),
@@ -178,16 +188,35 @@ def build_index(runbook: Runbook, aliases: Aliases | None = None) -> RunbookInde
         untested_rollbacks=[r for r in runbook.records if not r.record.rollback.tested],
         related=_related(runbook.records, by_file, names["service"], names["tag"], aliases),
         aliases=aliases,
+        names=shown,
     )
 
 
+def record_names(entry: SourcedRecord) -> list[tuple[NameKind, str]]:
+    """The names a record says: its service, its owner and its tags."""
+    record = entry.record
+    return [("service", record.service), ("owner", record.owner)] + [
+        ("tag", tag) for tag in record.tags
+    ]
+
+
+def shown_names(records: Iterable[SourcedRecord], aliases: Aliases | None = None) -> ShownNames:
+    """The shown names of these records' services, owners and tags (what `build_index`
+    groups them under), for a command that needs them without the whole index: give it
+    every record, not only those it shows."""
+    shown = ShownNames(aliases)
+    for entry in records:
+        for kind, word in record_names(entry):
+            shown.add(kind, word, entry.record.date, entry.id)
+    return shown
+
+
 def _groups(
-    members: dict[str, list[SourcedRecord]], spellings: dict[str, list[tuple[str, dt.date, str]]]
+    members: dict[str, list[SourcedRecord]], name_of: Callable[[str], str]
 ) -> dict[str, Group]:
     """Groups by key, in the order of their shown names."""
     groups = {
-        key: Group(preferred_spelling(spellings[key]), stable_slug(key), records)
-        for key, records in members.items()
+        key: Group(name_of(key), stable_slug(key), records) for key, records in members.items()
     }
     return dict(sorted(groups.items(), key=lambda item: (item[1].name, item[0])))
 

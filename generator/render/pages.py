@@ -163,12 +163,14 @@ def render_site(
             ),
         )
     )
-    for uri, content in month_files(index.records, settings.directory_urls).items():
+    for uri, content in month_files(index.records, settings.directory_urls, index.names).items():
         pages.append(Page(uri, content))
     pages.append(
         Page(
             "annotations.json",
-            annotations_json(index.records, settings.site_url, settings.directory_urls),
+            annotations_json(
+                index.records, settings.site_url, settings.directory_urls, index.names
+            ),
         )
     )
     return pages

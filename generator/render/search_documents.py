@@ -18,15 +18,27 @@ encodes a query's joined words the same way, so `app/billing` finds that folder,
 (runbook-search.js also drops what Pagefind finds for a word no record has). The encoding is
 a contract between this module and that script: change both or neither
 (tests/site/test_search.py checks they agree).
+
+Services, owners and tags are indexed, shown and filtered under their shown names (the names
+their pages have: names.ShownNames), and found by the words the record says too. A document
+is in Unicode's composed form (NFC), as the worker makes what is typed: a path written
+decomposed is found by the same letters typed on any keyboard.
+
+Facet (filter) values are written with "%", '"', "\\" and control characters as %XX
+(`filter_value`): Pagefind never matches a filter value whose JSON has an escape, so a
+service called `Edge "beta"` could not be chosen. The worker decodes them to match what is
+typed and hands Pagefind the values as indexed.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from jinja2 import Environment
 
 from ..models import SourcedRecord
+from ..names import ShownNames
 
 SEARCH_DOCUMENT_TEMPLATE = "_record_search.html.j2"
 # Everything after this word in a document's text is search terms; the browser cuts excerpts
@@ -39,6 +51,7 @@ _SPELLED |= {"~": "zt", "+": "zp", ",": "zm", "z": "zz"}
 _LEADING = "\"'`([{<*"
 _TRAILING = "\"'`)]}>*,;:!?."
 _JOINER_RUN = re.compile(r"[\W_]+")
+_FILTER_ESCAPED = re.compile(r'[%"\\\x00-\x1f\x7f]')
 _WORD = re.compile(r"\S+")
 
 
@@ -47,6 +60,11 @@ def encode(word: str) -> str:
     return "".join(
         char if char.isalnum() and char != "z" else _SPELLED.get(char, "zx") for char in word
     )
+
+
+def filter_value(value: str) -> str:
+    """A facet value as Pagefind indexes it (see the module docstring)."""
+    return _FILTER_ESCAPED.sub(lambda char: f"%{ord(char.group()):02X}", value)
 
 
 def _joined(word: str) -> bool:
@@ -76,20 +94,39 @@ def search_terms(texts: list[str]) -> list[str]:
     return sorted(terms)
 
 
-def _searchable_texts(entry: SourcedRecord) -> list[str]:
+def _searchable_texts(entry: SourcedRecord, shown: dict[str, list[str]]) -> list[str]:
     record = entry.record
     texts = [record.title, record.owner, record.service, record.environment, *record.tags]
+    texts += [*shown["service"], *shown["owner"], *shown["tag"]]
     texts += [*record.reviewers, *record.files_touched, record.reason, record.rollback.plan]
     for command in [*record.commands, *record.rollback.commands]:
         texts += [command.run, command.note or ""]
     return texts
 
 
-def search_document_html(environment: Environment, entry: SourcedRecord) -> str:
+def shown_names_of(entry: SourcedRecord, names: ShownNames) -> dict[str, list[str]]:
+    """The record's service, owner and tags as shown (tags once each, in its order)."""
+    record = entry.record
+    return {
+        "service": [names.shown("service", record.service)],
+        "owner": [names.shown("owner", record.owner)],
+        "tag": list(dict.fromkeys(names.shown("tag", tag) for tag in record.tags)),
+    }
+
+
+def search_document_html(environment: Environment, entry: SourcedRecord, names: ShownNames) -> str:
     """The HTML document Pagefind indexes for a record's page."""
-    return environment.get_template(SEARCH_DOCUMENT_TEMPLATE).render(
+    shown = shown_names_of(entry, names)
+    html = environment.get_template(SEARCH_DOCUMENT_TEMPLATE).render(
         entry=entry,
         record=entry.record,
-        terms=search_terms(_searchable_texts(entry)),
+        service=shown["service"][0],
+        owner=shown["owner"][0],
+        tags=shown["tag"],
+        terms=search_terms(
+            [unicodedata.normalize("NFC", text) for text in _searchable_texts(entry, shown)]
+        ),
         terms_marker=TERMS_MARKER,
+        filter_value=filter_value,
     )
+    return unicodedata.normalize("NFC", html)

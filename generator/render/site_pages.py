@@ -19,7 +19,7 @@ from .charts import months_chart, trend_chart
 from .index import RunbookIndex, build_index
 from .links import Links, published_url
 from .settings import RenderSettings
-from .timeline import latest_days
+from .timeline import latest_days, services_to_choose
 
 FEED_SIZE = 50
 RECENT_ON_HOME = 50
@@ -80,8 +80,9 @@ def timeline_page(
         {
             "days": latest_days(index.records),
             "months": sorted({e.record.date.isoformat()[:7] for e in index.records}),
-            "services": sorted({e.record.service for e in index.records}, key=str.casefold),
+            "services": services_to_choose(group.name for group in index.services.values()),
             "environments": sorted({e.record.environment for e in index.records}),
+            "shown": index.shown,
         },
         cached=False,
         in_nav=True,

@@ -6,6 +6,10 @@ clock, so builds stay deterministic): it opens at once whatever the size of the 
 Earlier windows are read by the page's script (templates/runbook-pages-main.js) from one small
 JSON file per month (`timeline/YYYY-MM.json`), so a window loads one or two months, never
 every record.
+
+Services and owners are shown, and filtered, under their shown names (names.ShownNames), as
+on their own pages; every list is in a total order, so the page and its JSON are the same
+bytes whatever Python's hash seed.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..models import SourcedRecord
+from ..names import ShownNames
 from .links import RECORD_PAGES, site_path
 
 LATEST_DAYS = 7
@@ -52,7 +57,7 @@ def epoch_ms(entry: SourcedRecord) -> int | None:
     return None if shipped is None else int(shipped.timestamp() * 1000)
 
 
-def _row(entry: SourcedRecord, directory_urls: bool) -> dict[str, Any]:
+def _row(entry: SourcedRecord, directory_urls: bool, names: ShownNames) -> dict[str, Any]:
     record = entry.record
     return {
         "id": entry.id,
@@ -60,22 +65,31 @@ def _row(entry: SourcedRecord, directory_urls: bool) -> dict[str, Any]:
         "date": record.date.isoformat(),
         "time": epoch_ms(entry),
         "shown": record.shipped_text(),
-        "service": record.service,
+        "service": names.shown("service", record.service),
         "environment": record.environment,
-        "owner": record.owner,
+        "owner": names.shown("owner", record.owner),
         "status": record.status,
         "tested": record.rollback.tested,
         "url": site_path(f"{RECORD_PAGES}{entry.id}.md", directory_urls),
     }
 
 
-def month_files(records: Iterable[SourcedRecord], directory_urls: bool) -> dict[str, str]:
+def month_files(
+    records: Iterable[SourcedRecord], directory_urls: bool, names: ShownNames
+) -> dict[str, str]:
     """`timeline/YYYY-MM.json` → the month's records (newest first) as the script reads them."""
     months: dict[str, list[dict[str, Any]]] = {}
     for entry in records:
-        months.setdefault(entry.record.date.isoformat()[:7], []).append(_row(entry, directory_urls))
+        row = _row(entry, directory_urls, names)
+        months.setdefault(entry.record.date.isoformat()[:7], []).append(row)
     return {
         f"{MONTHS_FOLDER}/{month}.json": json.dumps(rows, ensure_ascii=False, separators=(",", ":"))
         + "\n"
         for month, rows in months.items()
     }
+
+
+def services_to_choose(names: Iterable[str]) -> list[str]:
+    """The services the timeline offers, by name ignoring case, then exactly (`Edge` and
+    `edge` may both be shown names under aliases; never left to the order of a set)."""
+    return sorted(set(names), key=lambda name: (name.casefold(), name))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import json
 import logging
 from collections.abc import Callable
 from pathlib import Path
@@ -27,7 +28,7 @@ from ..pipeline import Generated, generate
 from ..render.environment import DEFAULT_TEMPLATES, templates_fingerprint
 from ..render.index import RunbookIndex
 from ..render.links import Links, site_path
-from ..render.search_documents import search_document_html
+from ..render.search_documents import search_document_html, shown_names_of
 from .incremental import IncrementalBuild
 from .search import document_path
 
@@ -98,8 +99,8 @@ class GeneratedPages:
         self, index: RunbookIndex, environment: Environment, files: Files, config: MkDocsConfig
     ) -> SearchDocuments:
         """Each record page's search document, newest first: its path (the page's URL), the
-        key of what it shows (the record, the templates) and how to render it. A record whose
-        page a docs/ page of the same path replaces has none."""
+        key of what it shows (the record, its shown names, the templates) and how to render
+        it. A record whose page a docs/ page of the same path replaces has none."""
         templates = templates_fingerprint(environment)
         links = Links(index)
         documents = {}
@@ -107,9 +108,10 @@ class GeneratedPages:
             uri = links.record(entry.id)
             if files.get_file_from_path(uri) is not None:
                 continue
-            shown = f"{templates}\0{entry.id}\0{entry.path}\0{index.serialised[entry.id]}"
+            names = json.dumps(shown_names_of(entry, index.names), ensure_ascii=False)
+            shown = f"{templates}\0{entry.id}\0{entry.path}\0{index.serialised[entry.id]}\0{names}"
             key = hashlib.sha256(shown.encode("utf-8")).hexdigest()
-            render = functools.partial(search_document_html, environment, entry)
+            render = functools.partial(search_document_html, environment, entry, index.names)
             documents[document_path(site_path(uri, config.use_directory_urls))] = (key, render)
         return documents
 

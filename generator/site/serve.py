@@ -33,6 +33,7 @@ BANNER_STYLE = (
 )
 LAST_GOOD = "The last rebuild failed: this is the last good site."
 NO_SITE = "The build failed: there is no site to show yet."
+NOT_IN_LAST_GOOD = "The last rebuild failed: the last good site has no such page."
 
 
 class PreviewServer(LiveReloadServer):
@@ -56,11 +57,14 @@ class PreviewServer(LiveReloadServer):
         return content[:start] + self.banner(LAST_GOOD) + content[start:]
 
     def error_page(self, site_page: bytes | None) -> bytes | None:
-        """No site yet (the first build failed): a page of diagnostics that reloads itself."""
-        if not self.problems or site_page is not None:
+        """While the last rebuild failed, a page of diagnostics that reloads itself instead
+        of the site's own error page: before any build succeeded, and for a page the last
+        good site lacks (a new record that is broken has no page yet)."""
+        if not self.problems:
             return site_page
+        headline = NO_SITE if site_page is None else NOT_IN_LAST_GOOD
         page = b"<!doctype html><title>runbook: build failed</title><body>%b</body>"
-        return super()._inject_js_into_html(page % self.banner(NO_SITE), self._visible_epoch)
+        return super()._inject_js_into_html(page % self.banner(headline), self._visible_epoch)
 
 
 class _BuildLog(logging.Filter):

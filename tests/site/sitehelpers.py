@@ -27,6 +27,11 @@ VOID_ELEMENTS = frozenset(
      "source", "track", "wbr"}
 )  # fmt: skip
 SITE_BASE = "http://site.invalid/"
+# The search box has answered: its line above the results says how many changes and pages
+# match (runbook-pages.js), or Material's "No matching documents".
+SEARCH_ANSWERED = re.compile(
+    r"^(at least )?\d+ (change|page)s?( and \d+ pages?)?$|matching document"
+)
 
 
 @dataclass(eq=False)

@@ -18,6 +18,7 @@ import yaml
 from sitehelpers import (
     GUIDE_WORD,
     REPO_ROOT,
+    SEARCH_ANSWERED,
     BuiltSite,
     RecordData,
     Tab,
@@ -41,7 +42,7 @@ def search(tab: Tab, base_url: str, query: str) -> tuple[str, list[str]]:
     box.click()
     box.press_sequentially(query, delay=5)
     meta = page.locator(".md-search-result__meta")
-    meta.filter(has_text=re.compile("matching document")).wait_for()
+    meta.filter(has_text=SEARCH_ANSWERED).wait_for()
     summary = meta.text_content() or ""
     if "No matching" not in summary:
         page.locator(".md-search-result__item").first.wait_for()
