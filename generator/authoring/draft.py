@@ -23,7 +23,9 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from ..check.file_check import load_checklists
 from ..check.files import discover
 from ..check.loader import file_stem
+from ..check.paths import location
 from ..config import RunbookOptions
+from ..diagnostics import printable
 from ..models import ChangeRecord, Checklist, RelativePath, pattern_problem
 from ..render.slugs import slugify
 from .editor import write_schemas
@@ -117,7 +119,15 @@ def new_record(
         changes = changed_files(git_dir, revision)
         if changes.note:
             report.notes.append(changes.note)
-        files, source = _usable_paths(changes.paths, options, git_dir), changes.source
+        files, refused = _usable_paths(changes.paths, options, git_dir)
+        source = changes.source
+        if refused:
+            shown = ", ".join(printable(path) for path in refused[:3])
+            more = f" and {len(refused) - 3} more" if len(refused) > 3 else ""
+            report.notes.append(
+                f"{source} touched files that files_touched cannot hold (not UTF-8, control "
+                f"characters): {shown}{more}; add them by hand as they should read"
+            )
         if changes.paths and not files:
             report.notes.append(
                 f"{changes.source} touched only the runbook's own files, none outside it: "
@@ -271,9 +281,12 @@ def _block(text: str, indent: str) -> str:
     return "|\n" + "\n".join(f"{indent}{line}" if line else "" for line in lines)
 
 
-def _usable_paths(paths: list[str], options: RunbookOptions, git_dir: Path) -> list[str]:
+def _usable_paths(
+    paths: list[str], options: RunbookOptions, git_dir: Path
+) -> tuple[list[str], list[str]]:
     """Changed files that are valid files_touched, minus the runbook's own files (records,
-    checklists, templates, docs pages, schemas, mkdocs.yml): a record is about the code."""
+    checklists, templates, docs pages, schemas, mkdocs.yml): a record is about the code.
+    Also the changed files validate would refuse there, to be said, not dropped silently."""
     adapter = TypeAdapter(RelativePath)
     own = [
         folder.resolve()
@@ -288,15 +301,16 @@ def _usable_paths(paths: list[str], options: RunbookOptions, git_dir: Path) -> l
         if folder is not None
     ]
     top = repository_root(git_dir) or git_dir
-    usable = []
+    usable, refused = [], []
     for path in paths:
-        if any((top / path).resolve().is_relative_to(folder) for folder in own):
+        if any(Path(location(top / path)).is_relative_to(folder) for folder in own):
             continue
         try:
+            path.encode("utf-8")  # a name that is not UTF-8 cannot be written in a record
             usable.append(adapter.validate_python(path))
-        except ValidationError:
-            continue
-    return usable
+        except (UnicodeEncodeError, ValidationError):
+            refused.append(path)
+    return usable, refused
 
 
 def _free_record_path(options: RunbookOptions, day: dt.date, title: str) -> Path:
