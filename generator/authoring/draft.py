@@ -253,8 +253,9 @@ def _checklists(
     lines = ["checklists:  # mark each item done, n/a or {status: skipped, note: why}"]
     for checklist_id, checklist in checklists.items():
         given = checks.get(checklist_id, {})
-        lines.append(f"  {checklist_id}:")
-        for item in checklist.items_on(day):
+        in_force = checklist.items_on(day)
+        lines.append(f"  {checklist_id}:" if in_force else f"  {checklist_id}: {{}}  # no items")
+        for item in in_force:
             status = given.get(item.id) or given.get("*")
             lines.append(f"    # {item.text}")
             lines.append(f"    {item.id}: {_quote(status)}" if status else f"    {item.id}: todo")
@@ -327,8 +328,9 @@ def _free_record_path(options: RunbookOptions, day: dt.date, title: str) -> Path
 def _checklists_to_fill(
     options: RunbookOptions, draft: Draft, day: dt.date
 ) -> dict[str, Checklist]:
-    """The checklists the service or a tag requires, under any spelling or alias (the same
-    matching as validation's), and those named by --check; ValueError for an unknown name."""
+    """The checklists the service or a tag requires on `day`, under any spelling or alias (the
+    same matching as validation's), and those named by --check; ValueError for an unknown
+    name."""
     given_service, given_tags = draft.get("service"), draft.get("tags", [])
     marks = draft.get("checklists", {})
     if given_service is None and not given_tags and not marks:
@@ -338,12 +340,19 @@ def _checklists_to_fill(
     aliases = options.aliases
     service = aliases.key("service", given_service) if given_service else None
     tags = {aliases.key("tag", tag) for tag in given_tags}
+
+    def required(checklist: Checklist) -> bool:
+        if not checklist.items_on(day):  # with no item in force that day, it requires nothing
+            return False
+        policy = checklist.required_for
+        return service in {aliases.key("service", s) for s in policy.services} or bool(
+            tags & {aliases.key("tag", t) for t in policy.tags}
+        )
+
     chosen = {
         checklist_id: checklist
         for checklist_id, checklist in known.items()
-        if service in {aliases.key("service", s) for s in checklist.required_for.services}
-        or tags & {aliases.key("tag", t) for t in checklist.required_for.tags}
-        or checklist_id in marks
+        if checklist_id in marks or required(checklist)
     }
     for checklist_id, items in marks.items():
         if checklist_id not in known:
