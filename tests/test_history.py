@@ -343,3 +343,41 @@ def test_new_leaves_out_a_checklist_with_no_item_in_force_on_its_day(
     bound = run_runbook(*backfill[:3], in_force, *backfill[4:])
     assert bound.exit_code == 0, bound.output
     assert "pci-review:" in (demo_repo / bound.stdout.strip()).read_text("utf-8")
+
+
+def _with_aliases(repo: Path, aliases: str) -> None:
+    mkdocs_yml = repo / "mkdocs.yml"
+    text = mkdocs_yml.read_text(encoding="utf-8")
+    mkdocs_yml.write_text(text.replace("  - runbook\n", f"  - runbook:\n{aliases}"), "utf-8")
+
+
+@pytest.mark.parametrize(
+    "aliases",
+    [
+        "      aliases:\n        services: {legacy-billing: Billing API}\n",
+        "      aliases:\n        services: {search: search}\n",
+        "      aliases:\n        services: {Billing API: billing-api}\n",
+        "      aliases:\n        services: {Web_Frontend: Web Frontend, Billing: BILLING API}\n",
+        "      aliases:\n        tags: {Security: security}\n        owners: {maya: Maya Okafor}\n",
+    ],
+    ids=["variant-target", "to-itself", "variant-to-itself", "both-variants", "tags-owners"],
+)
+def test_an_alias_to_a_spelling_of_a_used_name_is_no_warning(
+    demo_repo: Path, run_runbook: Callable[..., CliRun], aliases: str
+) -> None:
+    _with_aliases(demo_repo, aliases)
+    result = run_runbook("validate", "--format", "json")
+    assert [d for d in diagnostics(result) if d[3] == "alias-target"] == []
+
+
+def test_a_typo_in_an_alias_target_still_warns_at_its_line(
+    demo_repo: Path, run_runbook: Callable[..., CliRun]
+) -> None:
+    _with_aliases(
+        demo_repo, "      aliases:\n        services: {legacy: Biling API, search: search}\n"
+    )
+    result = run_runbook("validate", "--format", "json")
+    ((path, line, _, _, message),) = [d for d in diagnostics(result) if d[3] == "alias-target"]
+    assert (path, line) == ("mkdocs.yml", line_of(demo_repo, "mkdocs.yml", "Biling API"))
+    assert "'Biling API'" in message and "did you mean 'billing-api'" in message
+    assert run_runbook("validate", "--strict").exit_code == 1
