@@ -18,7 +18,7 @@ import sys
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Literal, get_args, get_origin
+from typing import Any, Literal, NoReturn, get_args, get_origin
 
 import click
 
@@ -29,7 +29,7 @@ from .check.files import YAML_SUFFIXES, discover
 from .check.paths import display_path, location
 from .check.validate import validate_runbook
 from .config import ConfigurationError, RunbookOptions, read_options
-from .diagnostics import has_errors, summary_line
+from .diagnostics import has_errors, printable, summary_line
 from .formats import FORMATS, format_diagnostics
 from .models import WHEN_FORMATS, ChangeRecord, NewOption, RecordOption, SourcedRecord, new_options
 
@@ -87,8 +87,9 @@ def _valid_records(
     return options, report.runbook.records
 
 
-def _usage_error(message: str) -> None:
-    click.echo(f"runbook: {message}", err=True)
+def _usage_error(message: str) -> NoReturn:
+    """One line, its unprintable characters escaped (it may quote what was typed), exit 2."""
+    click.echo(f"runbook: {printable(message)}", err=True)
     sys.exit(EXIT_USAGE)
 
 
@@ -363,17 +364,18 @@ def _record_field(path: str, option: NewOption) -> Callable[..., Any]:
     `path` (a repeated option is checked as the list it becomes); None when not given."""
 
     def check(context: click.Context, parameter: click.Parameter, value: Any) -> Any:
-        from .authoring.draft import checked
+        from .authoring.draft import checked, screened
 
         if value is None or value == ():
             return None
         given = list(value) if isinstance(value, tuple) else value
         try:
+            screened(path, given)
             if option.read is not None:
                 return option.read(given)
             result = checked(path, given)
         except ValueError as exc:
-            raise click.BadParameter(str(exc)) from exc
+            _usage_error(f"Invalid value for {parameter.get_error_hint(context)}: {exc}")
         return result if option.parsed else given
 
     return check

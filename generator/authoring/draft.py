@@ -22,8 +22,9 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from ..check.file_check import load_checklists
 from ..check.files import discover
-from ..check.loader import file_stem
+from ..check.loader import CONTROL_CHARACTERS, file_stem
 from ..check.paths import location
+from ..check.secrets import ALLOW_MARKER, find_secrets
 from ..config import RunbookOptions
 from ..diagnostics import printable
 from ..models import ChangeRecord, Checklist, RelativePath, pattern_problem
@@ -55,6 +56,56 @@ def checked(path: str, value: Any) -> Any:
         return _adapter(path).validate_python(value)
     except ValidationError as exc:
         raise ValueError("; ".join(map(_message, exc.errors()))) from None
+
+
+# Fields whose text is a shell command: the keyword rules of the credential scan apply there.
+COMMAND_FIELDS = frozenset({"commands", "rollback.commands"})
+
+
+def screened(path: str, value: Any) -> None:
+    """ValueError with the reason when `value`, given for the record field at `path`, holds
+    what validate refuses in a record file whatever the field: a character the loader
+    refuses (control characters, Unicode noncharacters), text that is not UTF-8, or a
+    credential. Its field's own type is checked apart (`checked`)."""
+    for text in _texts(value):
+        problem = text_problem(text, command=path in COMMAND_FIELDS)
+        if problem is not None:
+            raise ValueError(problem)
+
+
+def text_problem(text: str, *, command: bool) -> str | None:
+    """Why validate would refuse `text` anywhere in a record (None if it would not); the
+    reason shows a refused character escaped and a credential masked."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return f"is not UTF-8 text (at {printable(text[exc.start : exc.end])})"
+    match = CONTROL_CHARACTERS.search(text)
+    if match:
+        character = match.group()
+        return (
+            f"contains U+{ord(character):04X} ({printable(character)}), a control character "
+            "or noncharacter, which validate refuses"
+        )
+    hit = next(find_secrets(text, command=command), None)
+    if hit is not None:
+        return (
+            f"looks like a credential ({hit.kind}: {hit.masked}), which validate refuses: "
+            "leave it out (and rotate it), or if it is not one, end the value with "
+            f"'# {ALLOW_MARKER}'"
+        )
+    return None
+
+
+def _texts(value: Any) -> list[str]:
+    """Every string in `value`, keys of mappings included (the credential scan reads them)."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [t for key, item in value.items() for t in (*_texts(key), *_texts(item))]
+    if isinstance(value, (list, tuple)):
+        return [t for item in value for t in _texts(item)]
+    return []
 
 
 def _message(error: Any) -> str:
@@ -111,9 +162,7 @@ def new_record(
     shipped = shipped_commit(git_dir, revision) if revision else None
     shipped_at = draft.get("shipped_at") or (shipped.shipped_at if shipped else None)
     day = draft.get("date") or (shipped_at.date() if shipped_at else today or dt.date.today())
-    owner = draft.get("owner") or author(git_dir)
-    if owner is None:
-        report.notes.append("owner: git config has no user.name or user.email; fill it in")
+    owner = draft.get("owner") or _git_author(git_dir, report)
     files, source = draft.get("files_touched", []), "--file"
     if not files:
         changes = changed_files(git_dir, revision)
@@ -125,8 +174,8 @@ def new_record(
             shown = ", ".join(printable(path) for path in refused[:3])
             more = f" and {len(refused) - 3} more" if len(refused) > 3 else ""
             report.notes.append(
-                f"{source} touched files that files_touched cannot hold (not UTF-8, control "
-                f"characters): {shown}{more}; add them by hand as they should read"
+                f"{source} touched files whose names validate refuses in files_touched (not "
+                f"UTF-8, control characters): {shown}{more}; add them by hand as they should read"
             )
         if changes.paths and not files:
             report.notes.append(
@@ -160,6 +209,21 @@ def new_record(
     lines += _other_fields(draft)
     write_new(path, "\n".join(lines) + "\n", report, root=options.root)
     return path, report
+
+
+def _git_author(git_dir: Path, report: WriteReport) -> str | None:
+    """The owner git config names, if validate would take it; else a note saying why not."""
+    owner = author(git_dir)
+    if owner is None:
+        report.notes.append("owner: git config has no user.name or user.email; fill it in")
+        return None
+    try:
+        screened("owner", owner)
+        checked("owner", owner)
+    except ValueError as exc:
+        report.notes.append(f"owner: the name in git config {printable(str(exc))}; fill it in")
+        return None
+    return owner
 
 
 def _header(
@@ -307,10 +371,13 @@ def _usable_paths(
         if any(Path(location(top / path)).is_relative_to(folder) for folder in own):
             continue
         try:
-            path.encode("utf-8")  # a name that is not UTF-8 cannot be written in a record
-            usable.append(adapter.validate_python(path))
-        except (UnicodeEncodeError, ValidationError):
+            valid = adapter.validate_python(path)
+        except ValidationError:
+            valid = None
+        if valid is None or text_problem(path, command=False) is not None:
             refused.append(path)
+        else:
+            usable.append(valid)
     return usable, refused
 
 
