@@ -26,10 +26,10 @@ from .authoring.schema import SCHEMA_MODELS, json_schema
 from .authoring.writing import WriteReport
 from .check.cache import CACHE_FOLDER
 from .check.files import YAML_SUFFIXES, discover
-from .check.paths import display_path
+from .check.paths import display_path, location
 from .check.validate import validate_runbook
 from .config import ConfigurationError, RunbookOptions, read_options
-from .diagnostics import has_errors, summary_line
+from .diagnostics import has_errors, printable, summary_line
 from .formats import FORMATS, format_diagnostics
 from .models import WHEN_FORMATS, ChangeRecord, NewOption, RecordOption, SourcedRecord, new_options
 
@@ -88,7 +88,8 @@ def _valid_records(
 
 
 def _usage_error(message: str) -> NoReturn:
-    click.echo(f"runbook: {message}", err=True)
+    """One line, its unprintable characters escaped (it may quote what was typed), exit 2."""
+    click.echo(f"runbook: {printable(message)}", err=True)
     sys.exit(EXIT_USAGE)
 
 
@@ -152,15 +153,21 @@ def validate(
 
 
 def _in_runbook_folders(options: RunbookOptions, paths: Iterable[Path]) -> list[Path]:
-    """The YAML files among `paths` that are records or checklists of this runbook."""
-    folders = (options.records_dir.resolve(), options.checklists_dir.resolve())
-    return [
-        path
-        for path in (candidate.resolve() for candidate in paths)
-        if path.suffix in YAML_SUFFIXES
-        and path.is_file()
-        and any(path.is_relative_to(folder) for folder in folders)
-    ]
+    """The YAML files among `paths` that a full run checks as records or checklists: under
+    records_dir, or in checklists_dir. A file is where it sits: a record that is a link to a
+    file elsewhere is a record, as it is in a full run (its folder's links are followed)."""
+    records, checklists = options.records_dir.resolve(), options.checklists_dir.resolve()
+    selected = []
+    for candidate in paths:
+        path = Path(location(candidate))
+        if (
+            path.name.lower().endswith(YAML_SUFFIXES)
+            and os.path.lexists(path)  # a dangling link is reported, as in a full run
+            and not path.is_dir()
+            and (path.is_relative_to(records) or path.parent == checklists)
+        ):
+            selected.append(path)
+    return selected
 
 
 def _changed_runbook_files(options: RunbookOptions, revision: str) -> list[Path]:
@@ -357,17 +364,18 @@ def _record_field(path: str, option: NewOption) -> Callable[..., Any]:
     `path` (a repeated option is checked as the list it becomes); None when not given."""
 
     def check(context: click.Context, parameter: click.Parameter, value: Any) -> Any:
-        from .authoring.draft import checked
+        from .authoring.draft import checked, screened
 
         if value is None or value == ():
             return None
         given = list(value) if isinstance(value, tuple) else value
         try:
+            screened(path, given)
             if option.read is not None:
                 return option.read(given)
             result = checked(path, given)
         except ValueError as exc:
-            raise click.BadParameter(str(exc)) from exc
+            _usage_error(f"Invalid value for {parameter.get_error_hint(context)}: {exc}")
         return result if option.parsed else given
 
     return check

@@ -99,6 +99,22 @@ def sort_diagnostics(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
 _fields_in_order = operator.attrgetter(*(f.name for f in fields(Diagnostic)))
 
 
+def printable(text: str) -> str:
+    """`text` with every character a terminal would not show as itself escaped: `\\t`,
+    `\\x1b`, `\\u200d`, and a byte of a file name that is not UTF-8 (a lone surrogate to
+    Python) as the byte, `\\xff`. Paths stay exact in diagnostics, so that they compare
+    equal to the files they name; they are escaped only where they are printed."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else _escaped(c) for c in text)
+
+
+def _escaped(character: str) -> str:
+    if "\udc80" <= character <= "\udcff":  # os.fsdecode's stand-in for an undecodable byte
+        return f"\\x{ord(character) - 0xDC00:02x}"
+    return character.encode("unicode_escape").decode("ascii")
+
+
 def has_errors(diagnostics: Iterable[Diagnostic], *, strict: bool = False) -> bool:
     """True when the run must fail: any error, or any warning under --strict."""
     return any(d.severity == "error" or strict for d in diagnostics)

@@ -10,16 +10,17 @@ import json
 from collections.abc import Callable
 from dataclasses import asdict
 
-from .diagnostics import Diagnostic
+from .diagnostics import Diagnostic, printable
 from .sarif import sarif_log
 
 Formatter = Callable[[list[Diagnostic]], str]
 
 
 def text_line(diagnostic: Diagnostic) -> str:
-    """`PATH:LINE:COL: SEVERITY: MESSAGE [CODE]`, as compilers and linters print problems."""
+    """`PATH:LINE:COL: SEVERITY: MESSAGE [CODE]`, as compilers and linters print problems;
+    the path's unprintable characters escaped (a tab, a no-break space, a byte not UTF-8)."""
     d = diagnostic
-    return f"{d.path}:{d.line}:{d.column}: {d.severity}: {d.message} [{d.code}]"
+    return f"{printable(d.path)}:{d.line}:{d.column}: {d.severity}: {d.message} [{d.code}]"
 
 
 def github_line(diagnostic: Diagnostic) -> str:
@@ -28,7 +29,7 @@ def github_line(diagnostic: Diagnostic) -> str:
     # Workflow commands end at a newline and treat % specially: escape them as documented.
     message = f"{d.message} [{d.code}]"
     message = message.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-    path = d.path.replace("%", "%25").replace(",", "%2C").replace(":", "%3A")
+    path = printable(d.path).replace("%", "%25").replace(",", "%2C").replace(":", "%3A")
     return (
         f"::{d.severity} file={path},line={d.line},col={d.column},title=runbook {d.code}::{message}"
     )
@@ -39,7 +40,9 @@ def text(diagnostics: list[Diagnostic]) -> str:
 
 
 def json_array(diagnostics: list[Diagnostic]) -> str:
-    return json.dumps([asdict(d) for d in diagnostics], indent=2, ensure_ascii=False)
+    """A JSON array of the diagnostics, paths escaped as in text."""
+    rows = [asdict(d) | {"path": printable(d.path)} for d in diagnostics]
+    return json.dumps(rows, indent=2, ensure_ascii=False)
 
 
 def github(diagnostics: list[Diagnostic]) -> str:

@@ -9,8 +9,10 @@ as code scanning requires.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import PurePath
 from typing import Any
+from urllib.parse import quote
 
 from .diagnostics import CODES, Diagnostic
 
@@ -41,6 +43,18 @@ def _rule(code: str) -> dict[str, Any]:
     }
 
 
+def artifact_uri(path: str) -> str:
+    """A diagnostic's path as a SARIF artifact URI: an RFC 3986 relative reference (an
+    absolute path becomes a file: URI). Every byte of the name but letters, digits, `-._~`
+    and the slashes is percent-encoded: a space, `#` and `?` would end the path, a literal `%`
+    would read as an escape (`%41` is `A`), `:` in the first segment would read as a scheme,
+    and a name that is not UTF-8 keeps its own bytes."""
+    location = PurePath(path)
+    if location.is_absolute():
+        return location.as_uri()
+    return quote(os.fsencode(location.as_posix()), safe="/")
+
+
 def _result(diagnostic: Diagnostic, rule_index: dict[str, int]) -> dict[str, Any]:
     return {
         "ruleId": diagnostic.code,
@@ -50,7 +64,7 @@ def _result(diagnostic: Diagnostic, rule_index: dict[str, int]) -> dict[str, Any
         "locations": [
             {
                 "physicalLocation": {
-                    "artifactLocation": {"uri": PurePath(diagnostic.path).as_posix()},
+                    "artifactLocation": {"uri": artifact_uri(diagnostic.path)},
                     "region": {
                         "startLine": max(1, diagnostic.line),
                         "startColumn": max(1, diagnostic.column),

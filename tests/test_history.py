@@ -277,3 +277,107 @@ def test_page_urls_depend_only_on_their_own_name(
     assert len({url for url in after if url.startswith("services/ops-infra")}) == 2
     records = json.loads((demo_repo / "site" / "records.json").read_text())
     assert len(records) == 22
+
+
+# A checklist the uploads service requires, whose items were in force only at some times:
+# (its items' dates, a day on which one was in force).
+DATED_CHECKLISTS = {
+    "all-added-later": (["    added: 2026-12-01\n"] * 2, "2026-12-02"),
+    "all-retired-before": (["    retired: 2025-06-01\n"] * 2, "2025-05-01"),
+    "a-gap-between": (["    retired: 2025-06-01\n", "    added: 2026-12-01\n"], "2026-12-02"),
+}
+
+
+@pytest.mark.parametrize("dating", DATED_CHECKLISTS)
+def test_a_checklist_with_no_item_in_force_on_a_records_date_requires_nothing_of_it(
+    demo_repo: Path, run_runbook: Callable[..., CliRun], dating: str
+) -> None:
+    """A record can only be required to go through a checklist that had an item in force on
+    its date: older records stay valid when a required checklist is new (or was emptied),
+    a record from a day it had items is held to it, and naming it with nothing to address
+    is no error either."""
+    dates, in_force = DATED_CHECKLISTS[dating]
+    items = "".join(
+        f"  - id: step-{number}\n    text: Step {number}\n{dated}"
+        for number, dated in enumerate(dates, 1)
+    )
+    (demo_repo / "checklists" / "pci-review.yaml").write_text(
+        f"title: PCI review\nitems:\n{items}required_for:\n  services: [uploads]\n"
+        "  tags: [security]\n",
+        encoding="utf-8",
+    )
+    assert errors(run_runbook("validate", "--format", "json")) == []
+
+    bound = add_record(demo_repo, f"{in_force}-bound-cap", date=in_force)
+    found = errors(run_runbook("validate", "--format", "json"))
+    assert {(p, c) for p, _, _, c, _ in found} == {(bound, "required-checklist")}
+
+    (demo_repo / bound).unlink()
+    edit(demo_repo, CAP, "checklists:\n", "checklists:\n  pci-review: {}\n")
+    assert errors(run_runbook("validate", "--format", "json")) == []
+
+
+@pytest.mark.parametrize("dating", DATED_CHECKLISTS)
+def test_new_leaves_out_a_checklist_with_no_item_in_force_on_its_day(
+    demo_repo: Path, run_runbook: Callable[..., CliRun], dating: str
+) -> None:
+    dates, in_force = DATED_CHECKLISTS[dating]
+    items = "".join(f"  - id: step-{n}\n    text: Step {n}\n{d}" for n, d in enumerate(dates))
+    (demo_repo / "checklists" / "pci-review.yaml").write_text(
+        f"title: PCI review\nitems:\n{items}required_for:\n  services: [uploads]\n", "utf-8"
+    )
+    backfill = [
+        "new", "Old change", "--date", "2026-06-01", "--service", "uploads", "--owner", "Maya",
+        "--reason", "Backfilled.", "--file", "app/views.py", "--command", "make deploy",
+        "--rollback", "Revert it.", "--rollback-tested", "--expected-result", "Fine.",
+    ]  # fmt: skip
+    written = run_runbook(*backfill)
+    assert written.exit_code == 0, written.output
+    assert "pci-review" not in (demo_repo / written.stdout.strip()).read_text("utf-8")
+    named = run_runbook(*backfill, "--check", "pci-review=done")
+    assert named.exit_code == 0, named.output
+    assert "pci-review: {}" in (demo_repo / named.stdout.strip()).read_text("utf-8")
+    result = run_runbook("validate", "--format", "json")
+    assert errors(result) == []
+
+    bound = run_runbook(*backfill[:3], in_force, *backfill[4:])
+    assert bound.exit_code == 0, bound.output
+    assert "pci-review:" in (demo_repo / bound.stdout.strip()).read_text("utf-8")
+
+
+def _with_aliases(repo: Path, aliases: str) -> None:
+    mkdocs_yml = repo / "mkdocs.yml"
+    text = mkdocs_yml.read_text(encoding="utf-8")
+    mkdocs_yml.write_text(text.replace("  - runbook\n", f"  - runbook:\n{aliases}"), "utf-8")
+
+
+@pytest.mark.parametrize(
+    "aliases",
+    [
+        "      aliases:\n        services: {legacy-billing: Billing API}\n",
+        "      aliases:\n        services: {search: search}\n",
+        "      aliases:\n        services: {Billing API: billing-api}\n",
+        "      aliases:\n        services: {Web_Frontend: Web Frontend, Billing: BILLING API}\n",
+        "      aliases:\n        tags: {Security: security}\n        owners: {maya: Maya Okafor}\n",
+    ],
+    ids=["variant-target", "to-itself", "variant-to-itself", "both-variants", "tags-owners"],
+)
+def test_an_alias_to_a_spelling_of_a_used_name_is_no_warning(
+    demo_repo: Path, run_runbook: Callable[..., CliRun], aliases: str
+) -> None:
+    _with_aliases(demo_repo, aliases)
+    result = run_runbook("validate", "--format", "json")
+    assert [d for d in diagnostics(result) if d[3] == "alias-target"] == []
+
+
+def test_a_typo_in_an_alias_target_still_warns_at_its_line(
+    demo_repo: Path, run_runbook: Callable[..., CliRun]
+) -> None:
+    _with_aliases(
+        demo_repo, "      aliases:\n        services: {legacy: Biling API, search: search}\n"
+    )
+    result = run_runbook("validate", "--format", "json")
+    ((path, line, _, _, message),) = [d for d in diagnostics(result) if d[3] == "alias-target"]
+    assert (path, line) == ("mkdocs.yml", line_of(demo_repo, "mkdocs.yml", "Biling API"))
+    assert "'Biling API'" in message and "did you mean 'billing-api'" in message
+    assert run_runbook("validate", "--strict").exit_code == 1

@@ -6,14 +6,19 @@ from __future__ import annotations
 
 import json
 import os
+import string
 import subprocess
 from pathlib import Path
+from urllib.parse import unquote_to_bytes, urlsplit
 
 import pytest
 from cli_run import run_cli
+from hypothesis import given
+from hypothesis import strategies as st
 from record_files import EPOCH, initialised_runbook, starter
 
 from generator.diagnostics import CODES
+from generator.sarif import artifact_uri
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 MULTITOOL = REPO_ROOT / "node_modules" / ".bin" / "sarif-multitool"
@@ -95,3 +100,79 @@ def test_a_clean_runbook_gives_a_log_without_results(tmp_path: Path) -> None:
     result = run_cli(repo, "validate", "--format", "sarif", epoch=EPOCH)
     assert result.exit_code == 0
     assert json.loads(result.stdout)["runs"][0]["results"] == []
+
+
+ODD_FILE_NAMES = {
+    "a b.yaml": "a%20b.yaml",
+    "a#b.yaml": "a%23b.yaml",
+    "a?b.yaml": "a%3Fb.yaml",
+    "a%41b.yaml": "a%2541b.yaml",
+    "équipe.yaml": "%C3%A9quipe.yaml",
+    "a:b.yaml": "a%3Ab.yaml",
+}
+
+
+@pytest.mark.parametrize("name", ODD_FILE_NAMES)
+def test_artifact_uris_are_percent_encoded_relative_references(name: str) -> None:
+    assert artifact_uri(f"records/{name}") == f"records/{ODD_FILE_NAMES[name]}"
+    assert artifact_uri(name) == ODD_FILE_NAMES[name]  # `:` first would read as a scheme
+
+
+# A segment of a path as diagnostics show it: normal, so never `.` or `..`.
+SEGMENTS = st.text(min_size=1, max_size=8).filter(lambda s: "/" not in s and s not in (".", ".."))
+
+
+@given(st.lists(SEGMENTS, min_size=1))
+def test_an_artifact_uri_decodes_back_to_its_path(segments: list[str]) -> None:
+    path = "/".join(segments)
+    uri = artifact_uri(path)
+    parsed = urlsplit(uri)
+    assert (parsed.scheme, parsed.netloc, parsed.query, parsed.fragment) == ("", "", "", "")
+    assert os.fsdecode(unquote_to_bytes(parsed.path)) == path
+    assert set(uri) <= set(string.ascii_letters + string.digits + "-._~/%")
+
+
+def test_a_name_that_is_not_utf8_keeps_its_byte() -> None:
+    assert artifact_uri(os.fsdecode(b"records/caf\xff.yaml")) == "records/caf%FF.yaml"
+
+
+@pytest.fixture
+def odd_names(tmp_path: Path) -> Path:
+    """A runbook with a broken record under every kind of name a URI must encode."""
+    repo = initialised_runbook(tmp_path)
+    for index, name in enumerate([*ODD_FILE_NAMES, os.fsdecode(b"caf\xff.yaml")]):
+        folder = repo / "records" / name.removesuffix(".yaml")
+        folder.mkdir()
+        (folder / f"2026-01-0{index + 1}-x.yaml").write_text("title: x\ntitle: y\n", "utf-8")
+    return repo
+
+
+def test_odd_names_give_uris_that_name_their_files(odd_names: Path) -> None:
+    sarif = run_cli(odd_names, "validate", "--format", "sarif", epoch=EPOCH)
+    assert sarif.exit_code == 1
+    uris = {
+        location["physicalLocation"]["artifactLocation"]["uri"]
+        for result in json.loads(sarif.stdout)["runs"][0]["results"]
+        for location in result["locations"]
+    }
+    assert len(uris) == len(ODD_FILE_NAMES) + 1
+    for uri in uris:
+        assert (odd_names / os.fsdecode(unquote_to_bytes(uri))).is_file(), uri
+
+
+def test_microsofts_multitool_accepts_odd_names(odd_names: Path, tmp_path: Path) -> None:
+    if not MULTITOOL.exists():
+        pytest.skip("the SARIF multitool is not installed (npm install)")
+    log = tmp_path / "odd.sarif"
+    log.write_text(run_cli(odd_names, "validate", "--format", "sarif", epoch=EPOCH).stdout, "utf-8")
+    report = tmp_path / "report.sarif"
+    result = subprocess.run(
+        [str(MULTITOOL), "validate", str(log), "--output", str(report), "--log", "ForceOverwrite"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    problems = json.loads(report.read_text(encoding="utf-8"))["runs"][0]["results"]
+    assert problems == [], [p["message"] for p in problems]

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -42,21 +43,67 @@ def test_a_warm_run_says_what_a_cold_one_says_and_sees_every_edit(tmp_path: Path
     assert (full.exit_code, full.output) == (fresh.exit_code, fresh.output)
 
 
-def test_unchanged_files_are_not_read_again(tmp_path: Path) -> None:
-    """Results are keyed by each file's size, modification time and inode: a file rewritten
-    with all three restored is taken as unchanged, which shows the others are not re-read."""
+def test_unchanged_files_are_not_read_again(tmp_path: Path, checked_here: list[str]) -> None:
     repo = initialised_runbook(tmp_path)
     record = write_record(repo, "2026-03-01-change", "")
+    other = write_record(repo, "2026-03-02-change", "")
     assert run_cli(repo, "validate", epoch=EPOCH).exit_code == 0
+    checked_here.clear()
+    assert run_cli(repo, "validate", str(record), epoch=EPOCH).exit_code == 0
+    assert checked_here == []
+    other.write_text(other.read_text("utf-8") + "\n", "utf-8")
+    assert run_cli(repo, "validate", str(record), epoch=EPOCH).exit_code == 0
+    assert checked_here == [other.name]
+
+
+def _restoring_copy(record: Path, text: str) -> None:
+    """`cp -p` over the file: same size, same inode, the old modification time restored."""
     status = record.stat()
+    record.write_text(text, "utf-8")
+    os.utime(record, ns=(status.st_atime_ns, status.st_mtime_ns))
+
+
+def _rsync_inplace(record: Path, text: str) -> None:
+    """`rsync --inplace -t`: the bytes rewritten through the open file, then the time set."""
+    status = record.stat()
+    with record.open("r+b") as file:
+        file.write(text.encode())
+        file.flush()
+        os.utime(file.fileno(), ns=(status.st_atime_ns, status.st_mtime_ns))
+
+
+def _touch_reference(record: Path, text: str) -> None:
+    """`touch -r OTHER`: the time copied from a file that is older than the edit."""
+    reference = record.with_name("reference")
+    reference.write_bytes(b"")
+    os.utime(reference, ns=(record.stat().st_atime_ns, record.stat().st_mtime_ns))
+    record.write_text(text, "utf-8")
+    status = reference.stat()
+    os.utime(record, ns=(status.st_atime_ns, status.st_mtime_ns))
+    reference.unlink()
+
+
+@pytest.mark.parametrize("edit", [_restoring_copy, _rsync_inplace, _touch_reference])
+@pytest.mark.parametrize("selection", [(), ("records",)], ids=["all", "a-path"])
+def test_an_edit_that_keeps_size_inode_and_modification_time_is_seen(
+    tmp_path: Path, edit: Callable[[Path, str], None], selection: tuple[str, ...]
+) -> None:
+    """The stamp holds the change time, which every write moves and no user can set: an edit
+    that keeps everything else (same size, in place, modification time put back) is checked
+    again, at once and in every later run."""
+    repo = initialised_runbook(tmp_path)
+    record = write_record(repo, "2026-03-01-change", "")
+    assert run_cli(repo, "validate", *selection, epoch=EPOCH).exit_code == 0
     text = record.read_text("utf-8")
     broken = text.replace("title: ", "titel: ", 1)
     assert len(broken) == len(text)
-    record.write_text(broken, "utf-8")
-    os.utime(record, ns=(status.st_atime_ns, status.st_mtime_ns))
-    assert run_cli(repo, "validate", epoch=EPOCH).exit_code == 0
-    (repo / RESULTS).unlink()
-    assert run_cli(repo, "validate", epoch=EPOCH).exit_code == 1  # read again: the typo
+    inode, mtime = record.stat().st_ino, record.stat().st_mtime_ns
+    edit(record, broken)
+    assert (record.stat().st_ino, record.stat().st_mtime_ns) == (inode, mtime)
+    assert record.stat().st_size == len(text.encode())
+    for _ in range(2):
+        run = run_cli(repo, "validate", *selection, epoch=EPOCH)
+        assert run.exit_code == 1 and "[unknown-key]" in run.stdout
 
 
 def test_validate_outside_a_runbook_keeps_nothing(tmp_path: Path) -> None:

@@ -22,8 +22,11 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from ..check.file_check import load_checklists
 from ..check.files import discover
-from ..check.loader import file_stem
+from ..check.loader import CONTROL_CHARACTERS, file_stem
+from ..check.paths import location
+from ..check.secrets import ALLOW_MARKER, find_secrets
 from ..config import RunbookOptions
+from ..diagnostics import printable
 from ..models import ChangeRecord, Checklist, RelativePath, pattern_problem
 from ..render.slugs import slugify
 from .editor import write_schemas
@@ -53,6 +56,56 @@ def checked(path: str, value: Any) -> Any:
         return _adapter(path).validate_python(value)
     except ValidationError as exc:
         raise ValueError("; ".join(map(_message, exc.errors()))) from None
+
+
+# Fields whose text is a shell command: the keyword rules of the credential scan apply there.
+COMMAND_FIELDS = frozenset({"commands", "rollback.commands"})
+
+
+def screened(path: str, value: Any) -> None:
+    """ValueError with the reason when `value`, given for the record field at `path`, holds
+    what validate refuses in a record file whatever the field: a character the loader
+    refuses (control characters, Unicode noncharacters), text that is not UTF-8, or a
+    credential. Its field's own type is checked apart (`checked`)."""
+    for text in _texts(value):
+        problem = text_problem(text, command=path in COMMAND_FIELDS)
+        if problem is not None:
+            raise ValueError(problem)
+
+
+def text_problem(text: str, *, command: bool) -> str | None:
+    """Why validate would refuse `text` anywhere in a record (None if it would not); the
+    reason shows a refused character escaped and a credential masked."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return f"is not UTF-8 text (at {printable(text[exc.start : exc.end])})"
+    match = CONTROL_CHARACTERS.search(text)
+    if match:
+        character = match.group()
+        return (
+            f"contains U+{ord(character):04X} ({printable(character)}), a control character "
+            "or noncharacter, which validate refuses"
+        )
+    hit = next(find_secrets(text, command=command), None)
+    if hit is not None:
+        return (
+            f"looks like a credential ({hit.kind}: {hit.masked}), which validate refuses: "
+            "leave it out (and rotate it), or if it is not one, end the value with "
+            f"'# {ALLOW_MARKER}'"
+        )
+    return None
+
+
+def _texts(value: Any) -> list[str]:
+    """Every string in `value`, keys of mappings included (the credential scan reads them)."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [t for key, item in value.items() for t in (*_texts(key), *_texts(item))]
+    if isinstance(value, (list, tuple)):
+        return [t for item in value for t in _texts(item)]
+    return []
 
 
 def _message(error: Any) -> str:
@@ -109,15 +162,21 @@ def new_record(
     shipped = shipped_commit(git_dir, revision) if revision else None
     shipped_at = draft.get("shipped_at") or (shipped.shipped_at if shipped else None)
     day = draft.get("date") or (shipped_at.date() if shipped_at else today or dt.date.today())
-    owner = draft.get("owner") or author(git_dir)
-    if owner is None:
-        report.notes.append("owner: git config has no user.name or user.email; fill it in")
+    owner = draft.get("owner") or _git_author(git_dir, report)
     files, source = draft.get("files_touched", []), "--file"
     if not files:
         changes = changed_files(git_dir, revision)
         if changes.note:
             report.notes.append(changes.note)
-        files, source = _usable_paths(changes.paths, options, git_dir), changes.source
+        files, refused = _usable_paths(changes.paths, options, git_dir)
+        source = changes.source
+        if refused:
+            shown = ", ".join(printable(path) for path in refused[:3])
+            more = f" and {len(refused) - 3} more" if len(refused) > 3 else ""
+            report.notes.append(
+                f"{source} touched files whose names validate refuses in files_touched (not "
+                f"UTF-8, control characters): {shown}{more}; add them by hand as they should read"
+            )
         if changes.paths and not files:
             report.notes.append(
                 f"{changes.source} touched only the runbook's own files, none outside it: "
@@ -150,6 +209,21 @@ def new_record(
     lines += _other_fields(draft)
     write_new(path, "\n".join(lines) + "\n", report, root=options.root)
     return path, report
+
+
+def _git_author(git_dir: Path, report: WriteReport) -> str | None:
+    """The owner git config names, if validate would take it; else a note saying why not."""
+    owner = author(git_dir)
+    if owner is None:
+        report.notes.append("owner: git config has no user.name or user.email; fill it in")
+        return None
+    try:
+        screened("owner", owner)
+        checked("owner", owner)
+    except ValueError as exc:
+        report.notes.append(f"owner: the name in git config {printable(str(exc))}; fill it in")
+        return None
+    return owner
 
 
 def _header(
@@ -243,8 +317,9 @@ def _checklists(
     lines = ["checklists:  # mark each item done, n/a or {status: skipped, note: why}"]
     for checklist_id, checklist in checklists.items():
         given = checks.get(checklist_id, {})
-        lines.append(f"  {checklist_id}:")
-        for item in checklist.items_on(day):
+        in_force = checklist.items_on(day)
+        lines.append(f"  {checklist_id}:" if in_force else f"  {checklist_id}: {{}}  # no items")
+        for item in in_force:
             status = given.get(item.id) or given.get("*")
             lines.append(f"    # {item.text}")
             lines.append(f"    {item.id}: {_quote(status)}" if status else f"    {item.id}: todo")
@@ -271,9 +346,12 @@ def _block(text: str, indent: str) -> str:
     return "|\n" + "\n".join(f"{indent}{line}" if line else "" for line in lines)
 
 
-def _usable_paths(paths: list[str], options: RunbookOptions, git_dir: Path) -> list[str]:
+def _usable_paths(
+    paths: list[str], options: RunbookOptions, git_dir: Path
+) -> tuple[list[str], list[str]]:
     """Changed files that are valid files_touched, minus the runbook's own files (records,
-    checklists, templates, docs pages, schemas, mkdocs.yml): a record is about the code."""
+    checklists, templates, docs pages, schemas, mkdocs.yml): a record is about the code.
+    Also the changed files validate would refuse there, to be said, not dropped silently."""
     adapter = TypeAdapter(RelativePath)
     own = [
         folder.resolve()
@@ -288,15 +366,19 @@ def _usable_paths(paths: list[str], options: RunbookOptions, git_dir: Path) -> l
         if folder is not None
     ]
     top = repository_root(git_dir) or git_dir
-    usable = []
+    usable, refused = [], []
     for path in paths:
-        if any((top / path).resolve().is_relative_to(folder) for folder in own):
+        if any(Path(location(top / path)).is_relative_to(folder) for folder in own):
             continue
         try:
-            usable.append(adapter.validate_python(path))
+            valid = adapter.validate_python(path)
         except ValidationError:
-            continue
-    return usable
+            valid = None
+        if valid is None or text_problem(path, command=False) is not None:
+            refused.append(path)
+        else:
+            usable.append(valid)
+    return usable, refused
 
 
 def _free_record_path(options: RunbookOptions, day: dt.date, title: str) -> Path:
@@ -313,8 +395,9 @@ def _free_record_path(options: RunbookOptions, day: dt.date, title: str) -> Path
 def _checklists_to_fill(
     options: RunbookOptions, draft: Draft, day: dt.date
 ) -> dict[str, Checklist]:
-    """The checklists the service or a tag requires, under any spelling or alias (the same
-    matching as validation's), and those named by --check; ValueError for an unknown name."""
+    """The checklists the service or a tag requires on `day`, under any spelling or alias (the
+    same matching as validation's), and those named by --check; ValueError for an unknown
+    name."""
     given_service, given_tags = draft.get("service"), draft.get("tags", [])
     marks = draft.get("checklists", {})
     if given_service is None and not given_tags and not marks:
@@ -324,12 +407,19 @@ def _checklists_to_fill(
     aliases = options.aliases
     service = aliases.key("service", given_service) if given_service else None
     tags = {aliases.key("tag", tag) for tag in given_tags}
+
+    def required(checklist: Checklist) -> bool:
+        if not checklist.items_on(day):  # with no item in force that day, it requires nothing
+            return False
+        policy = checklist.required_for
+        return service in {aliases.key("service", s) for s in policy.services} or bool(
+            tags & {aliases.key("tag", t) for t in policy.tags}
+        )
+
     chosen = {
         checklist_id: checklist
         for checklist_id, checklist in known.items()
-        if service in {aliases.key("service", s) for s in checklist.required_for.services}
-        or tags & {aliases.key("tag", t) for t in checklist.required_for.tags}
-        or checklist_id in marks
+        if checklist_id in marks or required(checklist)
     }
     for checklist_id, items in marks.items():
         if checklist_id not in known:

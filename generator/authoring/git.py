@@ -8,6 +8,7 @@ prefill rather than failing.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,20 +23,53 @@ class ChangedFiles:
     note: str = ""
 
 
-def _git(cwd: Path, *args: str) -> str | None:
+def _git_bytes(cwd: Path, *args: str) -> bytes | None:
     try:
         result = subprocess.run(
-            ["git", *args], cwd=cwd, capture_output=True, text=True, timeout=30, check=False
+            ["git", *args], cwd=cwd, capture_output=True, timeout=30, check=False
         )
     except (OSError, subprocess.SubprocessError):
         return None
     return result.stdout if result.returncode == 0 else None
 
 
+def _git(cwd: Path, *args: str) -> str | None:
+    """Git's output as text (names, dates, ids); a byte that is not UTF-8 is replaced."""
+    output = _git_bytes(cwd, *args)
+    return None if output is None else output.decode("utf-8", "replace")
+
+
+def _git_paths(cwd: Path, *args: str) -> list[str] | None:
+    """The NUL-separated fields of a `git ... -z` command: paths as git gives them (never
+    quoted, whatever core.quotePath says), each decoded as the file system's own names are
+    (os.fsdecode), so a name that is not UTF-8 still opens the file it names."""
+    output = _git_bytes(cwd, *args)
+    if output is None:
+        return None
+    return [os.fsdecode(field) for field in output.split(b"\0") if field]
+
+
+def _present_paths(fields: list[str]) -> list[str]:
+    """The paths of `git diff --name-status -z` that exist after the change: STATUS NUL PATH,
+    or for a rename or copy STATUS NUL OLD NUL NEW (the new one); a deleted file has
+    nothing left to check."""
+    paths, position = [], 0
+    while position + 1 < len(fields):
+        status = fields[position][:1]
+        if status in ("R", "C"):
+            paths += fields[position + 2 : position + 3]
+            position += 3
+        else:
+            if status != "D":
+                paths.append(fields[position + 1])
+            position += 2
+    return paths
+
+
 def repository_root(cwd: Path) -> Path | None:
     """The top of the git work tree containing cwd, if any."""
-    top = _git(cwd, "rev-parse", "--show-toplevel")
-    return Path(top.strip()) if top else None
+    top = _git_bytes(cwd, "rev-parse", "--show-toplevel")
+    return Path(os.fsdecode(top.removesuffix(b"\n"))) if top else None
 
 
 def author(cwd: Path) -> str | None:
@@ -58,40 +92,43 @@ def revision_exists(cwd: Path, revision: str) -> bool:
 
 
 def changed_files(cwd: Path, revision: str | None) -> ChangedFiles:
-    """Staged files if any (and no revision was asked for), else those of REV or A..B."""
+    """Staged files if any (and no revision was asked for), else those of REV or A..B; of a
+    merge commit, those its merged branch brought in (the diff from its first parent)."""
     if repository_root(cwd) is None:
         return ChangedFiles(note="not inside a git repository: list files_touched by hand")
     if revision is None:
-        staged = _lines(_git(cwd, "diff", "--cached", "--name-only", "--no-renames"))
+        staged = _git_paths(cwd, "diff", "--cached", "--name-only", "-z", "--no-renames")
         if staged:
             return ChangedFiles(staged, "staged changes")
         revision = "HEAD"
     if not revision_exists(cwd, revision):
         return ChangedFiles(note=f"git revision {revision!r} not found: list files_touched by hand")
     if ".." in revision:
-        paths = _lines(_git(cwd, "diff", "--name-only", "--no-renames", revision))
-        return ChangedFiles(paths, f"git diff {revision}")
+        paths = _git_paths(cwd, "diff", "--name-only", "-z", "--no-renames", revision)
+        return ChangedFiles(paths or [], f"git diff {revision}")
     parents = _lines(_git(cwd, "rev-list", "--parents", "-n", "1", revision))
-    has_parent = bool(parents) and len(parents[0].split()) > 1
+    parent_count = len(parents[0].split()) - 1 if parents else 0
     shallow = (_git(cwd, "rev-parse", "--is-shallow-repository") or "").strip() == "true"
-    if not has_parent and shallow:
+    if parent_count == 0 and shallow:
         return ChangedFiles(
             note=f"shallow clone: the parent of {revision} is missing, so its files are unknown; "
             "fetch more history (git fetch --deepen=1) or list files_touched by hand"
         )
-    paths = _lines(
-        _git(
-            cwd,
-            "diff-tree",
-            "--root",
-            "--no-commit-id",
-            "--name-only",
-            "-r",
-            "--no-renames",
-            revision,
+    if parent_count > 1:
+        first_parent = f"{revision}^1"
+        paths = _git_paths(cwd, "diff", "--name-only", "-z", "--no-renames", first_parent, revision)
+        return ChangedFiles(
+            paths or [],
+            f"merge commit {revision}",
+            note=f"{revision} is a merge commit: files_touched lists what its merged branches "
+            f"brought in (git diff {first_parent} {revision}); name the branch's own commits "
+            "with --from-git A..B for fewer",
         )
-    )
-    return ChangedFiles(paths, f"commit {revision}")
+    paths = _git_paths(
+        cwd, "diff-tree", "--root", "--no-commit-id", "--name-only", "-z", "-r", "--no-renames",
+        revision,
+    )  # fmt: skip
+    return ChangedFiles(paths or [], f"commit {revision}")
 
 
 @dataclass(frozen=True)
@@ -125,7 +162,8 @@ class ChangedSince:
 
 
 def changed_files_since(cwd: Path, revision: str) -> ChangedSince:
-    """Everything that differs from REV now, plus untracked files; a note when REV is unknown."""
+    """Everything that differs from REV now and still exists (a renamed or copied file at
+    its new path), plus untracked files; a note when REV is unknown or git fails."""
     root = repository_root(cwd)
     if root is None:
         return ChangedSince(cwd, note="not inside a git repository")
@@ -133,9 +171,11 @@ def changed_files_since(cwd: Path, revision: str) -> ChangedSince:
         return ChangedSince(
             root, note=f"git revision {revision!r} not found (a shallow clone? fetch it first)"
         )
-    paths = _lines(_git(root, "diff", "--name-only", "--no-renames", revision))
-    paths += _lines(_git(root, "ls-files", "--others", "--exclude-standard"))
-    return ChangedSince(root, sorted(set(paths)))
+    changed = _git_paths(root, "diff", "--name-status", "-z", revision)
+    untracked = _git_paths(root, "ls-files", "-z", "--others", "--exclude-standard")
+    if changed is None or untracked is None:
+        return ChangedSince(root, note=f"git could not list the files changed since {revision}")
+    return ChangedSince(root, sorted(set(_present_paths(changed) + untracked)))
 
 
 def current_branch(cwd: Path) -> str | None:

@@ -4,11 +4,12 @@
 Adding one record to a 5,000-record runbook should not parse the other 4,999 again, and
 neither should a pre-commit hook checking the one record a commit changed (its cross-record
 checks read every other record). A file's result (its diagnostics, and its validated record
-for builds) is reused while the file's size, modification time and inode are unchanged and
-everything else a result depends on (runbook's code, the checklists, the validation settings,
-the reference day, the working folder that diagnostics' paths are relative to) has the same
-digest. Full builds only refresh it. Builds and `runbook validate` keep one file each, and
-a delta beside it (`validate` keeps no records, so its results are small to load).
+for builds) is reused while the file's stamp (size, modification and change times, inode: see
+check/files.py) is unchanged and everything else a result depends on (runbook's code, the
+checklists, the validation settings, the reference day, the working folder that diagnostics'
+paths are relative to) has the same digest. Full builds only refresh it. Builds and `runbook
+validate` keep one file each, and a delta beside it (`validate` keeps no records, so its
+results are small to load).
 
 The results are pickled, and unpickling runs code: the file is signed (HMAC-SHA256) with a key
 this user keeps outside the repository, and nothing is unpickled unless the signature holds.

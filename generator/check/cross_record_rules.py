@@ -6,6 +6,7 @@ The per-record rules are in rules.py; these run after every file was checked, in
 
 from __future__ import annotations
 
+import difflib
 from pathlib import Path
 
 from ..config import RunbookOptions
@@ -17,7 +18,6 @@ from .paths import display_path
 from .positions import located
 from .problems import problem
 from .rules import Finding
-from .schema_errors import did_you_mean
 from .summary import RecordSummary
 from .variants import name_variants
 
@@ -73,23 +73,31 @@ def name_diagnostics(uses: list[RecordSummary], options: RunbookOptions) -> list
 def _alias_target_diagnostics(
     uses: list[RecordSummary], options: RunbookOptions
 ) -> list[Diagnostic]:
+    """A target is used when a record spells it, under any spelling of it: one that is an
+    alias to itself or to another spelling of itself (`Billing API: billing-api`) is still
+    that name. A name reached only through an alias does not count: it could be a typo."""
     aliases = options.aliases
     if options.config_file is None or not aliases:
         return []
-    used = {
-        (kind, name_key(spelling))
-        for use in uses
-        for kind, _, spelling in use.named()
-        if aliases.target(kind, spelling) is None
-    }
+    used = set()
+    for use in uses:
+        for kind, _, spelling in use.named():
+            target = aliases.target(kind, spelling)
+            if target is None or name_key(target) == name_key(spelling):
+                used.add((kind, name_key(spelling)))
     lines = _text_lines(options.config_file)
+    # The targets are written under `aliases:`; a name may appear above it (`- search`).
+    start = next((n for n, text in enumerate(lines) if "aliases" in text), 0)
     diagnostics = []
     for kind in NAME_KINDS:
         for target in dict.fromkeys(aliases.table(kind).values()):
             if (kind, name_key(target)) in used or not uses:
                 continue
-            known = sorted({s for use in uses for k, _, s in use.named() if k == kind})
-            line = next((n for n, text in enumerate(lines, 1) if target in text), 1)
+            # Compared by key, so that a typo is found under any spelling of the name.
+            known = {name_key(s): s for use in uses for k, _, s in use.named() if k == kind}
+            close = difflib.get_close_matches(name_key(target), sorted(known), n=1)
+            hint = f" (did you mean '{known[close[0]]}'?)" if close else ""
+            line = next((n for n, text in enumerate(lines[start:], start + 1) if target in text), 1)
             diagnostics.append(
                 problem(
                     display_path(options.config_file),
@@ -97,8 +105,7 @@ def _alias_target_diagnostics(
                     1,
                     "warning",
                     "alias-target",
-                    f"aliases.{kind}s: no record uses the target '{target}'"
-                    f"{did_you_mean(target, known)}",
+                    f"aliases.{kind}s: no record uses the target '{target}'{hint}",
                 )
             )
     return diagnostics

@@ -6,11 +6,14 @@ import os
 from pathlib import Path
 
 YAML_SUFFIXES = (".yaml", ".yml")
-Stamp = tuple[int, int, int]
+Stamp = tuple[int, int, int, int]
 
 
 def file_stamp(path: str) -> Stamp | None:
-    """Size, modification time (ns) and inode: any edit, replacement or touch changes it."""
+    """Size, modification and change times (ns) and inode: any edit, replacement or touch
+    changes it. The change time is there because the others can all be kept by an edit
+    (`cp -p`, `rsync --inplace -t`, `touch -r` restore the modification time of a file
+    rewritten at the same size in place), while no user can set it: every write moves it."""
     try:
         return stamp_from(os.stat(path))
     except OSError:
@@ -19,7 +22,7 @@ def file_stamp(path: str) -> Stamp | None:
 
 def stamp_from(status: os.stat_result) -> Stamp:
     """The stamp of a file whose status was read already (the loader's fstat)."""
-    return (status.st_size, status.st_mtime_ns, status.st_ino)
+    return (status.st_size, status.st_mtime_ns, status.st_ctime_ns, status.st_ino)
 
 
 def discover(folder: Path, *, recursive: bool) -> list[str]:

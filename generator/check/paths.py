@@ -38,12 +38,48 @@ def normalised_display_path(cwd: str, path: str | Path) -> str:
     return absolute[len(inside) :] if absolute.startswith(inside) else absolute
 
 
-def is_inside(path: Path, folder: Path) -> bool:
-    return path.resolve().is_relative_to(folder.resolve())
+def location(path: str | Path) -> str:
+    """Where a file sits, one absolute string however it is named: its folder resolved
+    (symlinks, `..`), its own name kept as it is. A record that is a link is where the link
+    is, not where it points: that is where a full run finds it and reports it."""
+    absolute = os.path.join(os.getcwd(), path)
+    folder, name = os.path.split(absolute)
+    if name in ("", ".", ".."):
+        return os.path.realpath(absolute)
+    return os.path.join(os.path.realpath(folder), name)
 
 
-def expand(paths: Iterable[Path]) -> list[str | Path]:
-    expanded: list[str | Path] = []
+def is_inside(path: str | Path, folder: Path) -> bool:
+    """True when the file at `path` (a link where it sits) is in `folder` or below it."""
+    return Path(location(path)).is_relative_to(folder.resolve())
+
+
+def as_listed(paths: Iterable[Path], listed: Iterable[str]) -> list[str]:
+    """The files that `paths` name (a folder: the YAML files in it and below), each as
+    `listed` (the folder listings' paths) names the same file, else at its location().
+
+    A run's selection and the diagnostics it selects then name a file by one string, however
+    it was typed: relative or not, through a linked folder or not, in any characters."""
+    listed = list(listed)
+    known = set(listed)
+    by_location: dict[str, str] | None = None  # made once a path is typed otherwise
+    chosen: list[str] = []
     for path in paths:
-        expanded += discover(path, recursive=True) if path.is_dir() else [path]
-    return expanded
+        for found in discover(path, recursive=True) if path.is_dir() else [path]:
+            place = location(found)
+            if place not in known:
+                by_location = by_location or _by_location(listed)
+                place = by_location.get(place, place)
+            chosen.append(place)
+    return list(dict.fromkeys(chosen))
+
+
+def _by_location(listed: list[str]) -> dict[str, str]:
+    folders: dict[str, str] = {}  # realpath once per folder: a few folders hold every record
+    by_location = {}
+    for path in listed:
+        folder, name = os.path.split(path)
+        if folder not in folders:
+            folders[folder] = os.path.realpath(folder)
+        by_location[os.path.join(folders[folder], name)] = path
+    return by_location

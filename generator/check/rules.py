@@ -132,12 +132,16 @@ def _policy_findings(
     record: ChangeRecord, checklists: Mapping[str, Checklist], aliases: Aliases
 ) -> Iterator[Finding]:
     """Tags and services of `required_for` match a record's words under any spelling and
-    through the aliases (a renamed service keeps its checklists)."""
+    through the aliases (a renamed service keeps its checklists). A checklist none of whose
+    items was in force on the record's date (all added after it, or all retired before it)
+    did not exist for that record: it requires nothing of it."""
     service_key = None
     tag_keys = None
     for checklist_id, checklist in checklists.items():
         policy = checklist.required_for
         if checklist_id in record.checklists or not (policy.tags or policy.services):
+            continue
+        if not checklist.items_on(record.date):
             continue
         if tag_keys is None:  # most checklists require nothing: keys only when one does
             service_key = aliases.key("service", record.service)

@@ -22,7 +22,7 @@ from .cross_record_rules import duplicate_id_diagnostics, name_diagnostics
 from .file_check import CheckContext, RecordResult, load_checklists
 from .files import Stamp, discover, file_stamp
 from .gc_pause import collector_paused
-from .paths import display_path, expand, is_inside
+from .paths import as_listed, display_path, is_inside
 from .summary import RecordSummary
 from .workers import check_in_workers
 
@@ -69,8 +69,7 @@ def validate_runbook(
     cache_file, results of unchanged record files are reused (see check/cache.py) unless
     reuse_cached is False, and the file is updated with this run's results.
     """
-    only = [p.resolve() for p in only] if only is not None else None
-    checklist_files, record_files = _files(options, only)
+    checklist_files, record_files, selected = _files(options, only)
     diagnostics: list[Diagnostic] = []
     checklists = load_checklists(checklist_files, options, diagnostics)
     context = _check_context(checklists, options, keep_records)
@@ -89,26 +88,32 @@ def validate_runbook(
     diagnostics += duplicate_id_diagnostics(records, checklist_files, record_files)
     records.sort(key=_newest_first, reverse=True)
     notes: list[str] = []
-    if only is None:
+    if selected is None:
         files_checked = len(checklist_files) + len(record_files)
     else:
         diagnostics, files_checked, notes = _selected(
-            only, diagnostics, checklists, name_uses, options
+            selected, diagnostics, checklists, name_uses, options
         )
     return ValidationReport(
         Runbook(records, checklists), sort_diagnostics(diagnostics), files_checked, notes
     )
 
 
-def _files(options: RunbookOptions, only: list[Path] | None) -> tuple[list[str], list[str]]:
-    """The checklist files and the record files; a file named in `only` that is in neither
-    folder is checked as a record."""
+def _files(
+    options: RunbookOptions, only: Sequence[Path] | None
+) -> tuple[list[str], list[str], list[str] | None]:
+    """The checklist files, the record files and the selected files (None: all of them),
+    each named as the folder listing names it; a selected file that is in neither folder is
+    checked as a record."""
     checklist_files = discover(options.checklists_dir, recursive=False)
     record_files = discover(options.records_dir, recursive=True)
+    if only is None:
+        return checklist_files, record_files, None
+    selected = as_listed(only, record_files + checklist_files)
     known = set(record_files + checklist_files)
-    extra = [p for p in only or () if p.is_file() and str(p) not in known]
-    record_files += [str(p) for p in extra if not is_inside(p, options.checklists_dir)]
-    return checklist_files, record_files
+    extra = [p for p in selected if p not in known and os.path.isfile(p)]
+    record_files += [p for p in extra if not is_inside(p, options.checklists_dir)]
+    return checklist_files, record_files, selected
 
 
 def _check_context(
@@ -125,7 +130,7 @@ def _check_context(
 
 
 def _selected(
-    only: list[Path],
+    only: list[str],
     diagnostics: list[Diagnostic],
     checklists: dict[str, SourcedChecklist],
     name_uses: list[RecordSummary],
@@ -135,7 +140,7 @@ def _selected(
 
     A checklist being checked on its own (a path, or --changed) answers for its effect on the
     records; a full run shows it at each record instead."""
-    selected = {display_path(p) for p in expand(only)}
+    selected = {display_path(p) for p in only}
     diagnostics = [d for d in diagnostics if d.path in selected]
     chosen = {cid: sc for cid, sc in checklists.items() if sc.path in selected}
     diagnostics += removed_item_diagnostics(chosen, name_uses, options.max_file_bytes)

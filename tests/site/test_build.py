@@ -42,6 +42,7 @@ from sitehelpers import (
 )
 
 from benchmarks.search_bundle import page_numbered, search_fragments
+from generator.names import name_key
 
 FIXTURE_IDS = sorted({*load_records(REPO_ROOT / "records"), *load_records(DATA / "extra")})
 CHECKLISTS = {
