@@ -21,7 +21,7 @@ from mkdocs.config import load_config
 from mkdocs.config.defaults import MkDocsConfig
 
 from ..config import ConfigurationError
-from .build_lock import build_lock
+from .build_lock import build_lock, log
 from .incremental import IncrementalBuild
 from .output import check_output_folder, write_atomically
 from .plugin import site_options
@@ -49,7 +49,9 @@ def build_site(
     require_runbook_plugin(config)
     options = site_options(config)
     target = check_output_folder(site_dir or config.site_dir, options, what="site folder")
-    with build_lock(options.root):
+    # Said as a warning, so that `runbook build -q` says why it waits; MkDocs, which counts
+    # warnings under --strict, is not running yet.
+    with build_lock(options.root, announce=log.warning):
         incremental = not full and IncrementalBuild.can_start_from(
             target, config, options.templates_dir
         )

@@ -26,7 +26,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -104,26 +104,30 @@ def timeout_from_environment() -> float:
 
 
 @contextmanager
-def build_lock(root: Path, *, timeout: float | None = None) -> Iterator[None]:
+def build_lock(
+    root: Path, *, timeout: float | None = None, announce: Callable[[str], None] = log.info
+) -> Iterator[None]:
     """Hold the build lock of the repository at `root` for the duration of the block."""
-    acquire(root, timeout=timeout)
+    acquire(root, timeout=timeout, announce=announce)
     try:
         yield
     finally:
         release(root)
 
 
-def acquire(root: Path, *, timeout: float | None = None) -> None:
+def acquire(
+    root: Path, *, timeout: float | None = None, announce: Callable[[str], None] = log.info
+) -> None:
     """Take the repository's build lock (again, if this process holds it): wait for another
-    build for up to `timeout` seconds (RUNBOOK_BUILD_LOCK_TIMEOUT by default), then raise
-    BuildLocked."""
+    build for up to `timeout` seconds (RUNBOOK_BUILD_LOCK_TIMEOUT by default), saying so once
+    through `announce`, then raise BuildLocked."""
     path = lock_path(root)
     with _guard:
         held = _held.get(path)
         if held is not None:
             held.depth += 1
             return
-        descriptor = _lock(Path(os.path.abspath(root)), path, timeout)
+        descriptor = _lock(Path(os.path.abspath(root)), path, timeout, announce)
         _held[path] = _Held(descriptor, 1)
 
 
@@ -146,7 +150,7 @@ def release(root: Path) -> None:
             os.close(held.descriptor)
 
 
-def _lock(root: Path, path: Path, timeout: float | None) -> int:
+def _lock(root: Path, path: Path, timeout: float | None, announce: Callable[[str], None]) -> int:
     wait = timeout_from_environment() if timeout is None else timeout
     deadline = time.monotonic() + wait
     announced = False
@@ -171,7 +175,7 @@ def _lock(root: Path, path: Path, timeout: float | None) -> int:
                 f"{TIMEOUT_VARIABLE} to wait longer); run this build again when it has ended"
             )
         if not announced:
-            log.info(
+            announce(
                 f"runbook: waiting for the build running in this repository ({holder}) "
                 f"to finish, for up to {wait:g} s ..."
             )
