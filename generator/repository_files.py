@@ -125,3 +125,32 @@ def read_regular_file(path: Path, *, follow_links: bool = True) -> tuple[bytes, 
         return b"".join(chunks), status
     finally:
         os.close(descriptor)
+
+
+def open_own_file(path: Path, *, inside: Path) -> int:
+    """A descriptor (read and write) on the file at `path` inside the folder `inside`, made
+    if missing, for a file runbook keeps open rather than replaces (a lock: a rename would
+    give the next process another file to lock). A link at `path` is refused, not followed,
+    as is anything but a regular file with no other name (a hard link planted to a file
+    elsewhere would have runbook write into that file)."""
+    base = Path(os.path.abspath(inside))
+    target = _inside(base, Path(os.path.abspath(path)), path)
+    _make_folders(base, target.parent)
+    flags = os.O_RDWR | os.O_CREAT | _NO_FOLLOW | getattr(os, "O_NONBLOCK", 0) | _BINARY
+    try:
+        descriptor = os.open(target, flags, 0o644)
+    except OSError as exc:
+        if os.path.islink(target):
+            raise UnsafeWrite(
+                f"{target} is a link: runbook does not open its own files through one "
+                "(remove the link)"
+            ) from exc
+        raise
+    status = os.fstat(descriptor)
+    if not stat.S_ISREG(status.st_mode) or status.st_nlink != 1:
+        os.close(descriptor)
+        raise UnsafeWrite(
+            f"{target} is not a file runbook made (a folder, a device, or a file with another "
+            "name elsewhere): remove it"
+        )
+    return descriptor

@@ -171,8 +171,8 @@ def test_earlier_outputs_are_still_replaced(
 def test_a_replaced_output_is_deleted_after_the_swap_and_nothing_beside_it(
     tmp_path: Path,
 ) -> None:
-    """The retired folder goes (in the background) once the new one is in place, as does one
-    an interrupted deletion left; folders that only share the name pattern stay."""
+    """The retired folder goes once the new one is in place, as does one an interrupted
+    deletion left; folders that only share the name pattern stay."""
     target = tmp_path / "site"
     write_atomically(target, lambda folder: (folder / "index.html").write_text("one\n"))
     left = tmp_path / ".site.old-k3j2h1g0" / "site"

@@ -21,6 +21,7 @@ from mkdocs.config import load_config
 from mkdocs.config.defaults import MkDocsConfig
 
 from ..config import ConfigurationError
+from .build_lock import build_lock, log
 from .incremental import IncrementalBuild
 from .output import check_output_folder, write_atomically
 from .plugin import site_options
@@ -36,7 +37,9 @@ def build_site(
     """Build through MkDocs' own lifecycle (startup, build, shutdown) and swap the result in.
 
     Returns the site folder and whether the build was incremental. A site folder whose
-    replacement would delete part of the repository is refused before anything moves.
+    replacement would delete part of the repository is refused before anything moves. The
+    repository's build lock is held from before the previous site is read until the new one
+    is in place (site/build_lock.py).
     """
     # MkDocs keeps plugins that have startup hooks across config loads in one process (that is
     # how `mkdocs serve` carries state between rebuilds); each `runbook build` is a build of
@@ -46,9 +49,18 @@ def build_site(
     require_runbook_plugin(config)
     options = site_options(config)
     target = check_output_folder(site_dir or config.site_dir, options, what="site folder")
-    incremental = not full and IncrementalBuild.can_start_from(
-        target, config, options.templates_dir
-    )
+    # Said as a warning, so that `runbook build -q` says why it waits; MkDocs, which counts
+    # warnings under --strict, is not running yet.
+    with build_lock(options.root, announce=log.warning):
+        incremental = not full and IncrementalBuild.can_start_from(
+            target, config, options.templates_dir
+        )
+        _build_atomically(config, target, incremental=incremental)
+    return target, incremental
+
+
+def _build_atomically(config: MkDocsConfig, target: Path, *, incremental: bool) -> None:
+    """MkDocs' build into a staging folder, started from the previous site if `incremental`."""
 
     def build_into(folder: Path) -> None:
         if incremental:
@@ -62,7 +74,6 @@ def build_site(
             config.plugins.on_shutdown()
 
     write_atomically(target, build_into)
-    return target, incremental
 
 
 def require_runbook_plugin(config: MkDocsConfig) -> None:

@@ -4,15 +4,18 @@
 run the same pipeline as `runbook validate`:
 
     on_startup        remember MkDocs' dirty flag (what may be reused)
-    on_config         options, output guard, site settings  (mkdocs_config, guard)
+    on_config         options, output guard, build lock,    (mkdocs_config, guard,
+                      site settings                          build_lock)
     on_files          validate, render, add virtual files,  (GeneratedPages, IncrementalBuild)
                       start indexing records for search     (PagefindIndex)
     on_nav            index pages a hand-written nav omits  (GeneratedPages, IncrementalBuild)
     on_page_content   deferred blocks, sanitising started    (PageSanitizer)
     on_page_context   generated pages out of Material's index (search)
     on_env            sanitised HTML in place, search worker (PageSanitizer, search)
-    on_post_build     search bundle, stale outputs, manifest (PagefindIndex, IncrementalBuild)
-    on_build_error    stop indexing                          (PagefindIndex)
+    on_post_build     search bundle, stale outputs, manifest (PagefindIndex, IncrementalBuild),
+                      build lock released
+    on_build_error    stop indexing, build lock released     (PagefindIndex)
+    on_shutdown       build lock released (if a build ended without either)
     on_serve          watch records, checklists, templates; a failed rebuild never
                       holds requests                     (rebuilds)
 """
@@ -34,6 +37,7 @@ from mkdocs.structure.pages import Page
 from ..config import ConfigurationError, PluginOptions, RunbookOptions
 from ..render.environment import compiled_templates_cache
 from ..render.settings import RenderSettings
+from . import build_lock
 from .incremental import IncrementalBuild
 from .mkdocs_config import configure_site
 from .output import check_output_folder
@@ -76,6 +80,7 @@ class RunbookPlugin(BasePlugin[RunbookPluginConfig]):  # type: ignore[valid-type
         self.pagefind: PagefindIndex | None = None
         self.progress: BuildProgress | None = None
         self.material_worker: str | None = None
+        self.locked: Path | None = None  # the repository whose build lock this build holds
 
     def on_startup(self, *, command: str, dirty: bool) -> None:
         self.dirty = dirty
@@ -88,6 +93,7 @@ class RunbookPlugin(BasePlugin[RunbookPluginConfig]):  # type: ignore[valid-type
             check_output_folder(config.site_dir, self.options, what="site_dir")
         except ConfigurationError as exc:
             raise PluginError(f"runbook: {exc}") from exc
+        self._lock(self.options.root)
         settings = RenderSettings.for_options(self.options)
         self.incremental = IncrementalBuild(self.options.root, config, settings, reuse=self.dirty)
         configure_site(config, STYLESHEET_URI, PAGES_SCRIPT_URI)
@@ -148,15 +154,39 @@ class RunbookPlugin(BasePlugin[RunbookPluginConfig]):  # type: ignore[valid-type
     def on_post_build(self, *, config: MkDocsConfig) -> None:
         assert self.incremental is not None and self.pages is not None
         assert self.options is not None and self.pages.files is not None
-        if self.pagefind is not None:
-            self.pagefind.finish(Path(config.site_dir))
-        self.incremental.finish(
-            config, self.pages.files, self.pages.uris, self.options.templates_dir
-        )
+        try:
+            if self.pagefind is not None:
+                self.pagefind.finish(Path(config.site_dir))
+            self.incremental.finish(
+                config, self.pages.files, self.pages.uris, self.options.templates_dir
+            )
+        finally:
+            self._unlock()
 
     def on_build_error(self, *, error: Exception) -> None:
-        if self.pagefind is not None:
-            self.pagefind.abort()
+        try:
+            if self.pagefind is not None:
+                self.pagefind.abort()
+        finally:
+            self._unlock()
+
+    def on_shutdown(self) -> None:
+        self._unlock()
+
+    def _lock(self, root: Path) -> None:
+        """One build at a time in this repository (`mkdocs build` and every rebuild of a
+        server included; `runbook build` holds the lock already and takes it again)."""
+        self._unlock()  # a rebuild of `mkdocs serve` whose previous build never ended
+        try:
+            build_lock.acquire(root)
+        except OSError as exc:
+            raise PluginError(f"runbook: {exc}") from exc
+        self.locked = root
+
+    def _unlock(self) -> None:
+        if self.locked is not None:
+            root, self.locked = self.locked, None
+            build_lock.release(root)
 
     def on_serve(self, server: Any, *, config: MkDocsConfig, builder: Any) -> Any:
         assert self.options is not None
