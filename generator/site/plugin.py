@@ -14,7 +14,7 @@ run the same pipeline as `runbook validate`:
     on_post_build     search bundle, stale outputs, manifest (PagefindIndex, IncrementalBuild)
     on_build_error    stop indexing                          (PagefindIndex)
     on_serve          watch records, checklists, templates; a failed rebuild never
-                      holds requests                     (rebuilds)
+                      holds requests nor empties the site (rebuilds)
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ from .mkdocs_config import configure_site
 from .output import check_output_folder
 from .pages import PAGES_SCRIPT_URI, STYLESHEET_URI, GeneratedPages, SearchDocuments
 from .progress import BuildProgress
-from .rebuilds import surviving_failures
+from .rebuilds import StagedRebuilds, SurvivingBuilder, surviving_failures
 from .sanitizing import PageSanitizer
 from .search import add_search_worker, keep_out_of_material_index, route_search_worker
 from .search_index import PagefindIndex
@@ -76,6 +76,7 @@ class RunbookPlugin(BasePlugin[RunbookPluginConfig]):  # type: ignore[valid-type
         self.pagefind: PagefindIndex | None = None
         self.progress: BuildProgress | None = None
         self.material_worker: str | None = None
+        self.staged: StagedRebuilds | None = None
 
     def on_startup(self, *, command: str, dirty: bool) -> None:
         self.dirty = dirty
@@ -88,6 +89,8 @@ class RunbookPlugin(BasePlugin[RunbookPluginConfig]):  # type: ignore[valid-type
             check_output_folder(config.site_dir, self.options, what="site_dir")
         except ConfigurationError as exc:
             raise PluginError(f"runbook: {exc}") from exc
+        if self.staged is not None:
+            self.staged.redirect(config)
         settings = RenderSettings.for_options(self.options)
         self.incremental = IncrementalBuild(self.options.root, config, settings, reuse=self.dirty)
         configure_site(config, STYLESHEET_URI, PAGES_SCRIPT_URI)
@@ -153,10 +156,18 @@ class RunbookPlugin(BasePlugin[RunbookPluginConfig]):  # type: ignore[valid-type
         self.incremental.finish(
             config, self.pages.files, self.pages.uris, self.options.templates_dir
         )
+        if self.staged is not None:
+            self.staged.swap_in()
 
     def on_build_error(self, *, error: Exception) -> None:
         if self.pagefind is not None:
             self.pagefind.abort()
+        if self.staged is not None:
+            self.staged.discard()
+
+    def on_shutdown(self) -> None:
+        if self.staged is not None:
+            self.staged.discard()
 
     def on_serve(self, server: Any, *, config: MkDocsConfig, builder: Any) -> Any:
         assert self.options is not None
@@ -167,7 +178,10 @@ class RunbookPlugin(BasePlugin[RunbookPluginConfig]):  # type: ignore[valid-type
         ):
             if folder.is_dir():
                 server.watch(str(folder))
-        # Plain `mkdocs serve` would hold requests while a rebuild fails; `runbook serve`'s
-        # builder survives failures already and is kept as it is.
+        # Plain `mkdocs serve` would hold requests while a rebuild fails, and empties the
+        # served folder first (unless --dirty); `runbook serve`'s builder survives failures
+        # already, and its dirty rebuilds empty nothing.
+        if not isinstance(server.builder, SurvivingBuilder) and not self.dirty:
+            self.staged = StagedRebuilds(Path(config.site_dir))
         server.builder = surviving_failures(server.builder)
         return server
