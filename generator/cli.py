@@ -473,9 +473,12 @@ def _when(
     if value is None:
         return None
     try:
-        return parse_when(value)
+        bound = parse_when(value)
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from exc
+    if bound.note:
+        click.echo(f"note: {bound.note}", err=True)
+    return bound.value
 
 
 @cli.command(name="list")
@@ -487,6 +490,9 @@ def _when(
 @click.option("--since", default=None, metavar="WHEN", callback=_when, help=WHEN_FORMATS)
 @click.option("--until", default=None, metavar="WHEN", callback=_when, help=WHEN_FORMATS)
 @click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table")
+@click.option(
+    "--utc", is_flag=True, help="Show times in UTC rather than the local zone (TZ) in the table."
+)
 @config_file_option
 def list_records(
     service: str | None,
@@ -497,11 +503,21 @@ def list_records(
     since: dt.date | dt.datetime | None,
     until: dt.date | dt.datetime | None,
     output_format: str,
+    utc: bool,
     config_file: str | None,
 ) -> None:
     """Query records, newest first: filters are case-insensitive substrings; --since and
-    --until take a date or a timestamp with its offset (both ends included)."""
-    from .authoring.listing import Filters, Window, format_json, format_table, select_records
+    --until take a date, a time (with its offset, or read in the local zone) or a time back
+    from now such as 90m, 3d or "2 days ago" (both ends included). The table shows times in
+    one zone, named on its first line; JSON keeps each time with its own offset."""
+    from .authoring.listing import (
+        Filters,
+        LocalZone,
+        Window,
+        format_json,
+        format_table,
+        select_records,
+    )
 
     options, valid = _valid_records(config_file, "listed")
     filters = Filters(service, owner, file_path, tag, status, Window(since, until))
@@ -510,7 +526,11 @@ def list_records(
         click.echo("no records match", err=True)
         if output_format == "table":
             return
-    click.echo(format_json(records) if output_format == "json" else format_table(records))
+    if output_format == "json":
+        click.echo(format_json(records))
+        return
+    here = LocalZone("UTC", dt.timezone.utc) if utc else LocalZone.of_this_system()
+    click.echo(format_table(records, here))
 
 
 @cli.command()

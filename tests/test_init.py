@@ -5,6 +5,7 @@ repository (the plugin added in place, or the exact lines printed and `build` re
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from importlib.metadata import version
@@ -123,9 +124,15 @@ def test_init_in_an_existing_mkdocs_repository_adds_the_plugin_in_place(
     assert "updated mkdocs.yml" in result.stdout
     text = (repo / "mkdocs.yml").read_text(encoding="utf-8")
     before, after = parse_settings(existing), parse_settings(text)
-    assert {k: v for k, v in after.items() if k != "plugins"} == {
-        k: v for k, v in before.items() if k != "plugins"
+    assert {k: v for k, v in after.items() if k not in ("plugins", "nav")} == {
+        k: v for k, v in before.items() if k not in ("plugins", "nav")
     }
+    if "nav" in before:  # the runbook's pages: one section at the end of the team's nav
+        assert after["nav"][:-1] == before["nav"]
+        assert [next(iter(p.values())) for p in after["nav"][-1]["Runbook"]][:2] == [
+            "changes/index.md",
+            "timeline.md",
+        ]
     names = [p if isinstance(p, str) else next(iter(p)) for p in after["plugins"]]
     assert "runbook" in names and "search" in names
     assert text.startswith(existing.split("plugins", 1)[0])  # untouched up to the plugins
@@ -198,3 +205,95 @@ def test_the_workflows_install_runbook_from_the_git_commit_it_was_installed_from
         result.stdout.strip()
         == f"runbook-generator @ git+https://git.example.com/tools/runbook.git@{commit}"
     )
+
+
+HAND_WRITTEN_NAV = """\
+site_name: Team docs
+theme:
+  name: material
+plugins:
+  - search
+# The order our readers know: keep it.
+nav:
+  - Home: index.md
+  - Guides:
+    - Deploying: guide.md  # the one everyone reads
+  # more guides soon
+extra:
+  team: platform
+"""
+
+
+def test_init_puts_the_runbook_pages_in_one_section_at_the_end_of_a_hand_written_nav(
+    repo: Path,
+) -> None:
+    (repo / "mkdocs.yml").write_text(HAND_WRITTEN_NAV, encoding="utf-8")
+    (repo / "docs").mkdir()
+    (repo / "docs" / "index.md").write_text("# Team docs\n", encoding="utf-8")
+    (repo / "docs" / "guide.md").write_text("# Deploying\n", encoding="utf-8")
+    (repo / ".gitignore").write_text("site/\n", encoding="utf-8")
+    assert run_cli(repo, "init", epoch=EPOCH).exit_code == 0
+    text = (repo / "mkdocs.yml").read_text(encoding="utf-8")
+    head, tail = HAND_WRITTEN_NAV.split("extra:")
+    assert text.startswith(head.replace("  - search\n", "  - search\n  - runbook\n"))
+    assert text.endswith("extra:" + tail)  # comments, order and what follows survive
+    section = parse_settings(text)["nav"][-1]["Runbook"]
+    assert section[0] == {"Recent changes": "changes/index.md"}  # docs/ has its own home
+    assert {"Rollback readiness": "rollback-readiness.md"} in section and len(section) == 9
+    assert (repo / ".gitignore").read_text(encoding="utf-8").count("site/") == 1
+    assert "/.site.*" in (repo / ".gitignore").read_text(encoding="utf-8")
+    built = subprocess.run(
+        [VENV_BIN / "mkdocs", "build"], cwd=repo, capture_output=True, text=True, timeout=300
+    )
+    assert built.returncode == 0, built.stderr
+    assert "not included in the" not in built.stderr
+
+
+def test_a_hand_written_nav_without_the_pages_gets_them_in_a_runbook_section_silently(
+    runbook_repo: Path,
+) -> None:
+    """Plugin added by hand, nav left as it was: the build puts the index pages in a Runbook
+    section itself, and MkDocs does not call them left out of the nav."""
+    (runbook_repo / "mkdocs.yml").write_text(
+        HAND_WRITTEN_NAV.replace("  - search\n", "  - search\n  - runbook\n"), encoding="utf-8"
+    )
+    (runbook_repo / "docs").mkdir()
+    (runbook_repo / "docs" / "index.md").write_text("# Team docs\n", encoding="utf-8")
+    (runbook_repo / "docs" / "guide.md").write_text("# Deploying\n", encoding="utf-8")
+    built = subprocess.run(
+        [VENV_BIN / "mkdocs", "build"],
+        cwd=runbook_repo,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "SOURCE_DATE_EPOCH": EPOCH},
+    )
+    assert built.returncode == 0, built.stderr
+    assert "not included in the" not in built.stderr
+    page = (runbook_repo / "site" / "guide" / "index.html").read_text(encoding="utf-8")
+    navigation = page[page.index("md-nav--primary") :]
+    runbook_at = navigation.index("Runbook")
+    assert navigation.index("Deploying") < runbook_at < navigation.index("Rollback readiness")
+    assert 'href="../timeline/"' in navigation[runbook_at:]
+
+
+@pytest.mark.parametrize(
+    ("existing", "added"),
+    [
+        ("nav:\n- index.md\n", "nav:\n- index.md\n- Runbook:\n    - Timeline: timeline.md\n"),
+        (
+            "nav: [index.md]  # short\n",
+            "nav: [index.md, {Runbook: [{Timeline: timeline.md}]}]  # short\n",
+        ),
+        ("nav:\n  - index.md\n  - Runbook:\n    - x.md\n", None),  # has one: left alone
+        ("nav:\n  - Timeline: timeline.md\n", None),  # lists every page already
+        ("site_name: x\n", None),  # no nav: MkDocs lists every page
+    ],
+)
+def test_the_nav_edit_keeps_the_text_and_reads_as_the_nav_plus_the_section(
+    existing: str, added: str | None
+) -> None:
+    from generator.authoring.mkdocs_yml import add_runbook_section
+
+    edit = add_runbook_section(existing, [("Timeline", "timeline.md")])
+    assert edit.text == added

@@ -61,12 +61,13 @@ def fetch_page(url: str) -> tuple[float, str]:
 
 
 @contextmanager
-def serving(repo: Path, log: Path) -> Iterator[str]:
-    """`runbook serve` in `repo`, its terminal output in `log`; yields the base URL."""
+def serving(repo: Path, log: Path, program: str = "generator") -> Iterator[str]:
+    """`runbook serve` (or `mkdocs serve`, program "mkdocs") in `repo`, its terminal output
+    in `log`; yields the base URL."""
     port = free_port()
     with log.open("w", encoding="utf-8") as output:
         server = subprocess.Popen(
-            [sys.executable, "-m", "generator", "serve", "-a", f"127.0.0.1:{port}"],
+            [sys.executable, "-m", program, "serve", "-a", f"127.0.0.1:{port}"],
             cwd=repo,
             stdout=output,
             stderr=subprocess.STDOUT,
@@ -79,7 +80,7 @@ def serving(repo: Path, log: Path) -> Iterator[str]:
                 server.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 server.kill()
-                pytest.fail("runbook serve did not stop on SIGTERM")
+                pytest.fail(f"{program} serve did not stop on SIGTERM")
 
 
 def wait_until(condition: object, what: str) -> None:
@@ -189,3 +190,28 @@ def test_a_new_broken_record_has_an_error_page_with_the_diagnostics(
         assert "livereload" in body  # it reloads itself when the record is fixed
         new.write_text(good.replace("title: Cap upload size", "title: Added later", 1))
         wait_for(base + page, "Added later")
+
+
+def test_plain_mkdocs_serve_keeps_the_last_good_site_while_a_record_is_broken(
+    runbook_repo: Path, tmp_path: Path
+) -> None:
+    """`mkdocs serve` (through the plugin, not `runbook serve`) empties its site folder before
+    each rebuild: a broken record used to leave every page answering 404."""
+    shutil.copytree(REPO_ROOT / "records", runbook_repo / "records", dirs_exist_ok=True)
+    (runbook_repo / "docs").mkdir()  # MkDocs' own serve requires it (runbook serve does not)
+    record = runbook_repo / "records" / "2026" / "2026-11-20-cap-upload-size.yaml"
+    good = record.read_text(encoding="utf-8")
+    log = tmp_path / "mkdocs-serve.log"
+    page = "changes/2026-11-20-cap-upload-size/"
+    with serving(runbook_repo, log, program="mkdocs") as base:
+        wait_for(base + page, "Cap upload size")
+        record.write_text(good + "title: [broken\n", encoding="utf-8")
+        wait_until(lambda: "rebuild failed" in log.read_text(encoding="utf-8"), "no failure")
+        for url in (base + page, base, base + "timeline/", base + "files/"):
+            seconds, _ = fetch_page(url)
+            assert seconds < 5, f"{url} took {seconds:.1f} s"
+            assert fetch(url) is not None, f"{url} is gone"
+        assert "Cap upload size" in (fetch(base + page) or "")
+        record.write_text(good.replace("title: Cap upload size", "title: Fixed", 1), "utf-8")
+        wait_for(base + page, "Fixed")
+    assert "[yaml-syntax]" in log.read_text(encoding="utf-8")

@@ -125,15 +125,24 @@ def test_filters_are_case_insensitive_substrings_tags_and_status_included(
     assert len(listed(shipped, "--file", folder.upper())) == 4
 
 
-def test_no_match_says_so_on_stderr_and_a_naive_bound_is_refused(shipped: Path) -> None:
+def test_no_match_says_so_on_stderr_and_an_impossible_bound_is_refused(shipped: Path) -> None:
     result = run_cli(shipped, "list", "--owner", "nobody-at-all", epoch=EPOCH)
     assert result.exit_code == 0 and result.stdout == ""
     assert "no records match" in result.stderr
-    result = run_cli(shipped, "list", "--since", "2026-11-20T20:45", epoch=EPOCH)
-    assert result.exit_code == 2 and "add Z or +HH:MM" in result.stderr
+    result = run_cli(shipped, "list", "--since", "2026-11-20T25:45Z", epoch=EPOCH)
+    assert result.exit_code == 2 and "not a real date and time" in result.stderr
 
 
-def test_the_table_shows_the_time_and_its_offset(shipped: Path) -> None:
-    table = run_cli(shipped, "list", epoch=EPOCH).stdout
-    assert "2026-11-20 21:30 +01:00" in table and "2026-11-20 20:45 Z" in table
+def test_the_table_in_utc_shows_the_times_and_json_keeps_each_offset(shipped: Path) -> None:
+    table = run_cli(shipped, "list", "--utc", epoch=EPOCH).stdout
+    assert table.startswith("times in UTC\n")
+    assert "2026-11-20 20:30  2026-11-20-berlin" in table
+    assert "2026-11-20 20:45  2026-11-20-utc" in table
     assert json.dumps("2026-11-19") not in table  # plain text, not JSON
+    exported = {r["id"]: r["shipped_at"] for r in json.loads(listed_json(shipped))}
+    assert exported["2026-11-20-berlin"] == "2026-11-20T21:30:00+01:00"
+    assert exported["2026-11-20-newyork"] == "2026-11-20T16:10:00-05:00"
+
+
+def listed_json(repo: Path) -> str:
+    return run_cli(repo, "list", "--format", "json", epoch=EPOCH).stdout

@@ -10,6 +10,8 @@ from importlib import resources
 from importlib.metadata import distribution, version
 from pathlib import Path
 
+import yaml
+
 from ..check.files import discover
 from ..config import (
     DEFAULT_CONFIG_FILE,
@@ -18,10 +20,18 @@ from ..config import (
     inherit_chain,
     read_options,
 )
+from ..render.settings import RenderSettings
 from ..render.slugs import slugify
 from .editor import schema_mapping, write_editor_settings, write_schemas
 from .git import author, current_branch, origin_url
-from .mkdocs_yml import BY_HAND, PluginEdit, add_runbook_plugin
+from .mkdocs_yml import (
+    BY_HAND,
+    NavEdit,
+    PluginEdit,
+    add_runbook_plugin,
+    add_runbook_section,
+    nav_lines,
+)
 from .writing import TextFile, WriteReport, write_new
 
 PACKAGE_DATA = Path(str(resources.files("generator")))
@@ -54,6 +64,8 @@ def init_repository(target: Path, *, today: dt.date | None = None) -> WriteRepor
         "@SITE_URL@": _pages_url(target),
     }
     options = _options_after(config) if existing else None
+    if options is not None and not report.failed:  # the nav waits for the plugin
+        _add_nav_section(target, config, options, report)
     for source in sorted(STARTER.rglob("*")):
         relative = source.relative_to(STARTER).as_posix()
         if not source.is_file() or relative in PLACED_BY_OPTIONS:
@@ -84,9 +96,9 @@ def init_repository(target: Path, *, today: dt.date | None = None) -> WriteRepor
     write_editor_settings(target, schema_mapping(target, records, checklists), report)
     if existing:
         report.notes.append(
-            "the existing site, its docs and nav are unchanged: the runbook's pages join a "
-            "hand-written nav at its end; .github/workflows/runbook-publish.yml was not "
-            "written (publish the site the way this repository already does)"
+            "the existing site and its docs are unchanged: the runbook's pages are one Runbook "
+            "section at the end of a hand-written nav; .github/workflows/runbook-publish.yml "
+            "was not written (publish the site the way this repository already does)"
         )
     return report
 
@@ -135,7 +147,7 @@ def _add_plugin(root: Path, config: Path, report: WriteReport) -> None:
     of the chain that has one (a `plugins:` added to a child would replace the parent's)."""
     edit, current = PluginEdit(), None
     try:
-        config = _plugins_file(config)
+        config = _chain_file(config, "plugins")
         current = TextFile.read(config)
         edit = add_runbook_plugin(current.text)
         if edit.text is not None:
@@ -157,14 +169,57 @@ def _add_plugin(root: Path, config: Path, report: WriteReport) -> None:
         )
 
 
-def _plugins_file(config: Path) -> Path:
-    """The file of config's INHERIT chain whose `plugins:` MkDocs uses (config itself when
-    none has one)."""
+def _add_nav_section(
+    root: Path, config: Path, options: RunbookOptions, report: WriteReport
+) -> None:
+    """The runbook's index pages as one Runbook section at the end of a hand-written nav (a
+    build puts any page the nav lacks there too, so a failed edit is only a note)."""
+    pages = runbook_nav(options)
+    try:
+        config = _chain_file(config, "nav")
+        current = TextFile.read(config)
+        edit = add_runbook_section(current.text, pages)
+        if edit.text is not None:
+            current.replace(config, edit.text, root=root)
+    except ValueError:  # not UTF-8: adding the plugin said so already
+        return
+    except OSError as exc:
+        edit = NavEdit(problem=f"it cannot be written ({exc})")
+    if edit.text is not None:
+        if config in report.skipped:
+            report.skipped.remove(config)
+        if config not in report.updated:
+            report.updated.append(config)
+    elif edit.problem:
+        report.notes.append(
+            f"the runbook's pages were not added to the nav of {config.name}: {edit.problem}. "
+            f"Builds list them in a Runbook section at its end; to order them yourself, add "
+            f"under nav:\n{nav_lines(pages)}"
+        )
+
+
+def runbook_nav(options: RunbookOptions) -> list[tuple[str, str]]:
+    """The runbook's index pages (title, path) as a new site's nav lists them, with Recent
+    changes where this site puts it (changes/ when docs/ has a home page of its own)."""
+    text = (STARTER / "mkdocs.yml").read_text(encoding="utf-8")
+    starter = yaml.safe_load(text.replace("@SITE_URL@", "''"))
+    home = RenderSettings.for_options(options).home_uri
+    entries = [next(iter(item.items())) for item in starter["nav"]]
+    return [
+        (title, home if path == "index.md" else path)
+        for title, path in entries
+        if path != "about.md"
+    ]
+
+
+def _chain_file(config: Path, key: str) -> Path:
+    """The file of config's INHERIT chain whose `key` (`plugins`, `nav`) MkDocs uses (config
+    itself when none has one)."""
     try:
         chain = inherit_chain(config)
     except ConfigurationError:  # unreadable: the edit itself says why
         return config
-    return next((path for path, settings in chain if "plugins" in settings), config)
+    return next((path for path, settings in chain if key in settings), config)
 
 
 def _options_after(config: Path) -> RunbookOptions | None:

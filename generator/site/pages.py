@@ -10,16 +10,19 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import itertools
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 from jinja2 import Environment
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import File, Files, InclusionLevel
-from mkdocs.structure.nav import Navigation
+from mkdocs.structure.nav import Navigation, Section
+from mkdocs.structure.pages import Page
 
 from ..config import RunbookOptions
 from ..diagnostics import has_errors
@@ -33,6 +36,7 @@ from .incremental import IncrementalBuild
 from .search import document_path
 
 log = logging.getLogger("mkdocs.plugins.runbook")
+NAV_SECTION = "Runbook"  # where a hand-written nav gets the index pages it leaves out
 STYLESHEET_URI = "assets/runbook.css"
 PAGES_SCRIPT_URI = "assets/javascripts/runbook-pages.js"  # on every page: loads the next one
 PAGES_MAIN_SCRIPT_URI = "assets/javascripts/runbook-pages-main.js"
@@ -82,7 +86,10 @@ class GeneratedPages:
             if files.get_file_from_path(page.uri) is not None:
                 log.warning(f"runbook: docs/{page.uri} exists; it replaces the generated page")
                 continue
-            inclusion = InclusionLevel.INCLUDED if page.in_nav else InclusionLevel.NOT_IN_NAV
+            # With a hand-written nav, extend_nav places the index pages it leaves out: MkDocs,
+            # which checks the nav before plugins see it, would call them left out.
+            listed = page.in_nav and config.nav is None
+            inclusion = InclusionLevel.INCLUDED if listed else InclusionLevel.NOT_IN_NAV
             source = str(sources[page.uri])
             files.append(File.generated(config, page.uri, abs_src_path=source, inclusion=inclusion))
             self.uris.add(page.uri)
@@ -116,18 +123,44 @@ class GeneratedPages:
         return documents
 
     def extend_nav(self, nav: Navigation, files: Files) -> Navigation:
-        """Append the index pages a hand-written nav leaves out, so they stay reachable."""
+        """Put the index pages a hand-written nav leaves out in its "Runbook" section (added
+        at its end when it has none), so they stay reachable and together."""
         listed = {page.file.src_uri for page in nav.pages}
-        for uri in self.nav_uris:
-            file = files.get_file_from_path(uri)
-            if file is not None and uri not in listed and file.page is not None:
-                nav.items.append(file.page)
+        missing = [
+            file.page
+            for file in map(files.get_file_from_path, self.nav_uris)
+            if file is not None and file.page is not None and file.src_uri not in listed
+        ]
+        if not missing:
+            return nav
+        section = next(
+            (item for item in nav.items if isinstance(item, Section) and item.title == NAV_SECTION),
+            None,
+        )
+        if section is None:
+            section = Section(NAV_SECTION, [])
+            nav.items.append(section)
+        for page in missing:
+            page.parent = section
+            section.children.append(page)
+        nav.pages = list(_pages_in(nav.items))
+        for previous, following in itertools.pairwise(nav.pages):
+            previous.next_page, following.previous_page = following, previous
         return nav
 
     def _asset(self, name: str) -> Path:
         """runbook.css or a runbook-pages script: the templates_dir's own, else the default."""
         override = self.options.templates_dir / name
         return override if override.is_file() else DEFAULT_TEMPLATES / name
+
+
+def _pages_in(items: list[Any]) -> Iterator[Page]:
+    """The pages of a navigation in reading order, sections opened."""
+    for item in items:
+        if isinstance(item, Page):
+            yield item
+        elif isinstance(item, Section):
+            yield from _pages_in(item.children)
 
 
 def _log_diagnostics(generated: Generated) -> None:

@@ -17,7 +17,7 @@ run the same pipeline as `runbook validate`:
     on_build_error    stop indexing, build lock released     (PagefindIndex)
     on_shutdown       build lock released (if a build ended without either)
     on_serve          watch records, checklists, templates; a failed rebuild never
-                      holds requests                     (rebuilds)
+                      holds requests nor empties the site (rebuilds)
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ from .mkdocs_config import configure_site
 from .output import check_output_folder
 from .pages import PAGES_SCRIPT_URI, STYLESHEET_URI, GeneratedPages, SearchDocuments
 from .progress import BuildProgress
-from .rebuilds import surviving_failures
+from .rebuilds import StagedRebuilds, SurvivingBuilder, surviving_failures
 from .sanitizing import PageSanitizer
 from .search import add_search_worker, keep_out_of_material_index, route_search_worker
 from .search_index import PagefindIndex
@@ -81,6 +81,7 @@ class RunbookPlugin(BasePlugin[RunbookPluginConfig]):  # type: ignore[valid-type
         self.progress: BuildProgress | None = None
         self.material_worker: str | None = None
         self.locked: Path | None = None  # the repository whose build lock this build holds
+        self.staged: StagedRebuilds | None = None
 
     def on_startup(self, *, command: str, dirty: bool) -> None:
         self.dirty = dirty
@@ -94,6 +95,8 @@ class RunbookPlugin(BasePlugin[RunbookPluginConfig]):  # type: ignore[valid-type
         except ConfigurationError as exc:
             raise PluginError(f"runbook: {exc}") from exc
         self._lock(self.options.root)
+        if self.staged is not None:
+            self.staged.redirect(config)
         settings = RenderSettings.for_options(self.options)
         self.incremental = IncrementalBuild(self.options.root, config, settings, reuse=self.dirty)
         configure_site(config, STYLESHEET_URI, PAGES_SCRIPT_URI)
@@ -160,6 +163,8 @@ class RunbookPlugin(BasePlugin[RunbookPluginConfig]):  # type: ignore[valid-type
             self.incremental.finish(
                 config, self.pages.files, self.pages.uris, self.options.templates_dir
             )
+            if self.staged is not None:
+                self.staged.swap_in()
         finally:
             self._unlock()
 
@@ -167,11 +172,17 @@ class RunbookPlugin(BasePlugin[RunbookPluginConfig]):  # type: ignore[valid-type
         try:
             if self.pagefind is not None:
                 self.pagefind.abort()
+            if self.staged is not None:
+                self.staged.discard()
         finally:
             self._unlock()
 
     def on_shutdown(self) -> None:
-        self._unlock()
+        try:
+            if self.staged is not None:
+                self.staged.discard()
+        finally:
+            self._unlock()
 
     def _lock(self, root: Path) -> None:
         """One build at a time in this repository (`mkdocs build` and every rebuild of a
@@ -197,7 +208,10 @@ class RunbookPlugin(BasePlugin[RunbookPluginConfig]):  # type: ignore[valid-type
         ):
             if folder.is_dir():
                 server.watch(str(folder))
-        # Plain `mkdocs serve` would hold requests while a rebuild fails; `runbook serve`'s
-        # builder survives failures already and is kept as it is.
+        # Plain `mkdocs serve` would hold requests while a rebuild fails, and empties the
+        # served folder first (unless --dirty); `runbook serve`'s builder survives failures
+        # already, and its dirty rebuilds empty nothing.
+        if not isinstance(server.builder, SurvivingBuilder) and not self.dirty:
+            self.staged = StagedRebuilds(Path(config.site_dir))
         server.builder = surviving_failures(server.builder)
         return server
