@@ -271,6 +271,44 @@ def test_settings_with_comments_are_left_alone_with_the_lines_to_add(tmp_path: P
     assert ".vscode/settings.json" not in result.stdout
 
 
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (b'{"editor.rulers": [1e999]}\n', "too large"),
+        (b'{"editor.fontSize": NaN}\n', "not a JSON value"),
+        (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
+        (b'{"files.exclude": {"\xff": true}}\n', "not UTF-8"),
+        (b'{"a": 1} trailing', "not plain JSON"),
+        (b'["a list"]\n', "not an object"),
+    ],
+)
+def test_odd_settings_are_left_alone_with_one_line_saying_why(
+    tmp_path: Path, content: bytes, reason: str
+) -> None:
+    """Whatever a settings file holds, schema --write rewrites it into valid JSON or leaves
+    it byte for byte, with the lines to add; never a traceback."""
+    repo = initialised_runbook(tmp_path)
+    settings = repo / ".vscode" / "settings.json"
+    settings.write_bytes(content)
+    result = run_cli(repo, "schema", "--write", epoch=EPOCH)
+    assert result.exit_code == 0, result.output
+    assert settings.read_bytes() == content
+    assert reason in result.stderr and '"./schemas/record.schema.json": [' in result.stderr
+
+
+def test_settings_keep_escapes_non_ascii_text_and_crlf(tmp_path: Path) -> None:
+    repo = initialised_runbook(tmp_path)
+    settings = repo / ".vscode" / "settings.json"
+    settings.write_bytes(b'{\r\n  "title": "\xc3\xa9quipe",\r\n  "odd": "\\ud800"\r\n}\r\n')
+    result = run_cli(repo, "schema", "--write", epoch=EPOCH)
+    assert result.exit_code == 0, result.output
+    data = settings.read_bytes()
+    assert data.count(b"\n") == data.count(b"\r\n")
+    parsed = json.loads(data.decode("utf-8"))  # valid JSON, valid UTF-8
+    assert parsed["title"] == "\u00e9quipe" and parsed["odd"] == "\ud800"
+    assert "yaml.schemas" in parsed
+
+
 def test_schema_write_outside_a_runbook_exits_2(tmp_path: Path) -> None:
     result = run_cli(tmp_path, "schema", "--write", epoch=EPOCH)
     assert result.exit_code == 2
