@@ -102,7 +102,11 @@ def cli() -> None:
 @cli.command()
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
 @click.option("--format", "output_format", type=click.Choice(list(FORMATS)), default="text")
-@click.option("--strict", is_flag=True, help="Fail on warnings too.")
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Fail on warnings too (mkdocs.yml's `strict` option, when set, decides which).",
+)
 @click.option(
     "--changed",
     metavar="REV",
@@ -149,7 +153,8 @@ def validate(
         for note in report.notes:
             click.echo(f"note: {note}", err=True)
         click.echo(summary_line(report.diagnostics, report.files_checked), err=True)
-    sys.exit(EXIT_PROBLEMS if has_errors(report.diagnostics, strict=strict) else EXIT_OK)
+    failing = options.failing_warnings(strict)
+    sys.exit(EXIT_PROBLEMS if has_errors(report.diagnostics, strict=failing) else EXIT_OK)
 
 
 def _in_runbook_folders(options: RunbookOptions, paths: Iterable[Path]) -> list[Path]:
@@ -213,7 +218,12 @@ def schema(kind: str, write: bool, config_file: str | None) -> None:
 
 @cli.command()
 @click.option("--site-dir", type=click.Path(file_okay=False), default=None, help="Output folder.")
-@click.option("--strict", is_flag=True, help="Fail on warnings too.")
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Fail on MkDocs' warnings and the runbook's (mkdocs.yml's `strict` option, when set, "
+    "decides which of the runbook's).",
+)
 @click.option("-q", "--quiet", is_flag=True, help="Only print warnings and errors.")
 @click.option(
     "--full", is_flag=True, help="Render every page, even if an incremental build is possible."
