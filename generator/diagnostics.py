@@ -65,6 +65,7 @@ CODES: dict[str, Code] = {
     "secret": Code("rules", "a credential in the text"),
     "retired-item": Code("rules", "an item retired before the record's date"),
     "removed-item": Code("rules", "an item deleted from a checklist while records use it"),
+    "status-consistency": Code("rules", "a status the record's other fields contradict"),
     "placeholder": Code("rules", "a stand-in left where a value belongs (TODO, TBD, -, ...)"),
     "name-variant": Code("warnings", "another spelling of a service, owner or tag"),
     "alias-target": Code("warnings", "an alias points at a name no record uses"),

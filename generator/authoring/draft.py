@@ -155,6 +155,8 @@ class Draft:
                 f"--shipped-at is on {shipped_at.date().isoformat()} in its own offset, "
                 f"but --date is {day.isoformat()}"
             )
+        if shipped_at and self.get("status") == "planned":
+            return "--shipped-at says it shipped, but --status is planned (it has not shipped)"
         if self.get("rollback.commands") and not self.get("rollback.plan"):
             return "--rollback-command needs --rollback (the plan)"
         return None
@@ -174,7 +176,10 @@ def new_record(
     report = WriteReport()
     git_dir = git_dir or options.root
     shipped = shipped_commit(git_dir, revision) if revision else None
-    shipped_at = draft.get("shipped_at") or (shipped.shipped_at if shipped else None)
+    planned = draft.get("status") == "planned"  # not shipped: no shipped_at from the commit
+    shipped_at = draft.get("shipped_at") or (
+        shipped.shipped_at if shipped and not planned else None
+    )
     day = draft.get("date") or (shipped_at.date() if shipped_at else today or dt.date.today())
     owner = draft.get("owner") or _git_author(git_dir, report)
     files, source = draft.get("files_touched", []), "--file"

@@ -47,6 +47,7 @@ def check_record(
 ) -> Iterator[Finding]:
     """Every rule for one valid record but the credential scan (which runs on any data)."""
     yield from _placeholder_findings(data)
+    yield from _status_findings(record, data)
     yield from _checklist_findings(record, checklists)
     yield from _policy_findings(record, checklists, aliases)
     yield from _completeness_findings(record, data, today, review_max_age_days)
@@ -65,6 +66,20 @@ def _placeholder_findings(data: Mapping[str, Any]) -> Iterator[Finding]:
             "error",
             "placeholder",
             f"{field_name(loc)}: {shown} is a placeholder: write {wanted(loc)}{entry}",
+        )
+
+
+def _status_findings(record: ChangeRecord, data: Mapping[str, Any]) -> Iterator[Finding]:
+    """A planned change has not shipped: it has no `shipped_at` (a rolled-back one has, and
+    keeps it). Said at `status`, where the fix usually is."""
+    if record.status == "planned" and record.shipped_at is not None:
+        yield Finding(
+            ("status",) if "status" in data else ("shipped_at",),
+            "error",
+            "status-consistency",
+            f"status is planned, but shipped_at says it reached {record.environment} at "
+            f"{record.shipped_text()}: set status to shipped (or verified), or remove "
+            "shipped_at if it has not shipped yet",
         )
 
 
