@@ -396,8 +396,10 @@ def _record_parameter(field: RecordOption) -> Callable[[Any], Any]:
     a flag for a bool, a choice for a Literal, else text checked as the field."""
     option, annotation = field.option, field.info.annotation
     declarations = (option.flag, field.parameter)
-    if not option.flag.startswith("-"):
-        return click.argument(field.parameter, callback=_record_field(field.path, option))
+    if not option.flag.startswith("-"):  # TITLE: optional, --from-git can name its commit's
+        return click.argument(
+            field.parameter, required=False, callback=_record_field(field.path, option)
+        )
     if annotation is bool:
         return click.option(*declarations, is_flag=True, help=option.help)
     if get_origin(annotation) is Literal:
@@ -428,7 +430,7 @@ def _record_options(command: Callable[..., Any]) -> Callable[..., Any]:
     default=None,
     metavar="REV",
     help="Take files, commit and time from this commit or A..B range (default files: staged, "
-    "else HEAD).",
+    "else HEAD); without TITLE, the title is the subject of the commit (of B's, for A..B).",
 )
 @click.option(
     "-C",
@@ -449,8 +451,16 @@ def new(
 ) -> None:
     """Write a prefilled record for a change just shipped and print its path. Every field a
     backfill script needs is an option; each is checked before anything is written."""
-    from .authoring.draft import Draft, new_record
+    from .authoring.draft import Draft, new_record, title_from_git
 
+    options = _options(config_file)
+    if given["title"] is None:
+        if revision is None:
+            _usage_error("new: give a TITLE, or --from-git REV to take the commit's subject")
+        try:
+            given["title"] = title_from_git(git_dir or options.root, revision)
+        except ValueError as exc:
+            _usage_error(f"new: {exc}")
     draft = Draft(
         {
             field.path: value
@@ -463,9 +473,7 @@ def new(
         _usage_error(problem)
     try:
         with _write_failures("new stopped"):
-            path, report = new_record(
-                _options(config_file), draft, revision=revision, git_dir=git_dir
-            )
+            path, report = new_record(options, draft, revision=revision, git_dir=git_dir)
     except ValueError as exc:
         _usage_error(str(exc))
     for note in report.notes:

@@ -34,7 +34,14 @@ from ..diagnostics import printable
 from ..models import ChangeRecord, Checklist, RelativePath, pattern_problem, placeholder_values
 from ..render.slugs import slugify
 from .editor import write_schemas
-from .git import ShippedCommit, author, changed_files, repository_root, shipped_commit
+from .git import (
+    ShippedCommit,
+    author,
+    changed_files,
+    commit_subject,
+    repository_root,
+    shipped_commit,
+)
 from .schema import SCHEMA_FOLDER
 from .writing import WriteReport, write_new
 
@@ -130,6 +137,19 @@ def _message(error: Any) -> str:
         if problem is not None:
             return problem.message()
     return str(error["msg"])
+
+
+def title_from_git(git_dir: Path, revision: str) -> str:
+    """The subject of REV's commit (of the newest, B, for A..B), as a title validate takes;
+    ValueError saying why not (no such commit, or a subject validate would refuse)."""
+    subject = commit_subject(git_dir, revision)
+    if subject is None:
+        raise ValueError(f"no commit subject for {revision!r} here: give a TITLE")
+    try:
+        screened("title", subject)
+        return str(checked("title", subject))
+    except ValueError as exc:
+        raise ValueError(f"the subject of {revision!r} {exc}: give a TITLE") from None
 
 
 @dataclass

@@ -152,6 +152,15 @@ def shipped_commit(cwd: Path, revision: str) -> ShippedCommit | None:
     return ShippedCommit(facts[0][:12], moment)
 
 
+def commit_subject(cwd: Path, revision: str) -> str | None:
+    """The subject line of the commit REV names (the newer end of A..B), or None."""
+    end = revision.replace("...", "..").split("..")[-1] or "HEAD"
+    if not revision_exists(cwd, end):
+        return None
+    subject = _git(cwd, "log", "-1", "--format=%s", f"{end}^{{commit}}", "--")
+    return subject.strip() if subject and subject.strip() else None
+
+
 @dataclass
 class ChangedSince:
     """Files changed since a revision (committed, staged or in the work tree), from the top."""
