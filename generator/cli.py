@@ -115,6 +115,15 @@ def cli() -> None:
     "see the whole runbook).",
 )
 @click.option(
+    "--require-record",
+    "required_patterns",
+    multiple=True,
+    metavar="PATTERN",
+    help="With --changed: fail when files matching this gitignore-style glob changed and no "
+    "changed record lists them in files_touched (a commit trailer 'Runbook-Record: none' or "
+    "RUNBOOK_SKIP_RECORD lets it pass). Repeatable.",
+)
+@click.option(
     "--only-runbook-files",
     is_flag=True,
     help="Of the PATHs, check only those under records_dir or checklists_dir (the pre-commit "
@@ -126,11 +135,14 @@ def validate(
     output_format: str,
     strict: bool,
     changed: str | None,
+    required_patterns: tuple[str, ...],
     only_runbook_files: bool,
     config_file: str | None,
 ) -> None:
     """Check records and checklists; print every problem as PATH:LINE:COL."""
     options = _options(config_file)
+    if required_patterns and changed is None:
+        _usage_error("--require-record needs --changed REV (what the pull request changed)")
     if only_runbook_files and paths:
         paths = tuple(_in_runbook_folders(options, paths))
         if not paths:
@@ -154,7 +166,35 @@ def validate(
             click.echo(f"note: {note}", err=True)
         click.echo(summary_line(report.diagnostics, report.files_checked), err=True)
     failing = options.failing_warnings(strict)
-    sys.exit(EXIT_PROBLEMS if has_errors(report.diagnostics, strict=failing) else EXIT_OK)
+    uncovered = changed is not None and _records_missing(options, changed, required_patterns)
+    if uncovered or has_errors(report.diagnostics, strict=failing):
+        sys.exit(EXIT_PROBLEMS)
+    sys.exit(EXIT_OK)
+
+
+def _records_missing(options: RunbookOptions, revision: str, patterns: tuple[str, ...]) -> bool:
+    """Say in one line which files matching --require-record changed with no record listing
+    them; True when there are any."""
+    from .authoring.require_record import SKIP_VARIABLE, check_coverage
+
+    if not patterns:
+        return False
+    coverage = check_coverage(options, revision, patterns)
+    if coverage.note:
+        click.echo(f"runbook: --require-record: {coverage.note}; cannot tell", err=True)
+        return True
+    if coverage.skipped:
+        click.echo(f"runbook: no record required: {coverage.skipped}", err=True)
+    if not coverage.uncovered:
+        return False
+    shown = ", ".join(printable(path) for path in coverage.uncovered)
+    click.echo(
+        f"runbook: changed since {revision} with no record listing them in files_touched: "
+        f"{shown} (add or edit a record that lists them; if none is needed, a commit trailer "
+        f"'Runbook-Record: none' or {SKIP_VARIABLE}=1)",
+        err=True,
+    )
+    return True
 
 
 def _in_runbook_folders(options: RunbookOptions, paths: Iterable[Path]) -> list[Path]:
