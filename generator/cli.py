@@ -102,13 +102,26 @@ def cli() -> None:
 @cli.command()
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
 @click.option("--format", "output_format", type=click.Choice(list(FORMATS)), default="text")
-@click.option("--strict", is_flag=True, help="Fail on warnings too.")
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Fail on warnings too (mkdocs.yml's `strict` option, when set, decides which).",
+)
 @click.option(
     "--changed",
     metavar="REV",
     default=None,
     help="Report only records and checklists changed since REV (cross-record rules still "
     "see the whole runbook).",
+)
+@click.option(
+    "--require-record",
+    "required_patterns",
+    multiple=True,
+    metavar="PATTERN",
+    help="With --changed: fail when files matching this gitignore-style glob changed and no "
+    "changed record lists them in files_touched (a commit trailer 'Runbook-Record: none' or "
+    "RUNBOOK_SKIP_RECORD lets it pass). Repeatable.",
 )
 @click.option(
     "--only-runbook-files",
@@ -122,11 +135,14 @@ def validate(
     output_format: str,
     strict: bool,
     changed: str | None,
+    required_patterns: tuple[str, ...],
     only_runbook_files: bool,
     config_file: str | None,
 ) -> None:
     """Check records and checklists; print every problem as PATH:LINE:COL."""
     options = _options(config_file)
+    if required_patterns and changed is None:
+        _usage_error("--require-record needs --changed REV (what the pull request changed)")
     if only_runbook_files and paths:
         paths = tuple(_in_runbook_folders(options, paths))
         if not paths:
@@ -149,7 +165,36 @@ def validate(
         for note in report.notes:
             click.echo(f"note: {note}", err=True)
         click.echo(summary_line(report.diagnostics, report.files_checked), err=True)
-    sys.exit(EXIT_PROBLEMS if has_errors(report.diagnostics, strict=strict) else EXIT_OK)
+    failing = options.failing_warnings(strict)
+    uncovered = changed is not None and _records_missing(options, changed, required_patterns)
+    if uncovered or has_errors(report.diagnostics, strict=failing):
+        sys.exit(EXIT_PROBLEMS)
+    sys.exit(EXIT_OK)
+
+
+def _records_missing(options: RunbookOptions, revision: str, patterns: tuple[str, ...]) -> bool:
+    """Say in one line which files matching --require-record changed with no record listing
+    them; True when there are any."""
+    from .authoring.require_record import SKIP_VARIABLE, check_coverage
+
+    if not patterns:
+        return False
+    coverage = check_coverage(options, revision, patterns)
+    if coverage.note:
+        click.echo(f"runbook: --require-record: {coverage.note}; cannot tell", err=True)
+        return True
+    if coverage.skipped:
+        click.echo(f"runbook: no record required: {coverage.skipped}", err=True)
+    if not coverage.uncovered:
+        return False
+    shown = ", ".join(printable(path) for path in coverage.uncovered)
+    click.echo(
+        f"runbook: changed since {revision} with no record listing them in files_touched: "
+        f"{shown} (add or edit a record that lists them; if none is needed, a commit trailer "
+        f"'Runbook-Record: none' or {SKIP_VARIABLE}=1)",
+        err=True,
+    )
+    return True
 
 
 def _in_runbook_folders(options: RunbookOptions, paths: Iterable[Path]) -> list[Path]:
@@ -213,7 +258,12 @@ def schema(kind: str, write: bool, config_file: str | None) -> None:
 
 @cli.command()
 @click.option("--site-dir", type=click.Path(file_okay=False), default=None, help="Output folder.")
-@click.option("--strict", is_flag=True, help="Fail on warnings too.")
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Fail on MkDocs' warnings and the runbook's (mkdocs.yml's `strict` option, when set, "
+    "decides which of the runbook's).",
+)
 @click.option("-q", "--quiet", is_flag=True, help="Only print warnings and errors.")
 @click.option(
     "--full", is_flag=True, help="Render every page, even if an incremental build is possible."
@@ -386,8 +436,10 @@ def _record_parameter(field: RecordOption) -> Callable[[Any], Any]:
     a flag for a bool, a choice for a Literal, else text checked as the field."""
     option, annotation = field.option, field.info.annotation
     declarations = (option.flag, field.parameter)
-    if not option.flag.startswith("-"):
-        return click.argument(field.parameter, callback=_record_field(field.path, option))
+    if not option.flag.startswith("-"):  # TITLE: optional, --from-git can name its commit's
+        return click.argument(
+            field.parameter, required=False, callback=_record_field(field.path, option)
+        )
     if annotation is bool:
         return click.option(*declarations, is_flag=True, help=option.help)
     if get_origin(annotation) is Literal:
@@ -418,7 +470,7 @@ def _record_options(command: Callable[..., Any]) -> Callable[..., Any]:
     default=None,
     metavar="REV",
     help="Take files, commit and time from this commit or A..B range (default files: staged, "
-    "else HEAD).",
+    "else HEAD); without TITLE, the title is the subject of the commit (of B's, for A..B).",
 )
 @click.option(
     "-C",
@@ -439,8 +491,16 @@ def new(
 ) -> None:
     """Write a prefilled record for a change just shipped and print its path. Every field a
     backfill script needs is an option; each is checked before anything is written."""
-    from .authoring.draft import Draft, new_record
+    from .authoring.draft import Draft, new_record, title_from_git
 
+    options = _options(config_file)
+    if given["title"] is None:
+        if revision is None:
+            _usage_error("new: give a TITLE, or --from-git REV to take the commit's subject")
+        try:
+            given["title"] = title_from_git(git_dir or options.root, revision)
+        except ValueError as exc:
+            _usage_error(f"new: {exc}")
     draft = Draft(
         {
             field.path: value
@@ -453,9 +513,7 @@ def new(
         _usage_error(problem)
     try:
         with _write_failures("new stopped"):
-            path, report = new_record(
-                _options(config_file), draft, revision=revision, git_dir=git_dir
-            )
+            path, report = new_record(options, draft, revision=revision, git_dir=git_dir)
     except ValueError as exc:
         _usage_error(str(exc))
     for note in report.notes:

@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from .diagnostics import WARNING_CODES
 from .names import Aliases
 
 DEFAULT_CONFIG_FILE = "mkdocs.yml"
@@ -50,6 +51,26 @@ class PluginOptions(BaseModel):
         "tags: ...}; records that say OLD are shown under NEW and follow its required_for.",
     )
 
+    strict: bool | list[str] | None = Field(
+        None,
+        description="Which warnings fail the runbook, the same in every gate (runbook validate "
+        "with or without --strict, the pre-commit hook, runbook build, mkdocs build): true "
+        "(every warning), false (none: they are shown only) or a list of warning codes (those; "
+        "the others are shown only). Unset: every warning under --strict, none without it.",
+    )
+
+    @field_validator("strict")
+    @classmethod
+    def _warning_codes(cls, value: bool | list[str] | None) -> bool | list[str] | None:
+        if isinstance(value, list):
+            unknown = [code for code in value if code not in WARNING_CODES]
+            if unknown:
+                raise ValueError(
+                    f"{unknown[0]!r} is not a warning code (warning codes: "
+                    f"{', '.join(WARNING_CODES)})"
+                )
+        return value
+
     @classmethod
     def parse(cls, options: Any, source: str) -> PluginOptions:
         """Validated options, or one ConfigurationError naming every bad option."""
@@ -80,6 +101,13 @@ class RunbookOptions:
     use_directory_urls: bool = True
     aliases: Aliases = field(default_factory=Aliases)
     config_file: Path | None = None
+    # mkdocs.yml's `strict`: True, False, the warning codes that fail, or None when unset.
+    strict: bool | frozenset[str] | None = None
+
+    def failing_warnings(self, strict_flag: bool) -> bool | frozenset[str]:
+        """Which warnings fail this run: mkdocs.yml's `strict` when it is set (whatever the
+        command line says, so that every gate agrees), else all under --strict, none without."""
+        return strict_flag if self.strict is None else self.strict
 
     @classmethod
     def resolve(
@@ -105,6 +133,9 @@ class RunbookOptions:
             review_max_age_days=options.review_max_age_days,
             aliases=Aliases.from_option(options.aliases),
             config_file=config_file,
+            strict=(
+                frozenset(options.strict) if isinstance(options.strict, list) else options.strict
+            ),
         )
 
 

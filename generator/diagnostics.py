@@ -9,7 +9,7 @@ This module imports nothing else of runbook's.
 from __future__ import annotations
 
 import operator
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, fields
 from typing import Literal
 
@@ -65,6 +65,8 @@ CODES: dict[str, Code] = {
     "secret": Code("rules", "a credential in the text"),
     "retired-item": Code("rules", "an item retired before the record's date"),
     "removed-item": Code("rules", "an item deleted from a checklist while records use it"),
+    "status-consistency": Code("rules", "a status the record's other fields contradict"),
+    "placeholder": Code("rules", "a stand-in left where a value belongs (TODO, TBD, -, ...)"),
     "name-variant": Code("warnings", "another spelling of a service, owner or tag"),
     "alias-target": Code("warnings", "an alias points at a name no record uses"),
     "id-date": Code("warnings", "the date in the file name disagrees with date"),
@@ -73,6 +75,10 @@ CODES: dict[str, Code] = {
     "rollback-untested": Code("warnings", "the rollback is not marked tested"),
     "stale-review": Code("warnings", "last_reviewed is older than review_max_age_days"),
 }
+
+
+# The codes a gate may let pass: mkdocs.yml's `strict` names which of them fail.
+WARNING_CODES = tuple(name for name, code in CODES.items() if code.stage == "warnings")
 
 
 @dataclass(frozen=True, order=True)
@@ -115,9 +121,19 @@ def _escaped(character: str) -> str:
     return character.encode("unicode_escape").decode("ascii")
 
 
-def has_errors(diagnostics: Iterable[Diagnostic], *, strict: bool = False) -> bool:
-    """True when the run must fail: any error, or any warning under --strict."""
-    return any(d.severity == "error" or strict for d in diagnostics)
+def has_errors(
+    diagnostics: Iterable[Diagnostic], *, strict: bool | Collection[str] = False
+) -> bool:
+    """True when the run must fail: any error, or a warning that `strict` fails (True: every
+    warning; a collection: the warnings of those codes)."""
+    return any(fails(d, strict) for d in diagnostics)
+
+
+def fails(diagnostic: Diagnostic, strict: bool | Collection[str]) -> bool:
+    """Whether `diagnostic` fails a run whose failing warnings `strict` names."""
+    if diagnostic.severity == "error" or strict is True:
+        return True
+    return not isinstance(strict, bool) and diagnostic.code in strict
 
 
 def summary_line(diagnostics: list[Diagnostic], checked_files: int) -> str:

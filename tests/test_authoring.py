@@ -123,11 +123,13 @@ def test_new_prefills_from_the_last_commit_then_validates_builds_and_lists(
     assert data["service"] == "uploads"
     assert data["files_touched"] == ["app/views.py", "deploy/nginx/upload.conf"]
 
-    # Unfilled, the record is rejected for what only the author knows.
+    # Unfilled, the record is rejected for what only the author knows, and only for that.
     code, out, _ = runbook(initialised, "validate", "--format", "json")
     assert code == 1
-    missing = {d["message"].split(":")[0] for d in json.loads(out) if d["code"] == "missing"}
-    assert missing == {"reason", "commands", "rollback"}
+    errors = [d for d in json.loads(out) if d["severity"] == "error"]
+    assert {d["code"] for d in errors} == {"placeholder"}
+    fields = {d["message"].split(":")[0] for d in errors}
+    assert fields == {"reason", "commands[0]", "rollback.plan", "rollback.commands[0]"}
 
     fill_in(record_path)
     assert runbook(initialised, "validate")[0] == 0
@@ -187,7 +189,9 @@ def test_new_outside_git_still_writes_a_record(tmp_path: Path) -> None:
     assert code == 0
     assert "not inside a git repository" in err
     text = (repo / out.strip()).read_text(encoding="utf-8")
-    assert "# files_touched:" in text
+    assert yaml.safe_load(text)["files_touched"] == [
+        "TODO: Files the change touched, relative POSIX paths from the repository root."
+    ]
     assert yaml.safe_load(text)["owner"] == "me"
 
 
@@ -391,7 +395,8 @@ def test_new_reads_another_repository_and_says_when_a_commit_touched_only_the_ru
     code, out, err = runbook(initialised, "new", "Another", "--from-git", "HEAD")
     assert code == 0
     assert "touched only the runbook's own files" in err
-    assert "files_touched" not in yaml.safe_load((initialised / out.strip()).read_text())
+    drafted = yaml.safe_load((initialised / out.strip()).read_text())
+    assert drafted["files_touched"][0].startswith("TODO: ")  # to fill in by hand
 
 
 @pytest.mark.skipif(shutil.which("pre-commit", path=str(VENV_BIN)) is None, reason="pre-commit")

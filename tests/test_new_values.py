@@ -154,4 +154,4 @@ def test_an_owner_from_git_that_validate_refuses_is_left_to_fill_in(tmp_path: Pa
     assert run.exit_code == 0, run.output
     assert "owner: the name in git config contains U+2028 (\\u2028)" in run.stderr
     assert run.stderr.replace("\n", "").isprintable()
-    assert "# owner: TODO" in (repo / run.stdout.strip()).read_text("utf-8")
+    assert 'owner: "TODO: ' in (repo / run.stdout.strip()).read_text("utf-8")

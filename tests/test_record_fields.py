@@ -118,6 +118,8 @@ def test_a_field_added_to_the_model_is_an_option_a_schema_property_and_validated
     assert refused.returncode == 2
     assert "Invalid value for '--ticket': must be a single line" in refused.stderr
     unfilled = runbook("new", "Rotate more keys", "--owner", "ops")
-    assert "# ticket: TODO The change ticket that approved it. (required)" in (
+    assert 'ticket: "TODO: The change ticket that approved it."' in (
         (runbook_repo / unfilled.stdout.strip()).read_text()
     )
+    drafted = json.loads(runbook("validate", "--format", "json").stdout)
+    assert any(d["code"] == "placeholder" and d["message"].startswith("ticket: ") for d in drafted)

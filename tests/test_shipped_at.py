@@ -83,7 +83,7 @@ def shipped(repo: Path) -> Path:
     write_record(repo, "2026-11-20-berlin", "shipped_at: 2026-11-20T21:30:00+01:00\n")
     write_record(repo, "2026-11-20-utc", "shipped_at: 2026-11-20T20:45:00Z\n", tags=["db"])
     write_record(
-        repo, "2026-11-20-newyork", "shipped_at: 2026-11-20T16:10:00-05:00\n", status="planned"
+        repo, "2026-11-20-newyork", "shipped_at: 2026-11-20T16:10:00-05:00\n", status="rolled-back"
     )
     write_record(repo, "2026-11-19-day-only", "", service="billing-api")
     return repo
@@ -117,7 +117,7 @@ def test_filters_are_case_insensitive_substrings_tags_and_status_included(
 ) -> None:
     assert listed(shipped, "--service", "BILLING") == ["2026-11-19-day-only"]
     assert listed(shipped, "--tag", "D") == ["2026-11-20-utc"]
-    assert listed(shipped, "--status", "PLAN") == ["2026-11-20-newyork"]
+    assert listed(shipped, "--status", "ROLLED") == ["2026-11-20-newyork"]
     starter_files = yaml.safe_load(
         (shipped / "records/2026/2026-11-20-utc.yaml").read_text(encoding="utf-8")
     )["files_touched"]

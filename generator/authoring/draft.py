@@ -1,12 +1,15 @@
 """`runbook new`: a record, prefilled from git and from whatever the author or a script gives.
 
 A record is written in the minutes after a deploy or not at all, so `new` fills in what git
-already knows (owner, files touched, commit and time) and leaves commented placeholders, which
-validation then insists on, for what only the author knows. A backfill script gives every
-field as an option instead; each given value is checked with the record model's own types
-before anything is written, so a record `new` writes is never one `validate` refuses for a
-value that was given. The options are the record fields with a `NewOption` (models.py): a
-field added there is an option, checked, and written here without more code.
+already knows (owner, files touched, commit and time) and writes a placeholder (`TODO: ` and
+the field's description, check/placeholders.py) in every required field only the author can
+fill. The draft is valid YAML as written; its only errors are those `[placeholder]`s, each at
+its line, and optional fields are offered as comments that are valid YAML once uncommented.
+A backfill script gives every field as an option instead; each given value is checked with
+the record model's own types before anything is written, so a record `new` writes is never
+one `validate` refuses for a value that was given. The options are the record fields with a
+`NewOption` (models.py): a field added there is an option, checked, and written here without
+more code.
 """
 
 from __future__ import annotations
@@ -24,13 +27,21 @@ from ..check.file_check import load_checklists
 from ..check.files import discover
 from ..check.loader import CONTROL_CHARACTERS, file_stem
 from ..check.paths import location
+from ..check.placeholders import draft_text, placeholders
 from ..check.secrets import ALLOW_MARKER, find_secrets
 from ..config import RunbookOptions
 from ..diagnostics import printable
-from ..models import ChangeRecord, Checklist, RelativePath, pattern_problem
+from ..models import ChangeRecord, Checklist, RelativePath, pattern_problem, placeholder_values
 from ..render.slugs import slugify
 from .editor import write_schemas
-from .git import ShippedCommit, author, changed_files, repository_root, shipped_commit
+from .git import (
+    ShippedCommit,
+    author,
+    changed_files,
+    commit_subject,
+    repository_root,
+    shipped_commit,
+)
 from .schema import SCHEMA_FOLDER
 from .writing import WriteReport, write_new
 
@@ -71,6 +82,16 @@ def screened(path: str, value: Any) -> None:
         problem = text_problem(text, command=path in COMMAND_FIELDS)
         if problem is not None:
             raise ValueError(problem)
+    *parents, name = path.split(".")
+    nested: Any = {name: value}
+    for parent in reversed(parents):
+        nested = {parent: nested}
+    for _, text in placeholders(nested):
+        shown = printable(text.strip()) or "blank"
+        raise ValueError(
+            f"{shown!r} is a placeholder, which validate refuses: give the real value, or "
+            "leave the option out and fill the field in later"
+        )
 
 
 def text_problem(text: str, *, command: bool) -> str | None:
@@ -118,6 +139,19 @@ def _message(error: Any) -> str:
     return str(error["msg"])
 
 
+def title_from_git(git_dir: Path, revision: str) -> str:
+    """The subject of REV's commit (of the newest, B, for A..B), as a title validate takes;
+    ValueError saying why not (no such commit, or a subject validate would refuse)."""
+    subject = commit_subject(git_dir, revision)
+    if subject is None:
+        raise ValueError(f"no commit subject for {revision!r} here: give a TITLE")
+    try:
+        screened("title", subject)
+        return str(checked("title", subject))
+    except ValueError as exc:
+        raise ValueError(f"the subject of {revision!r} {exc}: give a TITLE") from None
+
+
 @dataclass
 class Draft:
     """What the author or a backfill script gave, by the path of its record field
@@ -141,6 +175,8 @@ class Draft:
                 f"--shipped-at is on {shipped_at.date().isoformat()} in its own offset, "
                 f"but --date is {day.isoformat()}"
             )
+        if shipped_at and self.get("status") == "planned":
+            return "--shipped-at says it shipped, but --status is planned (it has not shipped)"
         if self.get("rollback.commands") and not self.get("rollback.plan"):
             return "--rollback-command needs --rollback (the plan)"
         return None
@@ -160,7 +196,10 @@ def new_record(
     report = WriteReport()
     git_dir = git_dir or options.root
     shipped = shipped_commit(git_dir, revision) if revision else None
-    shipped_at = draft.get("shipped_at") or (shipped.shipped_at if shipped else None)
+    planned = draft.get("status") == "planned"  # not shipped: no shipped_at from the commit
+    shipped_at = draft.get("shipped_at") or (
+        shipped.shipped_at if shipped and not planned else None
+    )
     day = draft.get("date") or (shipped_at.date() if shipped_at else today or dt.date.today())
     owner = draft.get("owner") or _git_author(git_dir, report)
     files, source = draft.get("files_touched", []), "--file"
@@ -186,20 +225,15 @@ def new_record(
     path = _free_record_path(options, day, draft.title)
     write_schemas(options.root, report)
     lines = [
-        "# Fill in every TODO, then run `runbook validate`.",
+        "# Replace every TODO, then run `runbook validate`: it names each one left.",
         *_header(draft, day, shipped_at, shipped, owner),
-        *_markdown_field("reason", draft.get("reason"), "(required) why the change was made"),
-        *_markdown_field(
-            "expected_result", draft.get("expected_result"), "what should be observed"
-        ),
-        *_list_field("files_touched", files, f"from {source}", "(required) relative paths"),
+        *_markdown_field("reason", draft.get("reason")),
+        *_optional_markdown_field("expected_result", draft.get("expected_result")),
+        *_list_field("files_touched", files, f"from {source}" if source else ""),
         *_list_field(
-            "commands",
-            draft.get("commands", []),
-            "how it shipped",
-            "(required) how it shipped; a bare string or {run: ..., note: ...}",
+            "commands", draft.get("commands", []), "a bare string or {run: ..., note: ...}"
         ),
-        "# metrics:  what moved",
+        "# metrics:  # what moved; uncomment and fill in",
         "#   - {name: TODO, unit: ms, before: 0, after: 0, better: lower}",
         *_rollback(draft),
         *_checklists(_checklists_to_fill(options, draft, day), draft.get("checklists", {}), day),
@@ -243,27 +277,46 @@ def _header(
             else "  # when it was committed; when it reached production"
         )
         if shipped_at
-        else "# shipped_at: 2026-11-20T14:05:00+01:00  when it reached the environment",
-        f"commit: {_quote(shipped.commit)}" if shipped else "# commit: the git commit id",
-        f"owner: {_quote(owner)}" if owner else "# owner: TODO who is accountable (required)",
-        f"service: {_quote(draft.get('service'))}"
-        if draft.get("service")
-        else "# service: TODO the system it changed (required)",
+        else f"# shipped_at: {day.isoformat()}T12:00:00Z  # when it reached the environment",
+        f"commit: {_quote(shipped.commit)}"
+        if shipped
+        else "# commit: 0123abc  # the git commit that shipped it",
+        f"owner: {_quote(owner or _placeholder('owner'))}",
+        f"service: {_quote(draft.get('service') or _placeholder('service'))}",
         *([f"environment: {_quote(draft.get('environment'))}"] if draft.get("environment") else []),
         f"status: {draft.get('status') or 'shipped'}",
     ]
 
 
-def _markdown_field(name: str, text: str | None, hint: str, indent: str = "") -> list[str]:
+def _placeholder(path: str) -> str:
+    """The placeholder of the record field at `path` (`rollback.plan`): from its description."""
+    model: type[BaseModel] = ChangeRecord
+    *parents, name = path.split(".")
+    for parent in parents:
+        model = model.model_fields[parent].annotation  # type: ignore[assignment]
+    return draft_text(model.model_fields[name].description or name)
+
+
+def _markdown_field(name: str, text: str | None, indent: str = "", path: str = "") -> list[str]:
+    """The field's Markdown, or its placeholder as the block the writer replaces."""
     if text is None:
-        return [f"{indent}# {name}: |  {hint}, in Markdown", f"{indent}#   TODO"]
+        return [f"{indent}{name}: |", f"{indent}  {_placeholder(path or name)}"]
     return [f"{indent}{name}: {_block(text, indent + '  ')}"]
 
 
-def _list_field(name: str, values: list[str], source: str, hint: str) -> list[str]:
+def _optional_markdown_field(name: str, text: str | None) -> list[str]:
+    """An optional field: its text, or an offer as comments that are valid YAML uncommented."""
+    if text is not None:
+        return _markdown_field(name, text)
+    return [f"# {name}: |  # optional, in Markdown", f"#   {_placeholder(name)}"]
+
+
+def _list_field(name: str, values: list[str], source: str, path: str = "") -> list[str]:
+    """The list, or one placeholder entry (list each value on its own `- ` line)."""
+    head = f"{name}:  # {source}" if source else f"{name}:"
     if not values:
-        return [f"# {name}:  {hint}", "#   - TODO"]
-    return [f"{name}:  # {source}", *(f"  - {_quote(value)}" for value in values)]
+        return [f"{name}:  # one per line", f"  - {_quote(_placeholder(path or name))}"]
+    return [head, *(f"  - {_quote(value)}" for value in values)]
 
 
 # The fields the lines above write; any other is written by `_other_fields`.
@@ -283,7 +336,7 @@ def _other_fields(draft: Draft) -> list[str]:
         if name in _WRITTEN_ABOVE or (value is None and not info.is_required()):
             continue
         if value is None:
-            lines.append(f"# {name}: TODO {info.description} (required)")
+            lines.append(_required_placeholder(name))
         elif isinstance(value, dt.date):
             lines.append(f"{name}: {value.isoformat()}")
         else:  # JSON text, lists and mappings are YAML too
@@ -291,20 +344,30 @@ def _other_fields(draft: Draft) -> list[str]:
     return lines
 
 
+def _required_placeholder(name: str) -> str:
+    """A required field no line above writes (one added to the model): its placeholder text
+    when the field takes text, else the model's Placeholder value, marked TODO."""
+    text = _placeholder(name)
+    try:
+        checked(name, text)
+    except ValueError:
+        value = _PLACEHOLDER_VALUES.get(name)
+        shown = value.isoformat() if isinstance(value, dt.date) else json.dumps(value)
+        return f"{name}: {shown}  # {text}"
+    return f"{name}: {_quote(text)}"
+
+
+_PLACEHOLDER_VALUES = placeholder_values(ChangeRecord)
+
+
 def _rollback(draft: Draft) -> list[str]:
     plan = draft.get("rollback.plan")
-    if plan is None:
-        return [
-            "# rollback:  (required)",
-            "#   plan: |",
-            "#     TODO how to undo it",
-            "#   commands:",
-            "#     - TODO",
-            "#   tested: false",
-        ]
-    lines = ["rollback:", *_markdown_field("plan", plan, "", indent="  ")]
-    if draft.get("rollback.commands"):
-        lines += ["  commands:", *(f"    - {_quote(c)}" for c in draft.get("rollback.commands"))]
+    lines = ["rollback:", *_markdown_field("plan", plan, indent="  ", path="rollback.plan")]
+    commands = draft.get("rollback.commands") or (
+        [] if plan else [_placeholder("rollback.commands")]
+    )
+    if commands:
+        lines += ["  commands:", *(f"    - {_quote(c)}" for c in commands)]
     return [*lines, f"  tested: {'true' if draft.get('rollback.tested') else 'false'}"]
 
 

@@ -152,6 +152,15 @@ def shipped_commit(cwd: Path, revision: str) -> ShippedCommit | None:
     return ShippedCommit(facts[0][:12], moment)
 
 
+def commit_subject(cwd: Path, revision: str) -> str | None:
+    """The subject line of the commit REV names (the newer end of A..B), or None."""
+    end = revision.replace("...", "..").split("..")[-1] or "HEAD"
+    if not revision_exists(cwd, end):
+        return None
+    subject = _git(cwd, "log", "-1", "--format=%s", f"{end}^{{commit}}", "--")
+    return subject.strip() if subject and subject.strip() else None
+
+
 @dataclass
 class ChangedSince:
     """Files changed since a revision (committed, staged or in the work tree), from the top."""
@@ -176,6 +185,46 @@ def changed_files_since(cwd: Path, revision: str) -> ChangedSince:
     if changed is None or untracked is None:
         return ChangedSince(root, note=f"git could not list the files changed since {revision}")
     return ChangedSince(root, sorted(set(_present_paths(changed) + untracked)))
+
+
+def _touched_files(fields: list[str]) -> list[tuple[str, ...]]:
+    """Each file of `git diff --name-status -z` a change touched, by its names: (OLD, NEW)
+    for a rename or copy, (PATH,) otherwise, a deleted file included."""
+    files, position = [], 0
+    while position + 1 < len(fields):
+        count = 2 if fields[position][:1] in ("R", "C") else 1
+        files.append(tuple(fields[position + 1 : position + 1 + count]))
+        position += 1 + count
+    return files
+
+
+@dataclass
+class PullRequest:
+    """What a pull request since REV touched (each file by its names: a renamed one by both,
+    a deleted one too) and the messages of its commits."""
+
+    root: Path
+    touched: list[tuple[str, ...]] = field(default_factory=list)
+    messages: list[str] = field(default_factory=list)
+    note: str = ""
+
+
+def pull_request_since(cwd: Path, revision: str) -> PullRequest:
+    """Files touched since REV (committed, staged, in the work tree, untracked) and the
+    messages of the commits REV..HEAD; a note when git cannot say."""
+    root = repository_root(cwd)
+    if root is None:
+        return PullRequest(cwd, note="not inside a git repository")
+    if not revision_exists(cwd, revision):
+        return PullRequest(root, note=f"git revision {revision!r} not found")
+    changed = _git_paths(root, "diff", "--name-status", "-z", "--find-renames", revision)
+    untracked = _git_paths(root, "ls-files", "-z", "--others", "--exclude-standard")
+    messages = _git_bytes(root, "log", "-z", "--format=%B", f"{revision}..HEAD", "--")
+    if changed is None or untracked is None or messages is None:
+        return PullRequest(root, note=f"git could not list what changed since {revision}")
+    text = [m.decode("utf-8", "replace") for m in messages.split(b"\0") if m.strip()]
+    touched = sorted(set(_touched_files(changed)) | {(name,) for name in untracked})
+    return PullRequest(root, touched, text)
 
 
 def current_branch(cwd: Path) -> str | None:

@@ -14,6 +14,7 @@ from typing import Any
 
 from ..models import ChangeRecord, Checklist
 from ..names import Aliases
+from .placeholders import field_name, placeholders, wanted
 from .schema_errors import did_you_mean
 from .secrets import Hints, find_secrets, may_hold_credentials
 
@@ -45,10 +46,41 @@ def check_record(
     review_max_age_days: int,
 ) -> Iterator[Finding]:
     """Every rule for one valid record but the credential scan (which runs on any data)."""
+    yield from _placeholder_findings(data)
+    yield from _status_findings(record, data)
     yield from _checklist_findings(record, checklists)
     yield from _policy_findings(record, checklists, aliases)
     yield from _completeness_findings(record, data, today, review_max_age_days)
     yield from _id_date_findings(record_id, record)
+
+
+def _placeholder_findings(data: Mapping[str, Any]) -> Iterator[Finding]:
+    """A value still a stand-in (`TODO: ...` from `runbook new`, TBD, `-`, a blank command)
+    is an error at its line: the record would publish saying nothing."""
+    for loc, text in placeholders(data):
+        shown = text.strip()
+        shown = f"'{shown[:40]}...'" if len(shown) > 40 else f"'{shown}'" if shown else "blank"
+        entry = ", or remove the entry" if any(isinstance(part, int) for part in loc) else ""
+        yield Finding(
+            loc,
+            "error",
+            "placeholder",
+            f"{field_name(loc)}: {shown} is a placeholder: write {wanted(loc)}{entry}",
+        )
+
+
+def _status_findings(record: ChangeRecord, data: Mapping[str, Any]) -> Iterator[Finding]:
+    """A planned change has not shipped: it has no `shipped_at` (a rolled-back one has, and
+    keeps it). Said at `status`, where the fix usually is."""
+    if record.status == "planned" and record.shipped_at is not None:
+        yield Finding(
+            ("status",) if "status" in data else ("shipped_at",),
+            "error",
+            "status-consistency",
+            f"status is planned, but shipped_at says it reached {record.environment} at "
+            f"{record.shipped_text()}: set status to shipped (or verified), or remove "
+            "shipped_at if it has not shipped yet",
+        )
 
 
 def _checklist_findings(

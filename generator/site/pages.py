@@ -25,7 +25,7 @@ from mkdocs.structure.nav import Navigation, Section
 from mkdocs.structure.pages import Page
 
 from ..config import RunbookOptions
-from ..diagnostics import has_errors
+from ..diagnostics import fails
 from ..formats import text_line
 from ..pipeline import Generated, generate
 from ..render.environment import DEFAULT_TEMPLATES, templates_fingerprint
@@ -79,7 +79,7 @@ class GeneratedPages:
             reuse_validation=self.incremental.reuse,
             indexed=indexed,
         )
-        _log_diagnostics(generated)
+        _log_diagnostics(generated, self.options.strict)
         assert generated.pages is not None
         sources = self.incremental.keep(generated.pages, self.deferred_blocks)
         for page in generated.pages:
@@ -163,12 +163,28 @@ def _pages_in(items: list[Any]) -> Iterator[Page]:
             yield from _pages_in(item.children)
 
 
-def _log_diagnostics(generated: Generated) -> None:
-    """Every diagnostic on the MkDocs log; any error fails the build after all are shown."""
+def _log_diagnostics(generated: Generated, strict: bool | frozenset[str] | None) -> None:
+    """Every diagnostic on the MkDocs log; any error fails the build after all are shown.
+
+    With mkdocs.yml's `strict` set, it alone decides which warnings fail, with or without
+    MkDocs' --strict (as in `runbook validate`): those fail the build, the others are logged
+    as information, which MkDocs' --strict does not count. Unset, every warning is a MkDocs
+    warning, which fails the build under --strict only."""
     diagnostics = generated.report.diagnostics
     for diagnostic in diagnostics:
-        level = logging.ERROR if diagnostic.severity == "error" else logging.WARNING
+        if diagnostic.severity == "error":
+            level = logging.ERROR
+        elif strict is None or fails(diagnostic, strict):
+            level = logging.WARNING
+        else:
+            level = logging.INFO
         log.log(level, text_line(diagnostic))
-    if generated.pages is None or has_errors(diagnostics):
-        errors = sum(d.severity == "error" for d in diagnostics)
-        raise PluginError(f"runbook: {errors} errors in records or checklists (listed above)")
+    failing = [d for d in diagnostics if fails(d, strict or False)]
+    if generated.pages is None or failing:
+        errors = sum(d.severity == "error" for d in failing)
+        warnings = f" and {len(failing) - errors} warnings mkdocs.yml's strict fails on" * (
+            len(failing) > errors
+        )
+        raise PluginError(
+            f"runbook: {errors} errors{warnings} in records or checklists (listed above)"
+        )

@@ -48,12 +48,18 @@ from .sanitizing import PageSanitizer
 from .search import add_search_worker, keep_out_of_material_index, route_search_worker
 from .search_index import PagefindIndex
 
+
+def _mkdocs_option(default: Any) -> c.BaseConfigOption[Any]:
+    """Any value (PluginOptions validates it); MkDocs takes a None default as "required"."""
+    return c.Optional(c.Type(object)) if default is None else c.Type(object, default=default)
+
+
 # MkDocs' view of the options declared in config.PluginOptions (which validates them).
 RunbookPluginConfig = type(
     "RunbookPluginConfig",
     (base.Config,),
     {
-        name: c.Type(object, default=field.get_default(call_default_factory=True))
+        name: _mkdocs_option(field.get_default(call_default_factory=True))
         for name, field in PluginOptions.model_fields.items()
     },
 )
