@@ -50,7 +50,7 @@ def _refused_in_one_line(run: CliRun, option: str) -> None:
 
 
 REFUSED = {
-    "escape-in-title": ("title", "TITLE", "red \x1b[31malert", "U+001B (\\x1b)"),
+    "escape-in-title": ("title", "[TITLE]", "red \x1b[31malert", "U+001B (\\x1b)"),
     "noncharacter-in-reason": ("--reason", "--reason", "a\ufffeb", "U+FFFE (\\ufffe)"),
     "noncharacter-in-command": ("--command", "--command", "make \ufdd0", "U+FDD0 (\\ufdd0)"),
     "nel-in-plan": ("--rollback", "--rollback", "undo\x85it", "U+0085 (\\x85)"),
@@ -111,7 +111,7 @@ def test_a_value_that_is_not_utf8_is_refused_by_the_real_command(tmp_path: Path)
         check=False,
     )
     assert result.returncode == 2
-    assert result.stderr == b"runbook: Invalid value for 'TITLE': is not UTF-8 text (at \\xe9)\n"
+    assert result.stderr == b"runbook: Invalid value for '[TITLE]': is not UTF-8 text (at \\xe9)\n"
 
 
 # Text with what validate refuses mixed in: controls, noncharacters, separators, credentials.
@@ -139,7 +139,7 @@ def test_whatever_new_writes_validate_accepts(field: str, value: str) -> None:
         (repo / "checklists").mkdir()
         run = _new(repo, **{field: value})
         if run.exit_code != 0:
-            option = "TITLE" if field == "title" else field
+            option = "[TITLE]" if field == "title" else field
             _refused_in_one_line(run, option)
             return
         checked = run_cli(repo, "validate", "--format", "json", epoch=EPOCH)
