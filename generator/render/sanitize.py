@@ -29,7 +29,7 @@ ALLOWED_ATTRIBUTES = {
     "li": {"data-service", "data-environment"},
     "a": {"href", "name"},
     "img": {"src", "alt", "width", "height"},
-    "td": {"colspan", "rowspan", "align"},
+    "td": {"colspan", "rowspan", "align", "data-label"},  # a stacked row's column name
     "th": {"colspan", "rowspan", "align"},
     "ol": {"start"},
     "time": {"datetime"},
