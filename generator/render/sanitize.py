@@ -26,7 +26,7 @@ ALLOWED_ATTRIBUTES = {
     "*": {"class", "id", "title", "lang", "role", "aria-label", "aria-hidden", "aria-live"},
     # the timeline's data for its script (text only: a data attribute never runs)
     "div": {"data-root", "data-months", "data-services", "data-environments"},
-    "li": {"data-service", "data-environment"},
+    "li": {"data-service", "data-environment", "data-day", "data-time"},
     "a": {"href", "name"},
     "img": {"src", "alt", "width", "height"},
     "td": {"colspan", "rowspan", "align", "data-label"},  # a stacked row's column name
