@@ -19,7 +19,7 @@ ALLOWED_TAGS = frozenset(
         "sub", "summary", "sup", "table", "tbody", "td", "tfoot", "th", "thead", "time",
         "tr", "u", "ul",
         # inline charts
-        "svg", "g", "rect", "line", "polyline", "text", "title",
+        "svg", "g", "rect", "line", "polyline", "circle", "text", "title",
     }
 )  # fmt: skip
 ALLOWED_ATTRIBUTES = {
@@ -35,8 +35,9 @@ ALLOWED_ATTRIBUTES = {
     "time": {"datetime"},
     "details": {"open"},
     "svg": {"viewBox", "width", "height"},
-    "rect": {"x", "y", "width", "height", "fill"},
-    "line": {"x1", "y1", "x2", "y2", "stroke", "stroke-width"},
+    "rect": {"x", "y", "width", "height", "fill", "stroke", "stroke-width"},
+    "line": {"x1", "y1", "x2", "y2", "stroke", "stroke-width", "stroke-dasharray"},
+    "circle": {"cx", "cy", "r", "fill"},
     "polyline": {"points", "fill", "stroke", "stroke-width"},
     "text": {"x", "y", "fill", "font-size", "text-anchor"},
 }
