@@ -7,6 +7,7 @@ Checked on the published demo (its mkdocs.yml has Material's copy buttons), ligh
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -40,12 +41,14 @@ def on_call_pages(site_dir: Path) -> dict[str, str]:
     }
 
 
-@pytest.fixture(params=sorted(VIEWPORTS))
-def view(request: pytest.FixtureRequest, browser: Any) -> Iterator[tuple[str, Any]]:
-    width, height = VIEWPORTS[request.param]
+@contextlib.contextmanager
+def opened(browser: Any, viewport: str) -> Iterator[Any]:
+    """A page of the given viewport's size (the browser is the session's, started before the
+    test: its processes are not the test's)."""
+    width, height = VIEWPORTS[viewport]
     context = browser.new_context(viewport={"width": width, "height": height})
     try:
-        yield request.param, context.new_page()
+        yield context.new_page()
     finally:
         context.close()
 
@@ -71,15 +74,16 @@ COMMANDS_CLEAR = """() => [...document.querySelectorAll(
 })"""
 
 
+@pytest.mark.parametrize("viewport", sorted(VIEWPORTS))
 def test_commands_wrap_clear_of_their_copy_button(
-    published_demo: tuple[Path, str], view: tuple[str, Any]
+    browser: Any, published_demo: tuple[Path, str], viewport: str
 ) -> None:
     site_dir, url = published_demo
-    _, page = view
-    for kind in ("record", "record with untested rollback"):
-        page.goto(url + on_call_pages(site_dir)[kind], wait_until="load")
-        assert page.locator(".rb-commands pre > code").count()
-        assert page.evaluate(COMMANDS_CLEAR) == [], kind
+    with opened(browser, viewport) as page:
+        for kind in ("record", "record with untested rollback"):
+            page.goto(url + on_call_pages(site_dir)[kind], wait_until="load")
+            assert page.locator(".rb-commands pre > code").count()
+            assert page.evaluate(COMMANDS_CLEAR) == [], kind
 
 
 TABLES_FIT = """() => [...document.querySelectorAll("article table")].flatMap(table => {
@@ -89,36 +93,38 @@ TABLES_FIT = """() => [...document.querySelectorAll("article table")].flatMap(ta
 })"""
 
 
+@pytest.mark.parametrize("viewport", sorted(VIEWPORTS))
 def test_every_table_fits_the_screen(
-    published_demo: tuple[Path, str], view: tuple[str, Any]
+    browser: Any, published_demo: tuple[Path, str], viewport: str
 ) -> None:
     """On a phone the tables of changes and metrics stack their rows, each value under its
     column's name; none hides a column past the screen's edge."""
     site_dir, url = published_demo
-    name, page = view
-    found = {}
-    for kind, path in on_call_pages(site_dir).items():
-        page.goto(url + path, wait_until="load")
-        if problems := page.evaluate(TABLES_FIT):
-            found[kind] = problems
-    assert found == {}
-    if name == "phone":
-        page.goto(url, wait_until="load")
-        cell = page.locator("article td[data-label='Service']").first
-        label = cell.evaluate("td => getComputedStyle(td, '::before').content")
-        assert label == '"Service"'
+    with opened(browser, viewport) as page:
+        found = {}
+        for kind, path in on_call_pages(site_dir).items():
+            page.goto(url + path, wait_until="load")
+            if problems := page.evaluate(TABLES_FIT):
+                found[kind] = problems
+        assert found == {}
+        if viewport == "phone":
+            page.goto(url, wait_until="load")
+            cell = page.locator("article td[data-label='Service']").first
+            label = cell.evaluate("td => getComputedStyle(td, '::before').content")
+            assert label == '"Service"'
 
 
+@pytest.mark.parametrize("viewport", sorted(VIEWPORTS))
 def test_the_first_change_of_the_timeline_is_on_the_first_screen(
-    published_demo: tuple[Path, str], view: tuple[str, Any]
+    browser: Any, published_demo: tuple[Path, str], viewport: str
 ) -> None:
     _, url = published_demo
-    _, page = view
-    page.goto(url + "timeline/", wait_until="load")
-    page.locator(".rb-timeline-controls").wait_for()
-    box = page.locator(".rb-change").first.bounding_box()
-    assert box is not None
-    assert box["y"] + box["height"] <= page.viewport_size["height"], box
+    with opened(browser, viewport) as page:
+        page.goto(url + "timeline/", wait_until="load")
+        page.locator(".rb-timeline-controls").wait_for()
+        box = page.locator(".rb-change").first.bounding_box()
+        assert box is not None
+        assert box["y"] + box["height"] <= page.viewport_size["height"], box
 
 
 # WCAG 2.2 2.5.8 Target Size (Minimum): a target is at least 24 x 24 px, or a 24 px circle
@@ -157,19 +163,20 @@ TARGETS_TOO_SMALL = """() => {
 }"""
 
 
+@pytest.mark.parametrize("viewport", sorted(VIEWPORTS))
 def test_tap_targets_are_big_enough_or_far_enough_apart(
-    published_demo: tuple[Path, str], view: tuple[str, Any]
+    browser: Any, published_demo: tuple[Path, str], viewport: str
 ) -> None:
     site_dir, url = published_demo
-    _, page = view
-    found = {}
-    for kind, path in on_call_pages(site_dir).items():
-        page.goto(url + path, wait_until="load")
-        if problems := page.evaluate(TARGETS_TOO_SMALL):
-            found[kind] = problems
-    assert found == {}
-    page.goto(url + "files/", wait_until="load")
-    for box in page.locator("article table a").evaluate_all(
-        "links => links.map(a => a.getBoundingClientRect().toJSON())"
-    ):
-        assert box["width"] >= 24 and box["height"] >= 24, box
+    with opened(browser, viewport) as page:
+        found = {}
+        for kind, path in on_call_pages(site_dir).items():
+            page.goto(url + path, wait_until="load")
+            if problems := page.evaluate(TARGETS_TOO_SMALL):
+                found[kind] = problems
+        assert found == {}
+        page.goto(url + "files/", wait_until="load")
+        for box in page.locator("article table a").evaluate_all(
+            "links => links.map(a => a.getBoundingClientRect().toJSON())"
+        ):
+            assert box["width"] >= 24 and box["height"] >= 24, box
