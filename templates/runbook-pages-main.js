@@ -18,11 +18,13 @@
     return node
   }
 
-  function choice(label, values) {
-    const select = element("select", {}, [element("option", { value: "", textContent: "all" })])
+  /* A select named by its label, its first choice saying what "all" is (`all services`). */
+  function choice(label, all, values) {
+    const select = element("select", {}, [element("option", { value: "", textContent: all })])
     for (const value of values)
       select.append(element("option", { value, textContent: value }))
-    return [element("label", {}, [`${label} `, select]), select]
+    select.setAttribute("aria-label", label)
+    return select
   }
 
   function localDay(time) {
@@ -30,17 +32,54 @@
     return day.toISOString().slice(0, 10)
   }
 
+  /* Days and times as the page writes them: `Fri 20 Nov 2026`, `14:05`, in the reader's
+     zone, whose offset is said once above the list (`UTC+01:00`). */
+  const WEEKDAYS = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
+  const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov",
+    "Dec"]
+  const two = number => String(number).padStart(2, "0")
+
+  function dayText(isoDay) {
+    const day = new Date(`${isoDay}T12:00:00Z`)
+    return `${WEEKDAYS[day.getUTCDay()]} ${day.getUTCDate()} ${MONTHS[day.getUTCMonth()]} `
+      + day.getUTCFullYear()
+  }
+
+  function offsetText(time) {
+    const minutes = -new Date(time).getTimezoneOffset()
+    if (minutes === 0)
+      return "UTC"
+    const sign = minutes < 0 ? "-" : "+"
+    return `UTC${sign}${two(Math.floor(Math.abs(minutes) / 60))}:${two(Math.abs(minutes) % 60)}`
+  }
+
+  function clockText(time) {
+    const moment = new Date(time)
+    return `${two(moment.getHours())}:${two(moment.getMinutes())}`
+  }
+
+  function momentText(time) {
+    return `${dayText(localDay(time))} ${clockText(time)}`
+  }
+
+  function rollbackState(tested) {
+    return element("span", {
+      className: `rb-rollback rb-rollback-${tested ? "tested" : "untested"}`,
+      textContent: tested ? "rollback tested" : "rollback NOT tested"
+    })
+  }
+
   function changeItem(row, base) {
-    const facts = [row.service, row.environment, row.owner, row.status,
-      row.tested ? "rollback tested" : "rollback NOT tested"].join(" · ")
+    const facts = [row.service, row.environment, row.owner, row.status, ""].join(" · ")
     const item = element("li", { className: "rb-change" }, [
-      element("span", { className: "rb-time", textContent: row.time === null
-        ? "time not recorded" : row.shown.slice(11) }), " ",
+      element("span", { className: "rb-time" }), " ",
       element("a", { href: new URL(row.url, base).href, textContent: row.title }), " ",
-      element("span", { className: "rb-change-facts", textContent: facts })
+      element("span", { className: "rb-change-facts" }, [facts, rollbackState(row.tested)])
     ])
     item.dataset.service = JSON.stringify(row.service)
     item.dataset.environment = JSON.stringify(row.environment)
+    item.dataset.day = row.date
+    item.dataset.time = row.time === null ? "" : String(row.time)
     return item
   }
 
@@ -50,15 +89,28 @@
     return JSON.parse(item.dataset[name])
   }
 
-  function dayList(rows, base) {
+  /* The changes by day in the reader's zone, newest first (those without a time last in
+     their record's day), each time in that zone; a time at another offset than `zone` (a
+     window across a daylight saving change) says its own. */
+  function dayList(items, zone) {
     const byDay = new Map()
-    for (const row of rows)
-      byDay.set(row.date, [...byDay.get(row.date) || [], row])
-    return [...byDay].map(([day, dayRows]) => element("div", { className: "rb-day" }, [
-      element("h2", { className: "rb-day-title", textContent: new Date(`${day}T12:00:00Z`)
-        .toLocaleDateString(undefined, { weekday: "long", year: "numeric", month: "long",
-          day: "numeric", timeZone: "UTC" }) }),
-      element("ul", { className: "rb-day-changes" }, dayRows.map(row => changeItem(row, base)))
+    const moment = item => item.dataset.time === "" ? -Infinity : Number(item.dataset.time)
+    const dayOf = item => item.dataset.time === "" ? item.dataset.day : localDay(moment(item))
+    const sorted = items.map((item, position) => [item, position]).sort(([a, i], [b, j]) =>
+      dayOf(b).localeCompare(dayOf(a)) || (moment(b) - moment(a)) || (i - j))
+    for (const [item] of sorted) {
+      const time = item.querySelector(".rb-time")
+      if (item.dataset.time === "") {
+        time.textContent = "time not recorded"
+      } else {
+        const offset = offsetText(moment(item))
+        time.textContent = clockText(moment(item)) + (offset === zone ? "" : ` (${offset})`)
+      }
+      byDay.set(dayOf(item), [...byDay.get(dayOf(item)) || [], item])
+    }
+    return [...byDay].map(([day, dayItems]) => element("div", { className: "rb-day" }, [
+      element("h2", { className: "rb-day-title", id: `day-${day}`, textContent: dayText(day) }),
+      element("ul", { className: "rb-day-changes" }, dayItems)
     ]))
   }
 
@@ -101,6 +153,29 @@
     return { root, base: new URL(root.dataset.root || "./", location.href) }
   }
 
+  /* The view in the page's address, so that a link pasted in an incident channel opens it:
+     ?window=24h&at=2026-11-20T13:05Z&service=...&environment=... (`at` in UTC; any ISO
+     time with an offset is read, one without is in the reader's zone). */
+  const WINDOWS = { "24h": "24", "7d": "168" }
+  const AT = /^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:?\d\d)?$/
+
+  function readAt(text) {
+    if (!text || !AT.test(text))
+      return null
+    const time = new Date(text.replace(/([+-]\d\d)(\d\d)$/, "$1:$2")).getTime()
+    return Number.isNaN(time) ? null : time
+  }
+
+  function inputValue(time) {
+    return `${localDay(time)}T${clockText(time)}`
+  }
+
+  function viewSearch(view) {
+    const parts = Object.entries(view).filter(([, value]) => value)
+      .map(([name, value]) => `${name}=${encodeURIComponent(value).replace(/%3A/gi, ":")}`)
+    return parts.length ? `?${parts.join("&")}` : ""
+  }
+
   function startTimeline() {
     const claimed = claim("rb-timeline")
     if (!claimed)
@@ -108,28 +183,61 @@
     const { root, base } = claimed
     const days = root.querySelector(".rb-timeline-days")
     const status = root.querySelector(".rb-timeline-status")
-    const latest = [...days.children]
-    const [serviceLabel, service] = choice("Service", JSON.parse(root.dataset.services || "[]"))
-    const [environmentLabel, environment] =
-      choice("Environment", JSON.parse(root.dataset.environments || "[]"))
+    const summary = root.querySelector(".rb-timeline-summary")
+    const zoneNote = root.querySelector(".rb-timeline-zone")
+    const service = choice("Service", "all services", JSON.parse(root.dataset.services || "[]"))
+    const environment =
+      choice("Environment", "all environments", JSON.parse(root.dataset.environments || "[]"))
     const span = element("select", {}, SPANS.map(([value, text]) =>
       element("option", { value, textContent: text })))
+    span.setAttribute("aria-label", "What changed in the")
     const when = element("input", { type: "datetime-local", required: true })
-    const now = new Date()
-    when.value = localDay(now.getTime()) + "T" + now.toTimeString().slice(0, 5)
+    when.value = inputValue(Date.now())
     const latestButton = element("button", { type: "button", className: "md-button",
       textContent: "Latest changes" })
     const show = element("button", { type: "button", className: "md-button md-button--primary",
       textContent: "Show" })
+    const copy = element("button", { type: "button", className: "md-button rb-copy-link",
+      textContent: "Copy link", title: "Copy a link to this view (window, time and filters)" })
+    const copied = element("span", { className: "rb-copied" })
+    copied.setAttribute("role", "status")
     const form = element("div", { className: "rb-timeline-controls", role: "search" }, [
-      element("div", {}, [serviceLabel, " ", environmentLabel]),
-      element("div", {}, [element("label", {}, ["What changed in the ", span]),
-        element("label", {}, [" before ", when]), " ",
-        show, " ", latestButton])
+      element("div", {}, [service, " ", environment]),
+      element("div", {}, [span, element("label", {}, ["before ", when])]),
+      element("div", {}, [show, " ", latestButton, " ", copy, " ", copied])
     ])
-    root.insertBefore(form, status)
+    root.insertBefore(form, summary)
+
+    let zone = offsetText(Date.now())
+    const sayZone = time => {
+      zone = offsetText(time)
+      const name = Intl.DateTimeFormat().resolvedOptions().timeZone
+      const named = name && name !== "UTC" && name !== "Etc/UTC" ? ` (${name})` : ""
+      zoneNote.textContent = `Times in ${zone}${named}, your time zone.`
+    }
+    const latest = [...days.querySelectorAll(".rb-change")]
+    /* the zone's offset as on the newest change listed (or now), so that a time at another
+       offset (across a daylight saving change) is the exception */
+    const newestTime = items => {
+      const timed = items.find(item => item.dataset.time !== "")
+      return timed ? Number(timed.dataset.time) : Date.now()
+    }
+    sayZone(newestTime(latest))
+    days.replaceChildren(...dayList(latest, zone))
 
     let described = ""
+    let shownWindow = null /* { to, span } of the listed window; null: the latest changes */
+    const writeView = () => {
+      const view = {
+        window: shownWindow && Object.keys(WINDOWS).find(k => WINDOWS[k] === shownWindow.span),
+        at: shownWindow && new Date(shownWindow.to).toISOString().slice(0, 16) + "Z",
+        service: service.value,
+        environment: environment.value
+      }
+      const address = location.pathname + viewSearch(view) + location.hash
+      if (address !== location.pathname + location.search + location.hash)
+        history.replaceState(history.state, "", address)
+    }
     const narrow = () => {
       let shown = 0
       for (const day of days.querySelectorAll(".rb-day")) {
@@ -144,14 +252,18 @@
         shown += visible
       }
       status.textContent = `${shown} ${shown === 1 ? "change" : "changes"}${described}`
+      writeView()
     }
     service.addEventListener("change", narrow)
     environment.addEventListener("change", narrow)
-    latestButton.addEventListener("click", () => {
-      days.replaceChildren(...latest)
+    const showLatest = () => {
+      sayZone(newestTime(latest))
+      days.replaceChildren(...dayList(latest, zone))
       described = " among the latest"
+      shownWindow = null
       narrow()
-    })
+    }
+    latestButton.addEventListener("click", showLatest)
     const query = async () => {
       const to = new Date(when.value).getTime()
       if (Number.isNaN(to))
@@ -159,9 +271,10 @@
       status.textContent = "Loading…"
       try {
         const rows = await changesBefore(to, Number(span.value), root, base)
-        days.replaceChildren(...dayList(rows, base))
-        described = ` in the ${span.selectedOptions[0].textContent} before `
-          + new Date(to).toLocaleString()
+        sayZone(to)
+        days.replaceChildren(...dayList(rows.map(row => changeItem(row, base)), zone))
+        described = ` in the ${span.selectedOptions[0].textContent} before ${momentText(to)}`
+        shownWindow = { to, span: span.value }
       } catch (error) {
         described = ""
         status.textContent = `The timeline could not be loaded: ${error}`
@@ -174,8 +287,29 @@
       if (event.key === "Enter")
         query()
     })
-    described = " among the latest"
-    narrow()
+    copy.addEventListener("click", async () => {
+      try {
+        await navigator.clipboard.writeText(location.href)
+        copied.textContent = "Link copied."
+      } catch {
+        copied.textContent = "Copy the link from the address bar."
+      }
+    })
+
+    /* The view the address asks for, if any. */
+    const asked = new URLSearchParams(location.search)
+    for (const [name, select] of [["service", service], ["environment", environment]])
+      if ([...select.options].some(option => option.value === asked.get(name)))
+        select.value = asked.get(name)
+    const at = readAt(asked.get("at"))
+    if (WINDOWS[asked.get("window")] || at !== null) {
+      span.value = WINDOWS[asked.get("window")] || span.value
+      when.value = inputValue(at ?? Date.now())
+      query()
+    } else {
+      described = " among the latest"
+      narrow()
+    }
   }
 
   const SHOWN_FILES = 50

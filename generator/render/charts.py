@@ -6,6 +6,7 @@ engine, and survives the sanitiser's allow-list (which keeps only the elements u
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from ..models import Metric
@@ -16,6 +17,7 @@ COLOR_BEFORE = "#9e9e9e"
 COLOR_IMPROVED = "#2e7d32"
 COLOR_REGRESSED = "#c62828"
 COLOR_NEUTRAL = "#546e7a"
+COLOR_GRID = "#9e9e9e80"
 
 
 def format_number(value: float) -> str:
@@ -136,63 +138,123 @@ def months_chart(months: dict[str, int]) -> str:
     )
 
 
+def axis_ticks(low: float, high: float, count: int = 4) -> list[float]:
+    """Round values (1, 2, 2.5 or 5 times a power of ten apart) from at most `low` to at
+    least `high`: the y axis's ticks."""
+    if low == high:
+        low, high = (low - 1, high + 1) if low else (0, 1)
+    raw = (high - low) / (count - 1)
+    magnitude = 10 ** math.floor(math.log10(raw))
+    step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
+    first = math.floor(low / step + 1e-9) * step
+    last = math.ceil(high / step - 1e-9) * step
+    return [round(first + i * step, 10) for i in range(round((last - first) / step) + 1)]
+
+
+def _verdict_color(verdict: str) -> str:
+    return {"improved": COLOR_IMPROVED, "regressed": COLOR_REGRESSED}.get(verdict, COLOR_NEUTRAL)
+
+
+TREND_WIDTH = 420
+TREND_PLOT_HEIGHT = 130
+TEXT = 'font-size="14" fill="currentColor"'
+
+
 def trend_chart(uses: list[tuple[str, Metric]]) -> str:
-    """A metric over time: each change (date, metric), oldest first, as a segment from its
-    before to its after value, coloured by its verdict, the segments joined in date order."""
+    """A metric over time, as a step chart: each change (date, metric), oldest first, a step
+    at its date from its before value (a square) to its after value (a dot, coloured by its
+    verdict), the value held between changes; y ticks with the unit, dates under the steps.
+
+    A change is an instant, so the value never slopes between two dates, and a metric moved
+    by one change is one step with its two values, not a diagonal."""
     if not uses:
         return ""
+    unit = uses[0][1].unit
     values = [v for _, metric in uses for v in (metric.before, metric.after)]
-    low, high = min(values), max(values)
-    if low == high:
-        low, high = low - 1, high + 1
-    step = max(8, min(60, 640 // len(uses)))
-    left, top, plot_height = 64, 8, 120
-    width = max(240, left + step * len(uses) + 16)
+    ticks = axis_ticks(min(values), max(values))
+    low, high = ticks[0], ticks[-1]
+
+    def tick_text(value: float) -> str:
+        return escape_text(f"{format_number(value)} {unit}".strip())
+
+    left = 12 + 8 * max(len(f"{format_number(t)} {unit}") for t in ticks)
+    right, top, pad = 8, 10, 46
+    bottom = top + TREND_PLOT_HEIGHT
+    inner = TREND_WIDTH - right - left - 2 * pad
+    count = len(uses)
+
+    def x(position: int) -> float:
+        if count == 1:
+            return round(left + pad + inner / 2, 1)
+        return round(left + pad + position * inner / (count - 1), 1)
 
     def y(value: float) -> float:
-        return round(top + (high - value) / (high - low) * plot_height, 1)
+        return round(bottom - (value - low) / (high - low) * TREND_PLOT_HEIGHT, 1)
 
-    path, segments = [], []
+    parts = []
+    for tick in ticks:
+        parts.append(
+            f'<line x1="{left}" y1="{y(tick)}" x2="{TREND_WIDTH - right}" y2="{y(tick)}" '
+            f'stroke="{COLOR_GRID}" stroke-width="1"></line>'
+            f'<text class="rb-axis" x="{left - 6}" y="{y(tick) + 4}" {TEXT} '
+            f'text-anchor="end">{tick_text(tick)}</text>'
+        )
+    labelled = range(count) if count <= 4 else (0, count - 1)
+    held_from = (left, uses[0][1].before)  # where the value shown before a step starts
     for position, (day, metric) in enumerate(uses):
-        x0 = left + position * step + step * 0.2
-        x1 = left + position * step + step * 0.8
+        at = x(position)
+        start_x, start_value = held_from
+        parts.append(
+            f'<line x1="{start_x}" y1="{y(start_value)}" x2="{at}" y2="{y(start_value)}" '
+            f'stroke="{COLOR_BEFORE}" stroke-width="2"></line>'
+        )
+        if start_value != metric.before:  # it drifted between two changes
+            parts.append(
+                f'<line x1="{at}" y1="{y(start_value)}" x2="{at}" y2="{y(metric.before)}" '
+                f'stroke="{COLOR_BEFORE}" stroke-width="1" stroke-dasharray="3 3"></line>'
+            )
         verdict = MetricChange(metric).verdict
-        color = {"improved": COLOR_IMPROVED, "regressed": COLOR_REGRESSED}.get(
-            verdict, COLOR_NEUTRAL
-        )
-        path += [f"{x0:.1f},{y(metric.before)}", f"{x1:.1f},{y(metric.after)}"]
-        label = (
+        color = _verdict_color(verdict)
+        label = escape_text(
             f"{day}: {format_number(metric.before)} to {format_number(metric.after)} "
-            f"{metric.unit} ({verdict})"
+            f"{unit} ({verdict})"
         )
-        segments.append(
-            f'<line x1="{x0:.1f}" y1="{y(metric.before)}" x2="{x1:.1f}" y2="{y(metric.after)}" '
-            f'stroke="{color}" stroke-width="3"><title>{escape_text(label)}</title></line>'
-            f'<rect x="{x1 - 3:.1f}" y="{y(metric.after) - 3}" width="6" height="6" '
-            f'fill="{color}"></rect>'
+        parts.append(
+            f'<line class="rb-mark-{verdict}" x1="{at}" y1="{y(metric.before)}" x2="{at}" '
+            f'y2="{y(metric.after)}" stroke="{color}" stroke-width="3"></line>'
+            f'<rect x="{at - 4}" y="{y(metric.before) - 4}" width="8" height="8" fill="none" '
+            f'stroke="{COLOR_BEFORE}" stroke-width="2"></rect>'
+            f'<circle class="rb-point rb-mark-{verdict}" cx="{at}" cy="{y(metric.after)}" r="5" '
+            f'fill="{color}"><title>{label}</title></circle>'
         )
-    unit = escape_text(uses[0][1].unit)
-    bottom = top + plot_height
-    axis = (
-        f'<text x="{left - 6}" y="{top + 10}" font-size="11" fill="currentColor" '
-        f'text-anchor="end">{format_number(high)}</text>'
-        f'<text x="{left - 6}" y="{bottom}" font-size="11" fill="currentColor" '
-        f'text-anchor="end">{format_number(low)}</text>'
-        f'<text x="{left}" y="{bottom + 16}" font-size="11" fill="currentColor">{uses[0][0]}</text>'
-        + (
-            f'<text x="{width - 4}" y="{bottom + 16}" font-size="11" fill="currentColor" '
-            f'text-anchor="end">{uses[-1][0]}</text>'
-            if len(uses) > 1
-            else ""
-        )
+        if count <= 3:
+            parts.append(
+                f'<text x="{at - 9}" y="{y(metric.before) + 4}" {TEXT} text-anchor="end">'
+                f"{escape_text(format_number(metric.before))}</text>"
+                f'<text x="{at + 9}" y="{y(metric.after) + 4}" {TEXT}>'
+                f"{escape_text(format_number(metric.after))}</text>"
+            )
+        if position in labelled:
+            parts.append(
+                f'<line x1="{at}" y1="{bottom}" x2="{at}" y2="{bottom + 4}" '
+                f'stroke="{COLOR_GRID}" stroke-width="1"></line>'
+                f'<text class="rb-axis" x="{at}" y="{bottom + 20}" {TEXT} '
+                f'text-anchor="middle">{day}</text>'
+            )
+        held_from = (at, metric.after)
+    parts.append(
+        f'<line x1="{held_from[0]}" y1="{y(held_from[1])}" x2="{TREND_WIDTH - right}" '
+        f'y2="{y(held_from[1])}" stroke="{COLOR_BEFORE}" stroke-width="2"></line>'
     )
+    height = bottom + 28
+    first, last = uses[0][0], uses[-1][0]
+    span = f"on {first}" if first == last else f"from {first} to {last}"
     return (
-        f'<svg class="rb-chart rb-trend" role="img" width="{width}" height="{bottom + 22}" '
-        f'viewBox="0 0 {width} {bottom + 22}" aria-label="{len(uses)} changes from '
-        f"{uses[0][0]} to {uses[-1][0]}, between {format_number(low)} and "
-        f'{format_number(high)} {unit}">'
-        f'<polyline points="{" ".join(path)}" fill="none" stroke="{COLOR_BEFORE}"></polyline>'
-        + "".join(segments)
-        + axis
+        f'<svg class="rb-chart rb-trend" role="img" width="{TREND_WIDTH}" height="{height}" '
+        f'viewBox="0 0 {TREND_WIDTH} {height}" aria-label="'
+        f"{count} {'change' if count == 1 else 'changes'} {span}, between "
+        f"{escape_text(format_number(min(values)))} and "
+        f'{escape_text(format_number(max(values)))} {escape_text(unit)}">'
+        + "".join(parts)
         + "</svg>"
     )

@@ -19,24 +19,25 @@ ALLOWED_TAGS = frozenset(
         "sub", "summary", "sup", "table", "tbody", "td", "tfoot", "th", "thead", "time",
         "tr", "u", "ul",
         # inline charts
-        "svg", "g", "rect", "line", "polyline", "text", "title",
+        "svg", "g", "rect", "line", "polyline", "circle", "text", "title",
     }
 )  # fmt: skip
 ALLOWED_ATTRIBUTES = {
     "*": {"class", "id", "title", "lang", "role", "aria-label", "aria-hidden", "aria-live"},
     # the timeline's data for its script (text only: a data attribute never runs)
     "div": {"data-root", "data-months", "data-services", "data-environments"},
-    "li": {"data-service", "data-environment"},
+    "li": {"data-service", "data-environment", "data-day", "data-time"},
     "a": {"href", "name"},
     "img": {"src", "alt", "width", "height"},
-    "td": {"colspan", "rowspan", "align"},
+    "td": {"colspan", "rowspan", "align", "data-label"},  # a stacked row's column name
     "th": {"colspan", "rowspan", "align"},
     "ol": {"start"},
     "time": {"datetime"},
     "details": {"open"},
     "svg": {"viewBox", "width", "height"},
-    "rect": {"x", "y", "width", "height", "fill"},
-    "line": {"x1", "y1", "x2", "y2", "stroke", "stroke-width"},
+    "rect": {"x", "y", "width", "height", "fill", "stroke", "stroke-width"},
+    "line": {"x1", "y1", "x2", "y2", "stroke", "stroke-width", "stroke-dasharray"},
+    "circle": {"cx", "cy", "r", "fill"},
     "polyline": {"points", "fill", "stroke", "stroke-width"},
     "text": {"x", "y", "fill", "font-size", "text-anchor"},
 }

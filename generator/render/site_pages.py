@@ -19,7 +19,7 @@ from .charts import months_chart, trend_chart
 from .index import RunbookIndex, build_index
 from .links import Links, published_url
 from .settings import RenderSettings
-from .timeline import latest_days, services_to_choose
+from .timeline import epoch_ms, latest_days, services_to_choose, utc_time_text
 
 FEED_SIZE = 50
 RECENT_ON_HOME = 50
@@ -83,6 +83,8 @@ def timeline_page(
             "services": services_to_choose(group.name for group in index.services.values()),
             "environments": sorted({e.record.environment for e in index.records}),
             "shown": index.shown,
+            "epoch_ms": epoch_ms,
+            "utc_time_text": utc_time_text,
         },
         cached=False,
         in_nav=True,

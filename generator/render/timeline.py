@@ -10,6 +10,10 @@ every record.
 Services and owners are shown, and filtered, under their shown names (names.ShownNames), as
 on their own pages; every list is in a total order, so the page and its JSON are the same
 bytes whatever Python's hash seed.
+
+Times are shown in one zone, said once above the list: the page is written in UTC (a build
+cannot know its reader's zone), and its script rewrites the times and days into the reader's.
+Days are written as the page writes every day: `Fri 20 Nov 2026`.
 """
 
 from __future__ import annotations
@@ -29,27 +33,58 @@ AT_LEAST = 10  # changes listed when the latest days hold fewer (a quiet week sa
 MONTHS_FOLDER = "timeline"
 
 
+def day_text(date: dt.date) -> str:
+    """`Fri 20 Nov 2026`: the one way the timeline writes a day (its script too)."""
+    return f"{date:%a} {date.day} {date:%b %Y}"
+
+
+def utc_day(entry: SourcedRecord) -> dt.date:
+    """The UTC day a change shipped on, or its record's date when its time is not known."""
+    shipped = entry.record.shipped_at
+    return entry.record.date if shipped is None else shipped.astimezone(dt.timezone.utc).date()
+
+
+def utc_time_text(entry: SourcedRecord) -> str:
+    """`14:05`, in UTC, or that the time was not recorded."""
+    shipped = entry.record.shipped_at
+    if shipped is None:
+        return "time not recorded"
+    return f"{shipped.astimezone(dt.timezone.utc):%H:%M}"
+
+
 @dataclass(frozen=True)
 class Day:
-    """One day of the timeline, its records newest first."""
+    """One day of the timeline (in UTC), its records newest first."""
 
     date: dt.date
     records: list[SourcedRecord]
 
+    @property
+    def title(self) -> str:
+        return day_text(self.date)
+
 
 def latest_days(records: list[SourcedRecord]) -> list[Day]:
-    """The records (newest first) of the runbook's last LATEST_DAYS days, by day; whole days
-    of older ones until AT_LEAST are listed."""
+    """The records (newest first) of the runbook's last LATEST_DAYS days, by UTC day; whole
+    days of older ones until AT_LEAST are listed."""
     if not records:
         return []
     since = records[0].record.date - dt.timedelta(days=LATEST_DAYS - 1)
-    days: dict[dt.date, list[SourcedRecord]] = {}
+    latest: list[SourcedRecord] = []
     for count, entry in enumerate(records):
         day = entry.record.date
-        if day < since and count >= AT_LEAST and day not in days:
+        if day < since and count >= AT_LEAST and day != latest[-1].record.date:
             break
-        days.setdefault(day, []).append(entry)
-    return [Day(date, entries) for date, entries in days.items()]
+        latest.append(entry)
+    days: dict[dt.date, list[SourcedRecord]] = {}
+    for entry in latest:
+        days.setdefault(utc_day(entry), []).append(entry)
+
+    def newest_first(entry: SourcedRecord) -> float:
+        moment = epoch_ms(entry)
+        return float("inf") if moment is None else -moment  # a time not recorded: last
+
+    return [Day(date, sorted(days[date], key=newest_first)) for date in sorted(days, reverse=True)]
 
 
 def epoch_ms(entry: SourcedRecord) -> int | None:

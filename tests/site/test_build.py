@@ -449,9 +449,20 @@ def test_metrics_index_and_pages(demo_site: BuiltSite) -> None:
         target, _ = resolve("metrics/", row.find("a").attrs["href"])
         page = demo_site.site.page(target)
         assert set(table_records(target, page)) == ids
-        assert norm(article(page).find("h1").text) == f"Metric: {norm(name)} of {norm(service)}"
+        assert norm(article(page).find("h1").text) == f"{norm(name)} — {norm(service)}"
         trend = article(page).find("svg", cls="rb-trend")
-        assert trend is not None and len(trend.find_all("line")) == len(ids)
+        # a dot per change, y ticks with the unit, dates under the steps (first and last)
+        assert trend is not None and len(trend.find_all("circle", cls="rb-point")) == len(ids)
+        unit = next(
+            m["unit"]
+            for rid in ids
+            for m in demo_site.records[rid].data["metrics"]
+            if m["name"] == name
+        )
+        axis = [norm(t.text) for t in trend.find_all("text", cls="rb-axis")]
+        assert not unit or any(text.endswith(f" {norm(unit)}") for text in axis), axis
+        dates = sorted(demo_site.records[rid].date.isoformat() for rid in ids)
+        assert {dates[0], dates[-1]} <= set(axis), axis
 
 
 def test_checklists_index_and_skipped_items_show_their_note(demo_site: BuiltSite) -> None:
