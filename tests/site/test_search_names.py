@@ -134,7 +134,7 @@ def test_a_service_with_a_no_break_space_is_chosen_on_the_timeline(
     page.locator(".rb-timeline-controls").wait_for()
     service = page.locator(".rb-timeline-controls select").first
     options = service.locator("option").all_inner_texts()
-    assert options == ["all", "Billing API", "bulk", QUOTED_SERVICE, NBSP_SERVICE, "files"]
+    assert options == ["all services", "Billing API", "bulk", QUOTED_SERVICE, NBSP_SERVICE, "files"]
     status = page.locator(".rb-timeline-status")
     service.select_option(NBSP_SERVICE)
     assert status.inner_text().startswith("2 changes")
