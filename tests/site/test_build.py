@@ -256,10 +256,15 @@ def test_commands_are_code_blocks_with_their_notes(demo_site: BuiltSite, record_
     nodes = section(demo_site.site.page(record_url(record_id)), "commands")
     commands = record.commands()
     assert code_blocks(nodes) == [c["run"].rstrip() + "\n" for c in commands]
-    paragraphs = [norm(p.text) for p in descendants(nodes, "p")]
-    for command in commands:
+    # each command with its own note after it, never above as the previous one's caption
+    blocks = [n for node in nodes for n in node.iter() if "rb-command" in n.classes]
+    assert len(blocks) == len(commands)
+    for block, command in zip(blocks, commands, strict=True):
+        parts = [n for n in block.iter() if n.tag in ("pre", "p")]
+        expected = ["pre"] + (["p"] if command.get("note") else [])
+        assert [n.tag for n in parts] == expected, command
         if command.get("note"):
-            assert norm(command["note"]) in paragraphs
+            assert norm(parts[1].text) == norm(command["note"])
 
 
 @pytest.mark.parametrize("record_id", FIXTURE_IDS)
