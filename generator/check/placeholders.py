@@ -10,7 +10,7 @@ XXX, `...`, `<...>`, `-`, a blank command.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from ..models import ChangeRecord, Rollback
@@ -37,29 +37,54 @@ def draft_text(description: str) -> str:
     return f"{MARKER}: {description.removeprefix('Markdown: ')}"
 
 
+# The characters either pattern can start with: every other value is text at a glance (most
+# values are paths and commands, and every record's are checked).
+_FIRST_CHARACTERS = frozenset("TtFfXxNn-.…?<")
+
+
 def is_placeholder(text: str) -> bool:
     """True when `text` is a stand-in for a value rather than the value."""
+    first = text[:1]
+    if first and first not in _FIRST_CHARACTERS and not first.isspace():
+        return False
     stripped = text.strip()
-    return not stripped or bool(_WHOLE_VALUE.fullmatch(stripped) or _LEADING_WORD.match(stripped))
+    if not stripped:
+        return True
+    return stripped[0] in _FIRST_CHARACTERS and bool(
+        _WHOLE_VALUE.fullmatch(stripped) or _LEADING_WORD.match(stripped)
+    )
 
 
-def placeholders(data: Mapping[str, Any]) -> Iterator[tuple[tuple[Any, ...], str]]:
-    """(location, text) of every placeholder in the checked fields of a record's data."""
+def placeholders(data: Mapping[str, Any]) -> list[tuple[tuple[Any, ...], str]]:
+    """(location, text) of every placeholder in the checked fields of a record's data, in
+    the order they are written."""
+    found: list[tuple[tuple[Any, ...], str]] = []
     for name in CHECKED_FIELDS:
-        yield from _walk(data.get(name), (name,))
+        _collect(data.get(name), (name,), found)
+    return found
 
 
-def _walk(value: Any, loc: tuple[Any, ...]) -> Iterator[tuple[tuple[Any, ...], str]]:
+def _collect(value: Any, loc: tuple[Any, ...], found: list[tuple[tuple[Any, ...], str]]) -> None:
+    """Add the placeholders under `value`; a location is built only for what is found, and
+    for the few nested values (every record's strings are checked)."""
     if isinstance(value, str):
         if is_placeholder(value):
-            yield loc, value
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            if key not in _UNCHECKED_KEYS:
-                yield from _walk(item, (*loc, key))
+            found.append((loc, value))
+        return
+    if isinstance(value, dict):
+        items: Any = value.items()
     elif isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from _walk(item, (*loc, index))
+        items = enumerate(value)
+    else:
+        return
+    for key, item in items:
+        if key in _UNCHECKED_KEYS:
+            continue
+        if isinstance(item, str):
+            if is_placeholder(item):
+                found.append(((*loc, key), item))
+        elif isinstance(item, dict | list):
+            _collect(item, (*loc, key), found)
 
 
 def field_name(loc: tuple[Any, ...]) -> str:
