@@ -30,16 +30,26 @@ class PluginEdit:
     enabled: bool = False
 
 
-def add_runbook_plugin(text: str) -> PluginEdit:
-    """Add `runbook` to the `plugins:` of a mkdocs.yml's text (with `search`, when the file
-    had no plugins and so relied on MkDocs' default search)."""
+def _parsed(text: str) -> tuple[yaml.MappingNode, dict[str, Any]] | str:
+    """The file's node tree (where to edit) and its settings (to check the edit against), or
+    why it cannot be edited in place."""
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
         before = parse_settings(text)
     except yaml.YAMLError as exc:
-        return PluginEdit(problem=f"it is not valid YAML ({exc.problem or exc})")
+        return f"it is not valid YAML ({exc.problem or exc})"
     if not isinstance(root, yaml.MappingNode) or not isinstance(before, dict):
-        return PluginEdit(problem="its top level is not a mapping of settings")
+        return "its top level is not a mapping of settings"
+    return root, before
+
+
+def add_runbook_plugin(text: str) -> PluginEdit:
+    """Add `runbook` to the `plugins:` of a mkdocs.yml's text (with `search`, when the file
+    had no plugins and so relied on MkDocs' default search)."""
+    parsed = _parsed(text)
+    if isinstance(parsed, str):
+        return PluginEdit(problem=parsed)
+    root, before = parsed
     plugins = next((v for k, v in root.value if k.value == "plugins"), None)
     if plugins is None:
         edited = text + ("" if text.endswith("\n") or not text else "\n") + BY_HAND
@@ -132,13 +142,10 @@ class NavEdit:
 def add_runbook_section(text: str, pages: list[tuple[str, str]]) -> NavEdit:
     """Append a "Runbook" section of the `pages` (title, path) a hand-written `nav:` does not
     list yet, as its last entry. Without a `nav:`, MkDocs lists every page by itself."""
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        before = parse_settings(text)
-    except yaml.YAMLError as exc:
-        return NavEdit(problem=f"it is not valid YAML ({exc.problem or exc})")
-    if not isinstance(root, yaml.MappingNode) or not isinstance(before, dict):
-        return NavEdit(problem="its top level is not a mapping of settings")
+    parsed = _parsed(text)
+    if isinstance(parsed, str):
+        return NavEdit(problem=parsed)
+    root, before = parsed
     nav = next((v for k, v in root.value if k.value == "nav"), None)
     if nav is None or not isinstance(before.get("nav"), list):
         return NavEdit()
