@@ -462,3 +462,21 @@ def test_annotation_tags_use_the_names_the_site_shows_for_the_whole_runbook(repo
     bodies = {json.loads(line)["tags"][1]: json.loads(line) for line in result.stdout.splitlines()}
     assert "Billing" in bodies["runbook-id:2026-11-19-day-only"]["tags"]
     assert "billing-api" not in bodies["runbook-id:2026-11-19-day-only"]["tags"]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://[::1",
+        "http://[::1]:99999",
+        "https://",
+        "http://host/?q=1",
+        "ftp://host",
+        "http://a b",
+    ],
+)
+def test_a_url_that_is_no_grafana_base_url_is_one_usage_line(repo: Path, url: str) -> None:
+    result = run_cli(repo, "annotate", "--grafana-url", url, "--dry-run", epoch=EPOCH)
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith("runbook: annotate: --grafana-url ")
+    assert len(result.stderr.splitlines()) == 1 and "Traceback" not in result.output

@@ -60,7 +60,10 @@ def grafana_base_url(text: str) -> str:
     """The base URL to send requests under: http(s), a host, no credentials, no query."""
     if _NOT_SHOWN.search(text) or " " in text:
         raise UnusableSetting("--grafana-url holds a space or control character")
-    parts = urllib.parse.urlsplit(text.strip())
+    try:
+        parts = urllib.parse.urlsplit(text.strip())
+    except ValueError:  # an unclosed [IPv6] host, and such
+        raise UnusableSetting("--grafana-url is not a URL (check its host)") from None
     if parts.scheme not in ("http", "https"):
         raise UnusableSetting("--grafana-url must start with http:// or https://")
     if "@" in parts.netloc:
