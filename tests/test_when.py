@@ -138,11 +138,18 @@ def test_on_the_day_clocks_change_a_day_back_is_the_same_time_of_day(
 
 @pytest.mark.parametrize(
     ("value", "says"),
-    [("2026-11-20T25:00", "not a real date and time"), ("3 fortnights ago", "not a unit")],
+    [
+        ("2026-11-20T25:00", "not a real date and time"),
+        ("2026-11-20T25:00Z", "not a real date and time"),
+        ("3 fortnights ago", "not a unit"),
+        ("garbage", "or a time back from now"),  # every form WHEN takes, not only timestamps
+        ("1e9m", "or a time back from now"),
+    ],
 )
 def test_a_bound_that_is_no_time_is_refused(evening: Path, value: str, says: str) -> None:
     result = runbook(evening, "UTC", "list", "--since", value)
     assert result.returncode == 2 and says in result.stderr, result.stderr
+    assert result.stderr.count(repr(value)) == 1, result.stderr  # named once
 
 
 def test_the_table_shows_every_time_in_one_zone_named_once(evening: Path) -> None:

@@ -139,7 +139,10 @@ def parse_when(
             dt.date.fromisoformat(text) if len(text) == 10 else timestamp_with_offset(text)
         )
     except PydanticCustomError as exc:
-        raise ValueError(f"{text!r} {exc.message()}") from exc
+        if not text[:4].isdigit():  # no attempt at a timestamp: say every form WHEN takes
+            raise ValueError(f"{text!r} is not {WHEN_FORMATS}") from exc
+        message = exc.message()
+        raise ValueError(message if text in message else f"{text!r} {message}") from exc
     except ValueError as exc:
         raise ValueError(f"{text!r} is not {WHEN_FORMATS}") from exc
 
