@@ -120,6 +120,8 @@ class RunbookOptions:
         """Options relative to `root` (the folder of mkdocs.yml) with the site's settings
         (`site`: mkdocs.yml's top level, or MkDocs' own config, which reads the same)."""
         site = site or {}
+        for name in ("records_dir", "checklists_dir", "templates_dir"):
+            _not_above(root, name, getattr(options, name))
         return cls(
             docs_dir=root / str(site.get("docs_dir") or "docs"),
             site_name=str(site.get("site_name") or "Runbook"),
@@ -136,6 +138,18 @@ class RunbookOptions:
             strict=(
                 frozenset(options.strict) if isinstance(options.strict, list) else options.strict
             ),
+        )
+
+
+def _not_above(root: Path, name: str, folder: str) -> None:
+    """A folder runbook reads every YAML file under must not hold the repository itself: `..`
+    or `/` would read the whole disk (and a hostile mkdocs.yml would have runbook quote
+    files from anywhere in its diagnostics)."""
+    real_root, real_folder = Path(os.path.realpath(root)), Path(os.path.realpath(root / folder))
+    if real_root.is_relative_to(real_folder) and real_root != real_folder:
+        raise ConfigurationError(
+            f"{name} {folder!r} holds the folder of mkdocs.yml ({root}): runbook would read "
+            f"every file under {real_folder}; name the folder that holds the {name[:-4]}"
         )
 
 

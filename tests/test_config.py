@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 from cli_run import CliRun
 
+from generator.config import ConfigurationError, read_options
+
 TAGGED_MKDOCS_YML = """\
 site_name: !ENV [RUNBOOK_TEST_SITE_NAME, Tagged runbook]
 theme:
@@ -75,3 +77,23 @@ def test_bad_plugin_options_exit_2_naming_them(
     assert result.exit_code == 2
     (line,) = result.stderr.strip().splitlines()
     assert named in line and "invalid runbook plugin options" in line
+
+
+@pytest.mark.parametrize("option", ["records_dir", "checklists_dir", "templates_dir"])
+@pytest.mark.parametrize("folder", ["..", "../..", "/", "sub/../.."])
+def test_a_folder_that_holds_the_repository_is_refused(
+    tmp_path: Path, option: str, folder: str
+) -> None:
+    """`records_dir: ..` would have runbook read (and quote in its diagnostics) every YAML
+    file of the disk above the repository."""
+    repo = tmp_path / "team" / "repo"
+    repo.mkdir(parents=True)
+    (repo / "mkdocs.yml").write_text(
+        f"plugins:\n  - runbook:\n      {option}: {folder}\n", encoding="utf-8"
+    )
+    with pytest.raises(ConfigurationError, match=f"{option} .* holds the folder of mkdocs.yml"):
+        read_options(str(repo / "mkdocs.yml"))
+    (repo / "mkdocs.yml").write_text(
+        f"plugins:\n  - runbook:\n      {option}: ops/{option}\n", encoding="utf-8"
+    )
+    assert getattr(read_options(str(repo / "mkdocs.yml")), option) == repo / "ops" / option
