@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,3 +39,22 @@ def run_cli(repo: Path, *args: str, epoch: str) -> CliRun:
         patch.setenv("SOURCE_DATE_EPOCH", epoch)
         result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
     return CliRun(result.exit_code, result.stdout, result.stderr)
+
+
+VENV_BIN = Path(sys.executable).parent
+
+
+def run_pre_commit(repo: Path) -> subprocess.CompletedProcess[str]:
+    """`pre-commit run --all-files` with the repository's config, in a clean environment."""
+    return subprocess.run(
+        [str(VENV_BIN / "pre-commit"), "run", "--all-files"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        env={
+            "PATH": f"{VENV_BIN}:/usr/bin:/bin",
+            "HOME": str(repo.parent),
+            "NO_MKDOCS_2_WARNING": "1",
+        },
+        check=False,
+    )

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from cli_run import run_pre_commit
 from click.testing import CliRunner
 from git_repos import git, new_repository
 
@@ -241,21 +242,6 @@ def test_validate_changed_reports_only_changed_records_but_sees_the_whole_runboo
     code, out, _ = runbook(initialised, "validate", "--changed", base)
     assert code == 0 and out == ""
     assert runbook(initialised, "validate")[0] == 1  # the old broken record is still there
-
-
-def run_pre_commit(repo: Path) -> subprocess.CompletedProcess[str]:
-    """`pre-commit run --all-files` with the scaffold's config, in a clean environment."""
-    return subprocess.run(
-        [str(VENV_BIN / "pre-commit"), "run", "--all-files"],
-        cwd=repo,
-        capture_output=True,
-        text=True,
-        env={
-            "PATH": f"{VENV_BIN}:/usr/bin:/bin",
-            "HOME": str(repo.parent),
-            "NO_MKDOCS_2_WARNING": "1",
-        },
-    )
 
 
 @pytest.mark.skipif(shutil.which("pre-commit", path=str(VENV_BIN)) is None, reason="pre-commit")

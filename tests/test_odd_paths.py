@@ -13,7 +13,7 @@ import unicodedata
 from pathlib import Path
 
 import pytest
-from cli_run import CliRun, run_cli
+from cli_run import CliRun, run_cli, run_pre_commit
 from git_repos import git, new_repository
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -207,18 +207,7 @@ def test_the_pre_commit_hook_for_real(tmp_path: Path, odd: str) -> None:
     repo = _runbook_repo(tmp_path)
     shown = _broken_record(repo, ODD_NAMES[odd])
     git(repo, "add", "-A")
-    hook = subprocess.run(
-        [str(VENV_BIN / "pre-commit"), "run", "--all-files"],
-        cwd=repo,
-        capture_output=True,
-        text=True,
-        env={
-            "PATH": f"{VENV_BIN}:/usr/bin:/bin",
-            "HOME": str(repo.parent),
-            "NO_MKDOCS_2_WARNING": "1",
-        },
-        check=False,
-    )
+    hook = run_pre_commit(repo)
     assert hook.returncode == 1
     assert f"{printable(shown)}:2:1: error: duplicate key 'title'" in hook.stdout
 
