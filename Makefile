@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export NO_MKDOCS_2_WARNING := 1
 
-.PHONY: site serve test lint bench clean
+.PHONY: site serve test lint bench bench-scale clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,9 @@ test: $(STAMP) $(NODE_STAMP) lint  ## every test: unit, integration (real mkdocs
 
 bench: $(STAMP)  ## measure and write benchmarks/RESULTS.md
 	$(BIN)/python -m benchmarks.run
+
+bench-scale: $(STAMP)  ## validate and list at 20,000 and 100,000 records: RESULTS.md's Scale section
+	$(BIN)/python -m benchmarks.scale
 
 clean:
 	rm -rf site .site.* .pytest_cache .ruff_cache

@@ -32,15 +32,16 @@ from pathlib import Path
 import yaml
 
 from benchmarks.corpus import MKDOCS_YML, make_record_file, write_corpus
+from benchmarks.scale import current_section
 from benchmarks.search_at_scale import measure_search_at_scale
 from benchmarks.search_bundle import search_fragments
-from generator.check.cache import CACHE_FOLDER
 from generator.check.files import discover
 from generator.check.validate import validate_runbook
 from generator.config import read_options
 from generator.render.settings import RenderSettings
 from generator.render.site_pages import navigation_uris
 from generator.site.mkdocs_config import MATERIAL_FEATURES, REQUIRED_EXTENSIONS
+from generator.store.trust import CACHE_FOLDER
 
 HERE = Path(__file__).resolve().parent
 WORK = HERE / "corpus"
@@ -121,7 +122,7 @@ def measure_validation(count: int, repeats: int, *, large: bool = False) -> dict
 
 
 def forget_validation(root: Path) -> None:
-    """Drop what `runbook validate` keeps between runs (check/cache.py)."""
+    """Drop what `runbook validate` keeps between runs (the record store)."""
     shutil.rmtree(root / CACHE_FOLDER, ignore_errors=True)
 
 
@@ -427,7 +428,8 @@ def write_results(results: dict[str, object], path: Path) -> None:
                     f"| {row['records']:,} | {kind} `{m['query']}` | {m['ms']:.0f} ms "
                     f"| {m['bytes'] / 1024:.0f} KiB |"
                 )
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    scale = current_section(path)  # `make bench-scale` writes that section
+    path.write_text("\n".join(lines) + "\n" + (f"\n{scale.rstrip()}\n" if scale else ""), "utf-8")
 
 
 def main() -> None:

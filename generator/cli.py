@@ -24,7 +24,6 @@ import click
 
 from .authoring.schema import SCHEMA_MODELS, json_schema
 from .authoring.writing import WriteReport
-from .check.cache import CACHE_FOLDER
 from .check.files import YAML_SUFFIXES, discover
 from .check.paths import display_path, location
 from .check.validate import validate_runbook
@@ -32,10 +31,9 @@ from .config import ConfigurationError, RunbookOptions, read_options
 from .diagnostics import has_errors, printable, summary_line
 from .formats import FORMATS, format_diagnostics
 from .models import WHEN_FORMATS, ChangeRecord, NewOption, RecordOption, SourcedRecord, new_options
+from .store.validation import store_path, validate_with_store
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
-# `runbook validate`'s own per-file results (diagnostics, no records), apart from the build's.
-VALIDATE_RESULTS = "validate-results.pickle"
 
 config_file_option = click.option(
     "-f",
@@ -152,12 +150,7 @@ def validate(
     only: list[Path] | None = list(paths) or None
     if changed is not None:
         only = (only or []) + _changed_runbook_files(options, changed)
-    report = validate_runbook(
-        options,
-        only=only,
-        keep_records=False,
-        cache_file=options.root / CACHE_FOLDER / VALIDATE_RESULTS if options.config_file else None,
-    )
+    report = validate_with_store(options, store_path(options), only=only)
     output = format_diagnostics(report.diagnostics, output_format)
     if output:
         click.echo(output)
@@ -574,12 +567,17 @@ def list_records(
         Window,
         format_json,
         format_table,
-        select_records,
     )
+    from .store.listing import listed_records
 
-    options, valid = _valid_records(config_file, "listed")
+    options = _options(config_file)
+    _runbook_here(options)
     filters = Filters(service, owner, file_path, tag, status, Window(since, until))
-    records = select_records(valid, filters, options.aliases)
+    records, errors, notes = listed_records(options, store_path(options), filters)
+    for note in notes:
+        click.echo(f"note: {note}", err=True)
+    if errors:
+        click.echo(f"runbook: {errors} errors; invalid records are not listed", err=True)
     if not records:
         click.echo("no records match", err=True)
         if output_format == "table":

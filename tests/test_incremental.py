@@ -19,12 +19,12 @@ import pytest
 from cli_run import run_cli
 
 from benchmarks.search_bundle import page_numbered, search_fragments
-from generator.check.cache import signing_key_path
 from generator.config import user_cache_folder
 from generator.render.environment import DEFAULT_TEMPLATES, make_environment
 from generator.render.settings import RenderSettings
 from generator.site import incremental
 from generator.site.incremental import PageCache
+from generator.store.trust import signing_key_path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 EPOCH = "1790000000"

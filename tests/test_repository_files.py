@@ -109,21 +109,25 @@ def test_validate_with_a_cache_folder_linked_outside_writes_nothing_there(
     assert untouched(outside)
 
 
+@pytest.mark.parametrize("name", ["store.sqlite", "store.sqlite-wal", "store.sqlite-shm"])
 @pytest.mark.parametrize("kind", ["fifo", "device"])
 def test_a_cache_file_that_is_not_a_regular_file_is_ignored_at_once(
-    tmp_path: Path, kind: str
+    tmp_path: Path, kind: str, name: str
 ) -> None:
+    """The record store and SQLite's files beside it are opened only as regular files: a
+    FIFO or a link planted there means running without the store, said in one note."""
     repo = new_repository(tmp_path / "team")
     assert run_cli(repo, "init", epoch=EPOCH).exit_code == 0
     cache = repo / ".runbook-cache"
     cache.mkdir()
-    planted = cache / "validate-results.pickle"
+    planted = cache / name
     if kind == "fifo":
         os.mkfifo(planted)
     else:
         planted.symlink_to("/dev/zero")
     result = run_cli(repo, "validate", epoch=EPOCH)  # a hang here fails the suite's timeout
     assert result.exit_code == 0, result.output
+    assert result.output.count("note: record store") == 1
 
 
 def test_a_signing_key_others_can_read_is_not_used(
@@ -137,16 +141,16 @@ def test_a_signing_key_others_can_read_is_not_used(
     assert run_cli(repo, "validate", epoch=EPOCH).exit_code == 0
     key = tmp_path / "xdg" / "runbook" / "cache-key"
     assert stat.S_IMODE(key.stat().st_mode) == 0o600
-    from generator.check import cache
+    from generator.store import trust
 
-    assert cache._signing_key() is not None
+    assert trust.signing_key() is not None
     key.chmod(0o644)
-    assert cache._signing_key() is None
+    assert trust.signing_key() is None
     key.chmod(0o600)
     real = key.with_name("real-key")
     key.rename(real)
     key.symlink_to(real)
-    assert cache._signing_key() is None
+    assert trust.signing_key() is None
 
 
 def test_init_keeps_crlf_line_endings_of_the_files_it_edits(tmp_path: Path) -> None:

@@ -1,12 +1,13 @@
-"""`runbook validate` keeps each file's results between runs (check/cache.py), so a pre-commit
-hook checking one record does not parse every other record again for the cross-record
-checks, and never reports anything a fresh run would not."""
+"""`runbook validate` keeps each file's results between runs (the record store, store/), so a
+pre-commit hook checking one record does not parse every other record again for the
+cross-record checks, and never reports anything a fresh run would not."""
 
 from __future__ import annotations
 
 import datetime as dt
 import os
 import shutil
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
@@ -14,11 +15,11 @@ import pytest
 from cli_run import run_cli
 from record_files import EPOCH, initialised_runbook, write_record
 
-from generator.check.validate import validate_runbook
 from generator.check.workers import PARALLEL_THRESHOLD
 from generator.config import read_options
+from generator.store.validation import validate_with_store
 
-RESULTS = Path(".runbook-cache") / "validate-results.pickle"
+RESULTS = Path(".runbook-cache") / "store.sqlite"
 
 
 def test_a_warm_run_says_what_a_cold_one_says_and_sees_every_edit(tmp_path: Path) -> None:
@@ -38,7 +39,7 @@ def test_a_warm_run_says_what_a_cold_one_says_and_sees_every_edit(tmp_path: Path
     edited = run_cli(repo, "validate", str(variant), epoch=EPOCH)
     assert edited.exit_code == 1 and "service" in edited.stdout and "[schema]" in edited.stdout
     full = run_cli(repo, "validate", epoch=EPOCH)
-    (repo / RESULTS).unlink()
+    shutil.rmtree(repo / ".runbook-cache")
     fresh = run_cli(repo, "validate", epoch=EPOCH)
     assert (full.exit_code, full.output) == (fresh.exit_code, fresh.output)
 
@@ -113,10 +114,16 @@ def test_validate_outside_a_runbook_keeps_nothing(tmp_path: Path) -> None:
     assert not (tmp_path / ".runbook-cache").exists()
 
 
+def _row_ids(repo: Path) -> dict[str, int]:
+    connection = sqlite3.connect(repo / RESULTS)
+    rows = connection.execute("SELECT path, id FROM files").fetchall()
+    connection.close()
+    return {"/".join(Path(path).parts[-2:]): file_id for path, file_id in rows}
+
+
 def test_a_run_that_changes_few_results_writes_only_those(tmp_path: Path) -> None:
-    """A pre-commit run on one record writes that result beside the kept ones (a delta)
-    instead of rewriting them all; edits, new files and deleted files are all seen through
-    it, and a delta whose base is gone is not applied to anything."""
+    """A pre-commit run on one record replaces that record's rows and leaves the others as
+    they are; edits, new files and deleted files are all seen."""
     repo = initialised_runbook(tmp_path)
     records = [
         write_record(repo, f"2026-{month:02d}-{day:02d}-change", "", service="uploads")
@@ -124,7 +131,7 @@ def test_a_run_that_changes_few_results_writes_only_those(tmp_path: Path) -> Non
         for day in range(1, 26)
     ]
     assert run_cli(repo, "validate", epoch=EPOCH).exit_code == 0
-    base = (repo / RESULTS).read_bytes()
+    base = _row_ids(repo)
 
     variant = records[0]
     variant.write_text(variant.read_text("utf-8").replace("service: uploads", "service: Uploads"))
@@ -134,12 +141,14 @@ def test_a_run_that_changes_few_results_writes_only_those(tmp_path: Path) -> Non
     twin.parent.mkdir(exist_ok=True)
     twin.write_text(records[1].read_text("utf-8"), "utf-8")
     assert "[duplicate-id]" in run_cli(repo, "validate", epoch=EPOCH).stdout
-    assert (repo / RESULTS).read_bytes() == base  # the kept results were not rewritten
-    assert (repo / f"{RESULTS}.delta").is_file()
+    ids, edited = _row_ids(repo), f"2026/{variant.name}"
+    assert ids.pop(f"2025/{twin.name}") and ids.pop(edited) != base[edited]  # new, replaced
+    assert ids == {name: n for name, n in base.items() if name != edited}  # left as they were
 
     twin.unlink()
     warm = run_cli(repo, "validate", epoch=EPOCH)
     assert "[duplicate-id]" not in warm.stdout and "[name-variant]" in warm.stdout
+    assert len(_row_ids(repo)) == len(base)
     shutil.rmtree(repo / ".runbook-cache")
     fresh = run_cli(repo, "validate", epoch=EPOCH)
     assert (warm.exit_code, warm.output) == (fresh.exit_code, fresh.output)
@@ -166,16 +175,16 @@ def test_results_from_workers_are_kept_and_an_unstamped_file_is_read_again(
     options = read_options("mkdocs.yml")
     cache_file = repo / RESULTS
 
-    cold = validate_runbook(options, jobs=2, keep_records=False, cache_file=cache_file)
+    cold = validate_with_store(options, cache_file, jobs=2)
     assert [d.code for d in cold.diagnostics] == ["unreadable"]
     checked_here.clear()
     (tmp_path / "not-yet.yaml").write_text(records[0].read_text("utf-8"), "utf-8")
     edited = records[-1]
     edited.write_text(edited.read_text("utf-8").replace("title: ", "titel: ", 1), "utf-8")
-    warm = validate_runbook(options, jobs=2, keep_records=False, cache_file=cache_file)
+    warm = validate_with_store(options, cache_file, jobs=2)
     assert sorted(checked_here) == sorted([later.name, edited.name])
-    cache_file.unlink()
-    fresh = validate_runbook(options, jobs=2, keep_records=False, cache_file=cache_file)
+    shutil.rmtree(repo / ".runbook-cache")
+    fresh = validate_with_store(options, cache_file, jobs=2)
     assert warm.diagnostics == fresh.diagnostics
     codes = {(Path(d.path).name, d.code) for d in warm.diagnostics}
     assert {(edited.name, "unknown-key"), (edited.name, "missing")} <= codes

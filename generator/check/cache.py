@@ -1,15 +1,13 @@
-"""Per-file validation results kept between incremental builds, `runbook serve` rebuilds and
-`runbook validate` runs.
+"""Per-file validation results kept between incremental builds and `runbook serve` rebuilds
+(`runbook validate` and `runbook list` keep theirs in the record store: store/).
 
-Adding one record to a 5,000-record runbook should not parse the other 4,999 again, and
-neither should a pre-commit hook checking the one record a commit changed (its cross-record
-checks read every other record). A file's result (its diagnostics, and its validated record
-for builds) is reused while the file's stamp (size, modification and change times, inode: see
-check/files.py) is unchanged and everything else a result depends on (runbook's code, the
-checklists, the validation settings, the reference day, the working folder that diagnostics'
-paths are relative to) has the same digest. Full builds only refresh it. Builds and `runbook
-validate` keep one file each, and a delta beside it (`validate` keeps no records, so its
-results are small to load).
+Adding one record to a 5,000-record runbook should not parse the other 4,999 again. A file's
+result (its diagnostics, and its validated record for builds) is reused while the file's
+stamp (size, modification and change times, inode: see check/files.py) is unchanged and
+everything else a result depends on (runbook's code, the checklists, the validation settings,
+the reference day, the working folder that diagnostics' paths are relative to) has the same
+digest. Full builds only refresh it. Builds keep one
+file, and a delta beside it.
 
 The results are pickled, and unpickling runs code: the file is signed (HMAC-SHA256) with a key
 this user keeps outside the repository, and nothing is unpickled unless the signature holds.
@@ -20,75 +18,24 @@ by mistake) is ignored like a damaged one.
 from __future__ import annotations
 
 import contextlib
-import functools
 import hashlib
 import hmac
 import os
 import pickle
-import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..config import user_cache_folder
 from ..repository_files import read_regular_file, write_file
+from ..store.trust import CACHE_FOLDER as CACHE_FOLDER
+from ..store.trust import code_digest, signature, signing_key
 from .files import Stamp
 from .gc_pause import collector_paused
 
-CACHE_FOLDER = ".runbook-cache"  # beside mkdocs.yml; `runbook init` lists it in .gitignore
-KEY_BYTES = 32
 SIGNATURE_BYTES = hashlib.sha256().digest_size
 # What `_check_record_file` returns for one file (validate.RecordResult).
 Result = tuple[Any, list[Any], Any]
-
-
-@functools.cache
-def _code_digest() -> str:
-    """The validator's own source: a changed rule (even uninstalled, in a checkout) must not
-    be hidden by results cached before it. Read once per process: the code that runs is the
-    code that was imported."""
-    digest = hashlib.sha256()
-    package = Path(__file__).resolve().parent.parent
-    for module in sorted(package.rglob("*.py")):
-        digest.update(module.relative_to(package).as_posix().encode() + b"\0")
-        digest.update(module.read_bytes())
-    return digest.hexdigest()
-
-
-def signing_key_path() -> Path:
-    """Where this user's cache key lives: the user's cache folder, never the repository."""
-    return user_cache_folder() / "cache-key"
-
-
-def _signing_key() -> bytes | None:
-    """This user's key, made (readable by the user alone) on first use; None when it can
-    be neither read nor made, which only means validating every file. A key someone else
-    could have read or planted (a link, another owner, readable by others) is never used:
-    with it, a cache file could be forged, and unpickling it runs code."""
-    path = signing_key_path()
-    with contextlib.suppress(OSError):
-        key, status = read_regular_file(path, follow_links=False)
-        return key if len(key) == KEY_BYTES and _private(status) else None
-    key = secrets.token_bytes(KEY_BYTES)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except OSError:  # unwritable, or another build made it a moment ago: use it next time
-        return None
-    with os.fdopen(descriptor, "wb") as stream:
-        stream.write(key)
-    return key
-
-
-def _private(status: os.stat_result) -> bool:
-    """This user's own, and no one else may read or write it (where the system says)."""
-    owner = getattr(os, "getuid", None)
-    return owner is None or (status.st_uid == owner() and not status.st_mode & 0o077)
-
-
-def _signature(key: bytes, payload: bytes) -> bytes:
-    return hmac.digest(key, payload, "sha256")
 
 
 @dataclass
@@ -113,10 +60,10 @@ class ValidationCache:
     def open(cls, path: Path, context_inputs: list[Any], *, load: bool = True) -> ValidationCache:
         """The stored results if they were made in the same context (and `load`), else none."""
         digest = hashlib.sha256(
-            repr([_code_digest(), os.getcwd(), *context_inputs]).encode()
+            repr([code_digest(), os.getcwd(), *context_inputs]).encode()
         ).hexdigest()
         cache = cls(path, digest)
-        key = _signing_key() if load else None
+        key = signing_key() if load else None
         if key is None:
             return cache
         with collector_paused():
@@ -161,7 +108,7 @@ class ValidationCache:
         pickled it, a list of (path, stamp, result) per chunk. The base keeps those bytes as
         they are: pickling 10,000 fresh results again took most of a cold run's time after
         the workers finished."""
-        key = _signing_key()
+        key = signing_key()
         if key is None:
             return
         delta = None
@@ -187,7 +134,8 @@ def _chunks(
 ) -> list[bytes]:
     """The base's content: the workers' chunks, and one chunk of the results they did not make."""
     made = set(changed) if pickled else set()
-    rest = [(path, *entry) for path, entry in results.items() if path not in made]
+    rest = [(path, stamp, None, result) for path, (stamp, result) in results.items()]
+    rest = [entry for entry in rest if entry[0] not in made]
     return [*pickled, pickle.dumps(rest, protocol=pickle.HIGHEST_PROTOCOL)]
 
 
@@ -197,7 +145,7 @@ def _entries(chunks: Any) -> dict[str, tuple[Stamp, Result]] | None:
     results = {}
     try:
         for chunk in chunks:
-            for path, stamp, result in pickle.loads(chunk):
+            for path, stamp, _digest, result in pickle.loads(chunk):
                 if stamp is not None:
                     results[path] = stamp, result
     except Exception:  # signed, so never foreign: only ever an outdated or damaged layout
@@ -211,7 +159,7 @@ def _read_signed(path: Path, key: bytes) -> tuple[bytes, Any] | None:
     try:
         blob, _ = read_regular_file(path)
         signature, payload = blob[:SIGNATURE_BYTES], blob[SIGNATURE_BYTES:]
-        if not hmac.compare_digest(signature, _signature(key, payload)):
+        if not hmac.compare_digest(signature, signature(key, payload)):
             return None
         return signature, pickle.loads(payload)
     except Exception:  # a damaged or outdated cache only means validating every file
@@ -222,6 +170,6 @@ def _write_signed(path: Path, key: bytes, content: Any) -> bytes:
     """Write the file (whole or not at all, inside the repository: the cache folder's
     parent); its signature."""
     payload = pickle.dumps(content, protocol=pickle.HIGHEST_PROTOCOL)
-    signature = _signature(key, payload)
-    write_file(path, signature + payload, inside=path.parent.parent, mode=0o600)
-    return signature
+    signed = signature(key, payload)
+    write_file(path, signed + payload, inside=path.parent.parent, mode=0o600)
+    return signed

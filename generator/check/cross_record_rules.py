@@ -7,19 +7,20 @@ The per-record rules are in rules.py; these run after every file was checked, in
 from __future__ import annotations
 
 import difflib
+from collections.abc import Callable
 from pathlib import Path
 
 from ..config import RunbookOptions
 from ..diagnostics import Diagnostic
 from ..models import SourcedRecord
-from ..names import NAME_KINDS, name_key
+from ..names import NAME_KINDS, Aliases, NameKind, name_key
 from .loader import file_stem, load_yaml_file
 from .paths import display_path
 from .positions import located
 from .problems import problem
 from .rules import Finding
 from .summary import RecordSummary
-from .variants import name_variants
+from .variants import Variant, name_variants
 
 
 def duplicate_id_diagnostics(
@@ -50,10 +51,17 @@ def duplicate_id_diagnostics(
 def name_diagnostics(uses: list[RecordSummary], options: RunbookOptions) -> list[Diagnostic]:
     """`[name-variant]` at each other spelling of a name, and `[alias-target]` when an alias
     points at a name no record uses (a typo in the alias would hide the records)."""
+    return variant_diagnostics(
+        name_variants(uses, options.aliases), options
+    ) + _alias_target_diagnostics(uses, options)
+
+
+def variant_diagnostics(variants: list[Variant], options: RunbookOptions) -> list[Diagnostic]:
+    """`[name-variant]` at each variant's place in its file."""
     by_path: dict[str, list[Finding]] = {}
-    for variant in name_variants(uses, options.aliases):
+    for variant in variants:
         others = f"{variant.others} record{'s' if variant.others != 1 else ''}"
-        by_path.setdefault(variant.use.path, []).append(
+        by_path.setdefault(variant.path, []).append(
             Finding(
                 variant.loc,
                 "warning",
@@ -67,36 +75,60 @@ def name_diagnostics(uses: list[RecordSummary], options: RunbookOptions) -> list
     for path, findings in by_path.items():
         loaded = load_yaml_file(path, path, max_bytes=options.max_file_bytes)
         diagnostics += located(findings, loaded)
-    return diagnostics + _alias_target_diagnostics(uses, options)
+    return diagnostics
+
+
+def counts_as_use(aliases: Aliases, kind: NameKind, spelling: str) -> bool:
+    """A target is used when a record spells it, under any spelling of it: one that is an
+    alias to itself or to another spelling of itself (`Billing API: billing-api`) is still
+    that name. A name reached only through an alias does not count: it could be a typo."""
+    target = aliases.target(kind, spelling)
+    return target is None or name_key(target) == name_key(spelling)
 
 
 def _alias_target_diagnostics(
     uses: list[RecordSummary], options: RunbookOptions
 ) -> list[Diagnostic]:
-    """A target is used when a record spells it, under any spelling of it: one that is an
-    alias to itself or to another spelling of itself (`Billing API: billing-api`) is still
-    that name. A name reached only through an alias does not count: it could be a typo."""
+    if options.config_file is None or not options.aliases:
+        return []
+    used = {
+        (kind, name_key(spelling))
+        for use in uses
+        for kind, _, spelling in use.named()
+        if counts_as_use(options.aliases, kind, spelling)
+    }
+
+    def known(kind: NameKind) -> dict[str, str]:
+        return {name_key(s): s for use in uses for k, _, s in use.named() if k == kind}
+
+    return alias_target_diagnostics(options, used, known, any_uses=bool(uses))
+
+
+def alias_target_diagnostics(
+    options: RunbookOptions,
+    used: set[tuple[NameKind, str]],
+    known: Callable[[NameKind], dict[str, str]],
+    *,
+    any_uses: bool,
+) -> list[Diagnostic]:
+    """`[alias-target]` for each target no record uses: `used` holds (kind, name key) of every
+    use that counts (counts_as_use); `known(kind)` is each name key's spelling of the last
+    record (in the listing's order) that uses it, for the "did you mean"."""
     aliases = options.aliases
     if options.config_file is None or not aliases:
         return []
-    used = set()
-    for use in uses:
-        for kind, _, spelling in use.named():
-            target = aliases.target(kind, spelling)
-            if target is None or name_key(target) == name_key(spelling):
-                used.add((kind, name_key(spelling)))
     lines = _text_lines(options.config_file)
     # The targets are written under `aliases:`; a name may appear above it (`- search`).
     start = next((n for n, text in enumerate(lines) if "aliases" in text), 0)
     diagnostics = []
     for kind in NAME_KINDS:
         for target in dict.fromkeys(aliases.table(kind).values()):
-            if (kind, name_key(target)) in used or not uses:
+            if (kind, name_key(target)) in used or not any_uses:
                 continue
             # Compared by key, so that a typo is found under any spelling of the name.
-            known = {name_key(s): s for use in uses for k, _, s in use.named() if k == kind}
-            close = difflib.get_close_matches(name_key(target), sorted(known), n=1)
-            hint = f" (did you mean '{known[close[0]]}'?)" if close else ""
+            spellings = known(kind)
+            close = difflib.get_close_matches(name_key(target), sorted(spellings), n=1)
+            hint = f" (did you mean '{spellings[close[0]]}'?)" if close else ""
             line = next((n for n, text in enumerate(lines[start:], start + 1) if target in text), 1)
             diagnostics.append(
                 problem(

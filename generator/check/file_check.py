@@ -56,11 +56,14 @@ class CheckContext:
     folder: str = field(default_factory=os.getcwd)
 
 
-def check_record_file(path: str, context: CheckContext) -> tuple[Stamp | None, RecordResult]:
-    """Load, validate and apply every per-record rule to one file; the file's stamp as read."""
+def check_record_file(
+    path: str, context: CheckContext
+) -> tuple[Stamp | None, str | None, RecordResult]:
+    """Load, validate and apply every per-record rule to one file; the file's stamp and the
+    digest of its bytes, as read."""
     shown = display_path(path, context.folder)
     loaded = load_yaml_file(path, shown, max_bytes=context.max_file_bytes)
-    return loaded.stamp, _check_loaded(loaded, context)
+    return loaded.stamp, loaded.digest, _check_loaded(loaded, context)
 
 
 def _check_loaded(loaded: LoadedFile, context: CheckContext) -> RecordResult:

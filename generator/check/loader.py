@@ -10,6 +10,7 @@ composes the file's node tree again only for files that have problems.
 from __future__ import annotations
 
 import functools
+import hashlib
 import itertools
 import os
 import re
@@ -109,6 +110,9 @@ class LoadedFile:
     # files.file_stamp of the file as it was opened (None if it is no regular file or could not
     # be opened): the stamp a cached result of it is kept under, without a stat of its own.
     stamp: Stamp | None = None
+    # sha256 of the bytes read (hex), when the file was read whole: what the record store keeps
+    # beside the stamp, computed here so that no file is read twice.
+    digest: str | None = None
     # Where each top-level key starts: most findings need no other position.
     top_level_marks: dict[str, yaml.Mark] = field(default_factory=dict)
     # Where a refused value was left out (an impossible date, a YAML 1.1 number): the file's
@@ -187,6 +191,8 @@ def load_yaml_file(
     except OSError as exc:
         loaded.error(1, 1, "unreadable", f"cannot read file: {exc.strerror or exc}")
         return loaded
+    if len(raw) <= max_bytes:
+        loaded.digest = hashlib.sha256(raw).hexdigest()
     return parse_yaml_bytes(raw, loaded, max_bytes=max_bytes)
 
 

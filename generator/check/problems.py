@@ -18,3 +18,12 @@ def problem(
     escaped. The path stays as the file is named (runs select diagnostics by it): formats.py
     escapes it where it is printed."""
     return Diagnostic(path, line, column, severity, code, printable(mask_secrets(message)))
+
+
+def kept_problem(
+    path: str, line: int, column: int, severity: Severity, code: str, message: str
+) -> Diagnostic:
+    """A Diagnostic that problem() made in an earlier run, read back from the record store.
+    Its unprintable characters are escaped again (cheap, and a kept file is input like any
+    other); its credentials were masked when it was made."""
+    return Diagnostic(path, line, column, severity, code, printable(message))

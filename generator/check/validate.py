@@ -69,10 +69,10 @@ def validate_runbook(
     cache_file, results of unchanged record files are reused (see check/cache.py) unless
     reuse_cached is False, and the file is updated with this run's results.
     """
-    checklist_files, record_files, selected = _files(options, only)
+    checklist_files, record_files, selected = runbook_files(options, only)
     diagnostics: list[Diagnostic] = []
     checklists = load_checklists(checklist_files, options, diagnostics)
-    context = _check_context(checklists, options, keep_records)
+    context = check_context(checklists, options, keep_records)
     # The context's repr holds every valid checklist in full: it is what results depend on.
     cache = None
     if cache_file is not None:
@@ -99,7 +99,7 @@ def validate_runbook(
     )
 
 
-def _files(
+def runbook_files(
     options: RunbookOptions, only: Sequence[Path] | None
 ) -> tuple[list[str], list[str], list[str] | None]:
     """The checklist files, the record files and the selected files (None: all of them),
@@ -116,7 +116,7 @@ def _files(
     return checklist_files, record_files, selected
 
 
-def _check_context(
+def check_context(
     checklists: dict[str, SourcedChecklist], options: RunbookOptions, keep_records: bool
 ) -> CheckContext:
     return CheckContext(
@@ -168,9 +168,9 @@ def _check_records(
                     kept[path] = stamp, result
         checked, pickled = check_in_workers(changed, context, jobs)
         if cache is not None:
-            kept.update((p, (stamp, result)) for p, stamp, result in checked if stamp is not None)
+            kept.update((p, (stamp, result)) for p, stamp, _, result in checked if stamp)
             cache.save(kept, changed=changed, pickled=pickled)
         if len(checked) == len(paths):  # every file was checked: no kept result to weave in
-            return [result for _, _, result in checked]
-        fresh = {path: result for path, _, result in checked}
+            return [result for *_, result in checked]
+        fresh = {path: result for path, *_, result in checked}
         return [fresh[path] if path in fresh else kept[path][1] for path in paths]

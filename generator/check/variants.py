@@ -17,9 +17,9 @@ from .summary import RecordSummary
 
 @dataclass(frozen=True)
 class Variant:
-    """A spelling that differs from the one its group is shown under."""
+    """A spelling that differs from the one its group is shown under, in the file at `path`."""
 
-    use: RecordSummary
+    path: str
     kind: NameKind
     loc: tuple
     spelling: str
@@ -67,5 +67,5 @@ def name_variants(uses: list[RecordSummary], aliases: Aliases) -> list[Variant]:
                 continue
             if spelling != shown[group]:
                 others = sum(1 for name, _, _ in members[group] if name == shown[group])
-                variants.append(Variant(use, kind, loc, spelling, shown[group], others))
+                variants.append(Variant(use.path, kind, loc, spelling, shown[group], others))
     return variants

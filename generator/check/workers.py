@@ -15,6 +15,7 @@ import os
 import pickle
 import signal
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from .file_check import CheckContext, RecordResult, check_record_file
@@ -22,8 +23,8 @@ from .files import Stamp
 from .gc_pause import collector_paused
 
 # A checked record file: its path, its stamp when it was read (None: its result is not kept),
-# and its result.
-Checked = tuple[str, "Stamp | None", RecordResult]
+# the digest of its bytes (None: not read whole), and its result.
+Checked = tuple[str, "Stamp | None", "str | None", RecordResult]
 PARALLEL_THRESHOLD = 400  # below this, starting workers costs more than it saves
 MIN_CHUNK = 25  # files a worker takes at once, at least
 
@@ -34,6 +35,9 @@ START_METHOD_VARIABLE = "RUNBOOK_START_METHOD"
 START_METHODS = ("fork", "spawn", "forkserver")
 
 _worker_context: CheckContext | None = None
+# What a worker turns each checked file into before sending it back (None: sent as it is).
+Convert = Callable[[Checked, CheckContext], Any]
+_worker_convert: Convert | None = None
 
 # The signals that end a run, as far as the platform has them.
 _ENDING_SIGNALS = {
@@ -61,11 +65,11 @@ def _block_ending_signals(block: bool) -> None:
         signal.pthread_sigmask(signal.SIG_BLOCK if block else signal.SIG_UNBLOCK, _ENDING_SIGNALS)
 
 
-def _init_worker(context: CheckContext) -> None:
+def _init_worker(context: CheckContext, convert: Convert | None) -> None:
     """A worker dies at once on SIGTERM or SIGHUP (the parent cleans up) and leaves Ctrl-C
     to the parent, which then stops it."""
-    global _worker_context
-    _worker_context = context
+    global _worker_context, _worker_convert
+    _worker_context, _worker_convert = context, convert
     for number in _ENDING_SIGNALS - {signal.SIGINT}:
         signal.signal(number, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -77,19 +81,27 @@ def _check_chunk(paths: list[str]) -> bytes:
     (check/cache.py) instead of pickling every result a second time."""
     assert _worker_context is not None
     with collector_paused():
-        checked = [(path, *check_record_file(path, _worker_context)) for path in paths]
+        checked = _checked(paths, _worker_context, _worker_convert)
     return pickle.dumps(checked, protocol=pickle.HIGHEST_PROTOCOL)
 
 
+def _checked(paths: list[str], context: CheckContext, convert: Convert | None) -> list[Any]:
+    checked = [(path, *check_record_file(path, context)) for path in paths]
+    return checked if convert is None else [convert(entry, context) for entry in checked]
+
+
 def check_in_workers(
-    paths: list[str], context: CheckContext, jobs: int | None
-) -> tuple[list[Checked], list[bytes]]:
-    """Each file checked, in order; and when workers checked them, the same as they pickled it."""
+    paths: list[str], context: CheckContext, jobs: int | None, convert: Convert | None = None
+) -> tuple[list[Any], list[bytes]]:
+    """Each file checked, in order (each turned by `convert` where it was checked, when given:
+    a worker sends back what the caller keeps, plain data, not the records it made); and when
+    workers checked them, the same as they pickled it. `convert` is a module-level function,
+    so that spawned workers can be given it."""
     workers = jobs or os.cpu_count() or 1
     if workers < 2 or len(paths) < PARALLEL_THRESHOLD:
-        return [(path, *check_record_file(path, context)) for path in paths], []
+        return _checked(paths, context, convert), []
     chunks = _shrinking_chunks(paths, workers)
-    checked: list[Checked] = []
+    checked: list[Any] = []
     pickled: list[bytes] = []
     # A signal while the pool is being made would leave its workers unknown to _stop_now
     # (and holding the caller's output open): it waits until the pool exists.
@@ -100,7 +112,7 @@ def check_in_workers(
 
     try:
         starter = get_context(start_method())
-        pool = starter.Pool(workers, initializer=_init_worker, initargs=(context,))
+        pool = starter.Pool(workers, initializer=_init_worker, initargs=(context, convert))
     except BaseException:
         _block_ending_signals(False)
         raise

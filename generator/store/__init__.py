@@ -1,0 +1,8 @@
+"""The record store: each record file's validated record, its diagnostics and the rows the
+cross-record rules and `runbook list` query, kept per file stamp in SQLite
+(`.runbook-cache/store.sqlite`) and brought up to date by every command that reads it.
+
+trust.py says what a kept result may be trusted under; database.py opens the file safely and
+empties it when it is not this runbook's own; records.py keeps the rows; validation.py and
+listing.py answer `runbook validate` and `runbook list` from them.
+"""

@@ -1,0 +1,126 @@
+"""`runbook list` answered from the record store: its filters and time window are one SQL
+query, and only the records it selects are read back (authoring/listing.py keeps the parsing
+of WHEN and the output; its select_records is the same selection over records in memory).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from ..authoring.listing import Filters
+from ..check.cross_record_rules import duplicate_id_diagnostics
+from ..check.file_check import load_checklists
+from ..check.loader import file_stem
+from ..check.validate import check_context, runbook_files
+from ..config import RunbookOptions
+from ..diagnostics import Diagnostic
+from ..models import ChangeRecord, SourcedRecord
+from ..names import name_key
+from .records import EPOCH, MICROSECOND, RecordStore, restored, stored
+from .validation import with_store
+
+# The runbook's order, newest first (check/validate.py _newest_first): by day, by the time it
+# shipped (records without one after those with), by id.
+_NEWEST_FIRST = "r.date DESC, r.shipped_us IS NULL, r.shipped_us DESC, r.record_id DESC"
+
+
+def listed_records(
+    options: RunbookOptions, store_file: Path | None, filters: Filters
+) -> tuple[list[SourcedRecord], int, list[str]]:
+    """The valid records matching `filters`, newest first; how many errors the runbook has
+    (invalid records are not listed); and the notes to show."""
+    checklist_files, record_files, _ = runbook_files(options, None)
+    diagnostics: list[Diagnostic] = []
+    checklists = load_checklists(checklist_files, options, diagnostics)
+    context = check_context(checklists, options, True)
+    duplicated = _duplicated(record_files)
+
+    def answer(store: RecordStore, _order: object) -> tuple[list[SourcedRecord], int]:
+        connection = store.connection
+        errors = connection.execute("SELECT COALESCE(SUM(errors), 0) FROM files").fetchone()[0]
+        where, parameters = _conditions(filters)
+        rows = connection.execute(
+            "SELECT f.path, f.shown, r.record_id, r.data FROM records r "
+            f"JOIN files f ON f.id = r.file_id WHERE {where} ORDER BY {_NEWEST_FIRST}",
+            parameters,
+        ).fetchall()
+        records = [
+            SourcedRecord(record_id, restored(shown), ChangeRecord.model_validate_json(data))
+            for path, shown, record_id, data in rows
+            if path not in duplicated
+        ]
+        return records, errors
+
+    (records, errors), notes = with_store(
+        store_file, options.root, context, record_files, None, answer
+    )
+    diagnostics += duplicate_id_diagnostics([], checklist_files, [])
+    errors += len(duplicated) + sum(d.severity == "error" for d in diagnostics)
+    return records, errors, notes
+
+
+def _duplicated(record_files: list[str]) -> set[bytes]:
+    """The record files whose id an earlier file has (duplicate_id_diagnostics): their
+    records are not listed."""
+    first: dict[str, str] = {}
+    return {
+        stored(path) for path in record_files if first.setdefault(file_stem(path), path) is not path
+    }
+
+
+def _conditions(filters: Filters) -> tuple[str, list[object]]:
+    """The WHERE clause of authoring/listing.py's Filters.match, and its parameters."""
+    conditions, parameters = ["1"], []
+    for kind, wanted in (("service", filters.service), ("owner", filters.owner)):
+        if wanted is not None:
+            conditions.append(_name_matches(kind))
+            parameters += [kind, name_key(wanted), name_key(wanted)]
+    if filters.tag is not None:
+        conditions.append(_name_matches("tag"))
+        parameters += ["tag", name_key(filters.tag), name_key(filters.tag)]
+    if filters.file is not None:
+        conditions.append(
+            "EXISTS (SELECT 1 FROM files_touched t WHERE t.file_id = r.file_id "
+            "AND instr(t.folded, ?) > 0)"
+        )
+        parameters.append(filters.file.casefold())
+    if filters.status is not None:
+        conditions.append("instr(r.status, ?) > 0")
+        parameters.append(filters.status.casefold())
+    for bound, before in ((filters.window.since, False), (filters.window.until, True)):
+        if bound is not None:
+            condition, values = _window_side(bound, before=before)
+            conditions.append(condition)
+            parameters += values
+    return " AND ".join(conditions), parameters
+
+
+def _name_matches(kind: str) -> str:
+    """listing.matches_name: the query's key within the word's key, or within the key of the
+    name an alias shows it under (any of a record's tags)."""
+    del kind  # a parameter: the kind is bound, not written into the query
+    return (
+        "EXISTS (SELECT 1 FROM names n WHERE n.file_id = r.file_id AND n.kind = ? "
+        "AND (instr(n.name_key, ?) > 0 OR instr(n.group_key, ?) > 0))"
+    )
+
+
+def _window_side(bound: dt.date | dt.datetime, *, before: bool) -> tuple[str, list[object]]:
+    """listing._after: a timestamp bound against shipped_at when the record has one, else
+    against its day (the bound's day in its own offset); a date bound against the day."""
+    compare = "<=" if before else ">="
+    if isinstance(bound, dt.datetime):
+        moment = (bound - EPOCH) // MICROSECOND
+        # A record's date is shipped_at's in its own offset, less than a day from UTC, as is
+        # the bound's: two days around the bound's day hold every match (and use the index).
+        try:
+            around = bound.date() + dt.timedelta(days=2 if before else -2)
+        except OverflowError:  # the first or last days a date can have
+            around = bound.date()
+        return (
+            f"r.date {compare} ? AND (CASE WHEN r.shipped_us IS NULL THEN r.date {compare} ? "
+            f"ELSE r.shipped_us {compare} ? END)",
+            [around.isoformat(), bound.date().isoformat(), moment],
+        )
+    return f"r.date {compare} ?", [bound.isoformat()]

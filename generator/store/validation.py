@@ -1,0 +1,295 @@
+"""`runbook validate` answered from the record store: the files' own diagnostics are read
+back, and the cross-record rules are queries, so a run on one record of 100,000 reads that
+record's rows and the few rows its names, id and checklists share with others.
+
+The answers are those of check/validate.py's validate_runbook (which builds use): the same
+rules, fed by SQL instead of every record's summary in memory.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+import sqlite3
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TypeVar
+
+from ..check.checklist_effects import dated_item_notes, removed_items
+from ..check.cross_record_rules import (
+    alias_target_diagnostics,
+    duplicate_id_diagnostics,
+    variant_diagnostics,
+)
+from ..check.file_check import CheckContext, load_checklists
+from ..check.loader import file_stem
+from ..check.paths import display_path
+from ..check.validate import ValidationReport, check_context, runbook_files
+from ..check.variants import Variant
+from ..check.workers import check_in_workers
+from ..config import RunbookOptions
+from ..diagnostics import Diagnostic, sort_diagnostics
+from ..models import Runbook, SourcedChecklist
+from ..names import NameKind, preferred_spelling
+from .database import StoreUnusable
+from .records import FileRows, RecordStore, checked_rows, restored, stored
+from .trust import CACHE_FOLDER, code_digest
+
+STORE_FILE = "store.sqlite"
+Answer = TypeVar("Answer")
+
+
+def store_path(options: RunbookOptions) -> Path | None:
+    """Where the runbook's record store lives: in the cache folder beside mkdocs.yml; none
+    outside a runbook (a file checked on its own keeps nothing)."""
+    return options.root / CACHE_FOLDER / STORE_FILE if options.config_file else None
+
+
+def context_digest(context: CheckContext) -> str:
+    """What every kept result depends on besides its file: runbook's code, the folder paths
+    are shown relative to, and the context (every valid checklist in full, the options, the
+    reference day). The store always keeps records, so that `list` and `validate` share it."""
+    kept = dataclasses.replace(context, keep_records=True)
+    return hashlib.sha256(repr([code_digest(), os.getcwd(), repr(kept)]).encode()).hexdigest()
+
+
+def with_store(
+    store_file: Path | None,
+    root: Path,
+    context: CheckContext,
+    paths: list[str],
+    jobs: int | None,
+    answer: Callable[[RecordStore, Callable[[str], int]], Answer],
+) -> tuple[Answer, list[str]]:
+    """`answer` asked of the store brought up to date for the record files `paths`, and the
+    notes to show. A store that cannot be used (damaged, locked longer than a moment by
+    another command, unwritable, a link) is said in one note and replaced by one in memory
+    for this run: every file is checked, and the answer is the same."""
+    context = dataclasses.replace(context, keep_records=True)
+    digest = context_digest(context)
+    fresh: dict[str, FileRows] = {}
+    notes: list[str] = []
+    order: dict[str, int] = {}
+
+    def listing_order(path: str) -> int:
+        if not order:
+            order.update((listed, index) for index, listed in enumerate(paths))
+        return order[path]
+
+    def check(stale: list[str]) -> list[FileRows]:
+        # Each file becomes its rows where it was checked: plain text and numbers come
+        # back from the workers, never whole records to unpickle.
+        return check_in_workers(stale, context, jobs, convert=checked_rows)[0]
+
+    attempts: list[Path | None] = [None]
+    if store_file is not None:
+        attempts.insert(0, store_file)
+    for attempt in attempts:
+        try:
+            if attempt is None:
+                store = RecordStore.in_memory(digest)
+            else:
+                store = RecordStore.open(attempt, root, digest)
+        except (StoreUnusable, OSError, sqlite3.Error) as exc:
+            notes.append(_unusable(attempt, exc))
+            continue
+        try:
+            with store.refreshed(paths, check, fresh):
+                return answer(store, listing_order), notes
+        except (OSError, sqlite3.Error) as exc:
+            if attempt is None:
+                raise
+            notes.append(_unusable(attempt, exc))
+        finally:
+            store.close()
+    raise AssertionError("the store in memory always answers")  # pragma: no cover
+
+
+def _unusable(store_file: Path | None, error: Exception) -> str:
+    shown = display_path(store_file) if store_file else "in memory"
+    reason = str(error) or type(error).__name__
+    if isinstance(error, sqlite3.OperationalError) and "locked" in reason:
+        reason = "another runbook command is writing it"
+    return f"record store {shown} not used ({reason}): every record file checked without it"
+
+
+def validate_with_store(
+    options: RunbookOptions,
+    store_file: Path | None,
+    *,
+    only: Sequence[Path] | None = None,
+    jobs: int | None = None,
+) -> ValidationReport:
+    """validate_runbook(options, only=only, keep_records=False), answered from the store at
+    `store_file` (None: one in memory, for this run)."""
+    checklist_files, record_files, selected = runbook_files(options, only)
+    diagnostics: list[Diagnostic] = []
+    checklists = load_checklists(checklist_files, options, diagnostics)
+    context = check_context(checklists, options, True)
+    shown = None if selected is None else {display_path(path) for path in selected}
+    chosen = {cid: sc for cid, sc in checklists.items() if shown is not None and sc.path in shown}
+
+    def answer(
+        store: RecordStore, order: Callable[[str], int]
+    ) -> tuple[list[Diagnostic], list[str]]:
+        records = set(record_files)
+        wanted = None if selected is None else [path for path in selected if path in records]
+        found = store.diagnostics(wanted)
+        found += variant_diagnostics(_variants(store, wanted, order), options)
+        if shown is None or (options.config_file and display_path(options.config_file) in shown):
+            found += _alias_targets(store, options, order)
+        if wanted is None:
+            found += duplicate_id_diagnostics([], checklist_files, record_files)
+        else:
+            found += duplicate_id_diagnostics([], checklist_files, [])
+            found += duplicate_id_diagnostics([], [], _same_ids(store, wanted, record_files))
+        notes = []
+        if chosen:
+            found += _removed_items(store, chosen, options, order)
+            for sourced in chosen.values():
+                notes += _dated_item_notes(store, sourced)
+        return found, notes
+
+    (found, checklist_notes), notes = with_store(
+        store_file, options.root, context, record_files, jobs, answer
+    )
+    diagnostics += found
+    if shown is None:
+        files_checked = len(checklist_files) + len(record_files)
+    else:
+        diagnostics = [d for d in diagnostics if d.path in shown]
+        files_checked = len(shown)
+    return ValidationReport(
+        Runbook([], checklists),
+        sort_diagnostics(diagnostics),
+        files_checked,
+        notes + checklist_notes,
+    )
+
+
+def _same_ids(store: RecordStore, wanted: list[str], paths: list[str]) -> list[str]:
+    """The record files that share an id with one of `wanted`, in the listing's order: what
+    duplicate_id_diagnostics needs to say the same of `wanted` as it does over every file."""
+    stems = list({stored(file_stem(path)) for path in wanted})
+    rows = store.connection.execute(
+        f"SELECT stem, path FROM files WHERE stem IN ({', '.join('?' * len(stems))})", stems
+    ).fetchall()
+    by_stem: dict[object, list[str]] = defaultdict(list)
+    for stem, path in rows:
+        by_stem[stem].append(restored(path))
+    shared = [path for same in by_stem.values() if len(same) > 1 for path in same]
+    return sorted(shared, key=paths.index)
+
+
+_LOCATIONS: dict[str, tuple] = {"service": ("service",), "owner": ("owner",)}
+
+
+def _variants(
+    store: RecordStore, wanted: list[str] | None, order: Callable[[str], int]
+) -> list[Variant]:
+    """check/variants.py's name_variants, by query: the groups spelled more than one way
+    (of every record, or of the `wanted` files' names), and in each the spellings other than
+    the one it is shown under."""
+    connection = store.connection
+    if wanted is None:
+        groups = connection.execute(
+            "SELECT kind, group_key FROM names GROUP BY kind, group_key "
+            "HAVING COUNT(DISTINCT spelling) > 1"
+        ).fetchall()
+    else:
+        used = store._by_path(
+            "SELECT DISTINCT n.kind, n.group_key, n.spelling FROM names n "
+            "JOIN files f ON f.id = n.file_id WHERE f.path IN ({})",
+            wanted,
+        )
+        groups = list(
+            dict.fromkeys(
+                (kind, key)
+                for kind, key, spelling in used
+                if any(
+                    connection.execute(
+                        "SELECT 1 FROM names WHERE kind = ? AND group_key = ? "
+                        f"AND spelling {operator} ? LIMIT 1",
+                        (kind, key, spelling),
+                    ).fetchone()
+                    for operator in ("<", ">")
+                )
+            )
+        )
+    selected = None if wanted is None else {stored(path) for path in wanted}
+    variants = []
+    for kind, key in groups:
+        uses = connection.execute(
+            "SELECT f.path, f.shown, n.position, n.spelling, n.canonical, n.aliased, s.date, "
+            "s.record_id FROM names n JOIN summaries s ON s.file_id = n.file_id "
+            "JOIN files f ON f.id = n.file_id WHERE n.kind = ? AND n.group_key = ?",
+            (kind, key),
+        ).fetchall()
+        uses.sort(key=lambda use: (order(restored(use[0])), use[2]))
+        shown = preferred_spelling((use[4], use[6], use[7]) for use in uses)
+        others = sum(1 for use in uses if use[4] == shown)
+        for path, shown_path, position, spelling, _, aliased, _, _ in uses:
+            if selected is not None and path not in selected:
+                continue
+            if not aliased and spelling != shown:
+                location = _LOCATIONS.get(kind, ("tags", position))
+                variants.append(
+                    Variant(restored(shown_path), kind, location, spelling, shown, others)
+                )
+    return variants
+
+
+def _alias_targets(
+    store: RecordStore, options: RunbookOptions, order: Callable[[str], int]
+) -> list[Diagnostic]:
+    connection = store.connection
+    used = set(connection.execute("SELECT DISTINCT kind, name_key FROM names WHERE counts_as_use"))
+    any_uses = connection.execute("SELECT EXISTS (SELECT 1 FROM summaries)").fetchone()[0]
+
+    def known(kind: NameKind) -> dict[str, str]:
+        rows = connection.execute(
+            "SELECT f.path, n.position, n.name_key, n.spelling FROM names n "
+            "JOIN files f ON f.id = n.file_id WHERE n.kind = ?",
+            (kind,),
+        ).fetchall()
+        rows.sort(key=lambda row: (order(restored(row[0])), row[1]))
+        return {key: spelling for _, _, key, spelling in rows}
+
+    return alias_target_diagnostics(options, used, known, any_uses=bool(any_uses))
+
+
+def _removed_items(
+    store: RecordStore,
+    chosen: dict[str, SourcedChecklist],
+    options: RunbookOptions,
+    order: Callable[[str], int],
+) -> list[Diagnostic]:
+    marks = ", ".join("?" * len(chosen))
+    rows = store.connection.execute(
+        "SELECT u.checklist_id, u.item_id, f.path, f.shown FROM unknown_items u "
+        f"JOIN files f ON f.id = u.file_id WHERE u.checklist_id IN ({marks})",
+        list(chosen),
+    ).fetchall()
+    users: dict[tuple[str, str], list[tuple[int, str]]] = defaultdict(list)
+    for checklist_id, item_id, path, shown in rows:
+        users[(checklist_id, item_id)].append((order(restored(path)), restored(shown)))
+    return removed_items(
+        chosen,
+        {item: (len(paths), min(paths)[1]) for item, paths in users.items()},
+        options.max_file_bytes,
+    )
+
+
+def _dated_item_notes(store: RecordStore, sourced: SourcedChecklist) -> list[str]:
+    connection = store.connection
+
+    def count(since: str) -> int:
+        return connection.execute(
+            "SELECT COUNT(*) FROM record_checklists c JOIN summaries s ON s.file_id = c.file_id "
+            "WHERE c.checklist_id = ? AND s.date >= ?",
+            (sourced.id, since),
+        ).fetchone()[0]
+
+    return dated_item_notes(sourced, count(""), lambda day: count(day.isoformat()))
