@@ -70,13 +70,13 @@ class ValidationCache:
             base = _read_signed(path, key)
             if base is None:
                 return cache
-            signature, (stored_context, chunks) = base
+            signed, (stored_context, chunks) = base
             results = _entries(chunks) if stored_context == digest else None
             if results is None:
                 return cache
-            cache.results, cache.base_signature, cache.base_size = results, signature, len(results)
+            cache.results, cache.base_signature, cache.base_size = results, signed, len(results)
             delta = _read_signed(cache.delta_path, key)
-            if delta is not None and delta[1][0] == signature:
+            if delta is not None and delta[1][0] == signed:
                 cache.delta = delta[1][1]
                 for entry_path, entry in cache.delta.items():
                     if entry is None:
@@ -158,10 +158,10 @@ def _read_signed(path: Path, key: bytes) -> tuple[bytes, Any] | None:
     signed with this user's key (then it is never unpickled)."""
     try:
         blob, _ = read_regular_file(path)
-        signature, payload = blob[:SIGNATURE_BYTES], blob[SIGNATURE_BYTES:]
-        if not hmac.compare_digest(signature, signature(key, payload)):
+        signed, payload = blob[:SIGNATURE_BYTES], blob[SIGNATURE_BYTES:]
+        if not hmac.compare_digest(signed, signature(key, payload)):
             return None
-        return signature, pickle.loads(payload)
+        return signed, pickle.loads(payload)
     except Exception:  # a damaged or outdated cache only means validating every file
         return None
 

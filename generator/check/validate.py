@@ -166,7 +166,8 @@ def _check_records(
                     changed.append(path)
                 else:
                     kept[path] = stamp, result
-        checked, pickled = check_in_workers(changed, context, jobs)
+        chunks, pickled = check_in_workers(changed, context, jobs)
+        checked = [entry for chunk in chunks for entry in chunk]
         if cache is not None:
             kept.update((p, (stamp, result)) for p, stamp, _, result in checked if stamp)
             cache.save(kept, changed=changed, pickled=pickled)

@@ -35,9 +35,9 @@ START_METHOD_VARIABLE = "RUNBOOK_START_METHOD"
 START_METHODS = ("fork", "spawn", "forkserver")
 
 _worker_context: CheckContext | None = None
-# What a worker turns each checked file into before sending it back (None: sent as it is).
-Convert = Callable[[Checked, CheckContext], Any]
-_worker_convert: Convert | None = None
+# What a worker makes of a chunk of checked files before sending it back (None: the list).
+Pack = Callable[[list[Checked], CheckContext], Any]
+_worker_pack: Pack | None = None
 
 # The signals that end a run, as far as the platform has them.
 _ENDING_SIGNALS = {
@@ -65,11 +65,11 @@ def _block_ending_signals(block: bool) -> None:
         signal.pthread_sigmask(signal.SIG_BLOCK if block else signal.SIG_UNBLOCK, _ENDING_SIGNALS)
 
 
-def _init_worker(context: CheckContext, convert: Convert | None) -> None:
+def _init_worker(context: CheckContext, pack: Pack | None) -> None:
     """A worker dies at once on SIGTERM or SIGHUP (the parent cleans up) and leaves Ctrl-C
     to the parent, which then stops it."""
-    global _worker_context, _worker_convert
-    _worker_context, _worker_convert = context, convert
+    global _worker_context, _worker_pack
+    _worker_context, _worker_pack = context, pack
     for number in _ENDING_SIGNALS - {signal.SIGINT}:
         signal.signal(number, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -81,27 +81,27 @@ def _check_chunk(paths: list[str]) -> bytes:
     (check/cache.py) instead of pickling every result a second time."""
     assert _worker_context is not None
     with collector_paused():
-        checked = _checked(paths, _worker_context, _worker_convert)
-    return pickle.dumps(checked, protocol=pickle.HIGHEST_PROTOCOL)
+        packed = _packed(paths, _worker_context, _worker_pack)
+    return pickle.dumps(packed, protocol=pickle.HIGHEST_PROTOCOL)
 
 
-def _checked(paths: list[str], context: CheckContext, convert: Convert | None) -> list[Any]:
+def _packed(paths: list[str], context: CheckContext, pack: Pack | None) -> Any:
     checked = [(path, *check_record_file(path, context)) for path in paths]
-    return checked if convert is None else [convert(entry, context) for entry in checked]
+    return checked if pack is None else pack(checked, context)
 
 
 def check_in_workers(
-    paths: list[str], context: CheckContext, jobs: int | None, convert: Convert | None = None
+    paths: list[str], context: CheckContext, jobs: int | None, pack: Pack | None = None
 ) -> tuple[list[Any], list[bytes]]:
-    """Each file checked, in order (each turned by `convert` where it was checked, when given:
-    a worker sends back what the caller keeps, plain data, not the records it made); and when
-    workers checked them, the same as they pickled it. `convert` is a module-level function,
-    so that spawned workers can be given it."""
+    """The files checked in chunks, in order: each chunk the list of its checked files, or
+    what `pack` made of it where it was checked (a worker then sends back what the caller
+    keeps, not the records it made); and when workers checked them, the chunks as they were
+    pickled. `pack` is a module-level function, so that spawned workers can be given it."""
     workers = jobs or os.cpu_count() or 1
     if workers < 2 or len(paths) < PARALLEL_THRESHOLD:
-        return _checked(paths, context, convert), []
+        return [_packed(paths, context, pack)], []
     chunks = _shrinking_chunks(paths, workers)
-    checked: list[Any] = []
+    packed: list[Any] = []
     pickled: list[bytes] = []
     # A signal while the pool is being made would leave its workers unknown to _stop_now
     # (and holding the caller's output open): it waits until the pool exists.
@@ -112,7 +112,7 @@ def check_in_workers(
 
     try:
         starter = get_context(start_method())
-        pool = starter.Pool(workers, initializer=_init_worker, initargs=(context, convert))
+        pool = starter.Pool(workers, initializer=_init_worker, initargs=(context, pack))
     except BaseException:
         _block_ending_signals(False)
         raise
@@ -120,13 +120,13 @@ def check_in_workers(
         _block_ending_signals(False)  # one that came is raised here
         for chunk in pool.imap(_check_chunk, chunks):
             pickled.append(chunk)
-            checked += pickle.loads(chunk)  # from our own workers, as multiprocessing's are
+            packed.append(pickle.loads(chunk))  # from our own workers, as multiprocessing's are
     except BaseException:
         _stop_now(pool)
         raise
     pool.close()
     pool.join()
-    return checked, pickled
+    return packed, pickled
 
 
 def _shrinking_chunks(paths: list[str], workers: int) -> list[list[str]]:

@@ -22,10 +22,14 @@ from pathlib import Path
 from ..repository_files import UnsafeWrite, make_folders
 from .trust import code_digest, signature, signing_key
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 # How long a command waits for another one's writes before it runs without the store.
 BUSY_SECONDS = 2.0
 COMPANIONS = ("-wal", "-shm", "-journal")
+# A database in memory attached to every connection, which workers' chunks of rows are
+# loaded into before they are copied in (store/records.py; SQLite attaches only outside a
+# transaction).
+CHUNK = "chunk"
 
 SCHEMA = """
 CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
@@ -40,7 +44,10 @@ CREATE TABLE files (
     size INTEGER, mtime_ns INTEGER, ctime_ns INTEGER, inode INTEGER,
     digest TEXT,
     diagnostics TEXT NOT NULL,
-    errors INTEGER NOT NULL
+    errors INTEGER NOT NULL,
+    -- 0: a valid record whose validated data is not kept (a `validate` run needs none, the
+    -- first `list` after it reads the file again).
+    kept INTEGER NOT NULL
 );
 -- What the cross-record rules need of each record that validated (check/summary.py).
 CREATE INDEX files_by_stem ON files (stem);
@@ -134,6 +141,7 @@ def connect_in_memory() -> sqlite3.Connection:
 def _configure(connection: sqlite3.Connection, *, wal: bool) -> None:
     connection.execute("PRAGMA trusted_schema = OFF")
     connection.execute("PRAGMA foreign_keys = ON")
+    connection.execute(f"ATTACH DATABASE ':memory:' AS {CHUNK}")
     if wal:
         # Readers never wait for a writer; a commit needs no fsync of the database itself.
         if connection.execute("PRAGMA journal_mode = WAL").fetchone()[0].lower() != "wal":
@@ -185,13 +193,17 @@ def reset(connection: sqlite3.Connection, context_digest: str, key: bytes | None
     for kind, name in objects:  # the newest first: the tables that refer to others go first
         quoted = '"' + name.replace('"', '""') + '"'
         connection.execute(f"DROP {kind.upper()} IF EXISTS {quoted}")
-    for statement in SCHEMA.split(";"):
-        if statement.strip():
-            connection.execute(statement)
+    make_schema(connection)
     meta = context_meta(context_digest)
     if key is not None:
         meta["signature"] = _signed(meta, key)
     connection.executemany("INSERT INTO meta VALUES (?, ?)", meta.items())
+
+
+def make_schema(connection: sqlite3.Connection) -> None:
+    for statement in SCHEMA.split(";"):
+        if statement.strip():
+            connection.execute(statement)
 
 
 def _signed(meta: dict[str, str], key: bytes) -> str:

@@ -53,7 +53,7 @@ def listed_records(
         return records, errors
 
     (records, errors), notes = with_store(
-        store_file, options.root, context, record_files, None, answer
+        store_file, options.root, context, record_files, None, answer, need_records=True
     )
     diagnostics += duplicate_id_diagnostics([], checklist_files, [])
     errors += len(duplicated) + sum(d.severity == "error" for d in diagnostics)

@@ -18,7 +18,7 @@ import json
 import os
 import sqlite3
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..check.cross_record_rules import counts_as_use
@@ -29,47 +29,109 @@ from ..check.paths import display_path
 from ..check.problems import kept_problem
 from ..check.workers import Checked
 from ..diagnostics import Diagnostic
-from ..names import Aliases, name_key
+from ..names import Aliases, NameKind, name_key
 from . import database
 
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 MICROSECOND = dt.timedelta(microseconds=1)
 
 
+# The tables a checked file has rows in, parents first; the first column of each is the file's
+# id (files.id, or file_id referring to it).
+TABLES = (
+    "files",
+    "summaries",
+    "names",
+    "record_checklists",
+    "unknown_items",
+    "records",
+    "files_touched",
+)
+CHUNK = database.CHUNK
+# Python 3.11+ with an SQLite that can: a worker sends its chunk's database as one bytes object.
+SERIALISES = hasattr(sqlite3.Connection, "serialize")
+
+
 @dataclass
-class FileRows:
-    """The rows of one checked record file, ready to insert (its id is given on insert)."""
+class CheckedChunk:
+    """The rows of a chunk of checked record files, made where they were checked (a worker):
+    each file's path and stamp, and its rows with file ids from 1, as an SQLite database in
+    memory serialised to one bytes object (nothing for the parent to unpickle row by row; it
+    attaches the database and copies it in C), or, where sqlite3 cannot serialise, as rows."""
 
-    path: str
-    stamp: Stamp | None
-    file: tuple
-    summary: tuple | None = None
-    names: list[tuple] = field(default_factory=list)
-    checklists: list[tuple] = field(default_factory=list)
-    unknown_items: list[tuple] = field(default_factory=list)
-    record: tuple | None = None
-    files_touched: list[tuple] = field(default_factory=list)
+    stamps: list[tuple[str, Stamp | None]]
+    database: bytes | None
+    tables: dict[str, list[tuple]] | None
 
 
-def checked_rows(checked: Checked, context: CheckContext) -> FileRows:
-    """A file's rows, made where it was checked (a worker, given this function)."""
-    return file_rows(checked, context.aliases, context.folder)
+def checked_chunk(checked: list[Checked], context: CheckContext) -> CheckedChunk:
+    """A chunk's rows (given to the workers as what they send back)."""
+    tables: dict[str, list[tuple]] = {table: [] for table in TABLES}
+    names = _NameColumns(context.aliases)
+    for file_id, entry in enumerate(checked, 1):
+        _add_rows(tables, file_id, entry, names, context.folder)
+    stamps = [(path, stamp) for path, stamp, _, _ in checked]
+    if not SERIALISES:
+        return CheckedChunk(stamps, None, tables)
+    connection = sqlite3.connect(":memory:", isolation_level=None)
+    try:
+        database.make_schema(connection)
+        connection.execute("BEGIN")
+        for table, rows in tables.items():
+            _insert(connection, table, rows)
+        connection.execute("COMMIT")
+        return CheckedChunk(stamps, connection.serialize(), None)
+    finally:
+        connection.close()
 
 
-def file_rows(checked: Checked, aliases: Aliases, folder: str) -> FileRows:
-    """A checked file as the store's rows: its diagnostics, its summary, its record."""
+def _insert(connection: sqlite3.Connection, table: str, rows: list[tuple]) -> None:
+    if rows:
+        marks = ", ".join("?" * len(rows[0]))
+        connection.executemany(f"INSERT INTO {table} VALUES ({marks})", rows)
+
+
+class _NameColumns(dict):
+    """A name's columns after its spelling (key, group key, shown name, aliased, counts as
+    a use), worked out once per spelling in a chunk: the same few services, owners and tags
+    recur in every record."""
+
+    def __init__(self, aliases: Aliases):
+        super().__init__()
+        self.aliases = aliases
+
+    def __missing__(self, named: tuple[NameKind, str]) -> tuple:
+        kind, spelling = named
+        aliases = self.aliases
+        self[named] = columns = (
+            name_key(spelling),
+            aliases.key(kind, spelling),
+            aliases.canonical(kind, spelling),
+            aliases.target(kind, spelling) is not None,
+            counts_as_use(aliases, kind, spelling),
+        )
+        return columns
+
+
+def _add_rows(
+    tables: dict[str, list[tuple]],
+    file_id: int,
+    checked: Checked,
+    names: _NameColumns,
+    folder: str,
+) -> None:
+    """A checked file's rows: its diagnostics, its summary, its record when it was kept."""
     path, stamp, digest, (sourced, diagnostics, summary) = checked
     size, mtime, ctime, inode = stamp if stamp is not None else (None,) * 4
     errors = sum(d.severity == "error" for d in diagnostics)
     problems = json.dumps([[getattr(d, f) for f in _DIAGNOSTIC_FIELDS] for d in diagnostics])
-    shown = display_path(path, folder)
-    rows = FileRows(
-        path,
-        stamp,
+    kept = sourced is not None or errors > 0 or summary is None
+    tables["files"].append(
         (
+            file_id,
             stored(path),
             stored(file_stem(path)),
-            stored(shown),
+            stored(display_path(path, folder)),
             size,
             mtime,
             ctime,
@@ -77,45 +139,39 @@ def file_rows(checked: Checked, aliases: Aliases, folder: str) -> FileRows:
             digest,
             problems,
             errors,
-        ),
+            kept,
+        )
     )
     if summary is not None:
-        rows.summary = (summary.record_id, summary.date.isoformat())
-        for kind, loc, spelling in summary.named():
-            rows.names.append(
-                (
-                    kind,
-                    loc[1] if len(loc) > 1 else 0,
-                    spelling,
-                    name_key(spelling),
-                    aliases.key(kind, spelling),
-                    aliases.canonical(kind, spelling),
-                    aliases.target(kind, spelling) is not None,
-                    counts_as_use(aliases, kind, spelling),
-                )
-            )
-        rows.checklists = [(checklist_id,) for checklist_id in summary.checklists]
-        rows.unknown_items = list(summary.unknown_items)
+        tables["summaries"].append((file_id, summary.record_id, summary.date.isoformat()))
+        tables["names"] += [
+            (file_id, kind, loc[1] if len(loc) > 1 else 0, spelling, *names[kind, spelling])
+            for kind, loc, spelling in summary.named()
+        ]
+        tables["record_checklists"] += [(file_id, checklist) for checklist in summary.checklists]
+        tables["unknown_items"] += [(file_id, *item) for item in summary.unknown_items]
     if sourced is not None:
         record = sourced.record
         shipped = record.shipped_at
-        rows.record = (
-            sourced.id,
-            record.date.isoformat(),
-            (shipped - EPOCH) // MICROSECOND if shipped else None,
-            _offset(shipped) if shipped else None,
-            record.service,
-            record.owner,
-            record.status,
-            record.environment,
-            record.title,
-            json.dumps(record.model_dump(mode="json"), ensure_ascii=False),
+        tables["records"].append(
+            (
+                file_id,
+                sourced.id,
+                record.date.isoformat(),
+                (shipped - EPOCH) // MICROSECOND if shipped else None,
+                _offset(shipped) if shipped else None,
+                record.service,
+                record.owner,
+                record.status,
+                record.environment,
+                record.title,
+                json.dumps(record.model_dump(mode="json"), ensure_ascii=False),
+            )
         )
-        rows.files_touched = [
-            (position, touched, touched.casefold())
+        tables["files_touched"] += [
+            (file_id, position, touched, touched.casefold())
             for position, touched in enumerate(record.files_touched)
         ]
-    return rows
 
 
 def stored(path: str) -> str | bytes:
@@ -171,29 +227,33 @@ class RecordStore:
             return self._made_here
         return database.trusted(self.connection, self.context_digest, self.key)
 
-    def _stamps(self) -> dict[str, Stamp | None]:
-        rows = self.connection.execute("SELECT path, size, mtime_ns, ctime_ns, inode FROM files")
+    def _stamps(self, need_records: bool) -> dict[str, Stamp | None]:
+        """Each file's stamp as kept; None for one to read again (unreadable last time, or,
+        when `need_records`, a valid record whose data was not kept)."""
+        rows = self.connection.execute(
+            "SELECT path, size, mtime_ns, ctime_ns, inode, kept FROM files"
+        )
         return {
             path if path.__class__ is str else os.fsdecode(path): None
-            if size is None
+            if size is None or (need_records and not kept)
             else (size, mtime, ctime, inode)
-            for path, size, mtime, ctime, inode in rows
+            for path, size, mtime, ctime, inode, kept in rows
         }
 
     @contextlib.contextmanager
     def refreshed(
         self,
         paths: list[str],
-        check: Callable[[list[str]], list[FileRows]],
-        fresh: dict[str, FileRows],
+        check: Callable[[list[str]], list[CheckedChunk]],
+        need_records: bool,
     ) -> Iterator[None]:
         """Inside: a transaction in which the store holds a row for each of `paths` (and no
-        other), each as the file is now or as this run read it. `check` makes the rows of
-        files read again; `fresh` holds those of this run (kept across a second attempt)."""
+        other), each as the file is now or as this run read it, with every valid record's
+        data when `need_records`. `check` makes the rows of files read again."""
         connection = self.connection
         connection.execute("BEGIN")
         try:
-            stored = self._stamps() if self._trusted() else None
+            stored = self._stamps(need_records) if self._trusted() else None
             version = connection.execute("PRAGMA data_version").fetchone()[0]
             observed = {path: file_stamp(path) for path in paths}
             if stored is not None and _all_current(stored, observed):
@@ -202,26 +262,19 @@ class RecordStore:
                 return
             connection.execute("COMMIT")  # checking happens outside any transaction
             stored = stored or {}
-            stale = [
-                path
-                for path, stamp in observed.items()
-                if stamp is None
-                or (
-                    stored.get(path) != stamp and not (path in fresh and fresh[path].stamp == stamp)
-                )
-            ]
-            fresh.update((rows.path, rows) for rows in check(stale))
+            fresh = check([path for path in paths if not _current(stored, observed, path)])
             connection.execute("BEGIN IMMEDIATE")  # waits BUSY_SECONDS at most for another writer
             if stored and connection.execute("PRAGMA data_version").fetchone()[0] == version:
                 pass  # no other command wrote since this run read the stamps
             elif self._trusted():
-                stored = self._stamps()
+                stored = self._stamps(need_records)
             else:
                 database.reset(connection, self.context_digest, self.key)
                 self._made_here = True
                 stored = {}
-            late = [p for p in paths if p not in fresh and not _current(stored, observed, p)]
-            fresh.update((rows.path, rows) for rows in check(late))
+            read = {path for chunk in fresh for path, _ in chunk.stamps}
+            late = [p for p in paths if p not in read and not _current(stored, observed, p)]
+            fresh += check(late)
             self._write(stored, paths, fresh)
             yield
             connection.execute("COMMIT")
@@ -231,44 +284,38 @@ class RecordStore:
                     connection.execute("ROLLBACK")
             raise
 
-    def _write(self, kept: dict[str, Stamp | None], paths: list[str], fresh: dict) -> None:
-        """Delete the rows of files gone, and replace those this run read again."""
+    def _write(
+        self, kept: dict[str, Stamp | None], paths: list[str], fresh: list[CheckedChunk]
+    ) -> None:
+        """Delete the rows of files gone and of files read again, and copy in the chunks."""
         listed = set(paths)
-        gone = [path for path in kept if path not in listed]
-        new = [
-            fresh[path]
-            for path in paths
-            if path in fresh and (fresh[path].stamp is None or kept.get(path) != fresh[path].stamp)
-        ]
+        read = [path for chunk in fresh for path, _ in chunk.stamps]
         connection = self.connection
         connection.executemany(
             "DELETE FROM files WHERE path = ?",
-            [(stored(path),) for path in gone + [rows.path for rows in new if rows.path in kept]],
+            [(stored(path),) for path in kept if path not in listed]
+            + [(stored(path),) for path in read if path in kept],
         )
-        start = connection.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM files").fetchone()[0]
-        files, summaries, names, checklists, unknown, records, touched = ([] for _ in range(7))
-        for file_id, rows in enumerate(new, start):
-            files.append((file_id, *rows.file))
-            if rows.summary is not None:
-                summaries.append((file_id, *rows.summary))
-                names += [(file_id, *name) for name in rows.names]
-                checklists += [(file_id, *item) for item in rows.checklists]
-                unknown += [(file_id, *item) for item in rows.unknown_items]
-            if rows.record is not None:
-                records.append((file_id, *rows.record))
-                touched += [(file_id, *item) for item in rows.files_touched]
-        for table, rows_of_table in (
-            ("files", files),
-            ("summaries", summaries),
-            ("names", names),
-            ("record_checklists", checklists),
-            ("unknown_items", unknown),
-            ("records", records),
-            ("files_touched", touched),
-        ):
-            if rows_of_table:
-                marks = ", ".join("?" * len(rows_of_table[0]))
-                connection.executemany(f"INSERT INTO {table} VALUES ({marks})", rows_of_table)
+        offset = connection.execute("SELECT COALESCE(MAX(id), 0) FROM files").fetchone()[0]
+        for chunk in fresh:
+            self._copy(chunk, offset)
+            offset += len(chunk.stamps)
+
+    def _copy(self, chunk: CheckedChunk, offset: int) -> None:
+        """A chunk's rows into the store, its file ids moved past `offset`."""
+        connection = self.connection
+        if chunk.database is None:
+            assert chunk.tables is not None
+            for table, rows in chunk.tables.items():
+                _insert(connection, table, [(row[0] + offset, *row[1:]) for row in rows])
+            return
+        connection.deserialize(chunk.database, name=CHUNK)
+        for table in TABLES:
+            columns = [row[1] for row in connection.execute(f"PRAGMA {CHUNK}.table_info({table})")]
+            shown = ", ".join([f"{columns[0]} + ?", *columns[1:]])
+            connection.execute(
+                f"INSERT INTO main.{table} SELECT {shown} FROM {CHUNK}.{table}", (offset,)
+            )
 
     def diagnostics(self, paths: list[str] | None) -> list[Diagnostic]:
         """The files' own diagnostics: of `paths`, or of every file."""

@@ -34,7 +34,7 @@ from ..diagnostics import Diagnostic, sort_diagnostics
 from ..models import Runbook, SourcedChecklist
 from ..names import NameKind, preferred_spelling
 from .database import StoreUnusable
-from .records import FileRows, RecordStore, checked_rows, restored, stored
+from .records import CheckedChunk, RecordStore, checked_chunk, restored, stored
 from .trust import CACHE_FOLDER, code_digest
 
 STORE_FILE = "store.sqlite"
@@ -50,8 +50,9 @@ def store_path(options: RunbookOptions) -> Path | None:
 def context_digest(context: CheckContext) -> str:
     """What every kept result depends on besides its file: runbook's code, the folder paths
     are shown relative to, and the context (every valid checklist in full, the options, the
-    reference day). The store always keeps records, so that `list` and `validate` share it."""
-    kept = dataclasses.replace(context, keep_records=True)
+    reference day). Whether records are kept is not part of it: `list` and `validate` share
+    one store, each file saying whether its record's data is kept."""
+    kept = dataclasses.replace(context, keep_records=False)
     return hashlib.sha256(repr([code_digest(), os.getcwd(), repr(kept)]).encode()).hexdigest()
 
 
@@ -62,14 +63,17 @@ def with_store(
     paths: list[str],
     jobs: int | None,
     answer: Callable[[RecordStore, Callable[[str], int]], Answer],
+    *,
+    need_records: bool = False,
 ) -> tuple[Answer, list[str]]:
     """`answer` asked of the store brought up to date for the record files `paths`, and the
     notes to show. A store that cannot be used (damaged, locked longer than a moment by
     another command, unwritable, a link) is said in one note and replaced by one in memory
-    for this run: every file is checked, and the answer is the same."""
-    context = dataclasses.replace(context, keep_records=True)
+    for this run: every file is checked, and the answer is the same. `need_records`: the
+    answer reads records' data (`list`); `validate` reads only rows, and its workers make
+    and send back no more than those."""
+    context = dataclasses.replace(context, keep_records=need_records)
     digest = context_digest(context)
-    fresh: dict[str, FileRows] = {}
     notes: list[str] = []
     order: dict[str, int] = {}
 
@@ -78,10 +82,10 @@ def with_store(
             order.update((listed, index) for index, listed in enumerate(paths))
         return order[path]
 
-    def check(stale: list[str]) -> list[FileRows]:
-        # Each file becomes its rows where it was checked: plain text and numbers come
-        # back from the workers, never whole records to unpickle.
-        return check_in_workers(stale, context, jobs, convert=checked_rows)[0]
+    def check(stale: list[str]) -> list[CheckedChunk]:
+        # Each chunk of files becomes its rows where it was checked: a small database comes
+        # back from each worker, never records to unpickle.
+        return check_in_workers(stale, context, jobs, pack=checked_chunk)[0]
 
     attempts: list[Path | None] = [None]
     if store_file is not None:
@@ -96,7 +100,7 @@ def with_store(
             notes.append(_unusable(attempt, exc))
             continue
         try:
-            with store.refreshed(paths, check, fresh):
+            with store.refreshed(paths, check, need_records):
                 return answer(store, listing_order), notes
         except (OSError, sqlite3.Error) as exc:
             if attempt is None:
