@@ -8,9 +8,14 @@ For each size, whole processes as a user runs them:
   run, the other records' results kept in the record store;
 - `runbook list --since` over the runbook's last week (the synthetic records run from 2020 into
   the future, so "last week" is the week before the newest record);
+- `runbook build`: a full build, a rebuild with no change, a rebuild after adding one record
+  and after editing one, and search's first results on the built site (as `make bench`
+  measures them: a freshly opened page in headless Chromium);
 
-with the peak resident memory of each. `--runbook PATH` measures another installation (the
-same figures before a change) and `--json FILE` writes them there instead of RESULTS.md.
+with the peak resident memory of each. `--no-build` leaves the builds out (they take most of
+the time: a full build of 100,000 records takes tens of minutes). `--runbook PATH` measures
+another installation (the same figures before a change) and `--json FILE` writes them there
+instead of RESULTS.md.
 """
 
 from __future__ import annotations
@@ -28,7 +33,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.corpus import write_corpus
+import yaml
+
+from benchmarks.corpus import make_record_file, write_corpus
 
 HERE = Path(__file__).resolve().parent
 WORK = HERE / "corpus"
@@ -66,7 +73,7 @@ def corpus(count: int) -> tuple[Path, float]:
     return root, time.perf_counter() - start
 
 
-def measure(runbook: str, count: int, repeats: int) -> dict[str, object]:
+def measure(runbook: str, count: int, repeats: int, *, build: bool) -> dict[str, object]:
     root, written = corpus(count)
     records = sorted((root / "records").rglob("*.yaml"), key=lambda path: path.name)
     newest = records[-1]
@@ -99,6 +106,36 @@ def measure(runbook: str, count: int, repeats: int) -> dict[str, object]:
         "list_rss": max(listed_rss),
         "python": python,
         "store_bytes": store.stat().st_size if store.is_file() else None,
+        "build": measure_builds(runbook, root, count, repeats) if build else None,
+    }
+
+
+def measure_builds(runbook: str, root: Path, count: int, repeats: int) -> dict[str, object]:
+    """Full build, no-change rebuild, add-one and edit-one rebuilds (each `repeats` times but
+    the full one), and search's first results on the site."""
+    from benchmarks.search_at_scale import first_results, queries_for
+
+    full = run_child([runbook, "build", "--full", "-q"], root)
+    unchanged = [run_child([runbook, "build", "-q"], root) for _ in range(repeats)]
+    added, edited = [], []
+    for index in range(repeats):
+        make_record_file(root, count + 1000 + index)
+        added.append(run_child([runbook, "build", "-q"], root))
+        newest = max((root / "records").rglob("*.yaml"), key=lambda path: path.stem)
+        text = newest.read_text(encoding="utf-8")
+        newest.write_text(text.replace("title: ", f"title: Edited {index}: ", 1), "utf-8")
+        edited.append(run_child([runbook, "build", "-q"], root))
+    record = yaml.safe_load(newest.read_text(encoding="utf-8"))
+    searched = first_results(root / "site", queries_for(record))
+    return {
+        "full": full[0],
+        "full_rss": full[1],
+        "unchanged": [seconds for seconds, _ in unchanged],
+        "added": [seconds for seconds, _ in added],
+        "edited": [seconds for seconds, _ in edited],
+        "rebuild_rss": max(rss for _, rss in unchanged + added + edited),
+        "search_ms": statistics.median(m["ms"] for m in searched.values()),
+        "search_max_ms": max(m["ms"] for m in searched.values()),
     }
 
 
@@ -128,6 +165,22 @@ def section(rows: list[dict[str, object]]) -> str:
             f"| **{_median(row['one'])}** | {row['one_rss'] // 1024} MiB "
             f"| **{_median(row['list'])}** | {row['list_rss'] // 1024} MiB | {store} |"
         )
+    built = [row for row in rows if row["build"]]
+    if built:
+        lines += [
+            "",
+            "| records | `runbook build`, full | peak RSS | rebuild, no change | add one record "
+            "| edit one record | peak RSS of rebuilds | search, first results (median, max) |",
+            "|---:|---|---:|---|---|---|---:|---|",
+        ]
+        for row in built:
+            build = row["build"]
+            lines.append(
+                f"| {row['records']:,} | {build['full']:.0f} s | {build['full_rss'] // 1024} MiB "
+                f"| **{_median(build['unchanged'])}** | **{_median(build['added'])}** "
+                f"| **{_median(build['edited'])}** | {build['rebuild_rss'] // 1024} MiB "
+                f"| {build['search_ms']:.0f} ms, {build['search_max_ms']:.0f} ms |"
+            )
     python = [sample for row in rows for sample in row["python"]]
     lines += [
         "",
@@ -169,10 +222,11 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="*", default=list(SIZES))
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--json", type=Path, default=None, help="write the figures here instead")
+    parser.add_argument("--no-build", action="store_true", help="validate and list only")
     args = parser.parse_args()
     rows = []
     for count in args.sizes:
-        rows.append(measure(args.runbook, count, args.repeats))
+        rows.append(measure(args.runbook, count, args.repeats, build=not args.no_build))
         print(json.dumps(rows[-1]), flush=True)
     if args.json is not None:
         args.json.write_text(json.dumps(rows, indent=1), encoding="utf-8")

@@ -26,7 +26,6 @@ from .authoring.schema import SCHEMA_MODELS, json_schema
 from .authoring.writing import WriteReport
 from .check.files import YAML_SUFFIXES, discover
 from .check.paths import display_path, location
-from .check.validate import validate_runbook
 from .config import ConfigurationError, RunbookOptions, read_options
 from .diagnostics import has_errors, printable, summary_line
 from .formats import FORMATS, format_diagnostics
@@ -74,15 +73,20 @@ def _runbook_here(options: RunbookOptions) -> None:
 def _valid_records(
     config_file: str | None, done: str
 ) -> tuple[RunbookOptions, list[SourcedRecord]]:
-    """The runbook's options and its valid records (newest first), for commands that read
-    them; invalid records are left out, said in one line (they are not `done`)."""
+    """The runbook's options and its valid records (newest first, read from the record
+    store), for commands that read them; invalid records are left out, said in one line
+    (they are not `done`)."""
+    from .authoring.listing import Filters
+    from .store.listing import listed_records
+
     options = _options(config_file)
     _runbook_here(options)
-    report = validate_runbook(options)
-    errors = sum(d.severity == "error" for d in report.diagnostics)
+    records, errors, notes = listed_records(options, store_path(options), Filters())
+    for note in notes:
+        click.echo(f"note: {note}", err=True)
     if errors:
         click.echo(f"runbook: {errors} errors; invalid records are not {done}", err=True)
-    return options, report.runbook.records
+    return options, records
 
 
 def _usage_error(message: str) -> NoReturn:
