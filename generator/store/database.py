@@ -53,7 +53,7 @@ CREATE TABLE files (
 CREATE INDEX files_by_stem ON files (stem);
 CREATE TABLE summaries (
     file_id INTEGER PRIMARY KEY REFERENCES files(id) ON DELETE CASCADE,
-    record_id TEXT NOT NULL,
+    record_id NOT NULL,          -- text, or bytes as for paths (records.stored)
     date TEXT NOT NULL
 );
 -- Each use of a service, owner or tag: its spelling, its name key, the key of its group
@@ -87,7 +87,7 @@ CREATE TABLE unknown_items (
 -- and the validated record as JSON (model_dump(mode="json")).
 CREATE TABLE records (
     file_id INTEGER PRIMARY KEY REFERENCES files(id) ON DELETE CASCADE,
-    record_id TEXT NOT NULL,
+    record_id NOT NULL,          -- text, or bytes as for paths (records.stored)
     date TEXT NOT NULL,
     shipped_us INTEGER,          -- shipped_at, microseconds since the epoch
     shipped_offset TEXT,         -- shipped_at's own offset, +HH:MM

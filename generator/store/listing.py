@@ -46,7 +46,9 @@ def listed_records(
             parameters,
         ).fetchall()
         records = [
-            SourcedRecord(record_id, restored(shown), ChangeRecord.model_validate_json(data))
+            SourcedRecord(
+                restored(record_id), restored(shown), ChangeRecord.model_validate_json(data)
+            )
             for path, shown, record_id, data in rows
             if path not in duplicated
         ]

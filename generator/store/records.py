@@ -143,7 +143,7 @@ def _add_rows(
         )
     )
     if summary is not None:
-        tables["summaries"].append((file_id, summary.record_id, summary.date.isoformat()))
+        tables["summaries"].append((file_id, stored(summary.record_id), summary.date.isoformat()))
         tables["names"] += [
             (file_id, kind, loc[1] if len(loc) > 1 else 0, spelling, *names[kind, spelling])
             for kind, loc, spelling in summary.named()
@@ -156,7 +156,7 @@ def _add_rows(
         tables["records"].append(
             (
                 file_id,
-                sourced.id,
+                stored(sourced.id),
                 record.date.isoformat(),
                 (shipped - EPOCH) // MICROSECOND if shipped else None,
                 _offset(shipped) if shipped else None,

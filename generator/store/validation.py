@@ -232,7 +232,7 @@ def _variants(
             (kind, key),
         ).fetchall()
         uses.sort(key=lambda use: (order(restored(use[0])), use[2]))
-        shown = preferred_spelling((use[4], use[6], use[7]) for use in uses)
+        shown = preferred_spelling((use[4], use[6], restored(use[7])) for use in uses)
         others = sum(1 for use in uses if use[4] == shown)
         for path, shown_path, position, spelling, _, aliased, _, _ in uses:
             if selected is not None and path not in selected:
