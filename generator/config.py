@@ -10,13 +10,22 @@ such as `!!python/name:` (Material's emoji settings) and `!ENV` are read as iner
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from .diagnostics import WARNING_CODES
 from .names import Aliases
@@ -28,6 +37,54 @@ DEFAULT_MAX_BYTES = 1024 * 1024
 
 class ConfigurationError(Exception):
     """mkdocs.yml is missing, unreadable or has invalid runbook options (exit status 2)."""
+
+
+# What git may be asked to fetch from: a URL with one of these schemes, or scp-like
+# `user@host:path`. Never `ext::` (it runs a command) nor anything git reads as an option.
+GIT_URL = re.compile(r"(?:(?:https?|ssh|git|file)://|[\w.-]+@[\w.-]+:)[^\s\x00-\x1f]+")
+PASSWORD_IN_URL = re.compile(r"\w+://[^/@\s]*:[^/@\s]*@")
+GIT_REF = re.compile(r"[\w][\w./-]{0,199}")
+
+
+class SourceOption(BaseModel):
+    """One runbook an aggregating runbook gathers (see README, "Many repositories")."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(
+        pattern=r"^[a-z0-9][a-z0-9-]{0,62}$",
+        description="a-z 0-9 -: the prefix of its record ids and page URLs.",
+    )
+    git: str | None = Field(None, description="A repository URL (https, ssh, git, file).")
+    path: str | None = Field(None, description="A local folder, read in place.")
+    ref: str | None = Field(None, description="Branch, tag or commit (default: remote HEAD).")
+    dir: str = Field("", description="The folder holding that runbook's mkdocs.yml.")
+
+    @model_validator(mode="after")
+    def _one_place(self) -> SourceOption:
+        if (self.git is None) == (self.path is None):
+            raise ValueError(f"source {self.name!r} needs exactly one of `git:` and `path:`")
+        if self.git is not None and not GIT_URL.fullmatch(self.git):
+            raise ValueError(
+                f"source {self.name!r}: git must be an https, http, ssh, git or file URL "
+                "(or user@host:path)"
+            )
+        if self.git is not None and PASSWORD_IN_URL.match(self.git):
+            raise ValueError(
+                f"source {self.name!r}: no password in the git URL; credentials come from "
+                "git's own configuration (a credential helper or an SSH key)"
+            )
+        if self.ref is not None and (self.git is None or not GIT_REF.fullmatch(self.ref)):
+            raise ValueError(
+                f"source {self.name!r}: ref is a branch, tag or commit name of a git source"
+            )
+        folder = Path(self.dir)
+        if folder.is_absolute() or ".." in folder.parts or "\\" in self.dir:
+            raise ValueError(
+                f"source {self.name!r}: dir must be a relative folder inside the source "
+                f"(no '..', not absolute), got {self.dir!r}"
+            )
+        return self
 
 
 class PluginOptions(BaseModel):
@@ -51,6 +108,12 @@ class PluginOptions(BaseModel):
         "tags: ...}; records that say OLD are shown under NEW and follow its required_for.",
     )
 
+    sources: list[SourceOption] = Field(
+        default_factory=list,
+        description="Other runbooks gathered into this one: [{name, git: URL | path: DIR, "
+        "ref, dir}]; their records are SOURCE/ID here.",
+    )
+
     strict: bool | list[str] | None = Field(
         None,
         description="Which warnings fail the runbook, the same in every gate (runbook validate "
@@ -70,6 +133,15 @@ class PluginOptions(BaseModel):
                     f"{', '.join(WARNING_CODES)})"
                 )
         return value
+
+    @field_validator("sources")
+    @classmethod
+    def _distinct_names(cls, sources: list[SourceOption]) -> list[SourceOption]:
+        names = [source.name for source in sources]
+        twice = sorted({name for name in names if names.count(name) > 1})
+        if twice:
+            raise ValueError(f"two sources are named {twice[0]!r}: each needs its own name")
+        return sources
 
     @classmethod
     def parse(cls, options: Any, source: str) -> PluginOptions:
@@ -103,6 +175,7 @@ class RunbookOptions:
     config_file: Path | None = None
     # mkdocs.yml's `strict`: True, False, the warning codes that fail, or None when unset.
     strict: bool | frozenset[str] | None = None
+    sources: tuple[SourceOption, ...] = ()
 
     def failing_warnings(self, strict_flag: bool) -> bool | frozenset[str]:
         """Which warnings fail this run: mkdocs.yml's `strict` when it is set (whatever the
@@ -138,6 +211,7 @@ class RunbookOptions:
             strict=(
                 frozenset(options.strict) if isinstance(options.strict, list) else options.strict
             ),
+            sources=tuple(options.sources),
         )
 
 
@@ -175,6 +249,7 @@ def read_options(config_file: str | None) -> RunbookOptions:
 
 
 MAX_INHERIT_DEPTH = 10
+MAX_SETTINGS_BYTES = 1024 * 1024
 
 
 def read_settings(path: Path) -> dict[str, Any]:
@@ -186,15 +261,24 @@ def read_settings(path: Path) -> dict[str, Any]:
     return merged
 
 
-def inherit_chain(path: Path) -> list[tuple[Path, dict[str, Any]]]:
-    """Each file of the INHERIT chain, starting at `path`, with its own settings."""
+def inherit_chain(
+    path: Path, *, inside: Path | None = None, loader: type[yaml.SafeLoader] | None = None
+) -> list[tuple[Path, dict[str, Any]]]:
+    """Each file of the INHERIT chain, starting at `path`, with its own settings. With
+    `inside` (a source's checkout), every file must be a regular file of at most
+    MAX_SETTINGS_BYTES that really lies in that folder."""
     files: list[tuple[Path, dict[str, Any]]] = []
     while True:
+        if inside is not None:
+            _confined(path, inside, "mkdocs.yml" if not files else "INHERIT")
         try:
             with path.open("rb") as stream:
-                settings = parse_settings(stream) or {}
+                text = stream.read(MAX_SETTINGS_BYTES + 1)
+            if len(text) > MAX_SETTINGS_BYTES:
+                raise ConfigurationError(f"{path}: larger than {MAX_SETTINGS_BYTES} bytes")
+            settings = parse_settings(text, loader) or {}
         except (OSError, yaml.YAMLError, UnicodeDecodeError, RecursionError) as exc:
-            raise ConfigurationError(f"{path}: cannot read config: {exc}") from exc
+            raise ConfigurationError(f"{path}: cannot read config: {_one_line(exc)}") from exc
         if not isinstance(settings, dict):
             raise ConfigurationError(f"{path}: expected a mapping of settings")
         parent = settings.pop("INHERIT", None)
@@ -208,6 +292,18 @@ def inherit_chain(path: Path) -> list[tuple[Path, dict[str, Any]]]:
             raise ConfigurationError(f"{files[-1][0]}: the inherited file {path} does not exist")
 
 
+def _one_line(error: Exception) -> str:
+    return " ".join(str(error).split())
+
+
+def _confined(path: Path, inside: Path, what: str) -> None:
+    """A source's file or folder must really lie in its checkout: no `..`, no absolute
+    path, no link that leads out (ConfigurationError naming what leads where)."""
+    real, real_inside = Path(os.path.realpath(path)), Path(os.path.realpath(inside))
+    if not real.is_relative_to(real_inside):
+        raise ConfigurationError(f"{what} leads outside the source's checkout (to {real})")
+
+
 def _merged(parent: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:
     """The child's settings over the parent's, as MkDocs merges them (mergedeep's default)."""
     merged = dict(parent)
@@ -219,9 +315,9 @@ def _merged(parent: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def parse_settings(source: Any) -> Any:
+def parse_settings(source: Any, loader: type[yaml.SafeLoader] | None = None) -> Any:
     """mkdocs.yml's settings as plain data, without importing MkDocs or running any tag."""
-    return yaml.load(source, Loader=_InertTagsLoader)
+    return yaml.load(source, Loader=loader or _InertTagsLoader)
 
 
 class _InertTagsLoader(yaml.CSafeLoader):
@@ -249,6 +345,44 @@ def _plain_value(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
 
 _InertTagsLoader.add_constructor("!ENV", _environment_value)
 _InertTagsLoader.add_multi_constructor("", _plain_value)
+
+
+class _SourceSettingsLoader(yaml.CSafeLoader):
+    """A source's mkdocs.yml: every tag inert, `!ENV` too. Its default is used, never the
+    aggregate's environment, which may hold tokens a hostile source would have quoted back
+    in a diagnostic or a page."""
+
+
+_SourceSettingsLoader.add_multi_constructor("", _plain_value)
+
+
+def read_source_options(
+    checkout: Path, source: SourceOption, limits: RunbookOptions
+) -> RunbookOptions:
+    """A source's runbook options, read as data from its mkdocs.yml (`runbook` options only:
+    no plugin, hook or theme of it is loaded) and confined to its checkout. Its own `sources`
+    are not followed, and its files are held to the aggregate's size cap at most."""
+    root = checkout / source.dir
+    _confined(root, checkout, f"dir {source.dir!r}")
+    path = root / DEFAULT_CONFIG_FILE
+    if not path.is_file():
+        raise ConfigurationError(f"no {DEFAULT_CONFIG_FILE} in {source.dir or 'its top folder'}")
+    merged: dict[str, Any] = {}
+    for _, settings in reversed(inherit_chain(path, inside=checkout, loader=_SourceSettingsLoader)):
+        merged = _merged(merged, settings)
+    given = _runbook_plugin_options(merged.get("plugins"))
+    if isinstance(given, dict):
+        given = {key: value for key, value in given.items() if key != "sources"}
+    options = PluginOptions.parse(given, f"{source.dir or '.'}/{DEFAULT_CONFIG_FILE}")
+    for name in ("records_dir", "checklists_dir"):
+        folder = getattr(options, name)
+        if Path(folder).is_absolute() or ".." in Path(folder).parts:
+            raise ConfigurationError(f"{name} {folder!r} leads outside the source's checkout")
+        _confined(root / folder, checkout, f"{name} {folder!r}")
+    resolved = RunbookOptions.resolve(options, root, merged, path)
+    return dataclasses.replace(
+        resolved, max_file_bytes=min(resolved.max_file_bytes, limits.max_file_bytes)
+    )
 
 
 def _runbook_plugin_options(plugins: Any) -> Any:
