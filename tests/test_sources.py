@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -112,6 +113,11 @@ def test_the_aggregate_builds_every_source_and_fails_only_under_strict(
             {"name": "gone", "git": (tmp_path / "nowhere").as_uri()},
         ],
     )
+    # A record of the aggregate's own, with the checklists it names.
+    shutil.copytree(teams["search"] / "checklists", org / "checklists")
+    own = next((teams["search"] / "records").rglob("*.yaml"))
+    (org / "records").mkdir()
+    shutil.copy(own, org / "records" / "2026-11-02-own.yaml")
     built = run(org, "build", "-q")
     assert built.exit_code == 0, built.output
     assert built.output.count("source gone: cannot fetch") == 1
@@ -121,9 +127,11 @@ def test_the_aggregate_builds_every_source_and_fails_only_under_strict(
     assert (site / "changes" / "search" / "2026-11-02-reindex" / "index.html").is_file()
     exported = json.loads((site / "records.json").read_text())
     assert {(r["id"], r["source"]) for r in exported} == {
-        ("payments/2026-11-01-raise-limits", "payments"),
+        ("2026-11-02-own", None),
         ("search/2026-11-02-reindex", "search"),
+        ("payments/2026-11-01-raise-limits", "payments"),
     }
+    assert (site / "changes" / "2026-11-02-own" / "index.html").is_file()
     # Two sources' checklists of the same id stay apart.
     assert (site / "checklists" / "payments" / "safe-change" / "index.html").is_file()
     assert (site / "checklists" / "search" / "safe-change" / "index.html").is_file()
