@@ -40,15 +40,15 @@ def add_record(folder: Path, record_id: str, service: str, *, commit: bool = Fal
     return path
 
 
-def aggregate(folder: Path, sources: list[dict[str, str]], extra: str = "") -> Path:
+def aggregate(
+    folder: Path, sources: list[dict[str, str]], theme: str = "theme:\n  name: material\n"
+) -> Path:
     """An aggregating runbook with no records of its own, listing `sources`."""
     folder.mkdir(parents=True, exist_ok=True)
     options = {"sources": sources}
     plugin = textwrap.indent(yaml.safe_dump([{"runbook": options}], sort_keys=False), "  ")
     (folder / "mkdocs.yml").write_text(
-        f"site_name: Organisation\ntheme:\n  name: material\nplugins:\n  - search\n{plugin}"
-        + extra,
-        encoding="utf-8",
+        f"site_name: Organisation\n{theme}plugins:\n  - search\n{plugin}", encoding="utf-8"
     )
     return folder
 
