@@ -208,3 +208,19 @@ def test_a_bad_sources_option_is_a_configuration_error(
     result = run(org, "sources", "sync")
     assert result.exit_code == 2 and message in result.stderr, result.output
     assert "hunter2" not in result.output and "Traceback" not in result.output
+
+
+def test_a_token_in_a_url_is_never_printed(tmp_path: Path) -> None:
+    """A token can be a URL's user name; git's own message quotes the URL. Neither the sync,
+    the build nor the site shows it."""
+    token = "ghp_notarealtoken0123456789"
+    org = aggregate(
+        tmp_path / "org", [{"name": "private", "git": f"https://{token}@127.0.0.1:9/r.git"}]
+    )
+    synced = run(org, "sources", "sync", "--timeout", "20")
+    assert synced.exit_code == 1 and "private: cannot sync:" in synced.stdout
+    built = run(org, "build", "-q")
+    assert built.exit_code == 0, built.output
+    assert "https://127.0.0.1:9/r.git" in (org / "site" / "sources" / "index.html").read_text()
+    published = [p.read_text(errors="replace") for p in (org / "site").rglob("*.html")]
+    assert not any(token in text for text in [synced.output, built.output, *published])
