@@ -22,7 +22,6 @@ import subprocess
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from ..config import SourceOption
 from ..diagnostics import printable
 from ..repository_files import make_folders
 from ..source_cache import (
@@ -33,6 +32,7 @@ from ..source_cache import (
     source_folder,
     write_state,
 )
+from ..source_options import SourceOption
 
 GIT_TIMEOUT_SECONDS = 120.0
 # git's own transports only: `ext::` would run a command named in a URL.

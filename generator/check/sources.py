@@ -20,10 +20,11 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from ..config import ConfigurationError, RunbookOptions, SourceOption, read_source_options
+from ..config import ConfigurationError, RunbookOptions, read_source_options
 from ..formats import text_line
 from ..models import ChangeRecord, RecordSource, Runbook, SourcedChecklist, SourcedRecord
 from ..source_cache import checkout_folder, read_state, redacted, write_state
+from ..source_options import SourceOption
 from .validate import newest_first, validate_runbook
 
 # Forges whose web pages show a file at a commit: host → the path between repository and commit.
