@@ -29,7 +29,15 @@ from .check.paths import display_path, location
 from .config import ConfigurationError, RunbookOptions, read_options
 from .diagnostics import has_errors, printable, summary_line
 from .formats import FORMATS, format_diagnostics
-from .models import WHEN_FORMATS, ChangeRecord, NewOption, RecordOption, SourcedRecord, new_options
+from .models import (
+    WHEN_FORMATS,
+    ChangeRecord,
+    NewOption,
+    RecordOption,
+    Runbook,
+    SourcedRecord,
+    new_options,
+)
 from .store.validation import store_path, validate_with_store
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
@@ -60,6 +68,8 @@ def _runbook_here(options: RunbookOptions) -> None:
             "or name its config with -f FILE"
         )
     records = options.records_dir
+    if options.sources and not discover(records, recursive=True):
+        return  # an aggregating runbook needs no records of its own
     if not records.is_dir():
         what = "is not a folder" if records.exists() else "does not exist"
         _usage_error(f"records_dir {display_path(records)} {what} (set records_dir in mkdocs.yml)")
@@ -70,23 +80,58 @@ def _runbook_here(options: RunbookOptions) -> None:
         )
 
 
+no_sync_option = click.option(
+    "--no-sync",
+    is_flag=True,
+    help="Build from the sources as last synced (an aggregating runbook syncs them first).",
+)
+
+
+def _sync_sources(options: RunbookOptions, *, quiet: bool) -> None:
+    """Sync an aggregate's git sources before a build: what was fetched is said here; a
+    source that could not be is said once, by the build, with what it shows instead."""
+    from .authoring.sources import sync_sources
+
+    for result in sync_sources(options.root, options.sources):
+        if result.changed and not quiet:
+            click.echo(f"runbook: source {result.line()}", err=True)
+
+
 def _valid_records(
     config_file: str | None, done: str
 ) -> tuple[RunbookOptions, list[SourcedRecord]]:
-    """The runbook's options and its valid records (newest first, read from the record
-    store), for commands that read them; invalid records are left out, said in one line
-    (they are not `done`)."""
+    """The runbook's options and its valid records (newest first: its own read from the
+    record store, then an aggregate's sources), for commands that read them; invalid records
+    are left out, said in one line (they are not `done`)."""
     from .authoring.listing import Filters
-    from .store.listing import listed_records
 
     options = _options(config_file)
     _runbook_here(options)
-    records, errors, notes = listed_records(options, store_path(options), Filters())
+    return options, _listed(options, Filters(), done)
+
+
+def _listed(options: RunbookOptions, filters: Any, done: str) -> list[SourcedRecord]:
+    """The valid records matching `filters` (authoring.listing.Filters: imported when a
+    command reads records), newest first: the runbook's own by one query of
+    the record store, and an aggregate's sources' as they were last synced. What kept others
+    out is said in one line each (they are not `done`)."""
+    from .authoring.listing import select_records
+    from .check.sources import source_problems, with_sources
+    from .check.validate import newest_first
+    from .store.listing import listed_records
+
+    records, errors, notes = listed_records(options, store_path(options), filters)
     for note in notes:
         click.echo(f"note: {note}", err=True)
     if errors:
         click.echo(f"runbook: {errors} errors; invalid records are not {done}", err=True)
-    return options, records
+    if not options.sources:
+        return records
+    merged = with_sources(Runbook(), options)
+    for problem in source_problems(merged):
+        click.echo(f"runbook: {printable(problem)}", err=True)
+    records += select_records(merged.records, filters, options.aliases)
+    return sorted(records, key=newest_first, reverse=True)
 
 
 def _usage_error(message: str) -> NoReturn:
@@ -265,16 +310,25 @@ def schema(kind: str, write: bool, config_file: str | None) -> None:
 @click.option(
     "--full", is_flag=True, help="Render every page, even if an incremental build is possible."
 )
+@no_sync_option
 @config_file_option
 def build(
-    site_dir: str | None, strict: bool, quiet: bool, full: bool, config_file: str | None
+    site_dir: str | None,
+    strict: bool,
+    quiet: bool,
+    full: bool,
+    no_sync: bool,
+    config_file: str | None,
 ) -> None:
     """Validate, render and build the site; the previous site stays until the new one is done."""
     from .site.build import build_site
     from .site.logs import setup_logging
 
     setup_logging(quiet=quiet)
-    _ensure_docs_dir(_options(config_file))
+    options = _options(config_file)
+    _ensure_docs_dir(options)
+    if not no_sync:
+        _sync_sources(options, quiet=quiet)
     with _mkdocs_failures("build failed", "; the previous site was left in place"):
         target, incremental = build_site(config_file, site_dir=site_dir, strict=strict, full=full)
     if not quiet:
@@ -335,14 +389,18 @@ def _ensure_docs_dir(options: RunbookOptions) -> None:
 
 @cli.command()
 @click.option("-a", "--dev-addr", default=None, metavar="HOST:PORT", help="Address to serve on.")
+@no_sync_option
 @config_file_option
-def serve(dev_addr: str | None, config_file: str | None) -> None:
+def serve(dev_addr: str | None, no_sync: bool, config_file: str | None) -> None:
     """Live preview that rebuilds when a record, checklist or template changes."""
     from .site.logs import setup_logging
     from .site.serve import serve_site
 
     setup_logging(quiet=False)
-    _ensure_docs_dir(_options(config_file))
+    options = _options(config_file)
+    _ensure_docs_dir(options)
+    if not no_sync:
+        _sync_sources(options, quiet=False)
     with _mkdocs_failures("serve failed"):
         serve_site(config_file, dev_addr=dev_addr)
 
@@ -353,6 +411,7 @@ def serve(dev_addr: str | None, config_file: str | None) -> None:
 def render(out_dir: Path, config_file: str | None) -> None:
     """Write the generated Markdown pages, feed and export to a folder (for any engine)."""
     # Rendering is imported here: `runbook validate` (the pre-commit hook) never pays for it.
+    from .check.sources import source_problems
     from .pipeline import generate
     from .render.pages import write_pages
     from .site.output import RENDER_MARKERS, check_output_folder, write_atomically
@@ -367,8 +426,10 @@ def render(out_dir: Path, config_file: str | None) -> None:
     output = format_diagnostics(generated.report.diagnostics, "text")
     if output:
         click.echo(output, err=True)
-    if generated.pages is None:
+    if generated.pages is None or generated.index is None:
         sys.exit(EXIT_PROBLEMS)
+    for problem in source_problems(generated.index.runbook):
+        click.echo(f"runbook: {printable(problem)}", err=True)
     pages = generated.pages
     write_atomically(target, lambda folder: write_pages(pages, folder))
     click.echo(f"runbook: {len(pages)} files written to {out_dir}", err=True)
@@ -572,16 +633,11 @@ def list_records(
         format_json,
         format_table,
     )
-    from .store.listing import listed_records
 
     options = _options(config_file)
     _runbook_here(options)
     filters = Filters(service, owner, file_path, tag, status, Window(since, until))
-    records, errors, notes = listed_records(options, store_path(options), filters)
-    for note in notes:
-        click.echo(f"note: {note}", err=True)
-    if errors:
-        click.echo(f"runbook: {errors} errors; invalid records are not listed", err=True)
+    records = _listed(options, filters, "listed")
     if not records:
         click.echo("no records match", err=True)
         if output_format == "table":
@@ -689,6 +745,40 @@ def annotate(
         summary += f", {result.not_posted} not posted (stopped)"
     click.echo(f"runbook annotate: {summary}, {result.already} already on Grafana", err=True)
     if result.stopped or result.refused:
+        sys.exit(EXIT_PROBLEMS)
+
+
+@cli.group()
+def sources() -> None:
+    """An aggregating runbook's sources (the `sources` plugin option)."""
+
+
+@sources.command(name="sync")
+@click.option(
+    "--timeout",
+    "timeout_seconds",
+    default=120.0,
+    show_default=True,
+    type=click.FloatRange(min=0.01),
+    metavar="SECONDS",
+    help="Give up on a git command that takes longer than this.",
+)
+@config_file_option
+def sync_command(timeout_seconds: float, config_file: str | None) -> None:
+    """Fetch each git source's ref into the cache (only what changed); one line per source.
+    Exit 1 when a source could not be synced (it keeps the commit it had)."""
+    from .authoring.sources import sync_sources
+
+    options = _options(config_file)
+    if not options.sources:
+        _usage_error("no sources in the runbook plugin's options (see `sources:` in README)")
+    results = sync_sources(options.root, options.sources, timeout=timeout_seconds)
+    for source in options.sources:
+        if source.path is not None:
+            click.echo(f"{source.name}: read in place from {printable(source.path)}")
+    for result in results:
+        click.echo(result.line())
+    if any(result.problem for result in results):
         sys.exit(EXIT_PROBLEMS)
 
 

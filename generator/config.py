@@ -10,6 +10,7 @@ such as `!!python/name:` (Material's emoji settings) and `!ENV` are read as iner
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from .diagnostics import WARNING_CODES
 from .names import Aliases
+from .source_options import SourceOption
 
 DEFAULT_CONFIG_FILE = "mkdocs.yml"
 # The largest record or checklist read (max_file_bytes): the loader's default too.
@@ -51,6 +53,12 @@ class PluginOptions(BaseModel):
         "tags: ...}; records that say OLD are shown under NEW and follow its required_for.",
     )
 
+    sources: list[SourceOption] = Field(
+        default_factory=list,
+        description="Other runbooks gathered into this one: [{name, git: URL | path: DIR, "
+        "ref, dir}]; their records are SOURCE/ID here.",
+    )
+
     strict: bool | list[str] | None = Field(
         None,
         description="Which warnings fail the runbook, the same in every gate (runbook validate "
@@ -70,6 +78,15 @@ class PluginOptions(BaseModel):
                     f"{', '.join(WARNING_CODES)})"
                 )
         return value
+
+    @field_validator("sources")
+    @classmethod
+    def _distinct_names(cls, sources: list[SourceOption]) -> list[SourceOption]:
+        names = [source.name for source in sources]
+        twice = sorted({name for name in names if names.count(name) > 1})
+        if twice:
+            raise ValueError(f"two sources are named {twice[0]!r}: each needs its own name")
+        return sources
 
     @classmethod
     def parse(cls, options: Any, source: str) -> PluginOptions:
@@ -103,6 +120,7 @@ class RunbookOptions:
     config_file: Path | None = None
     # mkdocs.yml's `strict`: True, False, the warning codes that fail, or None when unset.
     strict: bool | frozenset[str] | None = None
+    sources: tuple[SourceOption, ...] = ()
 
     def failing_warnings(self, strict_flag: bool) -> bool | frozenset[str]:
         """Which warnings fail this run: mkdocs.yml's `strict` when it is set (whatever the
@@ -138,6 +156,7 @@ class RunbookOptions:
             strict=(
                 frozenset(options.strict) if isinstance(options.strict, list) else options.strict
             ),
+            sources=tuple(options.sources),
         )
 
 
@@ -175,6 +194,7 @@ def read_options(config_file: str | None) -> RunbookOptions:
 
 
 MAX_INHERIT_DEPTH = 10
+MAX_SETTINGS_BYTES = 1024 * 1024
 
 
 def read_settings(path: Path) -> dict[str, Any]:
@@ -186,15 +206,24 @@ def read_settings(path: Path) -> dict[str, Any]:
     return merged
 
 
-def inherit_chain(path: Path) -> list[tuple[Path, dict[str, Any]]]:
-    """Each file of the INHERIT chain, starting at `path`, with its own settings."""
+def inherit_chain(
+    path: Path, *, inside: Path | None = None, loader: type[yaml.SafeLoader] | None = None
+) -> list[tuple[Path, dict[str, Any]]]:
+    """Each file of the INHERIT chain, starting at `path`, with its own settings. With
+    `inside` (a source's checkout), every file must be a regular file of at most
+    MAX_SETTINGS_BYTES that really lies in that folder."""
     files: list[tuple[Path, dict[str, Any]]] = []
     while True:
+        if inside is not None:
+            _confined(path, inside, "mkdocs.yml" if not files else "INHERIT")
         try:
             with path.open("rb") as stream:
-                settings = parse_settings(stream) or {}
+                text = stream.read(MAX_SETTINGS_BYTES + 1)
+            if len(text) > MAX_SETTINGS_BYTES:
+                raise ConfigurationError(f"{path}: larger than {MAX_SETTINGS_BYTES} bytes")
+            settings = parse_settings(text, loader) or {}
         except (OSError, yaml.YAMLError, UnicodeDecodeError, RecursionError) as exc:
-            raise ConfigurationError(f"{path}: cannot read config: {exc}") from exc
+            raise ConfigurationError(f"{path}: cannot read config: {_one_line(exc)}") from exc
         if not isinstance(settings, dict):
             raise ConfigurationError(f"{path}: expected a mapping of settings")
         parent = settings.pop("INHERIT", None)
@@ -208,6 +237,18 @@ def inherit_chain(path: Path) -> list[tuple[Path, dict[str, Any]]]:
             raise ConfigurationError(f"{files[-1][0]}: the inherited file {path} does not exist")
 
 
+def _one_line(error: Exception) -> str:
+    return " ".join(str(error).split())
+
+
+def _confined(path: Path, inside: Path, what: str) -> None:
+    """A source's file or folder must really lie in its checkout: no `..`, no absolute
+    path, no link that leads out (ConfigurationError naming what leads where)."""
+    real, real_inside = Path(os.path.realpath(path)), Path(os.path.realpath(inside))
+    if not real.is_relative_to(real_inside):
+        raise ConfigurationError(f"{what} leads outside the source's checkout (to {real})")
+
+
 def _merged(parent: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:
     """The child's settings over the parent's, as MkDocs merges them (mergedeep's default)."""
     merged = dict(parent)
@@ -219,9 +260,9 @@ def _merged(parent: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def parse_settings(source: Any) -> Any:
+def parse_settings(source: Any, loader: type[yaml.SafeLoader] | None = None) -> Any:
     """mkdocs.yml's settings as plain data, without importing MkDocs or running any tag."""
-    return yaml.load(source, Loader=_InertTagsLoader)
+    return yaml.load(source, Loader=loader or _InertTagsLoader)
 
 
 class _InertTagsLoader(yaml.CSafeLoader):
@@ -249,6 +290,44 @@ def _plain_value(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
 
 _InertTagsLoader.add_constructor("!ENV", _environment_value)
 _InertTagsLoader.add_multi_constructor("", _plain_value)
+
+
+class _SourceSettingsLoader(yaml.CSafeLoader):
+    """A source's mkdocs.yml: every tag inert, `!ENV` too. Its default is used, never the
+    aggregate's environment, which may hold tokens a hostile source would have quoted back
+    in a diagnostic or a page."""
+
+
+_SourceSettingsLoader.add_multi_constructor("", _plain_value)
+
+
+def read_source_options(
+    checkout: Path, source: SourceOption, limits: RunbookOptions
+) -> RunbookOptions:
+    """A source's runbook options, read as data from its mkdocs.yml (`runbook` options only:
+    no plugin, hook or theme of it is loaded) and confined to its checkout. Its own `sources`
+    are not followed, and its files are held to the aggregate's size cap at most."""
+    root = checkout / source.dir
+    _confined(root, checkout, f"dir {source.dir!r}")
+    path = root / DEFAULT_CONFIG_FILE
+    if not path.is_file():
+        raise ConfigurationError(f"no {DEFAULT_CONFIG_FILE} in {source.dir or 'its top folder'}")
+    merged: dict[str, Any] = {}
+    for _, settings in reversed(inherit_chain(path, inside=checkout, loader=_SourceSettingsLoader)):
+        merged = _merged(merged, settings)
+    given = _runbook_plugin_options(merged.get("plugins"))
+    if isinstance(given, dict):
+        given = {key: value for key, value in given.items() if key != "sources"}
+    options = PluginOptions.parse(given, f"{source.dir or '.'}/{DEFAULT_CONFIG_FILE}")
+    for name in ("records_dir", "checklists_dir"):
+        folder = getattr(options, name)
+        if Path(folder).is_absolute() or ".." in Path(folder).parts:
+            raise ConfigurationError(f"{name} {folder!r} leads outside the source's checkout")
+        _confined(root / folder, checkout, f"{name} {folder!r}")
+    resolved = RunbookOptions.resolve(options, root, merged, path)
+    return dataclasses.replace(
+        resolved, max_file_bytes=min(resolved.max_file_bytes, limits.max_file_bytes)
+    )
 
 
 def _runbook_plugin_options(plugins: Any) -> Any:

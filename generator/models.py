@@ -734,12 +734,27 @@ class Checklist(StrictModel):
 
 
 @dataclass(frozen=True)
+class RecordSource:
+    """Where an aggregate's records of one source come from, as its pages say it."""
+
+    name: str
+    location: str  # the repository URL (no user part) or the folder, as mkdocs.yml says
+    commit: str | None = None  # the commit shown (None: a folder read in place)
+    # The URL a file's path is appended to, to view it at that commit (known forges only).
+    file_url: str | None = None
+    records: int = 0
+    problem: str | None = None  # why the pages show an older commit, or nothing, of it
+
+
+@dataclass(frozen=True)
 class SourcedRecord:
-    """A valid record with the id and file it came from."""
+    """A valid record with the id and file it came from (in an aggregate, a source's record
+    is SOURCE/ID and its path is the file's in that source's repository)."""
 
     id: str
     path: str
     record: ChangeRecord
+    source: RecordSource | None = None
 
 
 @dataclass(frozen=True)
@@ -757,3 +772,4 @@ class Runbook:
 
     records: list[SourcedRecord] = field(default_factory=list)
     checklists: dict[str, SourcedChecklist] = field(default_factory=dict)
+    sources: list[RecordSource] = field(default_factory=list)  # an aggregate's, by name

@@ -6,8 +6,9 @@
     authoring/  init, new, list, schema: commands that write or query a runbook
 
 `generate` is the whole flow for one runbook: validation reports every problem; pages are
-rendered only when there is no error. `runbook render --out` writes exactly these pages, and
-the plugin hands exactly these to MkDocs.
+rendered only when there is no error. An aggregating runbook's sources join before indexing,
+each validated on its own (a failing source is reported, never an error of the aggregate).
+`runbook render --out` writes exactly these pages, and the plugin hands exactly these to MkDocs.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pathlib import Path
 
 from jinja2 import Environment
 
+from .check.sources import with_sources
 from .check.validate import ValidationReport, validate_runbook
 from .config import RunbookOptions
 from .diagnostics import has_errors
@@ -49,7 +51,8 @@ def generate(
     reuse_validation: bool = True,
     indexed: Callable[[RunbookIndex, Environment], None] | None = None,
 ) -> Generated:
-    """Validate the whole runbook and, if it has no errors, render every page.
+    """Validate the whole runbook and, if it has no errors, render every page (with every
+    source's records, for an aggregating runbook: see check/sources.py).
 
     `indexed` is called with the index before the pages are rendered: the plugin starts the
     search index from it, which then builds while the pages render.
@@ -61,7 +64,7 @@ def generate(
     if has_errors(report.diagnostics):
         return Generated(report, settings)
     environment = make_environment(options.templates_dir)
-    index = build_index(report.runbook, options.aliases)
+    index = build_index(with_sources(report.runbook, options, jobs=jobs), options.aliases)
     if indexed is not None:
         indexed(index, environment)
     pages = render_site(

@@ -19,7 +19,8 @@
  * A joined word (a path, a hyphenated name, a flag such as --dry-run=server) is encoded into
  * letters and digits exactly as render/search_documents.py encodes the records' search terms,
  * so it is found whole, by its tails and by its heads. `service:NAME`, `owner:NAME`,
- * `status:NAME`, `tag:NAME` and `year:YYYY` narrow the results (facets; a value in quotes may
+ * `status:NAME`, `tag:NAME`, `year:YYYY` and, in an aggregating runbook, `source:NAME` narrow
+ * the results (facets; a value in quotes may
  * hold spaces, and quotes of its own: only a quote before a space or the end closes it; any
  * part of a value matches it, case-insensitively, a no-break space as a space). Queries are
  * made composed (NFC), as the records' search documents are.
@@ -40,7 +41,7 @@ const BUNDLE = "../../../pagefind/"
 const SHOWN = 10 /* records whose details are fetched and listed (what Material shows at once) */
 const EXCERPT = 220 /* characters of record text around the first match */
 const TERMS_MARKER = "zzrunbooktermszz"
-const FACETS = ["service", "owner", "status", "tag", "year"]
+const FACETS = ["service", "owner", "status", "tag", "year", "source"]
 const SETUP = 0, READY = 1, QUERY = 2, RESULT = 3 /* Material's SearchMessageType */
 
 const SPELLED = {
@@ -296,7 +297,7 @@ function recordItem(data, words, score) {
   /* content is the text itself; Pagefind's raw_content has "<" and ">" as entities, which
      escapeHTML would show as "&gt;" */
   const text = (data.content ?? "").split(TERMS_MARKER)[0]
-  const facts = [meta.date, meta.service, meta.owner, meta.status].filter(Boolean)
+  const facts = [meta.source, meta.date, meta.service, meta.owner, meta.status].filter(Boolean)
   return {
     location: data.url.replace(/^\//, ""),
     title: highlight(meta.title || data.url, words),

@@ -46,7 +46,7 @@ def reference_date() -> dt.date:
     return dt.date.today()
 
 
-def _newest_first(entry: SourcedRecord) -> tuple[dt.date, float, str]:
+def newest_first(entry: SourcedRecord) -> tuple[dt.date, float, str]:
     """The runbook's order (reversed): by day, within a day by the time it shipped (records
     without one after those with), then by id, so every listing is stable."""
     shipped = entry.record.shipped_at
@@ -86,7 +86,7 @@ def validate_runbook(
             name_uses.append(names)
     diagnostics += name_diagnostics(name_uses, options)
     diagnostics += duplicate_id_diagnostics(records, checklist_files, record_files)
-    records.sort(key=_newest_first, reverse=True)
+    records.sort(key=newest_first, reverse=True)
     notes: list[str] = []
     if selected is None:
         files_checked = len(checklist_files) + len(record_files)

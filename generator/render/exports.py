@@ -17,8 +17,15 @@ from .links import RECORD_PAGES, site_path
 
 
 def record_export(entry: SourcedRecord) -> dict[str, Any]:
-    """One record as plain JSON data, with its id and source file."""
-    return {"id": entry.id, "path": entry.path, **entry.record.model_dump(mode="json")}
+    """One record as plain JSON data, with its id, its source (an aggregate's source, or
+    None) and its file."""
+    source = entry.source.name if entry.source else None
+    return {
+        "id": entry.id,
+        "source": source,
+        "path": entry.path,
+        **entry.record.model_dump(mode="json"),
+    }
 
 
 def records_json(records: list[SourcedRecord], serialised: dict[str, str]) -> str:
@@ -26,11 +33,12 @@ def records_json(records: list[SourcedRecord], serialised: dict[str, str]) -> st
 
     `serialised` is each record as pydantic-core wrote it (model_dump_json, in the models'
     field order), which is ten times faster than json.dumps over model_dump at 5,000 records;
-    each gets its id and path first.
+    each gets its id, source and path first (as record_export).
     """
     export = [
-        f'{{"id":{json.dumps(entry.id)},"path":{json.dumps(entry.path, ensure_ascii=False)},'
-        + serialised[entry.id][1:]
+        f'{{"id":{json.dumps(entry.id)},'
+        f'"source":{json.dumps(entry.source.name if entry.source else None)},'
+        f'"path":{json.dumps(entry.path, ensure_ascii=False)},' + serialised[entry.id][1:]
         for entry in records
     ]
     return "[" + ",".join(export) + "]\n"

@@ -40,6 +40,9 @@ class Links:
     def metric(self, service: str, name: str) -> str:
         return f"metrics/{self.index.metrics[self.index.metric_key(service, name)].slug}.md"
 
+    def sources(self) -> str:
+        return "sources/index.md"
+
     def checklist(self, checklist_id: str) -> str:
         return f"checklists/{checklist_id}.md"
 

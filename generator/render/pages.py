@@ -78,12 +78,12 @@ class _PageInputs:
         # Hashed once and copied for each key: the shared inputs are tens of kilobytes (every
         # page's slug), and hashing them again for each of thousands of pages showed.
         self.shared = hashlib.sha256(shared)
-        # Each record as a short digest of its id, file and content: pages list records by
+        # Each record as a short digest of its id, file, source and content: pages list records by
         # the dozen (137,000 times over the pages of 5,000 records), and the JSON of their
         # keys was 10 MB when each record was its id, path and a full digest.
         self.records = {
             entry.id: hashlib.sha256(
-                f"{entry.id}\0{entry.path}\0{serialised[entry.id]}".encode()
+                f"{entry.id}\0{entry.path}\0{entry.source!r}\0{serialised[entry.id]}".encode()
             ).hexdigest()[:32]
             for entry in index.records
         }

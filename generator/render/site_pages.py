@@ -186,6 +186,16 @@ def rollback_readiness_page(
 
 
 @page_source
+def sources_page(index: RunbookIndex, links: Links, settings: RenderSettings) -> Iterable[PageSpec]:
+    """An aggregating runbook's sources: where each comes from, at which commit, and why
+    one is stale (a plain runbook has no such page)."""
+    if index.runbook.sources:
+        yield PageSpec(
+            links.sources(), "sources.md.j2", {"sources": index.runbook.sources}, in_nav=True
+        )
+
+
+@page_source
 def feed(index: RunbookIndex, links: Links, settings: RenderSettings) -> Iterable[PageSpec]:
     def page_url(entry: Any) -> str:
         return published_url(

@@ -24,6 +24,7 @@ from mkdocs.structure.files import File, Files, InclusionLevel
 from mkdocs.structure.nav import Navigation, Section
 from mkdocs.structure.pages import Page
 
+from ..check.sources import source_problems
 from ..config import RunbookOptions
 from ..diagnostics import fails
 from ..formats import text_line
@@ -80,7 +81,10 @@ class GeneratedPages:
             indexed=indexed,
         )
         _log_diagnostics(generated, self.options.strict)
-        assert generated.pages is not None
+        assert generated.pages is not None and generated.index is not None
+        # A warning, so that MkDocs' --strict (and only it) fails the build on a stale source.
+        for problem in source_problems(generated.index.runbook):
+            log.warning(f"runbook: {problem}")
         sources = self.incremental.keep(generated.pages, self.deferred_blocks)
         for page in generated.pages:
             if files.get_file_from_path(page.uri) is not None:
@@ -116,7 +120,10 @@ class GeneratedPages:
             if files.get_file_from_path(uri) is not None:
                 continue
             names = json.dumps(shown_names_of(entry, index.names), ensure_ascii=False)
-            shown = f"{templates}\0{entry.id}\0{entry.path}\0{index.serialised[entry.id]}\0{names}"
+            shown = (
+                f"{templates}\0{entry.id}\0{entry.path}\0{entry.source!r}\0"
+                f"{index.serialised[entry.id]}\0{names}"
+            )
             key = hashlib.sha256(shown.encode("utf-8")).hexdigest()
             render = functools.partial(search_document_html, environment, entry, index.names)
             documents[document_path(site_path(uri, config.use_directory_urls))] = (key, render)
