@@ -156,7 +156,7 @@ def validate(
         options,
         only=only,
         keep_records=False,
-        cache_file=options.root / CACHE_FOLDER / VALIDATE_RESULTS if options.config_file else None,
+        cache_file=_validate_cache(options),
     )
     output = format_diagnostics(report.diagnostics, output_format)
     if output:
@@ -170,6 +170,11 @@ def validate(
     if uncovered or has_errors(report.diagnostics, strict=failing):
         sys.exit(EXIT_PROBLEMS)
     sys.exit(EXIT_OK)
+
+
+def _validate_cache(options: RunbookOptions) -> Path | None:
+    """The results `runbook validate` (and `runbook dora`, which reads the same) keep."""
+    return options.root / CACHE_FOLDER / VALIDATE_RESULTS if options.config_file else None
 
 
 def _records_missing(options: RunbookOptions, revision: str, patterns: tuple[str, ...]) -> bool:
@@ -589,6 +594,39 @@ def list_records(
         return
     here = LocalZone("UTC", dt.timezone.utc) if utc else LocalZone.of_this_system()
     click.echo(format_table(records, here))
+
+
+@cli.command()
+@click.option("--service", default=None, help="Any part of the service's name.")
+@click.option("--since", default=None, metavar="WHEN", callback=_when, help=WHEN_FORMATS)
+@click.option("--until", default=None, metavar="WHEN", callback=_when, help=WHEN_FORMATS)
+@click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table")
+@config_file_option
+def dora(
+    service: str | None,
+    since: dt.date | dt.datetime | None,
+    until: dt.date | dt.datetime | None,
+    output_format: str,
+    config_file: str | None,
+) -> None:
+    """DORA's four keys per month, for the whole runbook and per service: deployments,
+    change failure rate, median lead time and time to restore (hours), with how many
+    deployments lacked what a figure needs. --since and --until select deployments as
+    `runbook list` selects records."""
+    from .authoring.dora import delivery_rows, dora_figures, format_json, format_table
+    from .authoring.listing import Window
+
+    options = _options(config_file)
+    _runbook_here(options)
+    rows, errors = delivery_rows(options, _validate_cache(options))
+    if errors:
+        click.echo(f"runbook: {errors} errors; invalid records are not counted", err=True)
+    figures = dora_figures(rows, options, service, Window(since, until))
+    if not figures:
+        click.echo("no deployments match", err=True)
+        if output_format == "table":
+            return
+    click.echo(format_json(figures) if output_format == "json" else format_table(figures))
 
 
 @cli.command()

@@ -266,6 +266,13 @@ def timestamp_with_offset(value: Any) -> Any:
     return value
 
 
+def moment_text(moment: dt.datetime) -> str:
+    """`2026-11-20 14:05 +01:00` (or `Z`): a time as pages and messages show it."""
+    offset = moment.strftime("%z")
+    zone = "Z" if offset == "+0000" else f"{offset[:3]}:{offset[3:]}"
+    return f"{moment:%Y-%m-%d %H:%M} {zone}"
+
+
 COMMIT_PATTERN = "^[0-9a-fA-F]{7,40}$"
 
 
@@ -483,10 +490,10 @@ class Rollback(StrictModel):
     tested: Annotated[bool, NewOption("--rollback-tested", help="The rollback was rehearsed.")] = (
         Field(default=False, strict=True, description="Whether the rollback was rehearsed.")
     )
-    undone_by: Annotated[MarkdownText, _NO_BIDI] | None = Field(
+    undone_by: CopiedText | None = Field(
         default=None,
-        description="Markdown: what undid it, when `status` is rolled-back and no later "
-        "record's `fixes` names this one (`kubectl rollout undo` by the on-call at 15:10).",
+        description="What undid it, when `status` is rolled-back and no later record's "
+        "`fixes` names this one: kubectl rollout undo by the on-call at 15:10.",
     )
 
 
@@ -736,12 +743,7 @@ class ChangeRecord(StrictModel):
 
     def shipped_text(self) -> str:
         """`2026-11-20 14:05 +01:00` (or `Z`), or the date alone without `shipped_at`."""
-        moment = self.shipped_at
-        if moment is None:
-            return self.date.isoformat()
-        offset = moment.strftime("%z")
-        zone = "Z" if offset == "+0000" else f"{offset[:3]}:{offset[3:]}"
-        return f"{moment:%Y-%m-%d %H:%M} {zone}"
+        return self.date.isoformat() if self.shipped_at is None else moment_text(self.shipped_at)
 
     @field_validator("started_at")
     @classmethod

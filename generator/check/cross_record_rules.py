@@ -11,6 +11,7 @@ import difflib
 from pathlib import Path
 
 from ..config import RunbookOptions
+from ..delivery import DeliveryRow
 from ..diagnostics import Diagnostic
 from ..models import SourcedRecord
 from ..names import NAME_KINDS, name_key
@@ -89,7 +90,7 @@ def fix_diagnostics(
     fixed: set[str] = set()
     by_path: dict[str, list[Finding]] = {}
     for use in uses:
-        for index, (fixed_id, other_service) in enumerate(use.fixes):
+        for index, (fixed_id, other_service) in enumerate(_row(use).fixes):
             target = by_id.get(fixed_id)
             if target is None and fixed_id in existing:
                 continue  # an invalid record: its own file says what is wrong
@@ -99,7 +100,7 @@ def fix_diagnostics(
             else:
                 by_path.setdefault(use.path, []).append(finding)
     for use in uses:
-        if use.status == "rolled-back" and not use.undone and use.record_id not in fixed:
+        if _row(use).status == "rolled-back" and not use.undone and use.record_id not in fixed:
             by_path.setdefault(use.path, []).append(
                 Finding(
                     ("status",),
@@ -129,8 +130,9 @@ def _fix_finding(
         same = [i for i, u in by_id.items() if u.service == use.service and i != use.record_id]
         message = f"{where}: no such record{did_you_mean(fixed_id, same[-5000:])}"
         return Finding(("fixes", index), "error", "unknown-fix", message)
-    if target is use or not _older(target, use):
-        when = target.shipped_at.isoformat() if target.shipped_at else target.date.isoformat()
+    if target is use or not _older(_row(target), _row(use)):
+        moment = _row(target).shipped_at
+        when = moment.isoformat() if moment else target.date.isoformat()
         shown = "this record itself" if target is use else when
         return Finding(
             ("fixes", index),
@@ -153,7 +155,12 @@ def _fix_finding(
     return None
 
 
-def _older(earlier: RecordSummary, later: RecordSummary) -> bool:
+def _row(use: RecordSummary) -> DeliveryRow:
+    assert use.delivery is not None  # every valid record's summary has its row
+    return use.delivery
+
+
+def _older(earlier: DeliveryRow, later: DeliveryRow) -> bool:
     """Whether `earlier` shipped before `later`: by date, and on one day by shipped_at when
     both have it (without it, the order within the day is unknown and taken as given)."""
     if earlier.date != later.date:

@@ -36,6 +36,8 @@ class ValidationReport:
     files_checked: int
     # What changes to the selected checklists mean for the records (not problems).
     notes: list[str] = field(default_factory=list)
+    # What the cross-record rules read of each record that validated (delivery rows too).
+    summaries: list[RecordSummary] = field(default_factory=list)
 
 
 def reference_date() -> dt.date:
@@ -96,7 +98,7 @@ def validate_runbook(
             selected, diagnostics, checklists, name_uses, options
         )
     return ValidationReport(
-        Runbook(records, checklists), sort_diagnostics(diagnostics), files_checked, notes
+        Runbook(records, checklists), sort_diagnostics(diagnostics), files_checked, notes, name_uses
     )
 
 
