@@ -60,7 +60,9 @@ def dora_figures(
 
 
 def format_json(figures: list[MonthFigures]) -> str:
-    return json.dumps([f.as_json() for f in figures], indent=1, ensure_ascii=False)
+    """A JSON array of DESIGN.md's objects, on one line: one call of json's C encoder (a
+    runbook of years and hundreds of services has hundreds of thousands of them)."""
+    return json.dumps([f._asdict() for f in figures], ensure_ascii=False)
 
 
 def format_table(figures: list[MonthFigures]) -> str:

@@ -24,7 +24,7 @@ import statistics
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..delivery import DeliveryRow
 
@@ -48,9 +48,10 @@ class Deployment:
         return bool(self.failed_because)
 
 
-@dataclass(frozen=True)
-class MonthFigures:
-    """The four keys of one service (None: the whole runbook) in one month."""
+class MonthFigures(NamedTuple):
+    """The four keys of one service (None: the whole runbook) in one month; its fields are
+    `runbook dora --format json`'s keys, in DESIGN.md's order (a named tuple: a runbook of
+    years and hundreds of services has hundreds of thousands of them)."""
 
     service: str | None
     month: str
@@ -61,20 +62,6 @@ class MonthFigures:
     time_to_restore_hours: float | None
     missing_lead_time: int
     missing_time_to_restore: int
-
-    def as_json(self) -> dict[str, Any]:
-        """The object `runbook dora --format json` prints, in DESIGN.md's key order."""
-        return {
-            "service": self.service,
-            "month": self.month,
-            "deployments": self.deployments,
-            "failed": self.failed,
-            "change_failure_rate": self.change_failure_rate,
-            "lead_time_hours": self.lead_time_hours,
-            "time_to_restore_hours": self.time_to_restore_hours,
-            "missing_lead_time": self.missing_lead_time,
-            "missing_time_to_restore": self.missing_time_to_restore,
-        }
 
 
 def deployments(
@@ -147,16 +134,22 @@ def monthly_figures(
     if per_service:
         for deployment in found:
             series.setdefault(deployment.service, []).append(deployment)
+    if not found:
+        return []
+    every_month = months_between(found[0].month, max(d.month for d in found))
+    position = {month: at for at, month in enumerate(every_month)}
     figures = []
     for service in sorted(series, key=lambda name: (name is not None, (name or "").casefold())):
         by_month: dict[str, list[Deployment]] = defaultdict(list)
         for deployment in series[service]:
             by_month[deployment.month].append(deployment)
-        if by_month:
-            figures += [
-                _figures(service, month, by_month.get(month, []))
-                for month in months_between(min(by_month), max(by_month))
-            ]
+        first, last = position[min(by_month)], position[max(by_month)]
+        figures += [
+            _figures(service, month, by_month[month])
+            if month in by_month
+            else MonthFigures(service, month, 0, 0, None, None, None, 0, 0)
+            for month in every_month[first : last + 1]
+        ]
     return figures
 
 
@@ -164,14 +157,14 @@ def months_between(first: str, last: str) -> list[str]:
     """Every YYYY-MM from `first` to `last`, both included."""
     year, month = int(first[:4]), int(first[5:7])
     months = []
-    while f"{year:04d}-{month:02d}" <= last:
-        months.append(f"{year:04d}-{month:02d}")
+    while (text := f"{year:04d}-{month:02d}") <= last:
+        months.append(text)
         year, month = (year + 1, 1) if month == 12 else (year, month + 1)
     return months
 
 
 def _figures(service: str | None, month: str, found: list[Deployment]) -> MonthFigures:
-    failed = [d for d in found if d.failed]
+    failed = [d for d in found if d.failed_because]
     leads = [d.lead_time_hours for d in found if d.lead_time_hours is not None]
     restores = [d.time_to_restore_hours for d in failed if d.time_to_restore_hours is not None]
     return MonthFigures(
