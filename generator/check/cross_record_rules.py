@@ -86,14 +86,16 @@ def fix_diagnostics(
     record that no later record fixes and whose `rollback.undone_by` is empty gets a warning
     at its status: the delivery page could not say what undid it."""
     by_id = {use.record_id: use for use in reversed(uses)}  # the first of a duplicated id
-    existing = {file_stem(path) for path in record_files}  # invalid ones too: not "unknown"
+    existing: set[str] | None = None  # every record file's id, invalid ones too: when needed
     fixed: set[str] = set()
     by_path: dict[str, list[Finding]] = {}
     for use in uses:
         for index, (fixed_id, other_service) in enumerate(_row(use).fixes):
             target = by_id.get(fixed_id)
-            if target is None and fixed_id in existing:
-                continue  # an invalid record: its own file says what is wrong
+            if target is None:
+                existing = existing or {file_stem(path) for path in record_files}
+                if fixed_id in existing:
+                    continue  # an invalid record: its own file says what is wrong
             finding = _fix_finding(use, index, fixed_id, target, other_service, by_id, options)
             if finding is None:
                 fixed.add(fixed_id)
