@@ -147,9 +147,41 @@ def enlarge(record: dict, index: int) -> dict:
     return record
 
 
-def write_corpus(target: Path, count: int, seed: int = 20261122, *, large: bool = False) -> Path:
+def add_delivery(record: dict, index: int, previous: tuple[str, dict] | None) -> dict:
+    """The record with what delivery performance counts: commit, rollout and shipping times,
+    an incident on one in twenty, and the fix of the record before it when that one was
+    rolled back (every other time; else `rollback.undone_by`). A Random of its own, so that
+    the other fields are the bytes they are without it."""
+    rng = random.Random(index)
+    shipped = dt.datetime.combine(record["date"], dt.time(9), dt.timezone.utc) + dt.timedelta(
+        minutes=rng.randint(0, 600)
+    )
+    record["started_at"] = shipped - dt.timedelta(minutes=rng.randint(5, 60))
+    record["shipped_at"] = shipped
+    record["committed_at"] = shipped - dt.timedelta(minutes=rng.randint(30, 10_000))
+    if rng.random() < 0.05:
+        opened = shipped + dt.timedelta(minutes=rng.randint(5, 120))
+        incident = {"id": f"INC-{index}", "url": f"https://incidents.example.com/{index}"}
+        incident["opened_at"] = opened
+        if rng.random() < 0.9:
+            incident["resolved_at"] = opened + dt.timedelta(minutes=rng.randint(10, 600))
+        record["incidents"] = [incident]
+    if previous is not None and previous[1]["status"] == "rolled-back":
+        fixed_id, fixed = previous
+        if index % 2 and fixed["date"] < record["date"]:
+            other = fixed["service"] != record["service"]
+            record["fixes"] = [{"id": fixed_id, "other_service": True} if other else fixed_id]
+        else:
+            fixed["rollback"]["undone_by"] = "The on-call ran the rollback commands."
+    return record
+
+
+def write_corpus(
+    target: Path, count: int, seed: int = 20261122, *, large: bool = False, delivery: bool = False
+) -> Path:
     """Write a runbook repository (mkdocs.yml, checklists/, records/) with `count` records,
-    about 1.7 KB each, or 8 KB if `large`."""
+    about 1.7 KB each, or 8 KB if `large`; with `delivery`, the fields DORA's keys are
+    counted from too (add_delivery)."""
     if target.exists():
         shutil.rmtree(target)
     (target / "records").mkdir(parents=True)
@@ -165,18 +197,31 @@ def write_corpus(target: Path, count: int, seed: int = 20261122, *, large: bool 
         ),
     }
     checklists = _checklists()
+    previous: tuple[str, dict] | None = None
     for index in range(count):
         record = make_record(index, rng, pools, checklists)
         if large:
             record = enlarge(record, index)
-        folder = target / "records" / str(record["date"].year)
-        folder.mkdir(exist_ok=True)
-        name = f"{record['date'].isoformat()}-change-{index:05d}.yaml"
-        text = yaml.dump(
-            record, Dumper=yaml.CSafeDumper, sort_keys=False, allow_unicode=True, width=100
-        )
-        (folder / name).write_text(text, encoding="utf-8")
+        record_id = f"{record['date'].isoformat()}-change-{index:05d}"
+        if delivery:
+            record = add_delivery(record, index, previous)
+            if previous is not None:  # written once add_delivery may have added undone_by
+                _write_record(target, *previous)
+            previous = record_id, record
+        else:
+            _write_record(target, record_id, record)
+    if previous is not None:
+        _write_record(target, *previous)
     return target
+
+
+def _write_record(target: Path, record_id: str, record: dict) -> None:
+    folder = target / "records" / str(record["date"].year)
+    folder.mkdir(exist_ok=True)
+    text = yaml.dump(
+        record, Dumper=yaml.CSafeDumper, sort_keys=False, allow_unicode=True, width=100
+    )
+    (folder / f"{record_id}.yaml").write_text(text, encoding="utf-8")
 
 
 def make_record_file(root: Path, index: int) -> str:
@@ -198,8 +243,11 @@ def main() -> None:
     parser.add_argument("target", type=Path)
     parser.add_argument("count", type=int)
     parser.add_argument("--seed", type=int, default=20261122)
+    parser.add_argument(
+        "--delivery", action="store_true", help="with commit, rollout and incident times, fixes"
+    )
     args = parser.parse_args()
-    write_corpus(args.target, args.count, args.seed)
+    write_corpus(args.target, args.count, args.seed, delivery=args.delivery)
     print(json.dumps({"target": str(args.target), "records": args.count}))
 
 

@@ -650,6 +650,42 @@ def list_records(
 
 
 @cli.command()
+@click.option("--service", default=None, help="Any part of the service's name.")
+@click.option("--since", default=None, metavar="WHEN", callback=_when, help=WHEN_FORMATS)
+@click.option("--until", default=None, metavar="WHEN", callback=_when, help=WHEN_FORMATS)
+@click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table")
+@config_file_option
+def dora(
+    service: str | None,
+    since: dt.date | dt.datetime | None,
+    until: dt.date | dt.datetime | None,
+    output_format: str,
+    config_file: str | None,
+) -> None:
+    """DORA's four keys per month, for the whole runbook and per service: deployments,
+    change failure rate, median lead time and time to restore (hours), with how many
+    deployments lacked what a figure needs. --since and --until select deployments as
+    `runbook list` selects records."""
+    from .authoring.dora import dora_figures, format_json, format_table
+    from .authoring.listing import Window
+    from .store.listing import delivery_rows
+
+    options = _options(config_file)
+    _runbook_here(options)
+    rows, errors, notes = delivery_rows(options, store_path(options))
+    for note in notes:
+        click.echo(f"note: {note}", err=True)
+    if errors:
+        click.echo(f"runbook: {errors} errors; invalid records are not counted", err=True)
+    figures = dora_figures(rows, options, service, Window(since, until))
+    if not figures:
+        click.echo("no deployments match", err=True)
+        if output_format == "table":
+            return
+    click.echo(format_json(figures) if output_format == "json" else format_table(figures))
+
+
+@cli.command()
 @click.option(
     "--grafana-url",
     required=True,

@@ -69,12 +69,28 @@
     })
   }
 
+  /* The rollout window, incidents and fixes either way, as _delivery_facts.html.j2 writes
+     them on the page. */
+  function deliveryFacts(row, base) {
+    const linked = (words, [text, href]) => element("span", {}, [
+      `${words} `, element("a", { href: new URL(href, base).href, textContent: text })])
+    const facts = [
+      ...row.rollout ? [element("span", { textContent: row.rollout })] : [],
+      ...row.incidents.map(([id, url]) => linked("incident", [id, url])),
+      ...row.fixes.map(pair => linked("fixes", pair)),
+      ...row.fixed_by.map(pair => linked("fixed by", pair))
+    ]
+    return facts.length
+      ? [element("span", { className: "rb-change-facts rb-delivery-facts" }, facts)] : []
+  }
+
   function changeItem(row, base) {
     const facts = [row.service, row.environment, row.owner, row.status, ""].join(" · ")
     const item = element("li", { className: "rb-change" }, [
       element("span", { className: "rb-time" }), " ",
       element("a", { href: new URL(row.url, base).href, textContent: row.title }), " ",
-      element("span", { className: "rb-change-facts" }, [facts, rollbackState(row.tested)])
+      element("span", { className: "rb-change-facts" }, [facts, rollbackState(row.tested)]),
+      ...deliveryFacts(row, base)
     ])
     item.dataset.service = JSON.stringify(row.service)
     item.dataset.environment = JSON.stringify(row.environment)

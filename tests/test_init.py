@@ -239,7 +239,7 @@ def test_init_puts_the_runbook_pages_in_one_section_at_the_end_of_a_hand_written
     assert text.endswith("extra:" + tail)  # comments, order and what follows survive
     section = parse_settings(text)["nav"][-1]["Runbook"]
     assert section[0] == {"Recent changes": "changes/index.md"}  # docs/ has its own home
-    assert {"Rollback readiness": "rollback-readiness.md"} in section and len(section) == 9
+    assert {"Rollback readiness": "rollback-readiness.md"} in section and len(section) == 10
     assert (repo / ".gitignore").read_text(encoding="utf-8").count("site/") == 1
     assert "/.site.*" in (repo / ".gitignore").read_text(encoding="utf-8")
     built = subprocess.run(

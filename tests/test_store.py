@@ -73,6 +73,11 @@ EXTRAS = [
     {"checklists": {"safe-change": {"no-such-item": "done"}}},  # unknown item: removed-item
     {"shipped_at": "placeholder"},
     {"titel": "typo"},  # an error: not listed
+    # The fixes rules: a fix of an earlier, a later or a missing record, of this service or
+    # another; a rollback no later record explains (unless one fixes it).
+    {"fixes": ["2026-01-01-change-1", {"id": "2026-01-03-change-3", "other_service": True}]},
+    {"fixes": ["2026-01-12-change-11", "2026-01-05-change-5"]},
+    {"status": "rolled-back"},
 ]
 operations = st.lists(
     st.tuples(

@@ -186,10 +186,11 @@ class Window:
     until: dt.date | dt.datetime | None = None
 
     def holds(self, entry: SourcedRecord) -> bool:
-        record = entry.record
-        return _after(self.since, record.date, record.shipped_at) and _after(
-            self.until, record.date, record.shipped_at, before=True
-        )
+        return self.holds_at(entry.record.date, entry.record.shipped_at)
+
+    def holds_at(self, day: dt.date, moment: dt.datetime | None) -> bool:
+        """Whether a record of this day (shipped at this moment, if known) is in the window."""
+        return _after(self.since, day, moment) and _after(self.until, day, moment, before=True)
 
 
 def _after(

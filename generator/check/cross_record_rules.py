@@ -1,5 +1,6 @@
 """The rules that need every record at once: ids unique across folders, one spelling per
-service, owner and tag, and aliases that point at a name some record uses.
+service, owner and tag, aliases that point at a name some record uses, and `fixes` that name
+an older record of the same service (and a rollback that says what undid it).
 
 The per-record rules are in rules.py; these run after every file was checked, in the parent.
 """
@@ -11,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..config import RunbookOptions
+from ..delivery import DeliveryRow
 from ..diagnostics import Diagnostic
 from ..models import SourcedRecord
 from ..names import NAME_KINDS, Aliases, NameKind, name_key
@@ -19,6 +21,7 @@ from .paths import display_path
 from .positions import located
 from .problems import problem
 from .rules import Finding
+from .schema_errors import did_you_mean
 from .summary import RecordSummary
 from .variants import Variant, name_variants
 
@@ -71,11 +74,110 @@ def variant_diagnostics(variants: list[Variant], options: RunbookOptions) -> lis
                 f"'{variant.shown_as}')",
             )
         )
+    return _placed(by_path, options)
+
+
+def _placed(by_path: dict[str, list[Finding]], options: RunbookOptions) -> list[Diagnostic]:
+    """The findings at their lines: each file with findings is read again for its positions."""
     diagnostics = []
     for path, findings in by_path.items():
         loaded = load_yaml_file(path, path, max_bytes=options.max_file_bytes)
         diagnostics += located(findings, loaded)
     return diagnostics
+
+
+def fix_diagnostics(
+    uses: list[RecordSummary], record_files: list[str], options: RunbookOptions
+) -> list[Diagnostic]:
+    """Each entry of `fixes` names a record that exists, is older, and is of the same service
+    unless the entry says `other_service: true`; each at its entry's line. A rolled-back
+    record that no later record fixes and whose `rollback.undone_by` is empty gets a warning
+    at its status: the delivery page could not say what undid it."""
+    by_id = {use.record_id: use for use in reversed(uses)}  # the first of a duplicated id
+    existing: set[str] | None = None  # every record file's id, invalid ones too: when needed
+    fixed: set[str] = set()
+    by_path: dict[str, list[Finding]] = {}
+    for use in uses:
+        for index, (fixed_id, other_service) in enumerate(_row(use).fixes):
+            target = by_id.get(fixed_id)
+            if target is None:
+                existing = existing or {file_stem(path) for path in record_files}
+                if fixed_id in existing:
+                    continue  # an invalid record: its own file says what is wrong
+            finding = _fix_finding(use, index, fixed_id, target, other_service, by_id, options)
+            if finding is None:
+                fixed.add(fixed_id)
+            else:
+                by_path.setdefault(use.path, []).append(finding)
+    for use in uses:
+        if _row(use).status == "rolled-back" and not use.undone and use.record_id not in fixed:
+            by_path.setdefault(use.path, []).append(
+                Finding(
+                    ("status",),
+                    "warning",
+                    "rollback-unexplained",
+                    f"status is rolled-back, but no later record lists '{use.record_id}' in "
+                    "its fixes: add it to the fixes of the record that undid it, or say what "
+                    "did in rollback.undone_by",
+                )
+            )
+    return _placed(by_path, options)
+
+
+def _fix_finding(
+    use: RecordSummary,
+    index: int,
+    fixed_id: str,
+    target: RecordSummary | None,
+    other_service: bool,
+    by_id: dict[str, RecordSummary],
+    options: RunbookOptions,
+) -> Finding | None:
+    """What is wrong with `use`'s entry `fixes[index]`, or None."""
+    where = f"fixes[{index}]: '{fixed_id}'"
+    if target is None:
+        # Suggestions from the same service: a runbook may hold 100,000 ids.
+        same = [i for i, u in by_id.items() if u.service == use.service and i != use.record_id]
+        message = f"{where}: no such record{did_you_mean(fixed_id, same[-5000:])}"
+        return Finding(("fixes", index), "error", "unknown-fix", message)
+    if target is use or not _older(_row(target), _row(use)):
+        moment = _row(target).shipped_at
+        when = moment.isoformat() if moment else target.date.isoformat()
+        shown = "this record itself" if target is use else when
+        return Finding(
+            ("fixes", index),
+            "error",
+            "fix-order",
+            f"{where} is not older than this record (it is {shown}): a fix comes after "
+            "what it fixes",
+        )
+    service_key = options.aliases.key
+    if not other_service and service_key("service", target.service) != service_key(
+        "service", use.service
+    ):
+        return Finding(
+            ("fixes", index),
+            "error",
+            "fix-service",
+            f"{where} is of service '{target.service}', this record of '{use.service}': "
+            f"write {{id: {fixed_id}, other_service: true}} if that is right",
+        )
+    return None
+
+
+def _row(use: RecordSummary) -> DeliveryRow:
+    assert use.delivery is not None  # every valid record's summary has its row
+    return use.delivery
+
+
+def _older(earlier: DeliveryRow, later: DeliveryRow) -> bool:
+    """Whether `earlier` shipped before `later`: by date, and on one day by shipped_at when
+    both have it (without it, the order within the day is unknown and taken as given)."""
+    if earlier.date != later.date:
+        return earlier.date < later.date
+    if earlier.shipped_at is None or later.shipped_at is None:
+        return True
+    return earlier.shipped_at < later.shipped_at
 
 
 def counts_as_use(aliases: Aliases, kind: NameKind, spelling: str) -> bool:

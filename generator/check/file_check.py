@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from ..config import RunbookOptions
+from ..delivery import delivery_row
 from ..diagnostics import Diagnostic
 from ..models import (
     ID_PATTERN,
@@ -95,6 +96,8 @@ def _check_loaded(loaded: LoadedFile, context: CheckContext) -> RecordResult:
             if context.checklists[checklist_id].item_for(item_id) is None
         ),
         checklists=tuple(record.checklists),
+        delivery=delivery_row(loaded.stem, record),
+        undone=record.rollback.undone_by is not None,
     )
     if not context.keep_records or any(d.severity == "error" for d in diagnostics):
         return None, diagnostics, names

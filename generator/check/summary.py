@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import NamedTuple
 
+from ..delivery import DeliveryRow
 from ..names import NameKind
 
 
@@ -22,6 +23,10 @@ class RecordSummary(NamedTuple):
     # (checklist id, item id) pairs the record addresses that its checklist does not have.
     unknown_items: tuple[tuple[str, str], ...] = ()
     checklists: tuple[str, ...] = ()
+    # What delivery performance counts (and the fixes rules read), and whether
+    # `rollback.undone_by` says what undid the change.
+    delivery: DeliveryRow | None = None
+    undone: bool = False
 
     def named(self) -> list[tuple[NameKind, tuple, str]]:
         """(kind, location in the file, spelling) of every name in the record."""

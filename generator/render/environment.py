@@ -27,11 +27,13 @@ from jinja2 import (
 from jinja2.bccache import Bucket
 
 from ..config import user_cache_folder
+from ..models import moment_text
 from .charts import MetricChange, format_number, metric_chart
 from .escape import data_json, escape_text, fence, front_matter_string
 from .index import ChecklistUse, checklist_as_it_was
 from .markdown_fields import markdown_field
 from .slugs import anchor_for_path
+from .timeline import rollout_text
 
 DEFAULT_TEMPLATES = Path(str(resources.files("generator") / "templates"))
 STATUS_ICONS = {"done": "✓", "n/a": "○", "skipped": "↷"}
@@ -103,6 +105,7 @@ FILTERS = {
     "anchor": anchor_for_path,
     "verdict": lambda metric: MetricChange(metric).verdict,
     "counted": counted,
+    "moment": moment_text,
 }
 GLOBALS = {
     "metric_change": MetricChange,
@@ -110,6 +113,7 @@ GLOBALS = {
     "status_icons": STATUS_ICONS,
     "by_status": uses_by_status,
     "checklist_as_it_was": checklist_as_it_was,
+    "rollout_text": rollout_text,
 }
 
 

@@ -73,6 +73,8 @@ class RunbookIndex:
     months: dict[str, int]
     untested_rollbacks: list[SourcedRecord]
     related: dict[str, list[SourcedRecord]]
+    # The records naming each record in their `fixes`, oldest first.
+    fixed_by: dict[str, list[SourcedRecord]] = field(default_factory=dict)
     aliases: Aliases = field(default_factory=Aliases)
     names: ShownNames = field(default_factory=ShownNames)
 
@@ -112,6 +114,15 @@ class RunbookIndex:
         return self.runbook.records
 
     @functools.cached_property
+    def by_id(self) -> dict[str, SourcedRecord]:
+        return {entry.id: entry for entry in self.records}
+
+    def fixes(self, entry: SourcedRecord) -> list[SourcedRecord]:
+        """The records `entry` fixes, as its `fixes` lists them (validation holds each to
+        exist)."""
+        return [self.by_id[fix.id] for fix in entry.record.fixes if fix.id in self.by_id]
+
+    @functools.cached_property
     def serialised(self) -> dict[str, str]:
         """Each record as pydantic-core writes it (model_dump_json), by id: what page keys,
         search document keys and records.json are made of, serialised once per build."""
@@ -147,6 +158,10 @@ def build_index(runbook: Runbook, aliases: Aliases | None = None) -> RunbookInde
         cid: {item.id: [] for item in checklist.items} for cid, checklist in checklists.items()
     }
     months: Counter[str] = Counter()
+    fixed_by: dict[str, list[SourcedRecord]] = defaultdict(list)
+    for entry in reversed(runbook.records):
+        for fix in entry.record.fixes:
+            fixed_by[fix.id].append(entry)
     for entry in runbook.records:
         record = entry.record
         months[record.date.strftime("%Y-%m")] += 1
@@ -187,6 +202,7 @@ def build_index(runbook: Runbook, aliases: Aliases | None = None) -> RunbookInde
         months=dict(sorted(months.items())),
         untested_rollbacks=[r for r in runbook.records if not r.record.rollback.tested],
         related=_related(runbook.records, by_file, names["service"], names["tag"], aliases),
+        fixed_by=dict(fixed_by),
         aliases=aliases,
         names=shown,
     )

@@ -163,7 +163,7 @@ def render_site(
             ),
         )
     )
-    for uri, content in month_files(index.records, settings.directory_urls, index.names).items():
+    for uri, content in month_files(index, settings.directory_urls).items():
         pages.append(Page(uri, content))
     pages.append(
         Page(

@@ -99,6 +99,7 @@ def _searchable_texts(entry: SourcedRecord, shown: dict[str, list[str]]) -> list
     texts = [record.title, record.owner, record.service, record.environment, *record.tags]
     texts += [*shown["service"], *shown["owner"], *shown["tag"]]
     texts += [*record.reviewers, *record.files_touched, record.reason, record.rollback.plan]
+    texts += [incident.id for incident in record.incidents]  # "INC-1042" finds its cause
     for command in [*record.commands, *record.rollback.commands]:
         texts += [command.run, command.note or ""]
     return texts

@@ -16,6 +16,7 @@ from typing import Any
 
 from ..models import Runbook
 from .charts import months_chart, trend_chart
+from .delivery_page import delivery_context
 from .index import RunbookIndex, build_index
 from .links import Links, published_url
 from .settings import RenderSettings
@@ -83,6 +84,8 @@ def timeline_page(
             "services": services_to_choose(group.name for group in index.services.values()),
             "environments": sorted({e.record.environment for e in index.records}),
             "shown": index.shown,
+            "fixes": index.fixes,
+            "fixed_by": index.fixed_by,
             "epoch_ms": epoch_ms,
             "utc_time_text": utc_time_text,
         },
@@ -97,7 +100,13 @@ def record_pages(index: RunbookIndex, links: Links, settings: RenderSettings) ->
         yield PageSpec(
             links.record(entry.id),
             "record.md.j2",
-            {"entry": entry, "record": entry.record, "related": index.related[entry.id]},
+            {
+                "entry": entry,
+                "record": entry.record,
+                "related": index.related[entry.id],
+                "fixes": index.fixes(entry),
+                "fixed_by": index.fixed_by.get(entry.id, []),
+            },
         )
 
 
@@ -183,6 +192,13 @@ def rollback_readiness_page(
         {"records": index.untested_rollbacks},
         in_nav=True,
     )
+
+
+@page_source
+def delivery_page(
+    index: RunbookIndex, links: Links, settings: RenderSettings
+) -> Iterable[PageSpec]:
+    yield PageSpec("delivery.md", "delivery.md.j2", delivery_context(index), in_nav=True)
 
 
 @page_source

@@ -24,8 +24,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from ..models import SourcedRecord
-from ..names import ShownNames
+from ..models import ChangeRecord, SourcedRecord
+from .index import RunbookIndex
 from .links import RECORD_PAGES, site_path
 
 LATEST_DAYS = 7
@@ -92,8 +92,23 @@ def epoch_ms(entry: SourcedRecord) -> int | None:
     return None if shipped is None else int(shipped.timestamp() * 1000)
 
 
-def _row(entry: SourcedRecord, directory_urls: bool, names: ShownNames) -> dict[str, Any]:
-    record = entry.record
+def rollout_text(record: ChangeRecord) -> str:
+    """`rolled out over 44 min` (`2 h 5 min`) from `started_at` to `shipped_at`, or ''."""
+    if record.started_at is None or record.shipped_at is None:
+        return ""
+    hours, minutes = divmod(round((record.shipped_at - record.started_at).total_seconds() / 60), 60)
+    return "rolled out over " + (f"{hours} h {minutes} min" if hours else f"{minutes} min")
+
+
+def _row(entry: SourcedRecord, directory_urls: bool, index: RunbookIndex) -> dict[str, Any]:
+    record, names = entry.record, index.names
+
+    def linked(entries: list[SourcedRecord]) -> list[list[str]]:
+        return [
+            [other.record.title, site_path(f"{RECORD_PAGES}{other.id}.md", directory_urls)]
+            for other in entries
+        ]
+
     return {
         "id": entry.id,
         "title": record.title,
@@ -106,16 +121,18 @@ def _row(entry: SourcedRecord, directory_urls: bool, names: ShownNames) -> dict[
         "status": record.status,
         "tested": record.rollback.tested,
         "url": site_path(f"{RECORD_PAGES}{entry.id}.md", directory_urls),
+        "rollout": rollout_text(record),
+        "incidents": [[incident.id, incident.url] for incident in record.incidents],
+        "fixes": linked(index.fixes(entry)),
+        "fixed_by": linked(index.fixed_by.get(entry.id, [])),
     }
 
 
-def month_files(
-    records: Iterable[SourcedRecord], directory_urls: bool, names: ShownNames
-) -> dict[str, str]:
+def month_files(index: RunbookIndex, directory_urls: bool) -> dict[str, str]:
     """`timeline/YYYY-MM.json` → the month's records (newest first) as the script reads them."""
     months: dict[str, list[dict[str, Any]]] = {}
-    for entry in records:
-        row = _row(entry, directory_urls, names)
+    for entry in index.records:
+        row = _row(entry, directory_urls, index)
         months.setdefault(entry.record.date.isoformat()[:7], []).append(row)
     return {
         f"{MONTHS_FOLDER}/{month}.json": json.dumps(rows, ensure_ascii=False, separators=(",", ":"))

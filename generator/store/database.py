@@ -22,7 +22,7 @@ from pathlib import Path
 from ..repository_files import UnsafeWrite, make_folders
 from .trust import code_digest, signature, signing_key
 
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
 # How long a command waits for another one's writes before it runs without the store.
 BUSY_SECONDS = 2.0
 COMPANIONS = ("-wal", "-shm", "-journal")
@@ -54,8 +54,18 @@ CREATE INDEX files_by_stem ON files (stem);
 CREATE TABLE summaries (
     file_id INTEGER PRIMARY KEY REFERENCES files(id) ON DELETE CASCADE,
     record_id NOT NULL,          -- text, or bytes as for paths (records.stored)
-    date TEXT NOT NULL
+    date TEXT NOT NULL,
+    delivery TEXT NOT NULL,      -- what DORA's keys count (delivery.encoded)
+    undone INTEGER NOT NULL      -- rollback.undone_by says what undid it
 );
+-- Each id a record names in its `fixes`: the records that fix a given one, by query.
+CREATE TABLE fixes (
+    file_id INTEGER NOT NULL REFERENCES summaries(file_id) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    fixed_id TEXT NOT NULL,
+    PRIMARY KEY (file_id, position)
+) WITHOUT ROWID;
+CREATE INDEX fixes_by_id ON fixes (fixed_id);
 -- Each use of a service, owner or tag: its spelling, its name key, the key of its group
 -- (after aliases), the name an alias shows it under, and whether an alias maps it.
 CREATE TABLE names (

@@ -6,7 +6,10 @@ of WHEN and the output; its select_records is the same selection over records in
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from ..authoring.listing import Filters
 from ..check.cross_record_rules import duplicate_id_diagnostics
@@ -14,14 +17,17 @@ from ..check.file_check import load_checklists
 from ..check.loader import file_stem
 from ..check.validate import check_context, runbook_files
 from ..config import RunbookOptions
+from ..delivery import DeliveryRow, decoded
 from ..diagnostics import Diagnostic
 from ..models import ChangeRecord, SourcedRecord
 from ..names import name_key
+from .fix_rules import Order, fix_errors
 from .records import EPOCH, MICROSECOND, RecordStore, restored, stored
 from .validation import with_store
 
 # The runbook's order, newest first (check/validate.py _newest_first): by day, by the time it
 # shipped (records without one after those with), by id.
+Row = TypeVar("Row")
 _NEWEST_FIRST = "r.date DESC, r.shipped_us IS NULL, r.shipped_us DESC, r.record_id DESC"
 
 
@@ -30,36 +36,69 @@ def listed_records(
 ) -> tuple[list[SourcedRecord], int, list[str]]:
     """The valid records matching `filters`, newest first; how many errors the runbook has
     (invalid records are not listed); and the notes to show."""
-    checklist_files, record_files, _ = runbook_files(options, None)
-    diagnostics: list[Diagnostic] = []
-    checklists = load_checklists(checklist_files, options, diagnostics)
-    context = check_context(checklists, options, True)
-    duplicated = _duplicated(record_files)
+    where, parameters = _conditions(filters)
 
-    def answer(store: RecordStore, _order: object) -> tuple[list[SourcedRecord], int]:
-        connection = store.connection
-        errors = connection.execute("SELECT COALESCE(SUM(errors), 0) FROM files").fetchone()[0]
-        where, parameters = _conditions(filters)
+    def records(connection: sqlite3.Connection, duplicated: set) -> list[SourcedRecord]:
         rows = connection.execute(
             "SELECT f.path, f.shown, r.record_id, r.data FROM records r "
             f"JOIN files f ON f.id = r.file_id WHERE {where} ORDER BY {_NEWEST_FIRST}",
             parameters,
-        ).fetchall()
-        records = [
+        )
+        return [
             SourcedRecord(
                 restored(record_id), restored(shown), ChangeRecord.model_validate_json(data)
             )
             for path, shown, record_id, data in rows
             if path not in duplicated
         ]
-        return records, errors
 
-    (records, errors), notes = with_store(
-        store_file, options.root, context, record_files, None, answer, need_records=True
+    return _valid(options, store_file, records, need_records=True)
+
+
+def delivery_rows(
+    options: RunbookOptions, store_file: Path | None
+) -> tuple[list[DeliveryRow], int, list[str]]:
+    """What `runbook dora` counts of each record `runbook list` would list (no whole record
+    is read), how many errors the runbook has, and the notes to show."""
+
+    def rows(connection: sqlite3.Connection, duplicated: set) -> list[DeliveryRow]:
+        found = connection.execute(
+            "SELECT f.path, s.delivery FROM summaries s JOIN files f ON f.id = s.file_id "
+            "WHERE f.errors = 0"
+        )
+        return [decoded(delivery) for path, delivery in found if path not in duplicated]
+
+    return _valid(options, store_file, rows, need_records=False)
+
+
+def _valid(
+    options: RunbookOptions,
+    store_file: Path | None,
+    read: Callable[[sqlite3.Connection, set], list[Row]],
+    *,
+    need_records: bool,
+) -> tuple[list[Row], int, list[str]]:
+    """What `read` finds of the valid records (those without errors of their own, and not
+    sharing their id with another file) in the store brought up to date; how many errors
+    the runbook has; the notes to show."""
+    checklist_files, record_files, _ = runbook_files(options, None)
+    diagnostics: list[Diagnostic] = []
+    checklists = load_checklists(checklist_files, options, diagnostics)
+    context = check_context(checklists, options, need_records)
+    duplicated = _duplicated(record_files)
+
+    def answer(store: RecordStore, order: Order) -> tuple[list[Row], int]:
+        connection = store.connection
+        errors = connection.execute("SELECT COALESCE(SUM(errors), 0) FROM files").fetchone()[0]
+        errors += fix_errors(store, record_files, options, order)
+        return read(connection, duplicated), errors
+
+    (found, errors), notes = with_store(
+        store_file, options.root, context, record_files, None, answer, need_records=need_records
     )
     diagnostics += duplicate_id_diagnostics([], checklist_files, [])
     errors += len(duplicated) + sum(d.severity == "error" for d in diagnostics)
-    return records, errors, notes
+    return found, errors, notes
 
 
 def _duplicated(record_files: list[str]) -> set[bytes]:

@@ -28,6 +28,7 @@ from ..check.loader import file_stem
 from ..check.paths import display_path
 from ..check.problems import kept_problem
 from ..check.workers import Checked
+from ..delivery import encoded
 from ..diagnostics import Diagnostic
 from ..names import Aliases, NameKind, name_key
 from . import database
@@ -41,6 +42,7 @@ MICROSECOND = dt.timedelta(microseconds=1)
 TABLES = (
     "files",
     "summaries",
+    "fixes",
     "names",
     "record_checklists",
     "unknown_items",
@@ -143,7 +145,18 @@ def _add_rows(
         )
     )
     if summary is not None:
-        tables["summaries"].append((file_id, stored(summary.record_id), summary.date.isoformat()))
+        tables["summaries"].append(
+            (
+                file_id,
+                stored(summary.record_id),
+                summary.date.isoformat(),
+                encoded(summary.delivery),
+                summary.undone,
+            )
+        )
+        tables["fixes"] += [
+            (file_id, position, fixed) for position, (fixed, _) in enumerate(summary.delivery.fixes)
+        ]
         tables["names"] += [
             (file_id, kind, loc[1] if len(loc) > 1 else 0, spelling, *names[kind, spelling])
             for kind, loc, spelling in summary.named()
@@ -324,14 +337,18 @@ class RecordStore:
                 "SELECT diagnostics FROM files WHERE diagnostics != '[]'"
             )
         else:
-            rows = self._by_path("SELECT diagnostics FROM files WHERE path IN ({})", paths)
+            rows = self.by_path("SELECT diagnostics FROM files WHERE path IN ({})", paths)
         return [kept_problem(*item) for (problems,) in rows for item in json.loads(problems)]
 
-    def _by_path(self, query: str, paths: list[str]) -> list[tuple]:
+    def by_path(self, query: str, paths: list[str]) -> list[tuple]:
         """`query` with `{}` standing for the paths' placeholders, in batches SQLite accepts."""
+        return self.by_values(query, [stored(path) for path in paths])
+
+    def by_values(self, query: str, values: list) -> list[tuple]:
+        """`query` with `{}` standing for the values' placeholders, in batches."""
         found = []
-        for start in range(0, len(paths), 500):
-            batch = [stored(path) for path in paths[start : start + 500]]
+        for start in range(0, len(values), 500):
+            batch = values[start : start + 500]
             found += self.connection.execute(query.format(", ".join("?" * len(batch))), batch)
         return found
 

@@ -21,6 +21,7 @@ from ..check.checklist_effects import dated_item_notes, removed_items
 from ..check.cross_record_rules import (
     alias_target_diagnostics,
     duplicate_id_diagnostics,
+    fix_diagnostics,
     variant_diagnostics,
 )
 from ..check.file_check import CheckContext, load_checklists
@@ -34,6 +35,7 @@ from ..diagnostics import Diagnostic, sort_diagnostics
 from ..models import Runbook, SourcedChecklist
 from ..names import NameKind, preferred_spelling
 from .database import StoreUnusable
+from .fix_rules import fix_uses
 from .records import CheckedChunk, RecordStore, checked_chunk, restored, stored
 from .trust import CACHE_FOLDER, code_digest
 
@@ -142,6 +144,7 @@ def validate_with_store(
         wanted = None if selected is None else [path for path in selected if path in records]
         found = store.diagnostics(wanted)
         found += variant_diagnostics(_variants(store, wanted, order), options)
+        found += fix_diagnostics(fix_uses(store, wanted, order), record_files, options)
         if shown is None or (options.config_file and display_path(options.config_file) in shown):
             found += _alias_targets(store, options, order)
         if wanted is None:
@@ -203,7 +206,7 @@ def _variants(
             "HAVING COUNT(DISTINCT spelling) > 1"
         ).fetchall()
     else:
-        used = store._by_path(
+        used = store.by_path(
             "SELECT DISTINCT n.kind, n.group_key, n.spelling FROM names n "
             "JOIN files f ON f.id = n.file_id WHERE f.path IN ({})",
             wanted,

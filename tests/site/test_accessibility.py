@@ -47,6 +47,7 @@ def page_kinds(site_dir: Path) -> dict[str, str]:
         "metric": first("metrics"),
         "tags": "tags/",
         "rollback readiness": "rollback-readiness/",
+        "delivery": "delivery/",
         "not found": "404.html",
     }
     if any((site_dir / "tags").glob("*/index.html")):

@@ -34,6 +34,7 @@ def on_call_pages(site_dir: Path) -> dict[str, str]:
         "files": "files/",
         "folder": first("files"),
         "rollback readiness": "rollback-readiness/",
+        "delivery": "delivery/",
         "metrics": "metrics/",
         "metric": first("metrics"),
         "services": "services/",
