@@ -637,13 +637,12 @@ def annotate(
     """Post records as Grafana annotations; records already posted are skipped."""
     from .authoring.annotate import (
         Grafana,
-        UnusableSetting,
         annotate_records,
-        checked_token,
         grafana_base_url,
         planned_annotations,
     )
     from .authoring.listing import Filters, Window, select_records
+    from .authoring.remote import UnusableSetting, checked_token
     from .render.index import shown_names
 
     token = "" if dry_run else os.environ.get(token_env, "").strip()
