@@ -55,6 +55,7 @@ CODES: dict[str, Code] = {
     "url": Code("schema", "not an http(s) URL", from_models=True),
     "date": Code("schema", "not a date", from_models=True),
     "id": Code("schema", "the file name is not a valid id", from_models=True),
+    "time-order": Code("schema", "a time on the wrong side of another", from_models=True),
     "duplicate-id": Code("rules", "two files share an id"),
     "unknown-checklist": Code("rules", "a checklist that does not exist"),
     "unknown-item": Code("rules", "an item the checklist does not have"),
@@ -66,6 +67,9 @@ CODES: dict[str, Code] = {
     "retired-item": Code("rules", "an item retired before the record's date"),
     "removed-item": Code("rules", "an item deleted from a checklist while records use it"),
     "status-consistency": Code("rules", "a status the record's other fields contradict"),
+    "unknown-fix": Code("rules", "fixes names a record that does not exist"),
+    "fix-order": Code("rules", "fixes names a record that is not older"),
+    "fix-service": Code("rules", "fixes names a record of another service"),
     "placeholder": Code("rules", "a stand-in left where a value belongs (TODO, TBD, -, ...)"),
     "name-variant": Code("warnings", "another spelling of a service, owner or tag"),
     "alias-target": Code("warnings", "an alias points at a name no record uses"),
@@ -73,6 +77,8 @@ CODES: dict[str, Code] = {
     "missing-expected-result": Code("warnings", "no expected_result"),
     "no-metrics": Code("warnings", "no metrics"),
     "rollback-untested": Code("warnings", "the rollback is not marked tested"),
+    "committed-after-shipped": Code("warnings", "committed_at is after shipped_at"),
+    "rollback-unexplained": Code("warnings", "rolled back, with nothing saying what undid it"),
     "stale-review": Code("warnings", "last_reviewed is older than review_max_age_days"),
 }
 

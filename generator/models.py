@@ -44,6 +44,8 @@ MAX_LIST_ITEMS = {
     "tags": 50,
     "links": 100,
     "reviewers": 50,
+    "incidents": 50,
+    "fixes": 50,
 }
 _SPACE = re.compile(r"\s")
 # Trojan-source characters: they reorder how text displays without changing what it is.
@@ -481,6 +483,11 @@ class Rollback(StrictModel):
     tested: Annotated[bool, NewOption("--rollback-tested", help="The rollback was rehearsed.")] = (
         Field(default=False, strict=True, description="Whether the rollback was rehearsed.")
     )
+    undone_by: Annotated[MarkdownText, _NO_BIDI] | None = Field(
+        default=None,
+        description="Markdown: what undid it, when `status` is rolled-back and no later "
+        "record's `fixes` names this one (`kubectl rollout undo` by the on-call at 15:10).",
+    )
 
 
 class ItemStatus(BareStringShorthand, shorthand="status"):
@@ -518,6 +525,55 @@ class Link(StrictModel):
 
     title: OneLine = Field(description="Link text.")
     url: HttpUrl = Field(description="An http(s) URL.")
+
+
+def _out_of_order(value: dt.datetime, relation: str, other: str, at: dt.datetime, why: str) -> Any:
+    """The error of a time on the wrong side of another field's (`started_at` after
+    `shipped_at`), raised by the later-validated field so that it shows at that field's line."""
+    return PydanticCustomError(
+        "time-order",
+        "{value} is {relation} {other} ({at}): {why}",
+        {
+            "value": value.isoformat(),
+            "relation": relation,
+            "other": other,
+            "at": at.isoformat(),
+            "why": why,
+        },
+    )
+
+
+class Incident(StrictModel):
+    """An incident this change caused or contributed to, as the incident tool names it."""
+
+    id: ShortText = Field(min_length=1, description="Its id in the incident tool: `INC-1042`.")
+    url: HttpUrl = Field(description="Its page in the incident tool: an http(s) URL.")
+    opened_at: Timestamp = Field(description="When it was opened, with its offset.")
+    resolved_at: Timestamp | None = Field(
+        default=None,
+        description="When it was resolved, with its offset; not before `opened_at`. Leave it "
+        "out while it is open.",
+    )
+
+    @field_validator("resolved_at")
+    @classmethod
+    def _resolved_after_opened(cls, value: dt.datetime | None, info: ValidationInfo) -> Any:
+        opened = info.data.get("opened_at")
+        if value is not None and isinstance(opened, dt.datetime) and value < opened:
+            raise _out_of_order(value, "before", "opened_at", opened, "resolved comes after opened")
+        return value
+
+
+class Fix(BareStringShorthand, shorthand="id"):
+    """An earlier record this change rolls back or fixes forward. A bare id means `{id: ...}`."""
+
+    id: Identifier = Field(description="The id (file stem) of the earlier record it fixes.")
+    other_service: bool = Field(
+        default=False,
+        strict=True,
+        description="The fixed record is of another service (a shared library, another "
+        "team's config): without it, a fix must be of the same service.",
+    )
 
 
 def checklist_marks(texts: list[str]) -> dict[str, dict[str, str]]:
@@ -569,8 +625,34 @@ class ChangeRecord(StrictModel):
         description="When it reached `environment`: a date and time with its offset, "
         "2026-11-20T14:05:00Z or 2026-11-20T16:05:00+02:00; its local date is `date`.",
     )
+    started_at: Annotated[
+        Timestamp | None,
+        NewOption(
+            "--started-at",
+            help="When the rollout began, with its offset: 2026-11-20T13:50:00+01:00.",
+            metavar="TIME",
+            parsed=True,
+        ),
+    ] = Field(
+        default=None,
+        description="When the rollout began, with its offset; not after `shipped_at`. With "
+        "`shipped_at`, the rollout window (a time region in Grafana).",
+    )
     commit: CommitId | None = Field(
         default=None, description="The git commit that shipped it: 7 to 40 hex digits."
+    )
+    committed_at: Annotated[
+        Timestamp | None,
+        NewOption(
+            "--committed-at",
+            help="When the commit was made, with its offset (--from-git takes the commit's).",
+            metavar="TIME",
+            parsed=True,
+        ),
+    ] = Field(
+        default=None,
+        description="When the shipped commit was made, with its offset (`runbook new "
+        "--from-git` fills it): lead time is `shipped_at` minus `committed_at`.",
     )
     owner: Annotated[
         ShortText,
@@ -631,6 +713,18 @@ class ChangeRecord(StrictModel):
         max_length=MAX_LIST_ITEMS["links"],
         description="PRs, tickets, dashboards.",
     )
+    incidents: list[Incident] = Field(
+        default_factory=list,
+        max_length=MAX_LIST_ITEMS["incidents"],
+        description="Incidents this change caused or contributed to: {id, url, opened_at, "
+        "resolved_at}.",
+    )
+    fixes: list[Fix] = Field(
+        default_factory=list,
+        max_length=MAX_LIST_ITEMS["fixes"],
+        description="Earlier records this change rolls back or fixes forward, by id; "
+        "`{id: ..., other_service: true}` for one of another service.",
+    )
     reviewers: list[ShortText] = Field(
         default_factory=list,
         max_length=MAX_LIST_ITEMS["reviewers"],
@@ -648,6 +742,14 @@ class ChangeRecord(StrictModel):
         offset = moment.strftime("%z")
         zone = "Z" if offset == "+0000" else f"{offset[:3]}:{offset[3:]}"
         return f"{moment:%Y-%m-%d %H:%M} {zone}"
+
+    @field_validator("started_at")
+    @classmethod
+    def _started_before_shipped(cls, value: dt.datetime | None, info: ValidationInfo) -> Any:
+        shipped = info.data.get("shipped_at")
+        if value is not None and isinstance(shipped, dt.datetime) and value > shipped:
+            raise _out_of_order(value, "after", "shipped_at", shipped, "a rollout starts first")
+        return value
 
     @field_validator("shipped_at")
     @classmethod

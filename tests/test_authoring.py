@@ -266,8 +266,8 @@ def test_pre_commit_hook_runs_for_real(initialised: Path) -> None:
 
 
 def test_new_from_git_fills_the_commit_and_when_it_shipped(initialised: Path) -> None:
-    """The commit's id and time (with its offset) become `commit` and `shipped_at`, and its
-    local day the record's date, so the record validates as written."""
+    """The commit's id and time (with its offset) become `commit`, `committed_at` and
+    `shipped_at`, and its local day the record's date, so the record validates as written."""
     (initialised / "app").mkdir()
     (initialised / "app" / "limits.py").write_text("LIMIT = 5\n", encoding="utf-8")
     git(initialised, "add", "app/limits.py")
@@ -283,9 +283,9 @@ def test_new_from_git_fills_the_commit_and_when_it_shipped(initialised: Path) ->
     assert record_path.name.startswith("2026-11-20-")
     data = yaml.safe_load(record_path.read_text(encoding="utf-8"))
     assert head.startswith(data["commit"]) and len(data["commit"]) >= 7
-    assert data["shipped_at"] == dt.datetime(
-        2026, 11, 20, 23, 59, tzinfo=dt.timezone(dt.timedelta(hours=-5))
-    )
+    committed = dt.datetime(2026, 11, 20, 23, 59, tzinfo=dt.timezone(dt.timedelta(hours=-5)))
+    assert data["shipped_at"] == committed
+    assert data["committed_at"] == committed  # the committer's time, with its offset: lead time
     fill_in(record_path)
     code, out, _ = runbook(initialised, "validate", "--format", "json")
     assert [d["message"] for d in json.loads(out) if d["path"].endswith(record_path.name)] == []

@@ -210,6 +210,7 @@ def test_corpus_covers_every_code() -> None:
         "too-large", "unknown-key", "missing", "schema", "one-line", "bidi", "path", "url",
         "date", "id", "unknown-checklist", "unknown-item", "missing-item", "skipped-needs-note",
         "required-checklist", "secret", "duplicate-item", "missing-expected-result",
-        "no-metrics", "rollback-untested", "stale-review",
+        "no-metrics", "rollback-untested", "stale-review", "time-order", "unknown-fix",
+        "fix-order", "committed-after-shipped", "rollback-unexplained",
     }  # fmt: skip
     assert required <= covered, sorted(required - covered)

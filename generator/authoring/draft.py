@@ -175,6 +175,9 @@ class Draft:
                 f"--shipped-at is on {shipped_at.date().isoformat()} in its own offset, "
                 f"but --date is {day.isoformat()}"
             )
+        started_at = self.get("started_at")
+        if started_at and shipped_at and started_at > shipped_at:
+            return "--started-at is after --shipped-at (a rollout starts before it is done)"
         if shipped_at and self.get("status") == "planned":
             return "--shipped-at says it shipped, but --status is planned (it has not shipped)"
         if self.get("rollback.commands") and not self.get("rollback.plan"):
@@ -192,13 +195,13 @@ def new_record(
 ) -> tuple[Path, WriteReport]:
     """Write records/YYYY/YYYY-MM-DD-slug.yaml and return its path. Git is read in `git_dir`
     (default: the runbook's folder); with a revision, its commit and commit time fill
-    `commit` and `shipped_at` unless given."""
+    `commit`, `committed_at` and `shipped_at` unless given."""
     report = WriteReport()
     git_dir = git_dir or options.root
     shipped = shipped_commit(git_dir, revision) if revision else None
     planned = draft.get("status") == "planned"  # not shipped: no shipped_at from the commit
     shipped_at = draft.get("shipped_at") or (
-        shipped.shipped_at if shipped and not planned else None
+        shipped.committed_at if shipped and not planned else None
     )
     day = draft.get("date") or (shipped_at.date() if shipped_at else today or dt.date.today())
     owner = draft.get("owner") or _git_author(git_dir, report)
@@ -281,11 +284,18 @@ def _header(
         f"commit: {_quote(shipped.commit)}"
         if shipped
         else "# commit: 0123abc  # the git commit that shipped it",
+        *_committed_at(draft, shipped),
         f"owner: {_quote(owner or _placeholder('owner'))}",
         f"service: {_quote(draft.get('service') or _placeholder('service'))}",
         *([f"environment: {_quote(draft.get('environment'))}"] if draft.get("environment") else []),
         f"status: {draft.get('status') or 'shipped'}",
     ]
+
+
+def _committed_at(draft: Draft, shipped: ShippedCommit | None) -> list[str]:
+    """The commit's time for lead time: as given, else the committer's time of --from-git."""
+    committed_at = draft.get("committed_at") or (shipped.committed_at if shipped else None)
+    return [f"committed_at: {committed_at.isoformat()}"] if committed_at else []
 
 
 def _placeholder(path: str) -> str:
@@ -321,7 +331,8 @@ def _list_field(name: str, values: list[str], source: str, path: str = "") -> li
 
 # The fields the lines above write; any other is written by `_other_fields`.
 _WRITTEN_ABOVE = frozenset(
-    {"title", "date", "shipped_at", "commit", "owner", "service", "environment", "status"}
+    {"title", "date", "shipped_at", "commit", "committed_at", "owner", "service", "status"}
+    | {"environment"}
     | {"reason", "expected_result", "files_touched", "commands", "metrics", "rollback"}
     | {"checklists", "tags"}
 )

@@ -133,10 +133,11 @@ def changed_files(cwd: Path, revision: str | None) -> ChangedFiles:
 
 @dataclass(frozen=True)
 class ShippedCommit:
-    """The commit a change shipped in: its id and when it was committed, with its offset."""
+    """The commit a change shipped in: its id and when it was committed (the committer's
+    time, with its offset)."""
 
     commit: str
-    shipped_at: dt.datetime
+    committed_at: dt.datetime
 
 
 def shipped_commit(cwd: Path, revision: str) -> ShippedCommit | None:

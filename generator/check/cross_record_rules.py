@@ -1,5 +1,6 @@
 """The rules that need every record at once: ids unique across folders, one spelling per
-service, owner and tag, and aliases that point at a name some record uses.
+service, owner and tag, aliases that point at a name some record uses, and `fixes` that name
+an older record of the same service (and a rollback that says what undid it).
 
 The per-record rules are in rules.py; these run after every file was checked, in the parent.
 """
@@ -18,6 +19,7 @@ from .paths import display_path
 from .positions import located
 from .problems import problem
 from .rules import Finding
+from .schema_errors import did_you_mean
 from .summary import RecordSummary
 from .variants import name_variants
 
@@ -63,11 +65,102 @@ def name_diagnostics(uses: list[RecordSummary], options: RunbookOptions) -> list
                 f"'{variant.shown_as}')",
             )
         )
+    return _placed(by_path, options) + _alias_target_diagnostics(uses, options)
+
+
+def _placed(by_path: dict[str, list[Finding]], options: RunbookOptions) -> list[Diagnostic]:
+    """The findings at their lines: each file with findings is read again for its positions."""
     diagnostics = []
     for path, findings in by_path.items():
         loaded = load_yaml_file(path, path, max_bytes=options.max_file_bytes)
         diagnostics += located(findings, loaded)
-    return diagnostics + _alias_target_diagnostics(uses, options)
+    return diagnostics
+
+
+def fix_diagnostics(
+    uses: list[RecordSummary], record_files: list[str], options: RunbookOptions
+) -> list[Diagnostic]:
+    """Each entry of `fixes` names a record that exists, is older, and is of the same service
+    unless the entry says `other_service: true`; each at its entry's line. A rolled-back
+    record that no later record fixes and whose `rollback.undone_by` is empty gets a warning
+    at its status: the delivery page could not say what undid it."""
+    by_id = {use.record_id: use for use in reversed(uses)}  # the first of a duplicated id
+    existing = {file_stem(path) for path in record_files}  # invalid ones too: not "unknown"
+    fixed: set[str] = set()
+    by_path: dict[str, list[Finding]] = {}
+    for use in uses:
+        for index, (fixed_id, other_service) in enumerate(use.fixes):
+            target = by_id.get(fixed_id)
+            if target is None and fixed_id in existing:
+                continue  # an invalid record: its own file says what is wrong
+            finding = _fix_finding(use, index, fixed_id, target, other_service, by_id, options)
+            if finding is None:
+                fixed.add(fixed_id)
+            else:
+                by_path.setdefault(use.path, []).append(finding)
+    for use in uses:
+        if use.status == "rolled-back" and not use.undone and use.record_id not in fixed:
+            by_path.setdefault(use.path, []).append(
+                Finding(
+                    ("status",),
+                    "warning",
+                    "rollback-unexplained",
+                    f"status is rolled-back, but no later record lists '{use.record_id}' in "
+                    "its fixes: add it to the fixes of the record that undid it, or say what "
+                    "did in rollback.undone_by",
+                )
+            )
+    return _placed(by_path, options)
+
+
+def _fix_finding(
+    use: RecordSummary,
+    index: int,
+    fixed_id: str,
+    target: RecordSummary | None,
+    other_service: bool,
+    by_id: dict[str, RecordSummary],
+    options: RunbookOptions,
+) -> Finding | None:
+    """What is wrong with `use`'s entry `fixes[index]`, or None."""
+    where = f"fixes[{index}]: '{fixed_id}'"
+    if target is None:
+        # Suggestions from the same service: a runbook may hold 100,000 ids.
+        same = [i for i, u in by_id.items() if u.service == use.service and i != use.record_id]
+        message = f"{where}: no such record{did_you_mean(fixed_id, same[-5000:])}"
+        return Finding(("fixes", index), "error", "unknown-fix", message)
+    if target is use or not _older(target, use):
+        when = target.shipped_at.isoformat() if target.shipped_at else target.date.isoformat()
+        shown = "this record itself" if target is use else when
+        return Finding(
+            ("fixes", index),
+            "error",
+            "fix-order",
+            f"{where} is not older than this record (it is {shown}): a fix comes after "
+            "what it fixes",
+        )
+    service_key = options.aliases.key
+    if not other_service and service_key("service", target.service) != service_key(
+        "service", use.service
+    ):
+        return Finding(
+            ("fixes", index),
+            "error",
+            "fix-service",
+            f"{where} is of service '{target.service}', this record of '{use.service}': "
+            f"write {{id: {fixed_id}, other_service: true}} if that is right",
+        )
+    return None
+
+
+def _older(earlier: RecordSummary, later: RecordSummary) -> bool:
+    """Whether `earlier` shipped before `later`: by date, and on one day by shipped_at when
+    both have it (without it, the order within the day is unknown and taken as given)."""
+    if earlier.date != later.date:
+        return earlier.date < later.date
+    if earlier.shipped_at is None or later.shipped_at is None:
+        return True
+    return earlier.shipped_at < later.shipped_at
 
 
 def _alias_target_diagnostics(

@@ -92,6 +92,10 @@ def _check_loaded(loaded: LoadedFile, context: CheckContext) -> RecordResult:
             if context.checklists[checklist_id].item_for(item_id) is None
         ),
         checklists=tuple(record.checklists),
+        shipped_at=record.shipped_at,
+        status=record.status,
+        fixes=tuple((fix.id, fix.other_service) for fix in record.fixes),
+        undone=record.rollback.undone_by is not None,
     )
     if not context.keep_records or any(d.severity == "error" for d in diagnostics):
         return None, diagnostics, names

@@ -48,6 +48,7 @@ def check_record(
     """Every rule for one valid record but the credential scan (which runs on any data)."""
     yield from _placeholder_findings(data)
     yield from _status_findings(record, data)
+    yield from _commit_time_findings(record)
     yield from _checklist_findings(record, checklists)
     yield from _policy_findings(record, checklists, aliases)
     yield from _completeness_findings(record, data, today, review_max_age_days)
@@ -80,6 +81,20 @@ def _status_findings(record: ChangeRecord, data: Mapping[str, Any]) -> Iterator[
             f"status is planned, but shipped_at says it reached {record.environment} at "
             f"{record.shipped_text()}: set status to shipped (or verified), or remove "
             "shipped_at if it has not shipped yet",
+        )
+
+
+def _commit_time_findings(record: ChangeRecord) -> Iterator[Finding]:
+    """A commit made after the change shipped cannot be what shipped: lead time would be
+    negative. A warning, as clocks and backfills drift."""
+    committed, shipped = record.committed_at, record.shipped_at
+    if committed is not None and shipped is not None and committed > shipped:
+        yield Finding(
+            ("committed_at",),
+            "warning",
+            "committed-after-shipped",
+            f"committed_at {committed.isoformat()} is after shipped_at {shipped.isoformat()}: "
+            "is it the commit that shipped? (its lead time is negative)",
         )
 
 

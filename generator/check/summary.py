@@ -22,6 +22,12 @@ class RecordSummary(NamedTuple):
     # (checklist id, item id) pairs the record addresses that its checklist does not have.
     unknown_items: tuple[tuple[str, str], ...] = ()
     checklists: tuple[str, ...] = ()
+    # For the fixes rules: when it shipped, its status, the (id, other_service) of each entry
+    # of `fixes`, and whether `rollback.undone_by` says what undid it.
+    shipped_at: dt.datetime | None = None
+    status: str = "shipped"
+    fixes: tuple[tuple[str, bool], ...] = ()
+    undone: bool = False
 
     def named(self) -> list[tuple[NameKind, tuple, str]]:
         """(kind, location in the file, spelling) of every name in the record."""

@@ -18,7 +18,7 @@ from ..diagnostics import Diagnostic, sort_diagnostics
 from ..models import Runbook, SourcedChecklist, SourcedRecord
 from .cache import ValidationCache
 from .checklist_effects import checklist_notes, removed_item_diagnostics
-from .cross_record_rules import duplicate_id_diagnostics, name_diagnostics
+from .cross_record_rules import duplicate_id_diagnostics, fix_diagnostics, name_diagnostics
 from .file_check import CheckContext, RecordResult, load_checklists
 from .files import Stamp, discover, file_stamp
 from .gc_pause import collector_paused
@@ -85,6 +85,7 @@ def validate_runbook(
         if names is not None:
             name_uses.append(names)
     diagnostics += name_diagnostics(name_uses, options)
+    diagnostics += fix_diagnostics(name_uses, record_files, options)
     diagnostics += duplicate_id_diagnostics(records, checklist_files, record_files)
     records.sort(key=_newest_first, reverse=True)
     notes: list[str] = []
