@@ -15,13 +15,13 @@ import html
 import json
 import urllib.parse
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from ..models import SourcedRecord
 from ..names import ShownNames
 from ..render.exports import annotation
-from .remote import Refused, RemoteError, Server, checked_url
+from .remote import DeliveryReport, Refused, RemoteError, Server, checked_url
 
 RUNBOOK_TAG = "runbook"
 ID_TAG_PREFIX = "runbook-id:"
@@ -205,23 +205,11 @@ def planned_annotations(
     return {record_id: bodies[record_id] for record_id in reversed(bodies)}
 
 
-@dataclass
-class AnnotateResult:
-    """What `runbook annotate` did: posted and refused records (id and one line), how many
-    were there already, and the one line that stopped the run, if one did."""
-
-    posted: list[str] = field(default_factory=list)
-    refused: list[tuple[str, str]] = field(default_factory=list)
-    already: int = 0
-    not_posted: int = 0
-    stopped: str | None = None
-
-
-def annotate_records(grafana: Grafana, bodies: dict[str, dict[str, Any]]) -> AnnotateResult:
+def annotate_records(grafana: Grafana, bodies: dict[str, dict[str, Any]]) -> DeliveryReport:
     """Post every annotation of `bodies` (planned_annotations) not yet on Grafana, in order.
     A record Grafana refuses (RECORD_REFUSALS) is reported and the others still posted; any
     other failure stops the run."""
-    result = AnnotateResult()
+    result = DeliveryReport()
     spans = {i: (body["time"], body.get("timeEnd", body["time"])) for i, body in bodies.items()}
     try:
         posted = grafana.posted_ids(spans)

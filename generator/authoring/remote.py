@@ -14,7 +14,7 @@ import json
 import re
 import urllib.parse
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..models import BIDI_CONTROLS
 from .http_exchange import Answer, Broken, TooLarge, TooSlow, Unreachable, exchange
@@ -183,3 +183,25 @@ def _origin(location: str | None, base: str) -> str:
         return "an unreadable Location"
     host = f"[{host}]" if ":" in host else host
     return shown(f"{parts.scheme}://{host}{port}")
+
+
+@dataclass
+class DeliveryReport:
+    """What a run that posts one request per record did: what was posted, what the server
+    refused (id and one line), how many were there already, how many were left when a
+    failure stopped the run, and that failure's line."""
+
+    posted: list[str] = field(default_factory=list)
+    refused: list[tuple[str, str]] = field(default_factory=list)
+    already: int = 0
+    not_posted: int = 0
+    stopped: str | None = None
+
+    def summary(self, already: str) -> str:
+        """`posted 3, 1 refused, 2 not posted (stopped), 4 ALREADY`."""
+        parts = [f"posted {len(self.posted)}"]
+        if self.refused:
+            parts.append(f"{len(self.refused)} refused")
+        if self.not_posted:
+            parts.append(f"{self.not_posted} not posted (stopped)")
+        return ", ".join([*parts, f"{self.already} {already}"])
