@@ -156,7 +156,9 @@ def write_cdevents(
     changes: Iterable[ServiceChange], settings: EventSettings, folder: Path
 ) -> list[Path]:
     """Each change's CDEvent as FOLDER/ID.PREDICATE.json (the same bytes for the same
-    record); the paths written."""
+    record); the paths written. FOLDER is made if missing (the user named it); nothing is
+    written outside it."""
+    folder.mkdir(parents=True, exist_ok=True)
     return [
         write_file(
             folder / f"{change.event_id}.json",

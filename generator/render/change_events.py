@@ -172,6 +172,7 @@ def _details(change: ServiceChange, settings: EventSettings) -> dict[str, Any]:
     names = settings.names
     details = {
         "record": change.entry.id,
+        "change": change.predicate,
         "title": record.title,
         "url": settings.url(change),
         "service": names.shown("service", record.service),
