@@ -240,6 +240,9 @@ def test_pagerduty_change_events_are_routed_per_service(repo: Path) -> None:
         again = send_pagerduty(repo, receiver)
         assert again.stdout == "" and "posted 0, 7 sent before" in again.stderr
         assert len(receiver.seen) == 7
+    ledger = (repo / ".runbook-cache" / LEDGER_FILE).read_text(encoding="utf-8")
+    for secret in (UPLOADS_KEY, BILLING_KEY):
+        assert secret not in ledger and secret not in result.output + again.output
     bodies = {
         f"{b['payload']['custom_details']['record']}.{b['payload']['custom_details']['change']}": b
         for b in receiver.bodies()
