@@ -18,7 +18,7 @@ import sys
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Literal, NoReturn, get_args, get_origin
+from typing import TYPE_CHECKING, Any, Literal, NoReturn, get_args, get_origin
 
 import click
 
@@ -39,6 +39,11 @@ from .models import (
     new_options,
 )
 from .store.validation import store_path, validate_with_store
+
+if TYPE_CHECKING:
+    from .authoring.notify import Credential, Request
+    from .authoring.remote import DeliveryReport
+    from .render.change_events import EventSettings, ServiceChange
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 
@@ -198,7 +203,10 @@ def validate(
         _runbook_here(options)
     only: list[Path] | None = list(paths) or None
     if changed is not None:
-        only = (only or []) + _changed_runbook_files(options, changed)
+        changed_files = _changed_runbook_files(options, changed, "validating every record instead")
+        if changed_files is None:
+            changed_files = [options.records_dir, options.checklists_dir]
+        only = (only or []) + changed_files
     report = validate_with_store(options, store_path(options), only=only)
     output = format_diagnostics(report.diagnostics, output_format)
     if output:
@@ -257,14 +265,17 @@ def _in_runbook_folders(options: RunbookOptions, paths: Iterable[Path]) -> list[
     return selected
 
 
-def _changed_runbook_files(options: RunbookOptions, revision: str) -> list[Path]:
-    """YAML files under records/ or checklists/ changed since REV (committed, staged or not)."""
+def _changed_runbook_files(
+    options: RunbookOptions, revision: str, instead: str
+) -> list[Path] | None:
+    """YAML files under records/ or checklists/ changed since REV (committed, staged or not);
+    None (after a note saying what is done `instead`) when git cannot tell."""
     from .authoring.git import changed_files_since
 
     changes = changed_files_since(options.root, revision)
     if changes.note:
-        click.echo(f"runbook: {changes.note}; validating every record instead", err=True)
-        return [options.records_dir, options.checklists_dir]
+        click.echo(f"runbook: {changes.note}; {instead}", err=True)
+        return None
     selected = _in_runbook_folders(options, [changes.root / name for name in changes.paths])
     if not selected:
         click.echo(f"runbook: no record or checklist changed since {revision}", err=True)
@@ -731,13 +742,12 @@ def annotate(
     """Post records as Grafana annotations; records already posted are skipped."""
     from .authoring.annotate import (
         Grafana,
-        UnusableSetting,
         annotate_records,
-        checked_token,
         grafana_base_url,
         planned_annotations,
     )
     from .authoring.listing import Filters, Window, select_records
+    from .authoring.remote import UnusableSetting, checked_token
     from .render.index import shown_names
 
     token = "" if dry_run else os.environ.get(token_env, "").strip()
@@ -766,22 +776,284 @@ def annotate(
         )
         return
     result = annotate_records(Grafana(url, token, dashboard_uid, deadline_seconds), bodies)
-    for record_id in result.posted:
+    _report_delivery("annotate", result, already="already on Grafana")
+
+
+@cli.group()
+def notify() -> None:
+    """Send the records' deployments and rollbacks as change events to the tools on call;
+    an event already delivered is never sent again (the ledger in .runbook-cache)."""
+
+
+def _notify_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The options every sink takes: which records (--since, --changed), --dry-run,
+    --timeout, --source and the config file."""
+    options = [
+        click.option(
+            "--since",
+            default=None,
+            metavar="WHEN",
+            callback=_when,
+            help=f"Only records shipped since WHEN. {WHEN_FORMATS}",
+        ),
+        click.option(
+            "--changed",
+            metavar="REV",
+            default=None,
+            help="Only records whose file changed since REV (as `validate --changed`), and "
+            "the rollbacks they record.",
+        ),
+        click.option(
+            "--source",
+            default=None,
+            metavar="URI",
+            help="Where the events come from (CDEvents' context source, PagerDuty's "
+            "payload source); default: the site_url of mkdocs.yml, else /runbook.",
+        ),
+        click.option(
+            "--timeout",
+            "deadline_seconds",
+            default=20.0,
+            show_default=True,
+            type=click.FloatRange(min=0.01),
+            metavar="SECONDS",
+            help="Give up on a request after this long in all.",
+        ),
+        click.option(
+            "--dry-run",
+            is_flag=True,
+            help="Print each request that would be sent, one JSON object per line, credentials "
+            "as ${VARIABLE}; sends nothing, needs no network and no credential.",
+        ),
+        config_file_option,
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _service_changes(
+    config_file: str | None,
+    since: dt.date | dt.datetime | None,
+    changed: str | None,
+    source: str | None,
+) -> tuple[RunbookOptions, EventSettings, list[ServiceChange]]:
+    """The runbook's options, what every event shares, and the deployments and rollbacks of
+    the records --since and --changed pick, oldest first."""
+    from .authoring.listing import Window
+    from .authoring.notify import select_changes
+    from .check.paths import location as file_location
+    from .render.change_events import EventSettings, service_changes
+    from .render.index import shown_names
+
+    if source is not None and not (
+        source.isascii() and source.isprintable() and source.split() == [source]
+    ):
+        _usage_error("notify: --source takes a URI reference (ASCII, no space or control)")
+    options, valid = _valid_records(config_file, "notified")
+    names = shown_names(valid, options.aliases)
+    site_url = options.site_url
+    settings = EventSettings(
+        source or site_url or "/runbook", site_url, options.use_directory_urls, names
+    )
+    window = Window(since)
+    files = None
+    if changed is not None:
+        found = _changed_runbook_files(options, changed, "taking every record instead")
+        files = None if found is None else {str(path) for path in found}
+    changes = select_changes(
+        service_changes(valid, names),
+        lambda entry: window.holds(entry) and (files is None or file_location(entry.path) in files),
+    )
+    return options, settings, changes
+
+
+def _credential(variable: str, dry_run: bool) -> Credential:
+    """The credential in `variable`, checked (never echoed); a usage error when a run that
+    sends lacks it."""
+    from .authoring.notify import Credential
+    from .authoring.remote import UnusableSetting, checked_token
+
+    value = os.environ.get(variable, "").strip() or None
+    if value is None and not dry_run:
+        _usage_error(f"notify: set {variable}: credentials are read from the environment only")
+    try:
+        return Credential(variable, value and checked_token(value, variable))
+    except UnusableSetting as exc:
+        _usage_error(f"notify: {exc}")
+
+
+def _endpoint(url: str, credential_option: str, credential: str) -> str:
+    from .authoring.remote import UnusableSetting, checked_url
+
+    try:
+        return checked_url(
+            url, "--url", base=False, credential_option=credential_option, credential=credential
+        )
+    except UnusableSetting as exc:
+        _usage_error(f"notify: {exc}")
+
+
+def _send_or_print(
+    sink_name: str,
+    options: RunbookOptions,
+    url: str,
+    requests: list[Request],
+    dry_run: bool,
+    deadline_seconds: float,
+) -> NoReturn:
+    """A dry run prints each request the ledger does not hold (JSON Lines); a run sends them."""
+    from .authoring.notify import SINKS, deliver, unsent
+    from .authoring.sent_ledger import SentLedger
+
+    sink = SINKS[sink_name]
+    try:
+        ledger = SentLedger(options.root)
+    except OSError as exc:
+        _usage_error(f"notify: cannot read the ledger: {exc}")
+    if ledger.skipped_lines:
+        click.echo(
+            f"note: skipped {ledger.skipped_lines} lines of {display_path(ledger.path)} that "
+            "are not ledger entries",
+            err=True,
+        )
+    if not dry_run:
+        with ledger, _write_failures(f"notify {sink_name} stopped"):
+            report = deliver(sink, url, requests, ledger, deadline_seconds)
+        _report_delivery(f"notify {sink_name}", report, already="sent before")
+    todo, already = unsent(sink, requests, ledger)
+    for request in todo:
+        click.echo(json.dumps(request.shown, ensure_ascii=False, separators=(",", ":")))
+    unknown = sum(request.destination is None for request in todo)
+    note = f"would send {len(todo)}, {already} sent before"
+    if unknown:
+        note += (
+            f"; {unknown} not checked against the ledger (their routing key's variable is not "
+            "set), so some may have been sent before"
+        )
+    click.echo(f"runbook notify {sink_name}: {note}", err=True)
+    sys.exit(EXIT_OK)
+
+
+@notify.command()
+@click.option("--url", default=None, metavar="URL", help="The CloudEvents endpoint to POST to.")
+@click.option(
+    "--out",
+    "out_dir",
+    default=None,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write each event to DIR/ID.PREDICATE.json instead of sending it (no ledger).",
+)
+@click.option(
+    "--token-env",
+    default=None,
+    metavar="VAR",
+    help="Send `Authorization: Bearer` with the token in this environment variable.",
+)
+@_notify_options
+def cdevents(
+    url: str | None,
+    out_dir: Path | None,
+    token_env: str | None,
+    since: dt.date | dt.datetime | None,
+    changed: str | None,
+    source: str | None,
+    deadline_seconds: float,
+    dry_run: bool,
+    config_file: str | None,
+) -> None:
+    """CDEvents v0.5 (service.deployed, service.rolledback) as CloudEvents over HTTP (binary
+    content mode), or as JSON files with --out."""
+    from .authoring.notify import cdevents_requests, write_cdevents
+
+    if (url is None) == (out_dir is None):
+        _usage_error("notify cdevents: give --url URL to send, or --out DIR to write files")
+    if out_dir is not None and (dry_run or token_env):
+        _usage_error("notify cdevents: --out writes files and sends nothing (no --dry-run)")
+    endpoint = url and _endpoint(url, "--token-env", "token")
+    credential = _credential(token_env, dry_run) if token_env else None
+    options, settings, changes = _service_changes(config_file, since, changed, source)
+    if out_dir is not None:
+        with _write_failures("notify cdevents stopped"):
+            for path in write_cdevents(changes, settings, out_dir):
+                click.echo(f"wrote   {display_path(path)}")
+        click.echo(f"runbook notify cdevents: {len(changes)} events written", err=True)
+        return
+    assert endpoint  # given when --out is not
+    requests = cdevents_requests(changes, settings, endpoint, credential)
+    _send_or_print("cdevents", options, endpoint, requests, dry_run, deadline_seconds)
+
+
+@notify.command()
+@click.option(
+    "--routing-key-env",
+    default="PAGERDUTY_ROUTING_KEY",
+    show_default=True,
+    metavar="VAR",
+    help="The environment variable holding the routing key of an Events API v2 integration, "
+    "for the services --service-key-env does not name.",
+)
+@click.option(
+    "--service-key-env",
+    "service_keys",
+    multiple=True,
+    metavar="SERVICE=VAR",
+    help="Route SERVICE's events (any spelling or alias of it) with the routing key in VAR. "
+    "Repeatable.",
+)
+@click.option(
+    "--url",
+    default="https://events.pagerduty.com/v2/change/enqueue",
+    show_default=True,
+    metavar="URL",
+    help="The change events endpoint (https://events.eu.pagerduty.com/... in the EU).",
+)
+@_notify_options
+def pagerduty(
+    routing_key_env: str,
+    service_keys: tuple[str, ...],
+    url: str,
+    since: dt.date | dt.datetime | None,
+    changed: str | None,
+    source: str | None,
+    deadline_seconds: float,
+    dry_run: bool,
+    config_file: str | None,
+) -> None:
+    """PagerDuty change events (Events API v2), routed per service."""
+    from .authoring.notify import Routes, pagerduty_requests
+
+    endpoint = _endpoint(url, "--routing-key-env", "routing key")
+    options, settings, changes = _service_changes(config_file, since, changed, source)
+    try:
+        routes = Routes.read(routing_key_env, service_keys, settings.names.aliases)
+    except ValueError as exc:
+        _usage_error(f"notify pagerduty: {exc}")
+    for service in routes.unused(changes):
+        click.echo(f"note: --service-key-env {service}: no event of that service to send", err=True)
+    credentials = {
+        variable: _credential(variable, dry_run)
+        for variable in sorted({routes.variable(change) for change in changes})
+    }
+    requests = pagerduty_requests(
+        changes, settings, endpoint, lambda change: credentials[routes.variable(change)]
+    )
+    _send_or_print("pagerduty", options, endpoint, requests, dry_run, deadline_seconds)
+
+
+def _report_delivery(command: str, report: DeliveryReport, *, already: str) -> NoReturn:
+    """What `annotate` or `notify` posted, one id a line on stdout, problems and the summary
+    on stderr; exit 1 when anything was refused or the run stopped."""
+    for record_id in report.posted:
         click.echo(f"posted {record_id}")
-    for record_id, problem in result.refused:
-        click.echo(f"runbook annotate: {record_id} not posted: {problem}", err=True)
-    if result.stopped:
-        click.echo(f"runbook annotate: {result.stopped}", err=True)
-    if result.stopped and not (result.posted or result.refused):
+    for record_id, problem in report.refused:
+        click.echo(f"runbook {command}: {record_id} not posted: {problem}", err=True)
+    if report.stopped:
+        click.echo(f"runbook {command}: {report.stopped}", err=True)
+    if report.stopped and not (report.posted or report.refused):
         sys.exit(EXIT_PROBLEMS)
-    summary = f"posted {len(result.posted)}"
-    if result.refused:
-        summary += f", {len(result.refused)} refused"
-    if result.not_posted:
-        summary += f", {result.not_posted} not posted (stopped)"
-    click.echo(f"runbook annotate: {summary}, {result.already} already on Grafana", err=True)
-    if result.stopped or result.refused:
-        sys.exit(EXIT_PROBLEMS)
+    click.echo(f"runbook {command}: {report.summary(already)}", err=True)
+    sys.exit(EXIT_PROBLEMS if report.stopped or report.refused else EXIT_OK)
 
 
 @cli.group()

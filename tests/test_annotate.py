@@ -173,6 +173,26 @@ def test_annotations_json_has_what_grafana_reads(repo: Path) -> None:
     assert {"time", "title", "text", "tags", "url"} <= set(berlin)
 
 
+def test_a_rollout_window_is_a_region_in_annotations_json_and_on_grafana(repo: Path) -> None:
+    write_record(
+        repo,
+        "2026-11-22-rollout",
+        "started_at: 2026-11-22T09:40:00+01:00\nshipped_at: 2026-11-22T10:05:00+01:00\n",
+    )
+    window = (ms("2026-11-22T08:40:00+00:00"), ms("2026-11-22T09:05:00+00:00"))
+    out = repo / "rendered"
+    assert run_cli(repo, "render", "--out", str(out), epoch=EPOCH).exit_code == 0
+    exported = json.loads((out / "annotations.json").read_text(encoding="utf-8"))
+    (rollout,) = [a for a in exported if a["id"] == "2026-11-22-rollout"]
+    assert (rollout["time"], rollout["timeEnd"]) == window
+    with running_grafana(TOKEN) as grafana:
+        assert annotate(repo, grafana).exit_code == 0
+        (posted,) = [a for a in grafana.annotations if "runbook-id:2026-11-22-rollout" in a["tags"]]
+        assert (posted["time"], posted["timeEnd"]) == window
+        again = annotate(repo, grafana)
+        assert "posted 0, 5 already on Grafana" in again.stderr and len(grafana.annotations) == 5
+
+
 # Hostile and broken answers. Every run below must end with one line per problem, never a
 # traceback, never the token and never a URL's password; nothing may be posted twice.
 

@@ -13,16 +13,15 @@ from __future__ import annotations
 
 import html
 import json
-import re
 import urllib.parse
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from ..models import BIDI_CONTROLS, SourcedRecord
+from ..models import SourcedRecord
 from ..names import ShownNames
 from ..render.exports import annotation
-from .http_exchange import Broken, TooLarge, TooSlow, Unreachable, exchange
+from .remote import DeliveryReport, Refused, RemoteError, Server, checked_url
 
 RUNBOOK_TAG = "runbook"
 ID_TAG_PREFIX = "runbook-id:"
@@ -35,72 +34,11 @@ QUERY_LIMIT = 5000
 # Statuses that say something is wrong with one record's annotation, not with the URL, the
 # token or the server: the other records are still posted. Any other 4xx stops the run.
 RECORD_REFUSALS = frozenset({400, 409, 413, 422})
-_SERVER_TEXT_LIMIT = 200
-_NOT_SHOWN = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029" + "".join(sorted(BIDI_CONTROLS)) + "]")
-_TOKEN = re.compile("[\x21-\x7e]+")
-
-
-class GrafanaError(Exception):
-    """What went wrong talking to Grafana, as one line (the token never appears in it)."""
-
-
-class GrafanaRefused(GrafanaError):
-    """Grafana answered with a 4xx or 5xx status."""
-
-    def __init__(self, message: str, status: int) -> None:
-        super().__init__(message)
-        self.status = status
-
-
-class UnusableSetting(ValueError):
-    """A --grafana-url or token runbook will not use; the message never repeats the value."""
 
 
 def grafana_base_url(text: str) -> str:
     """The base URL to send requests under: http(s), a host, no credentials, no query."""
-    if _NOT_SHOWN.search(text) or " " in text:
-        raise UnusableSetting("--grafana-url holds a space or control character")
-    try:
-        parts = urllib.parse.urlsplit(text.strip())
-    except ValueError:  # an unclosed [IPv6] host, and such
-        raise UnusableSetting("--grafana-url is not a URL (check its host)") from None
-    if parts.scheme not in ("http", "https"):
-        raise UnusableSetting("--grafana-url must start with http:// or https://")
-    if "@" in parts.netloc:
-        raise UnusableSetting(
-            "--grafana-url must not hold a user name or password: the token is read from "
-            "the variable --token-env names"
-        )
-    try:
-        parts.port  # noqa: B018 (raises on a port that is not a number in range)
-    except ValueError:
-        raise UnusableSetting("--grafana-url has a port that is not a number") from None
-    if not parts.hostname:
-        raise UnusableSetting("--grafana-url has no host")
-    if parts.query or parts.fragment:
-        raise UnusableSetting("--grafana-url takes Grafana's base URL, without ? or #")
-    return f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
-
-
-def checked_token(token: str, variable: str) -> str:
-    """The token without surrounding whitespace; refused (never echoed) when it could not be
-    sent as a header value as it is."""
-    token = token.strip()
-    if not _TOKEN.fullmatch(token):
-        raise UnusableSetting(
-            f"{variable} holds a line break, space, control or non-ASCII character inside the "
-            "token: set it to the token alone"
-        )
-    return token
-
-
-def shown(text: object) -> str:
-    """A server's text for one terminal line: control, line-breaking and bidi characters
-    escaped, length capped."""
-    text = str(text)
-    cut = len(text) > _SERVER_TEXT_LIMIT
-    text = _NOT_SHOWN.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
-    return text[:_SERVER_TEXT_LIMIT] + ("..." if cut else "")
+    return checked_url(text, "--grafana-url", base=True, credential_option="--token-env")
 
 
 @dataclass(frozen=True)
@@ -114,55 +52,33 @@ class Grafana:
     deadline_seconds: float = DEADLINE_SECONDS
     max_answer_bytes: int = MAX_ANSWER_BYTES
 
+    @property
+    def _server(self) -> Server:
+        return Server(
+            "Grafana", self.url, "--grafana-url", self.deadline_seconds, self.max_answer_bytes
+        )
+
     def _request(
         self, method: str, path: str, query: list[tuple[str, str]] | None = None, body: Any = None
     ) -> Any:
         what = f"{method} {path}"
-        try:
-            answer = exchange(
-                method,
-                self.url + path + ("?" + urllib.parse.urlencode(query) if query else ""),
-                headers={
-                    "Authorization": f"Bearer {self.token}",
-                    "Accept": "application/json",
-                    "Content-Type": "application/json",
-                },
-                body=None if body is None else json.dumps(body).encode("utf-8"),
-                deadline_seconds=self.deadline_seconds,
-                max_answer_bytes=self.max_answer_bytes,
-            )
-        except TooSlow:
-            raise GrafanaError(
-                f"Grafana at {self.url} did not answer {what} within {self.deadline_seconds:g} s"
-            ) from None
-        except TooLarge:
-            raise GrafanaError(
-                f"Grafana at {self.url} answered {what} with more than "
-                f"{self.max_answer_bytes} bytes; stopped reading"
-            ) from None
-        except Unreachable as exc:
-            raise GrafanaError(f"cannot reach Grafana at {self.url}: {shown(exc)}") from None
-        except Broken as exc:
-            raise GrafanaError(
-                f"Grafana at {self.url} gave a broken HTTP answer to {what}: {shown(exc)}"
-            ) from None
-        if 300 <= answer.status < 400:
-            raise GrafanaError(
-                f"Grafana at {self.url} answered {what} with a redirect (HTTP {answer.status} "
-                f"to {_origin(answer.location, self.url)}); not followed: give --grafana-url "
-                "the address Grafana answers at"
-            )
+        answer = self._server.send(
+            method,
+            self.url + path + ("?" + urllib.parse.urlencode(query) if query else ""),
+            what,
+            {
+                "Authorization": f"Bearer {self.token}",
+                "Accept": "application/json",
+                "Content-Type": "application/json",
+            },
+            None if body is None else json.dumps(body).encode("utf-8"),
+        )
         if answer.status >= 400:
-            verb = "refused" if answer.status < 500 else "failed on"
-            raise GrafanaRefused(
-                f"Grafana at {self.url} {verb} {what} "
-                f"(HTTP {answer.status}{_reason(answer.body, answer.reason)})",
-                answer.status,
-            )
+            raise self._server.refusal(what, answer)
         try:
             return json.loads(answer.body or b"null")
         except (ValueError, RecursionError):
-            raise GrafanaError(
+            raise RemoteError(
                 f"Grafana at {self.url} did not answer {what} with JSON: is it Grafana's URL?"
             ) from None
 
@@ -176,7 +92,7 @@ class Grafana:
             query.append(("dashboardUID", self.dashboard_uid))
         answer = self._request("GET", "/api/annotations", query)
         if not isinstance(answer, list):
-            raise GrafanaError(
+            raise RemoteError(
                 f"Grafana at {self.url} answered GET /api/annotations with JSON that is not a "
                 "list of annotations: is it Grafana's URL?"
             )
@@ -184,7 +100,7 @@ class Grafana:
         for item in answer:
             tags_found = item.get("tags") if isinstance(item, dict) else ()
             if not isinstance(item, dict) or not isinstance(tags_found, (list, type(None))):
-                raise GrafanaError(
+                raise RemoteError(
                     f"Grafana at {self.url} answered GET /api/annotations with an annotation "
                     "that is not an object with a list of tags: is it Grafana's URL?"
                 )
@@ -234,34 +150,10 @@ class Grafana:
         answer = self._request("POST", "/api/annotations", body=body)
         identifier = answer.get("id") if isinstance(answer, dict) else None
         if not isinstance(identifier, int) or isinstance(identifier, bool):
-            raise GrafanaError(
+            raise RemoteError(
                 f"Grafana at {self.url} answered POST /api/annotations without the new "
                 "annotation's id: is it Grafana's URL?"
             )
-
-
-def _reason(body: bytes, reason: str) -> str:
-    try:
-        message = json.loads(body or b"{}").get("message")
-    except (ValueError, RecursionError, AttributeError):
-        message = None
-    message = message if isinstance(message, str) and message.strip() else reason
-    return f": {shown(message)}" if message else ""
-
-
-def _origin(location: str | None, base: str) -> str:
-    """Where a redirect points: scheme, host and port only (a path or query may carry a
-    credential), with no user name or password."""
-    if not location:
-        return "nowhere (no Location)"
-    try:
-        parts = urllib.parse.urlsplit(urllib.parse.urljoin(base + "/", location.strip()))
-        host = parts.hostname or ""
-        port = f":{parts.port}" if parts.port is not None else ""
-    except ValueError:
-        return "an unreadable Location"
-    host = f"[{host}]" if ":" in host else host
-    return shown(f"{parts.scheme}://{host}{port}")
 
 
 def annotation_text(title_line: str, url: str) -> str:
@@ -313,27 +205,15 @@ def planned_annotations(
     return {record_id: bodies[record_id] for record_id in reversed(bodies)}
 
 
-@dataclass
-class AnnotateResult:
-    """What `runbook annotate` did: posted and refused records (id and one line), how many
-    were there already, and the one line that stopped the run, if one did."""
-
-    posted: list[str] = field(default_factory=list)
-    refused: list[tuple[str, str]] = field(default_factory=list)
-    already: int = 0
-    not_posted: int = 0
-    stopped: str | None = None
-
-
-def annotate_records(grafana: Grafana, bodies: dict[str, dict[str, Any]]) -> AnnotateResult:
+def annotate_records(grafana: Grafana, bodies: dict[str, dict[str, Any]]) -> DeliveryReport:
     """Post every annotation of `bodies` (planned_annotations) not yet on Grafana, in order.
     A record Grafana refuses (RECORD_REFUSALS) is reported and the others still posted; any
     other failure stops the run."""
-    result = AnnotateResult()
+    result = DeliveryReport()
     spans = {i: (body["time"], body.get("timeEnd", body["time"])) for i, body in bodies.items()}
     try:
         posted = grafana.posted_ids(spans)
-    except GrafanaError as exc:
+    except RemoteError as exc:
         result.stopped = str(exc)
         return result
     todo = [record_id for record_id in bodies if record_id not in posted]
@@ -341,12 +221,12 @@ def annotate_records(grafana: Grafana, bodies: dict[str, dict[str, Any]]) -> Ann
     for done, record_id in enumerate(todo):
         try:
             grafana.post(bodies[record_id])
-        except GrafanaRefused as exc:
+        except Refused as exc:
             if exc.status not in RECORD_REFUSALS:
                 result.stopped, result.not_posted = str(exc), len(todo) - done
                 break
             result.refused.append((record_id, str(exc)))
-        except GrafanaError as exc:
+        except RemoteError as exc:
             result.stopped, result.not_posted = str(exc), len(todo) - done
             break
         else:

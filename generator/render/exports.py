@@ -11,7 +11,7 @@ import datetime as dt
 import json
 from typing import Any
 
-from ..models import SourcedRecord
+from ..models import ChangeRecord, SourcedRecord
 from ..names import ShownNames
 from .links import RECORD_PAGES, site_path
 
@@ -47,33 +47,56 @@ def records_json(records: list[SourcedRecord], serialised: dict[str, str]) -> st
 DAY_MS = 86_400_000
 
 
+def epoch_ms(moment: dt.datetime) -> int:
+    """A time with its offset as epoch milliseconds (what Grafana's `time` and `timeEnd` are)."""
+    return int(moment.timestamp() * 1000)
+
+
+def day_start(day: dt.date) -> dt.datetime:
+    """00:00 UTC of `day`: the time given for a record with its date only."""
+    return dt.datetime.combine(day, dt.time(), dt.timezone.utc)
+
+
+def record_url(record_id: str, site_url: str, directory_urls: bool) -> str:
+    """The record page's URL: absolute under `site_url`, else relative to the site root."""
+    path = site_path(f"{RECORD_PAGES}{record_id}.md", directory_urls)
+    return f"{site_url.rstrip('/')}/{path}" if site_url else path
+
+
+def annotation_span(record: ChangeRecord) -> dict[str, int]:
+    """`time`, and `timeEnd` for a region, in epoch milliseconds.
+
+    A rollout with `started_at` and `shipped_at` is the region between them; `shipped_at`
+    alone is a point; a record with its day only spans that day (UTC), since its hour is
+    unknown; `started_at` alone is a point at the start (its end is unknown)."""
+    if record.started_at is not None and record.shipped_at is not None:
+        return {"time": epoch_ms(record.started_at), "timeEnd": epoch_ms(record.shipped_at)}
+    moment = record.shipped_at or record.started_at
+    if moment is not None:
+        return {"time": epoch_ms(moment)}
+    start = epoch_ms(day_start(record.date))
+    return {"time": start, "timeEnd": start + DAY_MS - 1}
+
+
 def annotation(
     entry: SourcedRecord, site_url: str, directory_urls: bool, names: ShownNames
 ) -> dict[str, Any]:
     """One record as a Grafana annotation (the fields Grafana's annotation API and Infinity's
-    annotation queries read). `time` is when it shipped, in epoch milliseconds; a record with
-    its day only spans that day (UTC), `time` to `timeEnd`, since its hour is unknown."""
+    annotation queries read), `time` and `timeEnd` as annotation_span says."""
     record = entry.record
-    if record.shipped_at is not None:
-        span = {"time": int(record.shipped_at.timestamp() * 1000)}
-    else:
-        start = dt.datetime.combine(record.date, dt.time(), dt.timezone.utc)
-        span = {"time": int(start.timestamp() * 1000)}
-        span["timeEnd"] = span["time"] + DAY_MS - 1
-    path = site_path(f"{RECORD_PAGES}{entry.id}.md", directory_urls)
     service = names.shown("service", record.service)
     tags = [service, record.environment, record.status]
     tags += [names.shown("tag", tag) for tag in record.tags]
     undo = "tested" if record.rollback.tested else "NOT tested"
     return {
         "id": entry.id,
-        **span,
+        **annotation_span(record),
         "title": record.title,
         "text": f"{record.title} ({service}, {names.shown('owner', record.owner)}, "
         f"{record.status}; rollback {undo})",
         "tags": list(dict.fromkeys(tags)),
         "tagsText": ",".join(dict.fromkeys(tags)),
-        "url": f"{site_url.rstrip('/')}/{path}" if site_url else path,
+        "url": record_url(entry.id, site_url, directory_urls),
         "commit": record.commit,
     }
 
