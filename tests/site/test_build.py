@@ -206,6 +206,10 @@ def test_record_page_summary(demo_site: BuiltSite, record_id: str) -> None:
     }
     if record.get("commit"):
         expected["Commit"] = str(record["commit"])
+    if record.get("started_at") and record.get("shipped_at"):
+        minutes = int((record["shipped_at"] - record["started_at"]).total_seconds()) // 60
+        took = f"{minutes // 60} h {minutes % 60} min" if minutes >= 60 else f"{minutes} min"
+        expected["Rollout"] = f"from {record['started_at']:%H:%M}, rolled out over {took}"
     assert {label: fact_value(facts[label]) for label in facts} == {
         label: norm(value) for label, value in expected.items()
     }
@@ -349,7 +353,11 @@ def test_how_to_undo_it_comes_right_after_the_summary(demo_site: BuiltSite, reco
     assert first_line in norm(undo.text)
     assert code_blocks([undo]) == [c["run"].rstrip() + "\n" for c in record.commands(rollback=True)]
     headings = [node.attrs.get("id") for node in page.elements if node.tag == "h2"]
-    assert headings[:2] == ["rollback", "reason"]
+    # What the change caused and what it fixes come next, before why it was made.
+    caused = (
+        ["incidents-and-fixes"] if record.data.get("incidents") or record.data.get("fixes") else []
+    )
+    assert headings[: 2 + len(caused)] == ["rollback", *caused, "reason"]
 
 
 @pytest.mark.parametrize("record_id", FIXTURE_IDS)
