@@ -66,9 +66,8 @@ def encoded(row: DeliveryRow) -> str:
             _moment(row.committed_at),
             [[_moment(i.opened_at), _moment(i.resolved_at)] for i in row.incidents],
             [list(fix) for fix in row.fixes],
-        ],
-        ensure_ascii=False,
-    )
+        ]
+    )  # ASCII: an id from a file name that is not UTF-8 round-trips as its escapes
 
 
 def decoded(text: str) -> DeliveryRow:
