@@ -479,3 +479,21 @@ def test_a_strict_build_after_a_lenient_one_fails_on_the_same_warnings(demo_repo
     build(demo_repo, "-q")
     code, output = run_build(demo_repo, "--strict")
     assert code == 1 and "warning: rollback is not marked tested" in output
+
+
+def test_a_changed_metric_value_redraws_its_trend_chart(demo_repo: Path, tmp_path: Path) -> None:
+    """Metric pages taken from the cache draw no chart: a changed value must still reach its
+    page, chart included, as a full build draws it."""
+    build(demo_repo, "-q")
+    record = demo_repo / "records" / "2026" / "2026-11-20-cap-upload-size.yaml"
+    record.write_text(
+        record.read_text(encoding="utf-8").replace("before: 740\n", "before: 7400\n", 1),
+        encoding="utf-8",
+    )
+    assert "incrementally" in build(demo_repo)
+    charts = "".join(
+        page.read_text(encoding="utf-8")
+        for page in (demo_repo / "site" / "metrics").rglob("*.html")
+    )
+    assert "7,400 GB" in charts
+    assert differing_files(demo_repo / "site", full_build_copy(demo_repo, tmp_path, "m")) == []
