@@ -341,10 +341,17 @@ def build(
     if not no_sync:
         _sync_sources(options, quiet=quiet)
     with _mkdocs_failures("build failed", "; the previous site was left in place"):
-        target, incremental = build_site(config_file, site_dir=site_dir, strict=strict, full=full)
-    if not quiet:
-        kind = "incrementally" if incremental else "in full"
-        click.echo(f"runbook: site built {kind} in {display_path(target)}", err=True)
+        target, kind = build_site(config_file, site_dir=site_dir, strict=strict, full=full)
+    if quiet:
+        return
+    if kind == "unchanged":
+        click.echo(
+            f"runbook: nothing changed since the last build; {display_path(target)} left as it is",
+            err=True,
+        )
+    else:
+        how = "incrementally" if kind == "incremental" else "in full"
+        click.echo(f"runbook: site built {how} in {display_path(target)}", err=True)
 
 
 @contextmanager

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import filecmp
 import hmac
+import os
 import pickle
 import re
 import secrets
 import shutil
 import stat
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -23,7 +25,7 @@ from generator.config import user_cache_folder
 from generator.render.environment import DEFAULT_TEMPLATES, make_environment
 from generator.render.settings import RenderSettings
 from generator.site import incremental
-from generator.site.incremental import PageCache
+from generator.site.incremental import MANIFEST_NAME, PageCache
 from generator.store.trust import signing_key_path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -37,7 +39,8 @@ def build(repo: Path, *args: str) -> str:
 
 
 def differing_files(left: Path, right: Path) -> list[str]:
-    """Relative paths that differ between two trees (missing on either side included)."""
+    """Relative paths that differ between two trees (missing on either side included); the
+    manifest, which names the folder and the file stamps a site was built from, apart."""
     problems: list[str] = []
 
     def walk(comparison: filecmp.dircmp, prefix: str) -> None:
@@ -52,7 +55,11 @@ def differing_files(left: Path, right: Path) -> list[str]:
     walk(filecmp.dircmp(left, right), "")
     if search_fragments(left) != search_fragments(right):
         problems.append("pagefind/fragment (what search returns)")
-    return sorted(p for p in problems if not p.endswith("sitemap.xml.gz") and not page_numbered(p))
+    return sorted(
+        p
+        for p in problems
+        if not p.endswith("sitemap.xml.gz") and not page_numbered(p) and p != MANIFEST_NAME
+    )
 
 
 @pytest.fixture
@@ -219,6 +226,8 @@ def test_reused_index_page_rebuilt_from_its_cached_blocks(demo_repo: Path, tmp_p
     assert outputs, "no files page with a table"
     for page in outputs:
         page.unlink()
+    # Files deleted inside the site are not looked for; a touched record makes a build run.
+    os.utime(next((demo_repo / "records").rglob("*.yaml")))
     assert "incrementally" in build(demo_repo)
     assert differing_files(demo_repo / "site", full_build_copy(demo_repo, tmp_path, "f")) == []
 
@@ -264,6 +273,7 @@ def test_validation_cache_from_elsewhere_is_never_unpickled(
     key = secrets.token_bytes(32)
     signature = hmac.digest(key, payload, "sha256") if signed_with == "another key" else b""
     (demo_repo / ".runbook-cache" / "validated.pickle").write_bytes(signature + payload)
+    os.utime(next((demo_repo / "records").rglob("*.yaml")))  # else nothing reads the cache
     assert "incrementally" in build(demo_repo)
     assert not marker.exists()
     assert differing_files(demo_repo / "site", full_build_copy(demo_repo, tmp_path, "s")) == []
@@ -336,7 +346,7 @@ def test_incremental_build_copies_where_hard_links_are_refused(
 def test_failed_copy_of_the_previous_site_is_reported_in_one_line(
     demo_repo: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """copytree reports every file it could not copy; the user gets the first and a count."""
+    """The copy reports every file it could not copy; the user gets the first and a count."""
     build(demo_repo, "-q")
     before = site_snapshot(demo_repo / "site")
 
@@ -345,6 +355,7 @@ def test_failed_copy_of_the_previous_site_is_reported_in_one_line(
 
     monkeypatch.setattr(incremental.shutil, "copy2", full_disk)
     monkeypatch.setattr(incremental.os, "link", full_disk)
+    os.utime(next((demo_repo / "records").rglob("*.yaml")))  # else nothing is built
     code, output = run_build(demo_repo, "-q")
     assert code == 1
     (line,) = output.strip().splitlines()
@@ -388,3 +399,101 @@ def test_a_docs_page_in_place_of_a_record_page_takes_its_search_entry_too(
     (runbook_repo / "docs" / "changes" / f"{replaced}.md").unlink()
     build(runbook_repo)
     assert f"changes/{replaced}/" in search_fragments(runbook_repo / "site")
+
+
+def site_stamps(site: Path) -> dict[str, tuple[int, int]]:
+    """Every file and folder of a site by its inode and modification time."""
+    return {
+        path.relative_to(site).as_posix(): (path.stat().st_ino, path.stat().st_mtime_ns)
+        for path in [site, *site.rglob("*")]
+    }
+
+
+def test_a_build_with_nothing_changed_leaves_the_site_as_it_is(demo_repo: Path) -> None:
+    first = build(demo_repo)
+    before = site_stamps(demo_repo / "site")
+    again = build(demo_repo)
+    assert "nothing changed since the last build; site left as it is" in again
+    assert site_stamps(demo_repo / "site") == before
+    warnings = [line for line in first.splitlines() if "warning:" in line]
+    assert warnings and warnings == [line for line in again.splitlines() if "warning:" in line]
+
+
+def _edit_record(repo: Path) -> None:
+    record = repo / "records" / "2026" / "2026-11-20-cap-upload-size.yaml"
+    record.write_text(record.read_text(encoding="utf-8").replace("Cap upload", "Capped", 1))
+
+
+def _edit_checklist(repo: Path) -> None:
+    checklist = repo / "checklists" / "safe-change.yaml"
+    checklist.write_text(checklist.read_text(encoding="utf-8").replace("title: ", "title: A ", 1))
+
+
+def _edit_docs_page(repo: Path) -> None:
+    (repo / "docs" / "about.md").write_text("# About it\n", encoding="utf-8")
+
+
+def _edit_inherited_configuration(repo: Path) -> None:
+    (repo / "base.yml").write_text("site_description: another\n", encoding="utf-8")
+
+
+def _replace_site_with_a_copy(repo: Path) -> None:
+    shutil.copytree(repo / "site", repo / "copy")
+    shutil.rmtree(repo / "site")
+    (repo / "copy").rename(repo / "site")
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        _edit_record,
+        _edit_checklist,
+        _edit_docs_page,
+        _edit_inherited_configuration,
+        _replace_site_with_a_copy,
+    ],
+)
+def test_a_build_after_any_change_builds(demo_repo: Path, change: Callable[[Path], None]) -> None:
+    """Whatever the site depends on (records, checklists, docs pages, mkdocs.yml's INHERIT
+    chain) changed, or the site folder is not the one built: the build runs."""
+    (demo_repo / "docs").mkdir(exist_ok=True)
+    (demo_repo / "docs" / "about.md").write_text("# About\n", encoding="utf-8")
+    (demo_repo / "base.yml").write_text("site_description: one\n", encoding="utf-8")
+    config = demo_repo / "mkdocs.yml"
+    config.write_text("INHERIT: base.yml\n" + config.read_text(encoding="utf-8"))
+    build(demo_repo, "-q")
+    assert "nothing changed" in build(demo_repo)
+    change(demo_repo)
+    output = build(demo_repo)
+    assert "nothing changed" not in output and "site built" in output
+
+
+def test_a_build_on_another_day_builds(demo_repo: Path) -> None:
+    """Validation counts days from today (staleness warnings): a new day is a new input."""
+    build(demo_repo, "-q")
+    result = run_cli(demo_repo, "build", epoch=str(int(EPOCH) + 86400))
+    assert result.exit_code == 0 and "site built" in result.stderr
+
+
+def test_a_strict_build_after_a_lenient_one_fails_on_the_same_warnings(demo_repo: Path) -> None:
+    build(demo_repo, "-q")
+    code, output = run_build(demo_repo, "--strict")
+    assert code == 1 and "warning: rollback is not marked tested" in output
+
+
+def test_a_changed_metric_value_redraws_its_trend_chart(demo_repo: Path, tmp_path: Path) -> None:
+    """Metric pages taken from the cache draw no chart: a changed value must still reach its
+    page, chart included, as a full build draws it."""
+    build(demo_repo, "-q")
+    record = demo_repo / "records" / "2026" / "2026-11-20-cap-upload-size.yaml"
+    record.write_text(
+        record.read_text(encoding="utf-8").replace("before: 740\n", "before: 7400\n", 1),
+        encoding="utf-8",
+    )
+    assert "incrementally" in build(demo_repo)
+    charts = "".join(
+        page.read_text(encoding="utf-8")
+        for page in (demo_repo / "site" / "metrics").rglob("*.html")
+    )
+    assert "7,400 GB" in charts
+    assert differing_files(demo_repo / "site", full_build_copy(demo_repo, tmp_path, "m")) == []

@@ -107,6 +107,19 @@ def test_serve_rebuilds_when_a_record_is_added(runbook_repo: Path, tmp_path: Pat
         wait_for(base, "2026-11-23-served-later")
 
 
+def test_a_rebuild_with_nothing_changed_builds_nothing(runbook_repo: Path, tmp_path: Path) -> None:
+    """A file no page depends on (an editor's note beside the records) starts a rebuild that
+    finds every input as the last build read it, and builds nothing."""
+    shutil.copytree(REPO_ROOT / "records", runbook_repo / "records", dirs_exist_ok=True)
+    log = tmp_path / "serve.log"
+    with serving(runbook_repo, log) as base:
+        wait_for(base + "changes/2026-11-20-cap-upload-size/", "Cap upload size")
+        (runbook_repo / "records" / "notes.txt").write_text("to do\n", encoding="utf-8")
+        wait_until(lambda: "not rebuilt" in log.read_text(encoding="utf-8"), "no skipped rebuild")
+        wait_for(base + "changes/2026-11-20-cap-upload-size/", "Cap upload size")
+    assert log.read_text(encoding="utf-8").count("Documentation built in") == 1
+
+
 def test_a_broken_record_never_holds_a_request_and_shows_on_the_page(
     runbook_repo: Path, tmp_path: Path
 ) -> None:

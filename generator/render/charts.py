@@ -7,6 +7,7 @@ engine, and survives the sanitiser's allow-list (which keeps only the elements u
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..models import Metric
@@ -160,7 +161,22 @@ TREND_PLOT_HEIGHT = 130
 TEXT = 'font-size="14" fill="currentColor"'
 
 
-def trend_chart(uses: list[tuple[str, Metric]]) -> str:
+@dataclass(frozen=True)
+class TrendChart:
+    """A metric's trend chart (`trend_chart` of these changes), drawn when a page shows it.
+
+    A metric page's key needs what the chart shows, not the drawing: a page taken from the
+    cache draws nothing (drawing every metric's chart cost seconds of each rebuild)."""
+
+    uses: tuple[tuple[str, Metric], ...]
+
+    def __html__(self) -> str:
+        return trend_chart(self.uses)
+
+    __str__ = __html__
+
+
+def trend_chart(uses: Sequence[tuple[str, Metric]]) -> str:
     """A metric over time, as a step chart: each change (date, metric), oldest first, a step
     at its date from its before value (a square) to its after value (a dot, coloured by its
     verdict), the value held between changes; y ticks with the unit, dates under the steps.

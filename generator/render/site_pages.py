@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..models import Runbook
-from .charts import months_chart, trend_chart
+from .charts import TrendChart, months_chart
 from .delivery_page import delivery_context
 from .index import RunbookIndex, build_index
 from .links import Links, published_url
@@ -169,7 +169,9 @@ def metric_pages(index: RunbookIndex, links: Links, settings: RenderSettings) ->
     yield PageSpec("metrics/index.md", "metrics.md.j2", cached=False, in_nav=True)
     for key, group in index.metrics.items():
         uses = index.metric_uses[key]
-        oldest_first = [(use.entry.record.date.isoformat(), use.metric) for use in reversed(uses)]
+        oldest_first = tuple(
+            (use.entry.record.date.isoformat(), use.metric) for use in reversed(uses)
+        )
         yield PageSpec(
             f"metrics/{group.slug}.md",
             "metric.md.j2",
@@ -177,7 +179,7 @@ def metric_pages(index: RunbookIndex, links: Links, settings: RenderSettings) ->
                 "group": group,
                 "service": index.metric_service(key).name,
                 "uses": uses,
-                "trend": trend_chart(oldest_first),
+                "trend": TrendChart(oldest_first),
             },
         )
 

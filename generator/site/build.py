@@ -4,9 +4,10 @@
 behind. `runbook build` never does: the previous site stays in place until the new one is
 complete, and a failed build removes only its own temporary folder.
 
-When the previous site was built from the same configuration, templates and docs pages, the
-new one starts from a copy of it and MkDocs' dirty mode renders only the pages whose Markdown
-changed (site/incremental.py decides).
+When the previous site was built from exactly what this build would read, it is left as it
+is and nothing is built. When it was built from the same configuration, templates and docs
+pages, the new one starts from a copy of it and MkDocs' dirty mode renders only the pages
+whose Markdown changed (site/incremental.py decides both).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Literal
 
 from mkdocs.commands.build import build as mkdocs_build
 from mkdocs.config import load_config
@@ -24,7 +26,11 @@ from ..config import ConfigurationError
 from .build_lock import build_lock, log
 from .incremental import IncrementalBuild
 from .output import check_output_folder, write_atomically
+from .pages import log_at_levels
 from .plugin import site_options
+
+# How a build went: built in full, built from the previous site, or nothing to build.
+BuildKind = Literal["full", "incremental", "unchanged"]
 
 
 def build_site(
@@ -33,11 +39,13 @@ def build_site(
     site_dir: str | None = None,
     strict: bool = False,
     full: bool = False,
-) -> tuple[Path, bool]:
+) -> tuple[Path, BuildKind]:
     """Build through MkDocs' own lifecycle (startup, build, shutdown) and swap the result in.
 
-    Returns the site folder and whether the build was incremental. A site folder whose
-    replacement would delete part of the repository is refused before anything moves. The
+    Returns the site folder and how it was built. A site left as it is has its build's
+    diagnostics logged again: every build says the same about the same records. A site
+    folder whose replacement would delete part of the repository is refused before anything
+    moves. The
     repository's build lock is held from before the previous site is read until the new one
     is in place (site/build_lock.py).
     """
@@ -52,11 +60,15 @@ def build_site(
     # Said as a warning, so that `runbook build -q` says why it waits; MkDocs, which counts
     # warnings under --strict, is not running yet.
     with build_lock(options.root, announce=log.warning):
+        logged = None if full else IncrementalBuild.unchanged(target, config, options)
+        if logged is not None:
+            log_at_levels(logged)
+            return target, "unchanged"
         incremental = not full and IncrementalBuild.can_start_from(
             target, config, options.templates_dir
         )
         _build_atomically(config, target, incremental=incremental)
-    return target, incremental
+    return target, "incremental" if incremental else "full"
 
 
 def _build_atomically(config: MkDocsConfig, target: Path, *, incremental: bool) -> None:

@@ -1,6 +1,9 @@
 """Incremental builds: what a build may reuse is decided here, and only here.
 
-Three things are reused, each by one rule:
+A site built from exactly the inputs this build would read (build_inputs.py: every record,
+checklist and docs file by its stamp, the configuration, templates, code and versions) is
+left as it is: `runbook build` and `runbook serve`'s rebuilds then build nothing
+(`unchanged`). Otherwise four things are reused, each by one rule:
 
 - Validation results of unchanged record files (check/cache.py, keyed by file stamp and the
   context digest; this object only names its file and says whether it may be read).
@@ -13,7 +16,7 @@ Three things are reused, each by one rule:
   before any page is rendered: the index builds while the pages render).
 - The previous site's outputs: `runbook build` starts the new site from the previous one
   (generated pages hard-linked, `start_from`) when its manifest's fingerprint (mkdocs.yml,
-  templates, versions, the engine that built it, the set of docs pages) matches; `unshare`
+  templates, code and versions, the engine that built it, the set of docs pages) matches; `unshare`
   unlinks exactly the outputs MkDocs is about to rewrite, so no write reaches the live site
   through a shared inode; and `finish` removes outputs of pages that are gone, carries the
   search entries of untouched pages over into Material's index (a dirty build indexes only
@@ -28,19 +31,19 @@ import json
 import os
 import shutil
 from collections.abc import Callable
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-import mkdocs
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.structure.files import Files
 from mkdocs.structure.nav import Navigation
 
 from ..check.cache import CACHE_FOLDER
+from ..config import RunbookOptions
 from ..render.pages import DEFERRED_MARKER, Page
 from ..render.settings import RenderSettings
 from ..repository_files import make_folders, write_file
+from .build_inputs import build_inputs, site_fingerprint
 from .search_index import BUNDLE_FOLDER
 
 MANIFEST_NAME = ".runbook-manifest.json"
@@ -142,45 +145,6 @@ class PageCache:
             return None
 
 
-# The distributions whose code shapes every page. MkDocs and ProperDocs are both listed and
-# either may be absent: each can build the site without the other.
-FINGERPRINTED_DISTRIBUTIONS = (
-    "runbook-generator",
-    "mkdocs",
-    "properdocs",
-    "mkdocs-material",
-    "pymdown-extensions",
-)
-
-
-def _installed_version(name: str) -> str:
-    try:
-        return version(name)
-    except PackageNotFoundError:
-        return "not installed"
-
-
-def _fingerprint(config: MkDocsConfig, templates_dir: Path) -> str:
-    """Hash of what every page's HTML depends on besides its own Markdown."""
-    digest = hashlib.sha256()
-    for name in FINGERPRINTED_DISTRIBUTIONS:
-        digest.update(f"{name}={_installed_version(name)}\n".encode())
-    # The engine running this build: `properdocs build` makes `mkdocs` an alias of the
-    # `properdocs` package (properdocs/replacement.py), whose pages name ProperDocs in their
-    # generator tag. A site one engine built is no start for the other's.
-    digest.update(f"engine={mkdocs.__name__} {mkdocs.__version__}\n".encode())
-    if config.config_file_path and os.path.isfile(config.config_file_path):
-        digest.update(Path(config.config_file_path).read_bytes())
-    for folder, with_content in ((templates_dir, True), (Path(config.docs_dir), False)):
-        if folder.is_dir():
-            for path in sorted(folder.rglob("*")):
-                if path.is_file():
-                    digest.update(path.relative_to(folder).as_posix().encode() + b"\0")
-                    if with_content:
-                        digest.update(path.read_bytes())
-    return digest.hexdigest()
-
-
 def read_manifest(site_dir: Path) -> dict[str, Any]:
     """The manifest of a built site, or {} when there is none (or it is unreadable)."""
     try:
@@ -190,9 +154,19 @@ def read_manifest(site_dir: Path) -> dict[str, Any]:
     return manifest if isinstance(manifest, dict) else {}
 
 
-def _write_manifest(site_dir: Path, site_fingerprint: str, pages: dict[str, str]) -> None:
-    """Record the fingerprint and, per generated page, its source URI and output URL."""
-    manifest = {"fingerprint": site_fingerprint, "pages": dict(sorted(pages.items()))}
+def _write_manifest(site_dir: Path, build: IncrementalBuild, pages: dict[str, str]) -> None:
+    """Record what the next build decides from: the fingerprint and inputs this site was
+    built from, the folder it was built in (a rename keeps it; a copy or a restored backup
+    does not), the diagnostics the build logged, and per generated page its source URI and
+    output URL."""
+    folder = os.stat(site_dir)
+    manifest = {
+        "fingerprint": build.fingerprint,
+        "inputs": build.inputs,
+        "folder": [folder.st_dev, folder.st_ino],
+        "diagnostics": build.logged,
+        "pages": dict(sorted(pages.items())),
+    }
     (site_dir / MANIFEST_NAME).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
 
 
@@ -250,24 +224,42 @@ def _clone_site(site: Path, folder: Path, *, linked: set[str]) -> None:
     safe because only MkDocs' own dirty build writes those files, and only for pages whose
     source changed, and `IncrementalBuild.unshare` unlinks exactly those first. The search
     bundle is not copied: the build puts every shard's bundle in place from the cache.
+
+    A walk of its own rather than shutil.copytree, which copies every folder's times,
+    permissions and extended attributes (nothing a build reads) and calls back in Python for
+    each file: most of an unchanged-but-one rebuild at 20,000 records. Like copytree, it
+    copies what it can and then raises shutil.Error listing every file it could not.
     """
-    prefix = len(str(folder)) + 1
+    failures: list[tuple[str, str, str]] = []
 
-    def not_the_search_bundle(directory: str, names: list[str]) -> list[str]:
-        return [BUNDLE_FOLDER] if Path(directory) == site and BUNDLE_FOLDER in names else []
+    def clone(source: str, destination: str, prefix: str) -> None:
+        with os.scandir(source) as entries:
+            for entry in entries:
+                relative = prefix + entry.name
+                target = os.path.join(destination, entry.name)
+                try:
+                    if entry.is_dir():
+                        if relative != BUNDLE_FOLDER:
+                            os.mkdir(target)
+                            clone(entry.path, target, relative + "/")
+                    elif relative not in linked or not _hard_linked(entry.path, target):
+                        shutil.copy2(entry.path, target)
+                except OSError as exc:
+                    failures.append((entry.path, target, str(exc)))
 
-    def copy(source: str, destination: str) -> None:
-        if destination[prefix:] in linked:
-            try:
-                os.link(source, destination)
-                return
-            except OSError:  # a file system without hard links: copy, only slower
-                pass
-        shutil.copy2(source, destination)
+    clone(str(site), str(folder), "")
+    if failures:
+        raise shutil.Error(failures)
 
-    shutil.copytree(
-        site, folder, dirs_exist_ok=True, copy_function=copy, ignore=not_the_search_bundle
-    )
+
+def _hard_linked(source: str, destination: str) -> bool:
+    """Whether `destination` is now a hard link to `source` (some file systems, such as FAT
+    and some network shares, have none: the caller copies instead)."""
+    try:
+        os.link(source, destination)
+    except OSError:
+        return False
+    return True
 
 
 class IncrementalBuild:
@@ -278,10 +270,19 @@ class IncrementalBuild:
     """
 
     def __init__(
-        self, root: Path, config: MkDocsConfig, settings: RenderSettings, *, reuse: bool
+        self,
+        options: RunbookOptions,
+        config: MkDocsConfig,
+        settings: RenderSettings,
+        *,
+        reuse: bool,
     ) -> None:
         self.reuse = reuse
-        cache_root = root / CACHE_FOLDER
+        # Taken before anything is read (see build_inputs), written with the site.
+        self.fingerprint = site_fingerprint(config, options.templates_dir)
+        self.inputs = build_inputs(config, options)
+        self.logged: list[tuple[int, str]] = []  # the diagnostics this build logged, by level
+        cache_root = options.root / CACHE_FOLDER
         self.cache_root = cache_root
         self.page_cache = PageCache.for_settings(cache_root, settings)
         self.search_documents = PageCache.for_settings(cache_root, settings, kind="search")
@@ -294,7 +295,26 @@ class IncrementalBuild:
     @staticmethod
     def can_start_from(site: Path, config: MkDocsConfig, templates_dir: Path) -> bool:
         """Whether the site at `site` was built from the same configuration and templates."""
-        return read_manifest(site).get("fingerprint") == _fingerprint(config, templates_dir)
+        return read_manifest(site).get("fingerprint") == site_fingerprint(config, templates_dir)
+
+    @staticmethod
+    def unchanged(
+        site: Path, config: MkDocsConfig, options: RunbookOptions
+    ) -> list[tuple[int, str]] | None:
+        """The diagnostics the build of `site` logged, if that build read exactly what this
+        one would (so it made the site this one would make) and `site` is still the folder
+        it built; else None."""
+        manifest = read_manifest(site)
+        try:
+            folder = os.stat(site)
+        except OSError:
+            return None
+        if manifest.get("folder") != [folder.st_dev, folder.st_ino]:
+            return None
+        if manifest.get("inputs") != build_inputs(config, options):
+            return None
+        logged = manifest.get("diagnostics")
+        return [(level, line) for level, line in logged] if isinstance(logged, list) else None
 
     @staticmethod
     def start_from(site: Path, staging: Path) -> None:
@@ -350,9 +370,7 @@ class IncrementalBuild:
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(file.abs_dest_path)
 
-    def finish(
-        self, config: MkDocsConfig, files: Files, generated_uris: set[str], templates_dir: Path
-    ) -> None:
+    def finish(self, config: MkDocsConfig, files: Files, generated_uris: set[str]) -> None:
         """After the search plugin wrote its index: complete it, drop stale outputs, and
         write the manifest the next build decides from."""
         site_dir = Path(config.site_dir)
@@ -367,4 +385,4 @@ class IncrementalBuild:
                 generated={f.url for f in files if f.src_uri in generated_uris},
             )
             _remove_stale_outputs(site_dir, self.previous_manifest, generated)
-        _write_manifest(site_dir, _fingerprint(config, templates_dir), generated)
+        _write_manifest(site_dir, self, generated)

@@ -80,7 +80,7 @@ class GeneratedPages:
             reuse_validation=self.incremental.reuse,
             indexed=indexed,
         )
-        _log_diagnostics(generated, self.options.strict)
+        self.incremental.logged = _log_diagnostics(generated, self.options.strict)
         assert generated.pages is not None and generated.index is not None
         # A warning, so that MkDocs' --strict (and only it) fails the build on a stale source.
         for problem in source_problems(generated.index.runbook):
@@ -170,14 +170,18 @@ def _pages_in(items: list[Any]) -> Iterator[Page]:
             yield from _pages_in(item.children)
 
 
-def _log_diagnostics(generated: Generated, strict: bool | frozenset[str] | None) -> None:
-    """Every diagnostic on the MkDocs log; any error fails the build after all are shown.
+def _log_diagnostics(
+    generated: Generated, strict: bool | frozenset[str] | None
+) -> list[tuple[int, str]]:
+    """Every diagnostic on the MkDocs log; any error fails the build after all are shown;
+    what was logged, by level (a build that leaves this site as it is logs it again).
 
     With mkdocs.yml's `strict` set, it alone decides which warnings fail, with or without
     MkDocs' --strict (as in `runbook validate`): those fail the build, the others are logged
     as information, which MkDocs' --strict does not count. Unset, every warning is a MkDocs
     warning, which fails the build under --strict only."""
     diagnostics = generated.report.diagnostics
+    logged = []
     for diagnostic in diagnostics:
         if diagnostic.severity == "error":
             level = logging.ERROR
@@ -185,7 +189,8 @@ def _log_diagnostics(generated: Generated, strict: bool | frozenset[str] | None)
             level = logging.WARNING
         else:
             level = logging.INFO
-        log.log(level, text_line(diagnostic))
+        logged.append((level, text_line(diagnostic)))
+    log_at_levels(logged)
     failing = [d for d in diagnostics if fails(d, strict or False)]
     if generated.pages is None or failing:
         errors = sum(d.severity == "error" for d in failing)
@@ -195,3 +200,10 @@ def _log_diagnostics(generated: Generated, strict: bool | frozenset[str] | None)
         raise PluginError(
             f"runbook: {errors} errors{warnings} in records or checklists (listed above)"
         )
+    return logged
+
+
+def log_at_levels(logged: list[tuple[int, str]]) -> None:
+    """Log diagnostics at the levels `_log_diagnostics` chose."""
+    for level, line in logged:
+        log.log(level, line)

@@ -104,7 +104,7 @@ class RunbookPlugin(BasePlugin[RunbookPluginConfig]):  # type: ignore[valid-type
         if self.staged is not None:
             self.staged.redirect(config)
         settings = RenderSettings.for_options(self.options)
-        self.incremental = IncrementalBuild(self.options.root, config, settings, reuse=self.dirty)
+        self.incremental = IncrementalBuild(self.options, config, settings, reuse=self.dirty)
         configure_site(config, STYLESHEET_URI, PAGES_SCRIPT_URI)
         return config
 
@@ -166,9 +166,7 @@ class RunbookPlugin(BasePlugin[RunbookPluginConfig]):  # type: ignore[valid-type
         try:
             if self.pagefind is not None:
                 self.pagefind.finish(Path(config.site_dir))
-            self.incremental.finish(
-                config, self.pages.files, self.pages.uris, self.options.templates_dir
-            )
+            self.incremental.finish(config, self.pages.files, self.pages.uris)
             if self.staged is not None:
                 self.staged.swap_in()
         finally:

@@ -5,7 +5,8 @@ the browser wait for as long as the record stayed broken, with the reason only i
 terminal. Here a failed rebuild leaves the last good site in place, and every page it serves
 carries a banner with the diagnostics (before any build succeeded, an error page says the
 same); the browser reloads on each rebuild, so fixing the record clears the banner. A
-warning the previous build printed already is not printed again.
+warning the previous build printed already is not printed again. A rebuild that would read
+exactly what the last good one read (an editor's touch of a watched folder) builds nothing.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from mkdocs.commands.build import build as mkdocs_build
@@ -24,6 +26,8 @@ from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.livereload import LiveReloadServer
 
 from .build import quiet_dirty_warning, require_runbook_plugin
+from .incremental import IncrementalBuild
+from .plugin import site_options
 from .rebuilds import log, surviving_failures
 
 BANNER_STYLE = (
@@ -131,6 +135,12 @@ def serve_site(config_file: str | None, *, dev_addr: str | None = None) -> None:
     def build_once(first: MkDocsConfig | None = None) -> None:
         config = first or get_config()
         config.site_url = serve_url
+        if (
+            first is None
+            and IncrementalBuild.unchanged(Path(site_dir), config, site_options(config)) is not None
+        ):
+            log.info("runbook: nothing the site depends on changed; not rebuilt")
+            return
         log.info("Building documentation...")
         with build_log.one_build():
             mkdocs_build(config, serve_url=serve_url, dirty=True)
