@@ -224,3 +224,28 @@ def test_a_token_in_a_url_is_never_printed(tmp_path: Path) -> None:
     assert "https://127.0.0.1:9/r.git" in (org / "site" / "sources" / "index.html").read_text()
     published = [p.read_text(errors="replace") for p in (org / "site").rglob("*.html")]
     assert not any(token in text for text in [synced.output, built.output, *published])
+
+
+def test_a_build_after_a_source_changed_is_no_no_change_build(
+    tmp_path: Path, teams: dict[str, Path]
+) -> None:
+    """A build that finds nothing changed leaves the site as it is; a new commit in a git
+    source, or a new file in a path source, is a change even when the aggregate's own files
+    are not."""
+    org = aggregate(
+        tmp_path / "org",
+        [
+            {"name": "payments", "git": teams["payments"].as_uri(), "ref": "main"},
+            {"name": "search", "path": "../search"},
+        ],
+    )
+    assert run(org, "build", "-q").exit_code == 0
+    assert "nothing changed" in run(org, "build").output
+    add_record(teams["payments"], "2026-11-05-bigger-pool", "payments-api", commit=True)
+    rebuilt = run(org, "build")
+    assert "nothing changed" not in rebuilt.output, rebuilt.output
+    assert (org / "site" / "changes" / "payments" / "2026-11-05-bigger-pool").is_dir()
+    add_record(teams["search"], "2026-11-06-new-shards", "Search")
+    rebuilt = run(org, "build")
+    assert "nothing changed" not in rebuilt.output, rebuilt.output
+    assert (org / "site" / "changes" / "search" / "2026-11-06-new-shards").is_dir()

@@ -5,7 +5,7 @@
   pages). A previous site with the same fingerprint is a valid start for a dirty build.
 - The inputs: the fingerprint and everything else a build reads (each record, checklist,
   docs and hook file by its stamp, an aggregate's sources (a path source's files by their
-  stamps, a git source's synced commits), the configuration as MkDocs loads it, the plugins'
+  stamps, a git source's synced commit), the configuration as MkDocs loads it, the plugins'
   versions, runbook's code and default templates, the day validation counts from,
   strictness). A previous site built from the same inputs is the site this build would
   make, so `runbook build` leaves it as it is. Stamps, not contents: listing and stating
@@ -104,8 +104,10 @@ def build_inputs(config: MkDocsConfig, options: RunbookOptions) -> str:
         if source.path is not None:
             files += _every_file(options.root / source.path)
         else:
-            state = read_state(options.root, source.name)
-            digest.update(f"source {source.name}={state}\0".encode())
+            # The commit synced: what is shown of it (it, or the last good one) follows from
+            # it and the build before, which marked it good or not.
+            commit = read_state(options.root, source.name).commit
+            digest.update(f"source {source.name}={commit}\0".encode())
     for path in files:
         digest.update(f"{path}\0{file_stamp(path)}\0".encode())
     return digest.hexdigest()
