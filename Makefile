@@ -34,7 +34,7 @@ test: $(STAMP) $(NODE_STAMP) lint  ## every test: unit, integration (real mkdocs
 bench: $(STAMP)  ## measure and write benchmarks/RESULTS.md
 	$(BIN)/python -m benchmarks.run
 
-bench-scale: $(STAMP)  ## validate and list at 20,000 and 100,000 records: RESULTS.md's Scale section
+bench-scale: $(STAMP)  ## validate, list, dora and builds at 20,000 and 100,000 records: the Scale section
 	$(BIN)/python -m benchmarks.scale
 
 clean:

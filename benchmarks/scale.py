@@ -13,10 +13,10 @@ For each size, whole processes as a user runs them:
   and after editing one, and search's first results on the built site (as `make bench`
   measures them: a freshly opened page in headless Chromium);
 
-with the peak resident memory of each. `--no-build` leaves the builds out (they take most of
-the time: a full build of 100,000 records takes tens of minutes). `--runbook PATH` measures
-another installation (the same figures before a change) and `--json FILE` writes them there
-instead of RESULTS.md.
+with the peak resident memory of each. `--build-sizes` names the sizes whose builds are
+measured (they take most of the time: a full build of 100,000 records takes tens of
+minutes). `--runbook PATH` measures another installation (the same figures before a change)
+and `--json FILE` writes them there instead of RESULTS.md.
 """
 
 from __future__ import annotations
@@ -229,11 +229,18 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="*", default=list(SIZES))
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--json", type=Path, default=None, help="write the figures here instead")
-    parser.add_argument("--no-build", action="store_true", help="validate and list only")
+    parser.add_argument(
+        "--build-sizes",
+        type=int,
+        nargs="*",
+        default=None,
+        help="the sizes whose builds are measured (default: every size; none: no builds)",
+    )
     args = parser.parse_args()
     rows = []
     for count in args.sizes:
-        rows.append(measure(args.runbook, count, args.repeats, build=not args.no_build))
+        built = args.build_sizes is None or count in args.build_sizes
+        rows.append(measure(args.runbook, count, args.repeats, build=built))
         print(json.dumps(rows[-1]), flush=True)
     if args.json is not None:
         args.json.write_text(json.dumps(rows, indent=1), encoding="utf-8")
