@@ -47,6 +47,20 @@ if TYPE_CHECKING:
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 
+
+def timeout_option(parameter: str, seconds: float, explained: str) -> Callable[..., Any]:
+    """`--timeout SECONDS` (into `parameter`): how long a command waits on another system."""
+    return click.option(
+        "--timeout",
+        parameter,
+        default=seconds,
+        show_default=True,
+        type=click.FloatRange(min=0.01),
+        metavar="SECONDS",
+        help=explained,
+    )
+
+
 config_file_option = click.option(
     "-f",
     "--config-file",
@@ -719,14 +733,10 @@ def dora(
 )
 @click.option("--since", default=None, metavar="WHEN", callback=_when, help=WHEN_FORMATS)
 @click.option("--dashboard-uid", default=None, metavar="UID", help="Annotate this dashboard.")
-@click.option(
-    "--timeout",
+@timeout_option(
     "deadline_seconds",
-    default=20.0,
-    show_default=True,
-    type=click.FloatRange(min=0.01),
-    metavar="SECONDS",
-    help="Give up on a request to Grafana after this long in all (connecting, sending and "
+    20.0,
+    "Give up on a request to Grafana after this long in all (connecting, sending and "
     "reading the whole answer).",
 )
 @click.option(
@@ -817,15 +827,7 @@ def _notify_options(command: Callable[..., Any]) -> Callable[..., Any]:
             help="Where the events come from (CDEvents' context source, PagerDuty's "
             "payload source); default: the site_url of mkdocs.yml, else /runbook.",
         ),
-        click.option(
-            "--timeout",
-            "deadline_seconds",
-            default=20.0,
-            show_default=True,
-            type=click.FloatRange(min=0.01),
-            metavar="SECONDS",
-            help="Give up on a request after this long in all.",
-        ),
+        timeout_option("deadline_seconds", 20.0, "Give up on a request after this long in all."),
         click.option(
             "--dry-run",
             is_flag=True,
@@ -1069,15 +1071,7 @@ def sources() -> None:
 
 
 @sources.command(name="sync")
-@click.option(
-    "--timeout",
-    "timeout_seconds",
-    default=120.0,
-    show_default=True,
-    type=click.FloatRange(min=0.01),
-    metavar="SECONDS",
-    help="Give up on a git command that takes longer than this.",
-)
+@timeout_option("timeout_seconds", 120.0, "Give up on a git command that takes longer than this.")
 @config_file_option
 def sync_command(timeout_seconds: float, config_file: str | None) -> None:
     """Fetch each git source's ref into the cache (only what changed); one line per source.
