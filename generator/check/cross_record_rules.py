@@ -97,6 +97,7 @@ def fix_diagnostics(
     existing: set[str] | None = None  # every record file's id, invalid ones too: when needed
     fixed: set[str] = set()
     by_path: dict[str, list[Finding]] = {}
+    unexplained: list[Diagnostic] = []
     for use in uses:
         for index, (fixed_id, other_service) in enumerate(_row(use).fixes):
             target = by_id.get(fixed_id)
@@ -110,10 +111,11 @@ def fix_diagnostics(
             else:
                 by_path.setdefault(use.path, []).append(finding)
     for use in uses:
-        if _row(use).status == "rolled-back" and not use.undone and use.record_id not in fixed:
-            by_path.setdefault(use.path, []).append(
-                Finding(
-                    ("status",),
+        if use.unexplained_at is not None and use.record_id not in fixed:
+            unexplained.append(
+                problem(
+                    use.path,
+                    *use.unexplained_at,
                     "warning",
                     "rollback-unexplained",
                     f"status is rolled-back, but no later record lists '{use.record_id}' in "
@@ -121,7 +123,7 @@ def fix_diagnostics(
                     "did in rollback.undone_by",
                 )
             )
-    return _placed(by_path, options)
+    return _placed(by_path, options) + unexplained
 
 
 def _fix_finding(

@@ -28,7 +28,7 @@ from ..models import (
 )
 from ..names import Aliases
 from .files import Stamp
-from .loader import LoadedFile, load_yaml_file
+from .loader import LoadedFile, compose_nodes, load_yaml_file, locate
 from .paths import display_path
 from .positions import located
 from .problems import problem
@@ -97,7 +97,7 @@ def _check_loaded(loaded: LoadedFile, context: CheckContext) -> RecordResult:
         ),
         checklists=tuple(record.checklists),
         delivery=delivery_row(loaded.stem, record),
-        undone=record.rollback.undone_by is not None,
+        unexplained_at=_unexplained_at(loaded, record),
     )
     if not context.keep_records or any(d.severity == "error" for d in diagnostics):
         return None, diagnostics, names
@@ -264,3 +264,10 @@ def _rule_findings(
         )
         if not (finding.loc and str(finding.loc[0]) in set_aside) and finding.code not in absence
     ]
+
+
+def _unexplained_at(loaded: LoadedFile, record: ChangeRecord) -> tuple[int, int] | None:
+    """Where a rolled-back record's status is, when nothing says what undid it."""
+    if record.status != "rolled-back" or record.rollback.undone_by is not None:
+        return None
+    return locate(compose_nodes(loaded.text or ""), ("status",), at_key=False)

@@ -23,10 +23,11 @@ class RecordSummary(NamedTuple):
     # (checklist id, item id) pairs the record addresses that its checklist does not have.
     unknown_items: tuple[tuple[str, str], ...] = ()
     checklists: tuple[str, ...] = ()
-    # What delivery performance counts (and the fixes rules read), and whether
-    # `rollback.undone_by` says what undid the change.
+    # What delivery performance counts (and the fixes rules read); and for a rolled-back
+    # record whose `rollback.undone_by` is empty, where its status is (line, column), found
+    # where the file was read: the warning when no later record fixes it needs no re-reading.
     delivery: DeliveryRow | None = None
-    undone: bool = False
+    unexplained_at: tuple[int, int] | None = None
 
     def named(self) -> list[tuple[NameKind, tuple, str]]:
         """(kind, location in the file, spelling) of every name in the record."""

@@ -22,7 +22,7 @@ from pathlib import Path
 from ..repository_files import UnsafeWrite, make_folders
 from .trust import code_digest, signature, signing_key
 
-SCHEMA_VERSION = "3"
+SCHEMA_VERSION = "4"
 # How long a command waits for another one's writes before it runs without the store.
 BUSY_SECONDS = 2.0
 COMPANIONS = ("-wal", "-shm", "-journal")
@@ -56,7 +56,9 @@ CREATE TABLE summaries (
     record_id NOT NULL,          -- text, or bytes as for paths (records.stored)
     date TEXT NOT NULL,
     delivery TEXT NOT NULL,      -- what DORA's keys count (delivery.encoded)
-    undone INTEGER NOT NULL      -- rollback.undone_by says what undid it
+    -- where a rolled-back record's status is when nothing says what undid it, else NULL
+    unexplained_line INTEGER,
+    unexplained_column INTEGER
 );
 -- Each id a record names in its `fixes`: the records that fix a given one, by query.
 CREATE TABLE fixes (

@@ -15,7 +15,8 @@ from .records import RecordStore, restored, stored
 
 Order = Callable[[str], int]  # a record file's place in the listing
 _SUMMARIES = (
-    "SELECT f.path, f.shown, s.delivery, s.undone FROM summaries s JOIN files f ON f.id = s.file_id"
+    "SELECT f.path, f.shown, s.delivery, s.unexplained_line, s.unexplained_column "
+    "FROM summaries s JOIN files f ON f.id = s.file_id"
 )
 
 
@@ -29,7 +30,7 @@ def fix_uses(store: RecordStore, wanted: list[str] | None, order: Order) -> list
         rows = connection.execute(_SUMMARIES).fetchall()
     else:
         rows = store.by_path(_SUMMARIES + " WHERE f.path IN ({})", wanted)
-        own = [decoded(delivery) for _, _, delivery, _ in rows]
+        own = [decoded(delivery) for _, _, delivery, _, _ in rows]
         named = sorted({fixed for row in own for fixed, _ in row.fixes})
         targets = _where(store, "s.record_id IN ({})", [stored(fixed) for fixed in named])
         rows += targets
@@ -38,13 +39,13 @@ def fix_uses(store: RecordStore, wanted: list[str] | None, order: Order) -> list
             "s.file_id IN (SELECT file_id FROM fixes WHERE fixed_id IN ({}))",
             [row.id for row in own],
         )
-        found = {decoded(delivery).id for _, _, delivery, _ in targets}
+        found = {decoded(delivery).id for _, _, delivery, _, _ in targets}
         services = sorted({row.service for row in own if any(f not in found for f, _ in row.fixes)})
         rows += _where(store, "json_extract(s.delivery, '$[1]') IN ({})", services)
-    unique = {restored(path): (shown, delivery, undone) for path, shown, delivery, undone in rows}
+    unique = {restored(path): rest for path, *rest in rows}
     uses = []
     for path in sorted(unique, key=order):
-        shown, delivery, undone = unique[path]
+        shown, delivery, line, column = unique[path]
         row = decoded(delivery)
         uses.append(
             RecordSummary(
@@ -55,7 +56,7 @@ def fix_uses(store: RecordStore, wanted: list[str] | None, order: Order) -> list
                 "",
                 (),
                 delivery=row,
-                undone=bool(undone),
+                unexplained_at=None if line is None else (line, column),
             )
         )
     return uses

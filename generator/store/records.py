@@ -151,7 +151,7 @@ def _add_rows(
                 stored(summary.record_id),
                 summary.date.isoformat(),
                 encoded(summary.delivery),
-                summary.undone,
+                *(summary.unexplained_at or (None, None)),
             )
         )
         tables["fixes"] += [
