@@ -267,7 +267,19 @@ def _rule_findings(
 
 
 def _unexplained_at(loaded: LoadedFile, record: ChangeRecord) -> tuple[int, int] | None:
-    """Where a rolled-back record's status is, when nothing says what undid it."""
+    """Where a rolled-back record's status value is, when nothing says what undid it: after
+    its key on the key's line (as almost always), found there without composing the file."""
     if record.status != "rolled-back" or record.rollback.undone_by is not None:
         return None
-    return locate(compose_nodes(loaded.text or ""), ("status",), at_key=False)
+    text = loaded.text or ""
+    line, column = loaded.key_positions.get("status", (1, 1))
+    start = 0
+    for _ in range(line - 1):
+        start = text.find("\n", start) + 1
+    end = text.find("\n", start)
+    key_line = text[start : end if end >= 0 else len(text)]
+    colon = key_line.find(":", column - 1)
+    value = key_line[colon + 1 :] if colon >= 0 else ""
+    if value.strip() and not value.lstrip().startswith("#"):
+        return line, colon + 2 + len(value) - len(value.lstrip())
+    return locate(compose_nodes(text), ("status",), at_key=False)
