@@ -43,7 +43,15 @@ def search(tab: Tab, base_url: str, query: str) -> tuple[str, list[str]]:
     box.press_sequentially(query, delay=5)
     meta = page.locator(".md-search-result__meta")
     meta.filter(has_text=SEARCH_ANSWERED).wait_for()
-    summary = meta.text_content() or ""
+    # Each keystroke is a query of its own: an answer to the first letters ("c": 19
+    # changes) may show before the answer to the whole query ("cold": 1). The summary is
+    # read once it has stayed the same across three looks.
+    summary, same = meta.text_content() or "", 0
+    while same < 2:
+        page.wait_for_timeout(100)
+        now = meta.text_content() or ""
+        same = same + 1 if now == summary else 0
+        summary = now
     if "No matching" not in summary:
         page.locator(".md-search-result__item").first.wait_for()
     # The best record is listed first, alone, while the others load; and Material renders
