@@ -463,8 +463,14 @@ def render(out_dir: Path, config_file: str | None) -> None:
     for problem in source_problems(generated.index.runbook):
         click.echo(f"runbook: {printable(problem)}", err=True)
     pages = generated.pages
-    write_atomically(target, lambda folder: write_pages(pages, folder))
-    click.echo(f"runbook: {len(pages)} files written to {out_dir}", err=True)
+    written = 0
+
+    def write(folder: Path) -> None:
+        nonlocal written
+        written = write_pages(pages, folder)
+
+    write_atomically(target, write)
+    click.echo(f"runbook: {written} files written to {out_dir}", err=True)
 
 
 @cli.command()

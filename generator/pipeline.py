@@ -13,7 +13,7 @@ each validated on its own (a failing source is reported, never an error of the a
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,11 +32,11 @@ from .render.settings import RenderSettings
 @dataclass
 class Generated:
     """The outcome of one run: every diagnostic, and when there were no errors, the pages
-    with the index and environment they were rendered from."""
+    (rendered as they are read, once) with the index and environment they come from."""
 
     report: ValidationReport
     settings: RenderSettings
-    pages: list[Page] | None = None
+    pages: Iterator[Page] | None = None
     index: RunbookIndex | None = None
     environment: Environment | None = None
 

@@ -1,7 +1,9 @@
 """How the records' search documents are cut into Pagefind shards (site/search_index.py).
 
 The recent shard is what a query ranks first, so it must stay between RECENT and 2 x RECENT
-records; a new record must change that shard alone, or every build re-indexes the archive.
+records; a new record must change that shard alone, or every build re-indexes the archive. The
+archive comes in blocks (Pagefind holds a shard's whole index in memory while it builds it):
+no block larger than its limit, and the older blocks unchanged as the runbook grows.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from mkdocs.exceptions import PluginError
 from generator.site.search_index import PagefindIndex, plan_shards
 
 RECENT = 5
+BLOCK = 2 * RECENT
 
 
 def documents(folder: Path, count: int) -> list[str]:
@@ -51,6 +54,32 @@ def test_a_new_record_changes_the_recent_shard_alone(tmp_path: Path) -> None:
     assert after[0].name != before[0].name
 
 
+@pytest.mark.parametrize("count", [2 * RECENT, 3 * RECENT, 3 * RECENT + 4, 41, 60])
+def test_the_archive_comes_in_blocks_counted_from_the_oldest_record(
+    tmp_path: Path, count: int
+) -> None:
+    newest_first = documents(tmp_path, count)
+    shards = plan_shards(tmp_path, newest_first, "1.5.2", RECENT, BLOCK)
+    assert sorted(p for shard in shards for p in shard.paths) == sorted(newest_first)
+    assert RECENT <= len(shards[0].paths) < 2 * RECENT
+    blocks = shards[1:]
+    assert all(0 < len(block.paths) <= BLOCK for block in blocks)
+    # Newest first, each block a run of consecutive records, full blocks from the oldest.
+    flattened = [path for shard in shards for path in shard.paths[::-1]]
+    assert flattened == newest_first
+    assert all(len(block.paths) == BLOCK for block in blocks[1:])
+
+
+def test_older_blocks_keep_their_names_as_records_come(tmp_path: Path) -> None:
+    before = plan_shards(tmp_path, documents(tmp_path, 47), "1.5.2", RECENT, BLOCK)
+    for count in range(48, 70):
+        after = plan_shards(tmp_path, documents(tmp_path, count), "1.5.2", RECENT, BLOCK)
+        full_before = [block for block in before[1:] if len(block.paths) == BLOCK]
+        assert all(block in after for block in full_before)
+        assert len(after) - len(before) in (0, 1)
+        before = after
+
+
 def test_a_shard_is_named_by_its_documents_and_the_pagefind_version(tmp_path: Path) -> None:
     newest_first = documents(tmp_path, 12)
     first = plan_shards(tmp_path, newest_first, "1.5.2", RECENT)
@@ -70,17 +99,20 @@ def eventually(condition: Callable[[], bool], timeout: float = 20) -> bool:
     return True
 
 
-def test_every_shard_is_indexed_at_once_and_its_scratch_folder_removed(tmp_path: Path) -> None:
-    """Both shards' Pagefind runs (real ones) land in the site, each bundle holding its own
-    records; the folders they ran in (thousands of links at scale) go away after the build."""
+@pytest.mark.parametrize("count", [2 * RECENT + 3, 4 * RECENT + 2])
+def test_every_shard_is_indexed_and_its_scratch_folder_removed(tmp_path: Path, count: int) -> None:
+    """Every shard's Pagefind run (real ones: the recent shard beside the archive's blocks,
+    one after another) lands in the site, each bundle holding its own records; the folders
+    they ran in (thousands of links at scale) go away after the build."""
     source = tmp_path / "documents"
-    newest_first = documents(source, 2 * RECENT + 3)
-    index = PagefindIndex(tmp_path / "cache", reuse=False, recent=RECENT)
+    newest_first = documents(source, count)
+    index = PagefindIndex(tmp_path / "cache", reuse=False, recent=RECENT, archive_block=BLOCK)
     index.start(source, newest_first)
     index.finish(tmp_path / "site")
     bundle = tmp_path / "site" / "pagefind"
     names = json.loads((bundle / "shards.json").read_text(encoding="utf-8"))["shards"]
-    assert names == [shard.name for shard in index.shards] and len(names) == 2
+    assert names == [shard.name for shard in index.shards]
+    assert len(names) == (2 if count < 3 * RECENT else 3)
     for name, shard in zip(names, index.shards, strict=True):
         entry = json.loads((bundle / name / "pagefind-entry.json").read_text(encoding="utf-8"))
         assert entry["languages"]["en"]["page_count"] == len(shard.paths)

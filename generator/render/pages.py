@@ -15,7 +15,7 @@ import datetime as dt
 import hashlib
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -117,8 +117,9 @@ def render_site(
     *,
     rendered_before: RenderedBefore | None = None,
     deferred_blocks: dict[str, str] | None = None,
-) -> list[Page]:
-    """Every generated page of the runbook, in a stable order.
+) -> Iterator[Page]:
+    """Every generated page of the runbook, in a stable order, one at a time: the caller
+    writes each and lets it go (the pages of 100,000 records are gigabytes of Markdown).
 
     With `rendered_before`, a cached page whose key is unchanged is taken as it was instead of
     being rendered again (incremental builds: one new record changes a few dozen pages, not
@@ -135,13 +136,12 @@ def render_site(
         "checklists": {cid: sc.checklist for cid, sc in index.runbook.checklists.items()},
         "deferred": _Deferrer(deferred_blocks),
     }
-    pages: list[Page] = []
     for source in PAGE_SOURCES:
         for spec in source(index, links, settings):
             key = inputs.key(spec) if spec.cached else ""
             previous = rendered_before(spec.uri, key) if key and rendered_before else None
             if previous is not None:
-                pages.append(Page(spec.uri, previous, key, spec.in_nav))
+                yield Page(spec.uri, previous, key, spec.in_nav)
                 continue
             root = "../" * site_path(spec.uri, settings.directory_urls).count("/")
             context = {
@@ -153,27 +153,20 @@ def render_site(
                 **spec.context,
             }
             content = environment.get_template(spec.template).render(context)
-            pages.append(Page(spec.uri, content, key, spec.in_nav))
-    pages.append(Page("records.json", records_json(index.records, serialised)))
-    pages.append(
-        Page(
-            "files/paths.json",
-            file_paths_json(
-                index.files, lambda path: site_path(links.file(path), settings.directory_urls)
-            ),
-        )
+            yield Page(spec.uri, content, key, spec.in_nav)
+    yield Page("records.json", records_json(index.records, serialised))
+    yield Page(
+        "files/paths.json",
+        file_paths_json(
+            index.files, lambda path: site_path(links.file(path), settings.directory_urls)
+        ),
     )
     for uri, content in month_files(index, settings.directory_urls).items():
-        pages.append(Page(uri, content))
-    pages.append(
-        Page(
-            "annotations.json",
-            annotations_json(
-                index.records, settings.site_url, settings.directory_urls, index.names
-            ),
-        )
+        yield Page(uri, content)
+    yield Page(
+        "annotations.json",
+        annotations_json(index.records, settings.site_url, settings.directory_urls, index.names),
     )
-    return pages
 
 
 def _shared_inputs(
@@ -203,9 +196,12 @@ def _shared_inputs(
     return json.dumps(inputs, sort_keys=True).encode("utf-8")
 
 
-def write_pages(pages: list[Page], folder: Path) -> None:
-    """Write pages under `folder` as files (`runbook render --out`)."""
+def write_pages(pages: Iterable[Page], folder: Path) -> int:
+    """Write pages under `folder` as files (`runbook render --out`); how many."""
+    written = 0
     for page in pages:
         destination = folder / page.uri
         destination.parent.mkdir(parents=True, exist_ok=True)
         destination.write_text(page.content, encoding="utf-8")
+        written += 1
+    return written

@@ -101,7 +101,7 @@ class PageCache:
 
     def store(self, uri: str, content: str) -> Path:
         path = self.folder / uri
-        if self._served.get(uri) is content:
+        if self._served.pop(uri, None) is content:
             return path
         data = content.encode("utf-8")
         with contextlib.suppress(OSError):
@@ -291,6 +291,9 @@ class IncrementalBuild:
         self.previous_manifest = read_manifest(site_dir) if reuse else {}
         self.previous_search_index = _read_search_index(site_dir) if reuse else None
         self.rebuilt_urls: set[str] = set()
+        self._kept: set[str] = set()
+        self._kept_keys: dict[str, str] = {}
+        self._referenced_blocks: set[str] = set()
 
     @staticmethod
     def can_start_from(site: Path, config: MkDocsConfig, templates_dir: Path) -> bool:
@@ -324,17 +327,21 @@ class IncrementalBuild:
     def rendered_before(self, uri: str, key: str) -> str | None:
         return self.page_cache.rendered_before(uri, key) if self.reuse else None
 
-    def keep(self, pages: list[Page], deferred_blocks: dict[str, str]) -> dict[str, Path]:
-        """Store this build's pages (and the deferred blocks of cached index pages) for the
-        next one; the source file of each page, by URI."""
-        sources = {page.uri: self.page_cache.store(page.uri, page.content) for page in pages}
-        self.page_cache.prune(set(sources))
-        self.page_cache.keep_blocks(
-            deferred_blocks,
-            {digest for page in pages for digest in DEFERRED_MARKER.findall(page.content)},
-        )
-        self.page_cache.save_keys({page.uri: page.key for page in pages if page.key})
-        return sources
+    def keep(self, page: Page) -> Path:
+        """Store one page of this build for the next one; its source file (for MkDocs). The
+        pages come one at a time and are let go: `kept_all` finishes the cache after the last."""
+        if page.key:
+            self._kept_keys[page.uri] = page.key
+        self._kept.add(page.uri)
+        self._referenced_blocks.update(DEFERRED_MARKER.findall(page.content))
+        return self.page_cache.store(page.uri, page.content)
+
+    def kept_all(self, deferred_blocks: dict[str, str]) -> None:
+        """Drop the cached pages this build did not make, keep the deferred blocks of cached
+        index pages, and the keys of every page."""
+        self.page_cache.prune(self._kept)
+        self.page_cache.keep_blocks(deferred_blocks, self._referenced_blocks)
+        self.page_cache.save_keys(self._kept_keys)
 
     def keep_search_documents(self, documents: dict[str, tuple[str, Callable[[], str]]]) -> Path:
         """Write the search documents (path: key and how to render it) whose key changed,

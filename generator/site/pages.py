@@ -85,8 +85,8 @@ class GeneratedPages:
         # A warning, so that MkDocs' --strict (and only it) fails the build on a stale source.
         for problem in source_problems(generated.index.runbook):
             log.warning(f"runbook: {problem}")
-        sources = self.incremental.keep(generated.pages, self.deferred_blocks)
         for page in generated.pages:
+            source = self.incremental.keep(page)
             if files.get_file_from_path(page.uri) is not None:
                 log.warning(f"runbook: docs/{page.uri} exists; it replaces the generated page")
                 continue
@@ -94,10 +94,12 @@ class GeneratedPages:
             # which checks the nav before plugins see it, would call them left out.
             listed = page.in_nav and config.nav is None
             inclusion = InclusionLevel.INCLUDED if listed else InclusionLevel.NOT_IN_NAV
-            source = str(sources[page.uri])
-            files.append(File.generated(config, page.uri, abs_src_path=source, inclusion=inclusion))
+            file = File.generated(config, page.uri, abs_src_path=str(source), inclusion=inclusion)
+            files.append(file)
             self.uris.add(page.uri)
-        self.nav_uris = [p.uri for p in generated.pages if p.in_nav and p.uri in self.uris]
+            if page.in_nav:
+                self.nav_uris.append(page.uri)
+        self.incremental.kept_all(self.deferred_blocks)
         self.incremental.unshare(files, self.uris)
         self.files = files
         for uri in (STYLESHEET_URI, PAGES_SCRIPT_URI, PAGES_MAIN_SCRIPT_URI):

@@ -9,12 +9,16 @@ run the same pipeline as `runbook validate`:
     on_files          validate, render, add virtual files,  (GeneratedPages, IncrementalBuild)
                       start indexing records for search     (PagefindIndex)
     on_nav            index pages a hand-written nav omits  (GeneratedPages, IncrementalBuild)
-    on_page_content   deferred blocks, sanitising started    (PageSanitizer)
-    on_page_context   generated pages out of Material's index (search)
-    on_env            sanitised HTML in place, search worker (PageSanitizer, search)
+    on_page_content   deferred blocks, sanitising started,   (PageSanitizer)
+                      the page's HTML parked compressed
+    on_page_context   its sanitised HTML handed back;        (PageSanitizer, search)
+                      generated pages out of Material's index
+    on_post_page      the written page's HTML let go         (PageSanitizer)
+    on_env            search worker                          (search)
     on_post_build     search bundle, stale outputs, manifest (PagefindIndex, IncrementalBuild),
                       build lock released
-    on_build_error    stop indexing, build lock released     (PagefindIndex)
+    on_build_error    stop indexing and sanitising,          (PagefindIndex, PageSanitizer)
+                      build lock released
     on_shutdown       build lock released (if a build ended without either)
     on_serve          watch records, checklists, templates; a failed rebuild never
                       holds requests nor empties the site (rebuilds)
@@ -144,17 +148,22 @@ class RunbookPlugin(BasePlugin[RunbookPluginConfig]):  # type: ignore[valid-type
 
     @event_priority(100)  # before the search plugin indexes the page
     def on_page_context(self, context: Any, *, page: Page, **kwargs: Any) -> Any:
-        assert self.pages is not None
+        assert self.pages is not None and self.sanitizer is not None
         if page.file.src_uri in self.pages.uris:
+            self.sanitizer.hand_back(page)
             keep_out_of_material_index(page)
         return context
 
-    @event_priority(100)  # first, so that no plugin sees a page before it is sanitised
+    @event_priority(-100)  # last: every plugin has seen the page as written
+    def on_post_page(self, output: str, *, page: Page, **kwargs: Any) -> str:
+        assert self.pages is not None
+        if page.file.src_uri in self.pages.uris:
+            PageSanitizer.let_go(page)
+        return output
+
     def on_env(self, env: Any, *, config: MkDocsConfig, files: Files) -> Any:
-        assert self.sanitizer is not None
         if self.material_worker is not None:
             route_search_worker(env, self.material_worker)
-        self.sanitizer.put_in_place()
         if env.bytecode_cache is None:
             env.bytecode_cache = compiled_templates_cache("theme")
         return env
@@ -164,6 +173,8 @@ class RunbookPlugin(BasePlugin[RunbookPluginConfig]):  # type: ignore[valid-type
         assert self.incremental is not None and self.pages is not None
         assert self.options is not None and self.pages.files is not None
         try:
+            if self.sanitizer is not None:
+                self.sanitizer.close()
             if self.pagefind is not None:
                 self.pagefind.finish(Path(config.site_dir))
             self.incremental.finish(config, self.pages.files, self.pages.uris)
@@ -174,6 +185,8 @@ class RunbookPlugin(BasePlugin[RunbookPluginConfig]):  # type: ignore[valid-type
 
     def on_build_error(self, *, error: Exception) -> None:
         try:
+            if self.sanitizer is not None:
+                self.sanitizer.close()
             if self.pagefind is not None:
                 self.pagefind.abort()
             if self.staged is not None:

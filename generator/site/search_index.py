@@ -1,4 +1,4 @@
-"""The records' Pagefind index, in two shards: the newest records, and all the others.
+"""The records' Pagefind index, in shards: the newest records, and the archive in blocks.
 
 Pagefind ranks a query over every page its words are on: a word on every record cost ~0.9 s
 at 10,000 records and 12 s at 30,000, and any new record re-indexed the whole runbook. So the
@@ -11,14 +11,19 @@ newest 1,000-1,999 records (RECENT) are a bundle of their own, the archive anoth
 - a shard is named by the digest of its search documents and built once: adding a record
   re-indexes the recent shard only, and the archive once every RECENT records (a backfilled
   old record changes the archive);
-- two shards, not many: every shard costs a query one more index chunk (~20 KB) when it is
+- the archive in blocks of ARCHIVE_BLOCK records, oldest first, not one shard: Pagefind holds
+  a shard's whole index in memory while it builds it, about 150 KiB per record (780 MiB for
+  5,000), so one archive of 100,000 records would need 15 GiB; a block needs at most 1.5 GiB,
+  and blocks of older records keep their names (and bundles) as the runbook grows. Few
+  shards, not many: every shard costs a query one more index chunk (~20 KB) when it is
   searched, which a freshly opened page pays on top of the whole page list (RESULTS.md);
 - the site's `pagefind/` holds one folder per shard and `shards.json` (newest first).
 
-Pagefind runs as separate processes, every shard at once (one run keeps ~1.4 cores busy:
-the two shards of 5,000 records took 4.5 s side by side, 5.1 s one after the other), started
-as soon as the runbook is indexed, before any page is rendered (on_files), and collected after
-MkDocs wrote the site (on_post_build): on two cores the index is built while the pages render.
+Pagefind runs as separate processes, the recent shard beside the archive's blocks, which run
+one after another (memory, above; one run keeps ~1.4 cores busy: the two shards of 5,000
+records took 4.5 s side by side, 5.1 s one after the other), started as soon as the runbook
+is indexed, before any page is rendered (on_files), and collected after MkDocs wrote the site
+(on_post_build): on two cores the index is built while the pages render.
 """
 
 from __future__ import annotations
@@ -45,6 +50,7 @@ from .output import process_is_running
 BUNDLE_FOLDER = "pagefind"
 SHARDS_FILE = "shards.json"
 RECENT = 1000  # the recent shard holds RECENT to 2 x RECENT - 1 records (all, if fewer)
+ARCHIVE_BLOCK = 10 * RECENT  # an archive shard holds at most this many records
 BUNDLES_FOLDER = "pagefind-shards"  # in the cache: one finished bundle per shard digest
 SCRATCH_PREFIX = "shard-"  # beside the bundles: a shard's documents and bundle while it runs
 # A scratch folder's name carries the pid of its build: `shard-PID-XXXXXXXX`.
@@ -60,16 +66,25 @@ class Shard:
 
 
 def plan_shards(
-    documents: Path, newest_first: list[str], engine: str, recent: int = RECENT
+    documents: Path,
+    newest_first: list[str],
+    engine: str,
+    recent: int = RECENT,
+    archive_block: int = ARCHIVE_BLOCK,
 ) -> list[Shard]:
     """The shards of these search documents, newest first: the recent shard, then the
-    archive when there are 2 x RECENT records or more. The archive grows by whole blocks of
-    RECENT records, so a new record changes the recent shard alone; a shard is named by its
-    documents' bytes and the Pagefind version (`engine`), so it keeps its name and bundle
-    while they are unchanged."""
+    archive's blocks (of `archive_block` records, counted from the oldest) when there are
+    2 x RECENT records or more. The archive grows by whole multiples of RECENT records, so a
+    new record changes the recent shard alone, and the newest block when RECENT more have
+    come; a shard is named by its documents' bytes and the Pagefind version (`engine`), so
+    it keeps its name and bundle while they are unchanged."""
     archived = max(0, (len(newest_first) - recent) // recent * recent)
     oldest_first = newest_first[::-1]
-    parts = [oldest_first[archived:], oldest_first[:archived]]
+    blocks = [
+        oldest_first[start : min(start + archive_block, archived)]
+        for start in range(0, archived, archive_block)
+    ]
+    parts = [oldest_first[archived:], *reversed(blocks)]
     return [_shard(documents, paths, engine) for paths in parts if paths]
 
 
@@ -81,6 +96,16 @@ def _shard(documents: Path, paths: list[str], engine: str) -> Shard:
     return Shard(digest.hexdigest()[:16], tuple(paths))
 
 
+@dataclass(frozen=True)
+class _Run:
+    """A shard's Pagefind process, the folder it runs in and the file its messages go to."""
+
+    shard: Shard
+    scratch: Path
+    process: subprocess.Popen[bytes]
+    log: IO[bytes]
+
+
 class PagefindIndex:
     """The shards' Pagefind runs, into the built site.
 
@@ -90,10 +115,18 @@ class PagefindIndex:
     with Pagefind's own message); `abort` stops it when the build fails first.
     """
 
-    def __init__(self, cache_root: Path, *, reuse: bool, recent: int = RECENT) -> None:
+    def __init__(
+        self,
+        cache_root: Path,
+        *,
+        reuse: bool,
+        recent: int = RECENT,
+        archive_block: int = ARCHIVE_BLOCK,
+    ) -> None:
         self.bundles = cache_root / BUNDLES_FOLDER
         self.reuse = reuse
         self.recent = recent
+        self.archive_block = archive_block
         self.shards: list[Shard] = []
         self.failure: str | None = None
         self._thread: threading.Thread | None = None
@@ -111,7 +144,7 @@ class PagefindIndex:
         except (ImportError, FileNotFoundError, importlib.metadata.PackageNotFoundError) as exc:
             hint = "pip install 'pagefind[bin]'"
             raise PluginError(f"runbook: search needs Pagefind ({hint}): {exc}") from exc
-        self.shards = plan_shards(documents, newest_first, engine, self.recent)
+        self.shards = plan_shards(documents, newest_first, engine, self.recent, self.archive_block)
         missing = [
             shard
             for shard in self.shards
@@ -127,33 +160,51 @@ class PagefindIndex:
         self._thread.start()
 
     def _index(self, executable: str, documents: Path, shards: list[Shard]) -> None:
-        runs = []
+        """Index the shards: the recent one (small) beside the others, which run one at a
+        time (each holds its whole index in memory); stop at the first failure."""
+        beside = shards[:1] if shards and len(shards[0].paths) < 2 * self.recent else []
         with contextlib.ExitStack() as logs:
-            for shard in shards:
-                prefix = f"{SCRATCH_PREFIX}{os.getpid()}-"
-                scratch = Path(tempfile.mkdtemp(prefix=prefix, dir=self.bundles))
-                self._scratches.append(scratch)
-                _link_documents(documents, scratch / "documents", shard.paths)
+
+            def start(shard: Shard) -> _Run | None:
                 # A file, not a pipe, for what it says: no run waits for another to be read.
                 log = logs.enter_context(tempfile.TemporaryFile())
-                process = self._run(executable, scratch, log)
-                if process is None:
-                    break
-                runs.append((shard, scratch, process, log))
-            for shard, scratch, process, log in runs:
-                code = process.wait()
-                if self._stopped.is_set():
-                    break
-                if code != 0:
-                    self.failure = f"runbook: Pagefind failed (exit {code}): {_last_line(log)}"
-                    self.abort_runs()
-                    break
-                shutil.rmtree(self.bundles / shard.name, ignore_errors=True)  # not reused
-                (scratch / "bundle").rename(self.bundles / shard.name)
+                return self._start_run(executable, documents, shard, log)
+
+            started = [start(shard) for shard in beside]
+            going = None not in started
+            for shard in shards[len(beside) :]:
+                run = start(shard) if going else None
+                going = run is not None and self._collected(run)
+            for run in started:
+                going = going and run is not None and self._collected(run)
         # Thousands of folders of links (0.6 s at 5,000 records), deleted in this thread:
         # while MkDocs renders pages, unless the build is waiting for the index already.
         for scratch in self._scratches:
             shutil.rmtree(scratch, ignore_errors=True)
+
+    def _start_run(
+        self, executable: str, documents: Path, shard: Shard, log: IO[bytes]
+    ) -> _Run | None:
+        """Pagefind started on a scratch folder of the shard's documents; None once stopped."""
+        prefix = f"{SCRATCH_PREFIX}{os.getpid()}-"
+        scratch = Path(tempfile.mkdtemp(prefix=prefix, dir=self.bundles))
+        self._scratches.append(scratch)
+        _link_documents(documents, scratch / "documents", shard.paths)
+        process = self._run(executable, scratch, log)
+        return None if process is None else _Run(shard, scratch, process, log)
+
+    def _collected(self, run: _Run) -> bool:
+        """Wait for a run and keep its bundle; False when it failed or the build stopped."""
+        code = run.process.wait()
+        if self._stopped.is_set():
+            return False
+        if code != 0:
+            self.failure = f"runbook: Pagefind failed (exit {code}): {_last_line(run.log)}"
+            self.abort_runs()
+            return False
+        shutil.rmtree(self.bundles / run.shard.name, ignore_errors=True)  # not reused
+        (run.scratch / "bundle").rename(self.bundles / run.shard.name)
+        return True
 
     def _run(
         self, executable: str, scratch: Path, log: IO[bytes]
