@@ -86,7 +86,7 @@ class GeneratedPages:
         for problem in source_problems(generated.index.runbook):
             log.warning(f"runbook: {problem}")
         for page in generated.pages:
-            source = self.incremental.keep(page)
+            source = self.incremental.keep(page, self.deferred_blocks)
             if files.get_file_from_path(page.uri) is not None:
                 log.warning(f"runbook: docs/{page.uri} exists; it replaces the generated page")
                 continue
@@ -99,7 +99,7 @@ class GeneratedPages:
             self.uris.add(page.uri)
             if page.in_nav:
                 self.nav_uris.append(page.uri)
-        self.incremental.kept_all(self.deferred_blocks)
+        self.incremental.kept_all()
         self.incremental.unshare(files, self.uris)
         self.files = files
         for uri in (STYLESHEET_URI, PAGES_SCRIPT_URI, PAGES_MAIN_SCRIPT_URI):

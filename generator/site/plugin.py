@@ -118,7 +118,7 @@ class RunbookPlugin(BasePlugin[RunbookPluginConfig]):  # type: ignore[valid-type
         self.material_worker = add_search_worker(files, config)  # it reads the theme's files
         search = self._start_search if self.material_worker is not None else None
         files = self.pages.add_to(files, config, search_documents=search)
-        self.sanitizer = PageSanitizer(self.pages.deferred_blocks, self.incremental)
+        self.sanitizer = PageSanitizer(self.incremental)
         self.progress = BuildProgress(
             len(files.documentation_pages()), enabled=self.config.progress
         )

@@ -38,8 +38,7 @@ class PageSanitizer:
     """Sanitise the generated pages of one build on a worker thread, and hold their HTML
     compressed until each is written."""
 
-    def __init__(self, deferred_blocks: dict[str, str], incremental: IncrementalBuild) -> None:
-        self.deferred_blocks = deferred_blocks
+    def __init__(self, incremental: IncrementalBuild) -> None:
         self.incremental = incremental
         self.pool: ThreadPoolExecutor | None = None
         self.parked: dict[str, Future[bytes]] = {}
@@ -73,9 +72,6 @@ class PageSanitizer:
             self.pool = None
 
     def _deferred_block(self, marker: re.Match[str]) -> str:
-        """The HTML a marker stands for: rendered in this build (let go once used: the page
-        cache keeps every block a page refers to), or kept from the one that rendered the
-        (unchanged, reused) page; a marker with neither is dropped."""
-        digest = marker[1]
-        block = self.deferred_blocks.pop(digest, None) or self.incremental.deferred_block(digest)
-        return block or ""
+        """The HTML a marker stands for, as the page cache keeps it (rendered in this build,
+        or in the one that rendered the unchanged, reused page); one it lacks is dropped."""
+        return self.incremental.deferred_block(marker[1]) or ""
