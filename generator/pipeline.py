@@ -46,7 +46,7 @@ def generate(
     *,
     jobs: int | None = None,
     rendered_before: RenderedBefore | None = None,
-    deferred_blocks: dict[str, str] | None = None,
+    hide_html: bool = False,
     validation_cache: Path | None = None,
     reuse_validation: bool = True,
     indexed: Callable[[RunbookIndex, Environment], None] | None = None,
@@ -72,6 +72,6 @@ def generate(
         environment,
         settings,
         rendered_before=rendered_before,
-        deferred_blocks=deferred_blocks,
+        hide_html=hide_html,
     )
     return Generated(report, settings, pages, index, environment)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import ast
 import itertools
 import os
-import re
 import subprocess
 import sys
 from pathlib import Path
@@ -17,6 +16,7 @@ from cli_run import run_cli
 from generator.check.validate import validate_runbook
 from generator.config import PluginOptions, RunbookOptions
 from generator.diagnostics import CODES
+from generator.render.pages import HIDDEN_HTML
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 TESTS_DATA = REPO_ROOT / "tests" / "data"
@@ -266,21 +266,16 @@ def test_each_package_says_what_it_is_for() -> None:
 
 
 def fed_to_mkdocs(repo: Path) -> dict[str, str]:
-    """The pages the plugin gave MkDocs in the last build: its page cache, with each deferred
-    block put back where its marker stands."""
+    """The pages the plugin gave MkDocs in the last build: its page cache, with the HTML it
+    hid from Markdown unwrapped."""
     (pages,) = [
         folder
         for folder in (repo / ".runbook-cache").glob("pages-*")
-        if folder.is_dir() and not folder.name.endswith("-blocks")
+        if folder.is_dir() and not folder.name.endswith("-keys.json")
     ]
-    blocks = pages.with_name(pages.name + "-blocks")
-
-    def block(marker: re.Match[str]) -> str:
-        return (blocks / f"{marker[1]}.html").read_text(encoding="utf-8")
-
     return {
-        path.relative_to(pages).as_posix(): re.sub(
-            r"<!-- runbook-deferred ([0-9a-f]{40}) -->", block, path.read_text(encoding="utf-8")
+        path.relative_to(pages).as_posix(): HIDDEN_HTML.sub(
+            lambda hidden: hidden[1], path.read_text(encoding="utf-8")
         )
         for path in pages.rglob("*")
         if path.is_file()

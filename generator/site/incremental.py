@@ -40,7 +40,7 @@ from mkdocs.structure.nav import Navigation
 
 from ..check.cache import CACHE_FOLDER
 from ..config import RunbookOptions
-from ..render.pages import DEFERRED_MARKER, Page
+from ..render.pages import Page
 from ..render.settings import RenderSettings
 from ..repository_files import make_folders, write_file
 from .build_inputs import build_inputs, site_fingerprint
@@ -62,7 +62,6 @@ class PageCache:
         # What `rendered_before` read, by URI: storing that same content again is a no-op,
         # known without reading the file a second time (5,000 of them in a rebuild).
         self._served: dict[str, str] = {}
-        self._stored_blocks: set[str] | None = None
 
     @classmethod
     def for_settings(
@@ -121,39 +120,6 @@ class PageCache:
             for name in names:
                 if prefix + name not in keep:
                     os.unlink(os.path.join(folder, name))
-
-    @property
-    def blocks_folder(self) -> Path:
-        return self.folder.with_name(self.folder.name + "-blocks")
-
-    def keep_blocks(self, blocks: dict[str, str], digests: list[str]) -> None:
-        """Store the deferred HTML blocks a page refers to, taking them out of `blocks` (where
-        its rendering put them; a page taken from the cache has its blocks stored already).
-
-        A page taken from the cache keeps its markers; if MkDocs must convert it again (its
-        output was deleted, say), its blocks come from here (see `block`), as do those of
-        every page of this build (the sanitiser reads them here: a runbook's index tables
-        are hundreds of megabytes at 100,000 records, not to be held in memory).
-        """
-        if self._stored_blocks is None:
-            self._stored_blocks = {path.stem for path in self.blocks_folder.glob("*.html")}
-        for digest in digests:
-            html = blocks.pop(digest, None)
-            if html is not None and digest not in self._stored_blocks:
-                write_file(self.blocks_folder / f"{digest}.html", html, inside=self.root)
-                self._stored_blocks.add(digest)
-
-    def prune_blocks(self, referenced: set[str]) -> None:
-        """Drop the stored blocks no page refers to any more."""
-        stored = {path.stem for path in self.blocks_folder.glob("*.html")}
-        for digest in stored - referenced:
-            (self.blocks_folder / f"{digest}.html").unlink()
-
-    def block(self, digest: str) -> str | None:
-        try:
-            return (self.blocks_folder / f"{digest}.html").read_text(encoding="utf-8")
-        except OSError:
-            return None
 
 
 def read_manifest(site_dir: Path) -> dict[str, Any]:
@@ -304,7 +270,6 @@ class IncrementalBuild:
         self.rebuilt_urls: set[str] = set()
         self._kept: set[str] = set()
         self._kept_keys: dict[str, str] = {}
-        self._referenced_blocks: set[str] = set()
 
     @staticmethod
     def can_start_from(site: Path, config: MkDocsConfig, templates_dir: Path) -> bool:
@@ -338,23 +303,17 @@ class IncrementalBuild:
     def rendered_before(self, uri: str, key: str) -> str | None:
         return self.page_cache.rendered_before(uri, key) if self.reuse else None
 
-    def keep(self, page: Page, deferred_blocks: dict[str, str]) -> Path:
-        """Store one page of this build for the next one, with the deferred blocks it refers
-        to (taken out of `deferred_blocks`); its source file (for MkDocs). The pages come one
-        at a time and are let go: `kept_all` finishes the cache after the last."""
+    def keep(self, page: Page) -> Path:
+        """Store one page of this build for the next one; its source file (for MkDocs). The
+        pages come one at a time and are let go: `kept_all` finishes the cache after the last."""
         if page.key:
             self._kept_keys[page.uri] = page.key
         self._kept.add(page.uri)
-        digests = DEFERRED_MARKER.findall(page.content)
-        self.page_cache.keep_blocks(deferred_blocks, digests)
-        self._referenced_blocks.update(digests)
         return self.page_cache.store(page.uri, page.content)
 
     def kept_all(self) -> None:
-        """Drop the cached pages and blocks this build did not make or refer to, and keep the
-        keys of every page."""
+        """Drop the cached pages this build did not make, and keep the keys of every page."""
         self.page_cache.prune(self._kept)
-        self.page_cache.prune_blocks(self._referenced_blocks)
         self.page_cache.save_keys(self._kept_keys)
 
     def keep_search_documents(self, documents: dict[str, tuple[str, Callable[[], str]]]) -> Path:
@@ -368,11 +327,6 @@ class IncrementalBuild:
         cache.save_keys({path: key for path, (key, _) in documents.items()})
         make_folders(cache.folder, inside=cache.root)
         return cache.folder
-
-    def deferred_block(self, digest: str) -> str | None:
-        """A deferred block of a page of this build or taken from the cache (see
-        PageCache.keep_blocks)."""
-        return self.page_cache.block(digest)
 
     def read_nav_sources(self, nav: Navigation, config: MkDocsConfig) -> None:
         """A dirty build converts only changed pages, but the navigation shows the title of

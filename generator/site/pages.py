@@ -54,7 +54,6 @@ class GeneratedPages:
         self.incremental = incremental
         self.uris: set[str] = set()
         self.nav_uris: list[str] = []
-        self.deferred_blocks: dict[str, str] = {}
         self.files: Files | None = None
 
     def add_to(
@@ -75,7 +74,7 @@ class GeneratedPages:
         generated = generate(
             self.options,
             rendered_before=self.incremental.rendered_before,
-            deferred_blocks=self.deferred_blocks,
+            hide_html=True,
             validation_cache=self.incremental.validation_cache,
             reuse_validation=self.incremental.reuse,
             indexed=indexed,
@@ -86,7 +85,7 @@ class GeneratedPages:
         for problem in source_problems(generated.index.runbook):
             log.warning(f"runbook: {problem}")
         for page in generated.pages:
-            source = self.incremental.keep(page, self.deferred_blocks)
+            source = self.incremental.keep(page)
             if files.get_file_from_path(page.uri) is not None:
                 log.warning(f"runbook: docs/{page.uri} exists; it replaces the generated page")
                 continue

@@ -9,8 +9,8 @@ run the same pipeline as `runbook validate`:
     on_files          validate, render, add virtual files,  (GeneratedPages, IncrementalBuild)
                       start indexing records for search     (PagefindIndex)
     on_nav            index pages a hand-written nav omits  (GeneratedPages, IncrementalBuild)
-    on_page_content   deferred blocks, sanitising started,   (PageSanitizer)
-                      the page's HTML parked compressed
+    on_page_content   hidden HTML unwrapped, sanitising      (PageSanitizer)
+                      started, the HTML parked compressed
     on_page_context   its sanitised HTML handed back;        (PageSanitizer, search)
                       generated pages out of Material's index
     on_post_page      the written page's HTML let go         (PageSanitizer)
@@ -118,7 +118,7 @@ class RunbookPlugin(BasePlugin[RunbookPluginConfig]):  # type: ignore[valid-type
         self.material_worker = add_search_worker(files, config)  # it reads the theme's files
         search = self._start_search if self.material_worker is not None else None
         files = self.pages.add_to(files, config, search_documents=search)
-        self.sanitizer = PageSanitizer(self.incremental)
+        self.sanitizer = PageSanitizer()
         self.progress = BuildProgress(
             len(files.documentation_pages()), enabled=self.config.progress
         )

@@ -1,8 +1,8 @@
 """Generated pages' HTML, completed and sanitised after MkDocs converted their Markdown, and
 parked compressed until MkDocs writes the page.
 
-Deferred blocks (the big HTML tables of index pages, see render/pages.py) are put in for
-their markers first; then every generated page goes through nh3. nh3 and zlib release the
+HTML hidden from Markdown (plain HTML blocks in a comment, see render/pages.py) is unwrapped
+first; then every generated page goes through nh3. nh3 and zlib release the
 GIL, so both run on another core while MkDocs converts the next pages.
 
 MkDocs converts every page before it writes any, and keeps each page's Markdown and HTML to
@@ -24,9 +24,12 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 from mkdocs.structure.pages import Page
 
-from ..render.pages import DEFERRED_MARKER
+from ..render.pages import HIDDEN_HTML
 from ..render.sanitize import sanitize_html
-from .incremental import IncrementalBuild
+
+
+def _unwrapped(hidden: re.Match[str]) -> str:
+    return hidden[1]
 
 
 def _sanitised_and_compressed(html: str) -> bytes:
@@ -38,14 +41,13 @@ class PageSanitizer:
     """Sanitise the generated pages of one build on a worker thread, and hold their HTML
     compressed until each is written."""
 
-    def __init__(self, incremental: IncrementalBuild) -> None:
-        self.incremental = incremental
+    def __init__(self) -> None:
         self.pool: ThreadPoolExecutor | None = None
         self.parked: dict[str, Future[bytes]] = {}
 
     def submit(self, page: Page, html: str) -> str:
         """Start sanitising the page's HTML; what MkDocs keeps as its content until then."""
-        html = DEFERRED_MARKER.sub(self._deferred_block, html)
+        html = HIDDEN_HTML.sub(_unwrapped, html)
         if self.pool is None:
             workers = max(1, (os.cpu_count() or 2) - 1)
             self.pool = ThreadPoolExecutor(workers, thread_name_prefix="runbook-nh3")
@@ -70,8 +72,3 @@ class PageSanitizer:
         if self.pool is not None:
             self.pool.shutdown(cancel_futures=True)
             self.pool = None
-
-    def _deferred_block(self, marker: re.Match[str]) -> str:
-        """The HTML a marker stands for, as the page cache keeps it (rendered in this build,
-        or in the one that rendered the unchanged, reused page); one it lacks is dropped."""
-        return self.incremental.deferred_block(marker[1]) or ""
