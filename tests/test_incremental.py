@@ -24,7 +24,7 @@ from benchmarks.search_bundle import page_numbered, search_fragments
 from generator.config import user_cache_folder
 from generator.render.environment import DEFAULT_TEMPLATES, make_environment
 from generator.render.settings import RenderSettings
-from generator.site import incremental
+from generator.site import incremental, site_copy
 from generator.site.incremental import MANIFEST_NAME, PageCache
 from generator.store.trust import signing_key_path
 
@@ -333,14 +333,18 @@ def test_incremental_build_copies_where_hard_links_are_refused(
     def refuse(*args: object, **kwargs: object) -> None:
         raise PermissionError(1, "Operation not permitted")
 
-    monkeypatch.setattr(incremental.os, "link", refuse)
+    monkeypatch.setattr(site_copy.os, "link", refuse)
     record = demo_repo / "records" / "2026" / "2026-11-20-cap-upload-size.yaml"
-    record.write_text(
-        record.read_text(encoding="utf-8").replace("title: Cap upload size", "title: Capped", 1),
-        encoding="utf-8",
-    )
-    assert "incrementally" in build(demo_repo)
-    assert differing_files(demo_repo / "site", full_build_copy(demo_repo, tmp_path, "l")) == []
+    for number, title in enumerate(("Capped", "Capped again")):  # a clone, then the spare
+        record.write_text(
+            record.read_text(encoding="utf-8").replace(
+                "title: Cap upload size" if number == 0 else "title: Capped", f"title: {title}", 1
+            ),
+            encoding="utf-8",
+        )
+        assert "incrementally" in build(demo_repo)
+        expected = full_build_copy(demo_repo, tmp_path, f"l{number}")
+        assert differing_files(demo_repo / "site", expected) == []
 
 
 def test_failed_copy_of_the_previous_site_is_reported_in_one_line(
@@ -353,8 +357,8 @@ def test_failed_copy_of_the_previous_site_is_reported_in_one_line(
     def full_disk(source: str, destination: str, **kwargs: object) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(incremental.shutil, "copy2", full_disk)
-    monkeypatch.setattr(incremental.os, "link", full_disk)
+    monkeypatch.setattr(site_copy.shutil, "copy2", full_disk)
+    monkeypatch.setattr(site_copy.os, "link", full_disk)
     os.utime(next((demo_repo / "records").rglob("*.yaml")))  # else nothing is built
     code, output = run_build(demo_repo, "-q")
     assert code == 1
@@ -497,3 +501,28 @@ def test_a_changed_metric_value_redraws_its_trend_chart(demo_repo: Path, tmp_pat
     )
     assert "7,400 GB" in charts
     assert differing_files(demo_repo / "site", full_build_copy(demo_repo, tmp_path, "m")) == []
+
+
+def test_a_rebuild_starts_from_the_site_the_last_build_replaced(demo_repo: Path) -> None:
+    """The second build keeps the first site as the spare; the third starts from it (the
+    spare is gone while it builds and comes back as the second site), and the live site's
+    files are never written through a shared link: each build's site keeps its bytes."""
+    spare = demo_repo / ".runbook-cache" / "site-spare"
+
+    def built() -> dict[str, bytes]:
+        build(demo_repo, "-q")
+        return site_snapshot(demo_repo / "site")
+
+    first = built()
+    assert not spare.exists()  # nothing was replaced
+    record = demo_repo / "records" / "2026" / "2026-11-20-cap-upload-size.yaml"
+    original = record.read_text(encoding="utf-8")
+    record.write_text(original.replace("title: Cap upload size", "title: Capped", 1), "utf-8")
+    second = built()
+    assert site_snapshot(spare) == first  # the first site, kept
+    first_manifest = incremental.read_manifest(spare)
+    record.write_text(original.replace("title: Cap upload size", "title: Capped twice", 1), "utf-8")
+    third = built()
+    assert site_snapshot(spare) == second  # the spare became the third site, the second spare
+    assert incremental.read_manifest(demo_repo / "site")["pages"] == first_manifest["pages"]
+    assert third != second and site_snapshot(demo_repo / "site") == third

@@ -13,6 +13,7 @@ whose Markdown changed (site/incremental.py decides both).
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,12 +23,16 @@ from mkdocs.commands.build import build as mkdocs_build
 from mkdocs.config import load_config
 from mkdocs.config.defaults import MkDocsConfig
 
+from ..check.cache import CACHE_FOLDER
 from ..config import ConfigurationError
+from ..repository_files import make_folders
 from .build_lock import build_lock, log
 from .incremental import IncrementalBuild
 from .output import check_output_folder, write_atomically
 from .pages import log_at_levels
 from .plugin import site_options
+
+SPARE_NAME = "site-spare"  # in the build cache: the site the last build replaced
 
 # How a build went: built in full, built from the previous site, or nothing to build.
 BuildKind = Literal["full", "incremental", "unchanged"]
@@ -67,16 +72,20 @@ def build_site(
         incremental = not full and IncrementalBuild.can_start_from(
             target, config, options.templates_dir
         )
-        _build_atomically(config, target, incremental=incremental)
+        spare = spare_folder(options.root, target)
+        _build_atomically(config, target, spare, incremental=incremental)
     return target, "incremental" if incremental else "full"
 
 
-def _build_atomically(config: MkDocsConfig, target: Path, *, incremental: bool) -> None:
-    """MkDocs' build into a staging folder, started from the previous site if `incremental`."""
+def _build_atomically(
+    config: MkDocsConfig, target: Path, spare: Path | None, *, incremental: bool
+) -> None:
+    """MkDocs' build into a staging folder, started from the previous site if `incremental`;
+    the site it replaces is kept as `spare` for the next build (site/site_copy.py)."""
 
     def build_into(folder: Path) -> None:
         if incremental:
-            IncrementalBuild.start_from(target, folder)
+            IncrementalBuild.start_from(target, folder, spare)
         config.site_dir = str(folder)
         config.plugins.on_startup(command="build", dirty=incremental)
         try:
@@ -85,7 +94,21 @@ def _build_atomically(config: MkDocsConfig, target: Path, *, incremental: bool) 
         finally:
             config.plugins.on_shutdown()
 
-    write_atomically(target, build_into)
+    write_atomically(target, build_into, spare=spare)
+
+
+def spare_folder(root: Path, target: Path) -> Path | None:
+    """Where the replaced site is kept: in the build cache, when that is a real folder inside
+    the repository on the site's file system (a rename cannot cross file systems); else the
+    replaced site is deleted (None)."""
+    cache = root / CACHE_FOLDER
+    try:
+        make_folders(cache, inside=root)
+        if os.stat(cache).st_dev != os.stat(target.parent).st_dev:
+            return None
+    except OSError:
+        return None
+    return cache / SPARE_NAME
 
 
 def require_runbook_plugin(config: MkDocsConfig) -> None:

@@ -29,7 +29,6 @@ import contextlib
 import hashlib
 import json
 import os
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -44,7 +43,7 @@ from ..render.pages import Page
 from ..render.settings import RenderSettings
 from ..repository_files import make_folders, write_file
 from .build_inputs import build_inputs, site_fingerprint
-from .search_index import BUNDLE_FOLDER
+from .site_copy import clone_site, empty_folder, take_spare, update_copy
 
 MANIFEST_NAME = ".runbook-manifest.json"
 SEARCH_INDEX = Path("search") / "search_index.json"
@@ -194,51 +193,6 @@ def _read_search_index(site_dir: Path) -> dict[str, Any] | None:
         return None
 
 
-def _clone_site(site: Path, folder: Path, *, linked: set[str]) -> None:
-    """Copy the previous site into the staging folder; generated pages' outputs are hard links.
-
-    Copying 5,000 record pages cost more than rebuilding the one that changed. A link is
-    safe because only MkDocs' own dirty build writes those files, and only for pages whose
-    source changed, and `IncrementalBuild.unshare` unlinks exactly those first. The search
-    bundle is not copied: the build puts every shard's bundle in place from the cache.
-
-    A walk of its own rather than shutil.copytree, which copies every folder's times,
-    permissions and extended attributes (nothing a build reads) and calls back in Python for
-    each file: most of an unchanged-but-one rebuild at 20,000 records. Like copytree, it
-    copies what it can and then raises shutil.Error listing every file it could not.
-    """
-    failures: list[tuple[str, str, str]] = []
-
-    def clone(source: str, destination: str, prefix: str) -> None:
-        with os.scandir(source) as entries:
-            for entry in entries:
-                relative = prefix + entry.name
-                target = os.path.join(destination, entry.name)
-                try:
-                    if entry.is_dir():
-                        if relative != BUNDLE_FOLDER:
-                            os.mkdir(target)
-                            clone(entry.path, target, relative + "/")
-                    elif relative not in linked or not _hard_linked(entry.path, target):
-                        shutil.copy2(entry.path, target)
-                except OSError as exc:
-                    failures.append((entry.path, target, str(exc)))
-
-    clone(str(site), str(folder), "")
-    if failures:
-        raise shutil.Error(failures)
-
-
-def _hard_linked(source: str, destination: str) -> bool:
-    """Whether `destination` is now a hard link to `source` (some file systems, such as FAT
-    and some network shares, have none: the caller copies instead)."""
-    try:
-        os.link(source, destination)
-    except OSError:
-        return False
-    return True
-
-
 class IncrementalBuild:
     """What this build reuses: pages, validation results and the previous site's outputs.
 
@@ -296,9 +250,17 @@ class IncrementalBuild:
         return [(level, line) for level, line in logged] if isinstance(logged, list) else None
 
     @staticmethod
-    def start_from(site: Path, staging: Path) -> None:
-        """Fill the staging folder from the previous site (see _clone_site)."""
-        _clone_site(site, staging, linked=set(read_manifest(site).get("pages", {}).values()))
+    def start_from(site: Path, staging: Path, spare: Path | None) -> None:
+        """Fill the staging folder from the previous site: the spare brought up to date when
+        there is one, else a clone (see site_copy.py)."""
+        linked = set(read_manifest(site).get("pages", {}).values())
+        if spare is not None and take_spare(spare, staging):
+            try:
+                update_copy(site, staging, linked=linked)
+                return
+            except OSError:
+                empty_folder(staging)  # cloned afresh below
+        clone_site(site, staging, linked=linked)
 
     def rendered_before(self, uri: str, key: str) -> str | None:
         return self.page_cache.rendered_before(uri, key) if self.reuse else None

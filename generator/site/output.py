@@ -10,6 +10,7 @@ does not look like an earlier output of the same command: replacing it would los
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import re
@@ -94,13 +95,17 @@ def _shown(given: str | os.PathLike[str], resolved: Path) -> str:
     return text if Path(text).resolve() == Path(text).absolute() else f"{text} (-> {resolved})"
 
 
-def write_atomically(target: Path, write: Callable[[Path], None]) -> None:
+def write_atomically(
+    target: Path, write: Callable[[Path], None], *, spare: Path | None = None
+) -> None:
     """Call `write` on a fresh folder beside `target`; replace `target` with it only on success.
 
     The staging folder (`.site.new-PID-XXXXXXXX`) and the retired one (`.site.old-PID-...`)
     carry the pid of their build: folders of builds that are gone (killed before they could
     remove them) are deleted first (`sweep_leftovers`), those of a live build never. The
-    replaced folder is deleted here, after the swap, so the command leaves nothing running.
+    replaced folder is deleted here, after the swap, so the command leaves nothing running;
+    with `spare` (a path on the same file system), it is kept there instead, in place of the
+    one there before (a site build starts the next one from it: site/site_copy.py).
     """
     target.parent.mkdir(parents=True, exist_ok=True)
     sweep_leftovers(target)
@@ -118,7 +123,18 @@ def write_atomically(target: Path, write: Callable[[Path], None]) -> None:
         target.rename(retired / target.name)
     staging.rename(target)
     if retired is not None:
+        if spare is not None:
+            _keep_as_spare(retired / target.name, spare)
         shutil.rmtree(retired, ignore_errors=True)
+
+
+def _keep_as_spare(folder: Path, spare: Path) -> None:
+    """Move `folder` to `spare`, replacing what is there; left where it is when it cannot be."""
+    if spare.is_symlink() or spare.is_file():
+        return
+    shutil.rmtree(spare, ignore_errors=True)
+    with contextlib.suppress(OSError):
+        os.rename(folder, spare)
 
 
 def sweep_leftovers(target: Path) -> list[Path]:
