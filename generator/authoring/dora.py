@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator
 
+from ..check.gc_pause import collector_paused
 from ..config import RunbookOptions
 from ..delivery import DeliveryRow
 from ..names import ShownNames
@@ -52,8 +53,9 @@ def dora_figures(
             service is None or matches_name("service", row.service, service, options.aliases)
         )
 
-    found = deployments(rows, lambda name: names.shown("service", name), in_scope)
-    return monthly_series(found, whole=service is None)
+    with collector_paused():  # a deployment per row, none in a cycle
+        found = deployments(rows, lambda name: names.shown("service", name), in_scope)
+        return monthly_series(found, whole=service is None)
 
 
 # The output is written series by series, and the quiet months of a series (nearly all of a
