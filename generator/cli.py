@@ -714,7 +714,7 @@ def dora(
         click.echo("no deployments match", err=True)
         if output_format == "table":
             return
-    out = click.get_text_stream("stdout")
+    out = sys.stdout
     for text in format_json(figures) if output_format == "json" else format_table(figures):
         out.write(text)
     out.write("\n")

@@ -196,12 +196,14 @@ def month_number(month: str) -> int:
     return int(month[:4]) * 12 + int(month[5:7]) - 1
 
 
+def month_text(number: int) -> str:
+    """The YYYY-MM of a `month_number`."""
+    return f"{number // 12:04d}-{number % 12 + 1:02d}"
+
+
 def months_between(first: str, last: str) -> list[str]:
     """Every YYYY-MM from `first` to `last`, both included."""
-    return [
-        f"{number // 12:04d}-{number % 12 + 1:02d}"
-        for number in range(month_number(first), month_number(last) + 1)
-    ]
+    return [month_text(number) for number in range(month_number(first), month_number(last) + 1)]
 
 
 def month_figures(service: str | None, month: str, found: list[Deployment]) -> MonthFigures:
