@@ -280,8 +280,8 @@ def test_the_delivery_page_shows_the_last_12_months_with_runbook_doras_figures(
     # legacy has no table, only its line among the services without deployments.
     assert "### legacy" not in page
     assert "1 other service without a deployment since 2025-01" in page
-    assert "legacy (last 2023-05)" in page
-    assert "`runbook dora --until 2024-12-31` prints them" in page
+    assert "<span>legacy (last 2023-05)</span>" in page
+    assert "Older months: `runbook dora --until 2024-12-31`." in page
     # The failed changes are those of the shown months only.
     failed = page[page.index("## Failed changes") : page.index("## How each figure")]
     assert re.findall(r"^### ([0-9-]+)$", failed, re.M) == sorted(
