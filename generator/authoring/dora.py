@@ -86,7 +86,8 @@ def format_table(series: list[Series]) -> Iterator[str]:
     """Aligned columns; the whole runbook is `(all)`, an undefined figure `-`: the header,
     then a line per row."""
     shown = [("(all)" if one.service is None else one.service, one) for one in series]
-    cells = [[_cells(name, f) for f in _deployed_rows(one)] for name, one in shown]
+    with collector_paused():  # a tuple of cells per month with deployments, none in a cycle
+        cells = [[_cells(name, f) for f in _deployed_rows(one)] for name, one in shown]
     widths = [len(title) for title, _ in COLUMNS]
     for row in [_cells(name, _QUIET) for name, _ in shown] + [c for rows in cells for c in rows]:
         for at, cell in enumerate(row):
