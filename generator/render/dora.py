@@ -77,8 +77,16 @@ def deployments(
     for row in rows:
         for fixed_id, _ in row.fixes:
             fixers[fixed_id].append(row)
+    shown: dict[str, str] = {}  # service_of each spelling, asked once
+
+    def shown_service(name: str) -> str:
+        found = shown.get(name)
+        if found is None:
+            found = shown[name] = service_of(name)
+        return found
+
     found = [
-        _deployment(row, service_of(row.service), fixers.get(row.id, []))
+        _deployment(row, shown_service(row.service), fixers.get(row.id, []))
         for row in rows
         if row.environment.casefold() == "production" and row.status != "planned" and in_scope(row)
     ]
