@@ -720,7 +720,11 @@ def dora(
         click.echo("no deployments match", err=True)
         if output_format == "table":
             return
-    click.echo(format_json(figures) if output_format == "json" else format_table(figures))
+    out = sys.stdout
+    for text in format_json(figures) if output_format == "json" else format_table(figures):
+        out.write(text)
+    out.write("\n")
+    out.flush()
 
 
 @cli.command()

@@ -228,3 +228,80 @@ def test_a_rollout_window_shows_on_the_record_page_and_timeline(
     assert ">08:55</time>, rolled out over 1 h 5 min" in page
     timeline = (runbook_repo / "out" / "timeline.md").read_text(encoding="utf-8")
     assert "<span>rolled out over 1 h 5 min</span>" in timeline
+
+
+def test_the_delivery_page_shows_the_last_12_months_with_runbook_doras_figures(
+    runbook_repo: Path, run_runbook: Callable[..., CliRun]
+) -> None:
+    # Three years of checkout, a deployment a month (every third one rolled back); legacy
+    # deployed only in its first year; search in the last months, with a quiet month between.
+    records = [(f"{year}-{month:02d}-10", "checkout") for year in (2023, 2024, 2025)
+               for month in range(1, 13)]  # fmt: skip
+    records += [("2023-03-01", "legacy"), ("2023-05-01", "legacy")]
+    records += [("2025-08-02", "search"), ("2025-08-03", "search"), ("2025-10-04", "search")]
+    for at, (day, service) in enumerate(records):
+        name = f"n{at:02d}"
+        lines = f"shipped_at: {day}T10:{at:02d}:00Z\ncommitted_at: {day}T0{at % 9}:00:00Z\n"
+        if at % 3 == 0:
+            lines += "status: rolled-back\n"
+        (runbook_repo / "records" / f"{day}-{name}.yaml").write_text(
+            RECORD.format(
+                name=name, day=day, lines=lines, service=service,
+                undone=", undone_by: the on-call" if at % 3 == 0 else "",
+            ),
+            encoding="utf-8",
+        )  # fmt: skip
+    dora_rows = run_runbook("dora", "--format", "json").json()
+    assert run_runbook("render", "--out", "out").exit_code == 0
+    page = (runbook_repo / "out" / "delivery.md").read_text(encoding="utf-8")
+
+    def shown(section: str) -> list[dict]:
+        """The figures of one table of the page, as `runbook dora --format json` has them."""
+        start = page.index(section)
+        table = page[start : page.index("</table>", start)]
+        return [
+            {"month": month, **_figures_of(row)}
+            for month, row in re.findall(r'data-label="Month">([0-9-]+)</td>(.*?)</tr>', table)
+        ]
+
+    def doras(service: str | None) -> list[dict]:
+        keys = ("month", "deployments", "failed", "lead_time_hours", "time_to_restore_hours")
+        return [{k: f[k] for k in keys} for f in reversed(dora_rows) if f["service"] == service
+                and f["month"] >= "2025-01"]  # fmt: skip
+
+    last_12 = [f"2025-{month:02d}" for month in range(12, 0, -1)]
+    assert [f["month"] for f in shown("## Whole runbook")] == last_12
+    assert shown("## Whole runbook") == doras(None)
+    assert [f["month"] for f in shown("### checkout")] == last_12
+    assert shown("### checkout") == doras("checkout")
+    # search: its months from its first deployment to its last, the quiet 2025-09 included.
+    assert shown("### search") == doras("search")
+    assert [f["month"] for f in shown("### search")] == ["2025-10", "2025-09", "2025-08"]
+    # legacy has no table, only its line among the services without deployments.
+    assert "### legacy" not in page
+    assert "1 other service without a deployment since 2025-01" in page
+    assert "<span>legacy (last 2023-05)</span>" in page
+    assert "Older months: `runbook dora --until 2024-12-31`." in page
+    # The failed changes are those of the shown months only.
+    failed = page[page.index("## Failed changes") : page.index("## How each figure")]
+    assert re.findall(r"^### ([0-9-]+)$", failed, re.M) == sorted(
+        {f["month"] for f in doras(None) if f["failed"]}, reverse=True
+    )
+    assert "2024-" not in failed and "2023-" not in failed
+
+
+def _figures_of(row: str) -> dict:
+    """Deployments, failed, lead time and time to restore of one row of the delivery page."""
+    cells = dict(re.findall(r'<td data-label="([^"]+)">(.*?)</td>', row))
+
+    def hours(cell: str) -> float | None:
+        found = re.match(r"([0-9.]+) h", cell)
+        return float(found.group(1)) if found else None
+
+    failed = re.match(r"[0-9]+ % \(([0-9]+) of", cells["Change failure rate"])
+    return {
+        "deployments": int(re.match(r"[0-9]+", cells["Deployments"]).group()),  # type: ignore[union-attr]
+        "failed": int(failed.group(1)) if failed else 0,
+        "lead_time_hours": hours(cells["Lead time (median)"]),
+        "time_to_restore_hours": hours(cells["Time to restore (median)"]),
+    }

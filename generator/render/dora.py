@@ -22,7 +22,7 @@ from __future__ import annotations
 import calendar
 import statistics
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -31,9 +31,9 @@ from ..delivery import DeliveryRow
 HOUR = 3600.0
 
 
-@dataclass(frozen=True)
-class Deployment:
-    """One deployment and what DORA counts of it."""
+class Deployment(NamedTuple):
+    """One deployment and what DORA counts of it (a named tuple: a runbook of 100,000 records
+    makes as many)."""
 
     row: DeliveryRow
     service: str  # the name it is shown under
@@ -77,8 +77,16 @@ def deployments(
     for row in rows:
         for fixed_id, _ in row.fixes:
             fixers[fixed_id].append(row)
+    shown: dict[str, str] = {}  # service_of each spelling, asked once
+
+    def shown_service(name: str) -> str:
+        found = shown.get(name)
+        if found is None:
+            found = shown[name] = service_of(name)
+        return found
+
     found = [
-        _deployment(row, service_of(row.service), fixers.get(row.id, []))
+        _deployment(row, shown_service(row.service), fixers.get(row.id, []))
         for row in rows
         if row.environment.casefold() == "production" and row.status != "planned" and in_scope(row)
     ]
@@ -123,47 +131,90 @@ def _timestamp(row: DeliveryRow) -> float:
     return row.shipped_at.timestamp() if row.shipped_at else float("-inf")
 
 
+class Series(NamedTuple):
+    """One service's figures (service None: the whole runbook's), month by month from its
+    first deployment to its last. Only the months with deployments are held; a quiet month's
+    row is made when it is read, and each month's figures when they are read (a runbook of
+    two centuries and 2,000 services has millions of rows, nearly all of them quiet)."""
+
+    service: str | None
+    months: list[str]  # every month from the first deployment to the last, oldest first
+    deployed: dict[str, list[Deployment]]  # the months with deployments, oldest first
+
+    def rows(self, since: str | None = None) -> Iterator[MonthFigures]:
+        """Each month's figures, oldest first (from the month `since` on, when given)."""
+        start = 0 if since is None else max(0, month_number(since) - month_number(self.months[0]))
+        for month in self.months[start:]:
+            found = self.deployed.get(month)
+            yield (
+                quiet_month(self.service, month)
+                if found is None
+                else month_figures(self.service, month, found)
+            )
+
+
+def monthly_series(
+    found: list[Deployment], *, whole: bool = True, per_service: bool = True
+) -> list[Series]:
+    """The series of the whole runbook (service None) then of each service by name, of the
+    deployments `found` (oldest first, as `deployments` gives them)."""
+    if not found:
+        return []
+    by_service: dict[str | None, dict[str, list[Deployment]]] = {}
+    if whole:
+        by_service[None] = whole_months = {}
+        for deployment in found:
+            whole_months.setdefault(deployment.month, []).append(deployment)
+    if per_service:
+        for deployment in found:
+            months = by_service.get(deployment.service)
+            if months is None:
+                by_service[deployment.service] = months = {}
+            months.setdefault(deployment.month, []).append(deployment)
+    every_month = months_between(found[0].month, max(d.month for d in found))
+    first = month_number(every_month[0])
+    series = []
+    for service in sorted(by_service, key=lambda name: (name is not None, (name or "").casefold())):
+        deployed = by_service[service]
+        months = list(deployed)  # oldest first, as `found` is
+        start, stop = month_number(months[0]) - first, month_number(months[-1]) - first
+        series.append(Series(service, every_month[start : stop + 1], deployed))
+    return series
+
+
 def monthly_figures(
     found: list[Deployment], *, whole: bool = True, per_service: bool = True
 ) -> list[MonthFigures]:
-    """The figures of the whole runbook (service None) then of each service by name, each
-    month by month from its first deployment to its last."""
-    series: dict[str | None, list[Deployment]] = {}
-    if whole:
-        series[None] = found
-    if per_service:
-        for deployment in found:
-            series.setdefault(deployment.service, []).append(deployment)
-    if not found:
-        return []
-    every_month = months_between(found[0].month, max(d.month for d in found))
-    position = {month: at for at, month in enumerate(every_month)}
-    figures = []
-    for service in sorted(series, key=lambda name: (name is not None, (name or "").casefold())):
-        by_month: dict[str, list[Deployment]] = defaultdict(list)
-        for deployment in series[service]:
-            by_month[deployment.month].append(deployment)
-        first, last = position[min(by_month)], position[max(by_month)]
-        figures += [
-            _figures(service, month, by_month[month])
-            if month in by_month
-            else MonthFigures(service, month, 0, 0, None, None, None, 0, 0)
-            for month in every_month[first : last + 1]
-        ]
-    return figures
+    """Every row of `monthly_series`: the whole runbook's (service None) then each service's
+    by name, each month by month from its first deployment to its last."""
+    return [
+        f
+        for series in monthly_series(found, whole=whole, per_service=per_service)
+        for f in series.rows()
+    ]
+
+
+def quiet_month(service: str | None, month: str) -> MonthFigures:
+    """The figures of a month without deployments: no rate, no median."""
+    return MonthFigures(service, month, 0, 0, None, None, None, 0, 0)
+
+
+def month_number(month: str) -> int:
+    """YYYY-MM as a count of months, so that months one apart are numbers one apart."""
+    return int(month[:4]) * 12 + int(month[5:7]) - 1
+
+
+def month_text(number: int) -> str:
+    """The YYYY-MM of a `month_number`."""
+    return f"{number // 12:04d}-{number % 12 + 1:02d}"
 
 
 def months_between(first: str, last: str) -> list[str]:
     """Every YYYY-MM from `first` to `last`, both included."""
-    year, month = int(first[:4]), int(first[5:7])
-    months = []
-    while (text := f"{year:04d}-{month:02d}") <= last:
-        months.append(text)
-        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-    return months
+    return [month_text(number) for number in range(month_number(first), month_number(last) + 1)]
 
 
-def _figures(service: str | None, month: str, found: list[Deployment]) -> MonthFigures:
+def month_figures(service: str | None, month: str, found: list[Deployment]) -> MonthFigures:
     failed = [d for d in found if d.failed_because]
     leads = [d.lead_time_hours for d in found if d.lead_time_hours is not None]
     restores = [d.time_to_restore_hours for d in failed if d.time_to_restore_hours is not None]
