@@ -35,17 +35,18 @@ from .timeline import month_files
 
 # HTML hidden from Markdown in a comment (see _HtmlBlock), unwrapped after conversion.
 HIDDEN_HTML = re.compile(r"<!-- runbook-html\n(.*?)\n-->", re.DOTALL)
-# A page rendered earlier from the same inputs: (uri, key) -> content, or None.
-RenderedBefore = Callable[[str, str], str | None]
+# Whether a page rendered earlier from the same inputs is kept: (uri, key) -> bool.
+RenderedBefore = Callable[[str, str], bool]
 
 
 @dataclass(frozen=True)
 class Page:
     """One generated file: its path in the docs tree, its content and, for cached pages, the
-    key of everything it shows."""
+    key of everything it shows. No content: the page is as the build that kept it rendered
+    it (`rendered_before`), and its file there is current."""
 
     uri: str
-    content: str
+    content: str | None
     key: str = ""
     in_nav: bool = False
 
@@ -121,9 +122,9 @@ def render_site(
     """Every generated page of the runbook, in a stable order, one at a time: the caller
     writes each and lets it go (the pages of 100,000 records are gigabytes of Markdown).
 
-    With `rendered_before`, a cached page whose key is unchanged is taken as it was instead of
-    being rendered again (incremental builds: one new record changes a few dozen pages, not
-    the 5,000 others). With `hide_html`, blocks of plain HTML are hidden from Markdown
+    With `rendered_before`, a cached page whose key is unchanged is not rendered again, nor
+    read: it comes without content (incremental builds: one new record changes a few dozen
+    pages, not the 5,000 others). With `hide_html`, blocks of plain HTML are hidden from Markdown
     (see _HtmlBlock): for MkDocs, whose plugin unwraps them.
     """
     links = Links(index)
@@ -139,9 +140,8 @@ def render_site(
     for source in PAGE_SOURCES:
         for spec in source(index, links, settings):
             key = inputs.key(spec) if spec.cached else ""
-            previous = rendered_before(spec.uri, key) if key and rendered_before else None
-            if previous is not None:
-                yield Page(spec.uri, previous, key, spec.in_nav)
+            if key and rendered_before and rendered_before(spec.uri, key):
+                yield Page(spec.uri, None, key, spec.in_nav)
                 continue
             root = "../" * site_path(spec.uri, settings.directory_urls).count("/")
             context = {
@@ -200,6 +200,7 @@ def write_pages(pages: Iterable[Page], folder: Path) -> int:
     """Write pages under `folder` as files (`runbook render --out`); how many."""
     written = 0
     for page in pages:
+        assert page.content is not None  # rendered without `rendered_before`
         destination = folder / page.uri
         destination.parent.mkdir(parents=True, exist_ok=True)
         destination.write_text(page.content, encoding="utf-8")
