@@ -24,7 +24,7 @@ import click
 
 from .authoring.schema import SCHEMA_MODELS, json_schema
 from .authoring.writing import WriteReport
-from .check.files import YAML_SUFFIXES, discover
+from .check.files import YAML_SUFFIXES, has_yaml_files
 from .check.paths import display_path, location
 from .config import ConfigurationError, RunbookOptions, read_options
 from .diagnostics import has_errors, printable, summary_line
@@ -87,12 +87,12 @@ def _runbook_here(options: RunbookOptions) -> None:
             "or name its config with -f FILE"
         )
     records = options.records_dir
-    if options.sources and not discover(records, recursive=True):
+    if options.sources and not has_yaml_files(records, recursive=True):
         return  # an aggregating runbook needs no records of its own
     if not records.is_dir():
         what = "is not a folder" if records.exists() else "does not exist"
         _usage_error(f"records_dir {display_path(records)} {what} (set records_dir in mkdocs.yml)")
-    if not discover(records, recursive=True):
+    if not has_yaml_files(records, recursive=True):
         _usage_error(
             f"no record files (*.yaml, *.yml) under {display_path(records)}: "
             "write one with `runbook new TITLE`"
