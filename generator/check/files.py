@@ -64,6 +64,12 @@ def _yaml_files(folder: str | Path, recursive: bool) -> Iterator[str]:
 _name = operator.attrgetter("name")
 
 
+def sort_key(path: str) -> str:
+    """Where discover places a path: split at slashes (NUL, below every character a name can
+    hold, stands in for them)."""
+    return path.replace(os.sep, "\0")
+
+
 def stamped(paths: list[str]) -> list[StampedPath]:
     """Each path with its stamp, as one flat row like the record store's (records.py
     compares the two sets of rows at once); a path that cannot be stat'ed is a row of its

@@ -283,15 +283,16 @@ class RecordStore:
             connection.execute("BEGIN IMMEDIATE")  # waits BUSY_SECONDS at most for another writer
             if kept and connection.execute("PRAGMA data_version").fetchone()[0] == version:
                 pass  # no other command wrote since this run read the stamps
-            elif self._trusted():
-                kept = self._stamps(need_records)
             else:
-                database.reset(connection, self.context_digest, self.key)
-                self._made_here = True
-                kept = set()
-            read = {path for chunk in fresh for path, _ in chunk.stamps}
-            fresh += check([path for path in _stale(observed, kept) if path not in read])
-            self._write({row[0] for row in kept}, paths, fresh)
+                if self._trusted():
+                    kept = self._stamps(need_records)
+                else:
+                    database.reset(connection, self.context_digest, self.key)
+                    self._made_here = True
+                    kept = set()
+                read = {path for chunk in fresh for path, _ in chunk.stamps}
+                fresh += check([path for path in _stale(observed, kept) if path not in read])
+            self._write(paths, fresh)
             yield
             connection.execute("COMMIT")
         except BaseException:
@@ -300,20 +301,29 @@ class RecordStore:
                     connection.execute("ROLLBACK")
             raise
 
-    def _write(self, kept: set[str], paths: list[str], fresh: list[CheckedChunk]) -> None:
-        """Delete the rows of files gone and of files read again, and copy in the chunks."""
-        listed = set(paths)
-        read = [path for chunk in fresh for path, _ in chunk.stamps]
+    def _write(self, paths: list[str], fresh: list[CheckedChunk]) -> None:
+        """Replace the rows of the files read again by the chunks', and delete those of files
+        gone (only when the store then holds more files than were listed does that take a
+        look at every path)."""
         connection = self.connection
         connection.executemany(
             "DELETE FROM files WHERE path = ?",
-            [(stored(path),) for path in kept if path not in listed]
-            + [(stored(path),) for path in read if path in kept],
+            [(stored(path),) for chunk in fresh for path, _ in chunk.stamps],
         )
         offset = connection.execute("SELECT COALESCE(MAX(id), 0) FROM files").fetchone()[0]
         for chunk in fresh:
             self._copy(chunk, offset)
             offset += len(chunk.stamps)
+        if connection.execute("SELECT COUNT(*) FROM files").fetchone()[0] != len(paths):
+            listed = {stored(path) for path in paths}
+            connection.executemany(
+                "DELETE FROM files WHERE path = ?",
+                [
+                    row
+                    for row in connection.execute("SELECT path FROM files")
+                    if row[0] not in listed
+                ],
+            )
 
     def _copy(self, chunk: CheckedChunk, offset: int) -> None:
         """A chunk's rows into the store, its file ids moved past `offset`."""
