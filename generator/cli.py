@@ -134,9 +134,6 @@ def _listed(options: RunbookOptions, filters: Any, done: str) -> list[SourcedRec
     command reads records), newest first: the runbook's own by one query of
     the record store, and an aggregate's sources' as they were last synced. What kept others
     out is said in one line each (they are not `done`)."""
-    from .authoring.listing import select_records
-    from .check.sources import source_problems, with_sources
-    from .check.validate import newest_first
     from .store.listing import listed_records
 
     records, errors, notes = listed_records(options, store_path(options), filters)
@@ -146,6 +143,10 @@ def _listed(options: RunbookOptions, filters: Any, done: str) -> list[SourcedRec
         click.echo(f"runbook: {errors} errors; invalid records are not {done}", err=True)
     if not options.sources:
         return records
+    from .authoring.listing import select_records
+    from .check.sources import source_problems, with_sources
+    from .check.validate import newest_first
+
     merged = with_sources(Runbook(), options)
     for problem in source_problems(merged):
         click.echo(f"runbook: {printable(problem)}", err=True)
