@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -100,3 +101,12 @@ def test_record_files_are_listed_in_path_order(tmp_path: Path) -> None:
     ]
     assert has_yaml_files(tmp_path, recursive=False)
     assert not has_yaml_files(tmp_path / "missing", recursive=True)
+
+
+def test_a_folder_nested_deeper_than_the_python_stack_is_listed(tmp_path: Path) -> None:
+    deepest = tmp_path
+    for _ in range(sys.getrecursionlimit() + 10):
+        deepest /= "a"
+        deepest.mkdir()
+    (deepest / "2026-01-01-deep.yaml").write_text("title: x\n", "utf-8")
+    assert discover(tmp_path, recursive=True) == [str(deepest / "2026-01-01-deep.yaml")]

@@ -48,17 +48,26 @@ def has_yaml_files(folder: Path, *, recursive: bool) -> bool:
 def _yaml_files(folder: str | Path, recursive: bool) -> Iterator[str]:
     """The YAML files under `folder`, sorted as Path sorts them (name by name, a folder's
     files where its name falls among its siblings'): each folder's names are sorted as they
-    are read, which costs less than sorting every path of a large runbook by a key."""
+    are read, which costs less than sorting every path of a large runbook by a key. A stack
+    of folders being read, not recursion: a hostile tree may nest deeper than Python's stack."""
+    reading = [iter(_sorted_entries(folder))]
+    while reading:
+        for entry in reading[-1]:
+            if entry.name.lower().endswith(YAML_SUFFIXES) and not _is_dir(entry):
+                yield entry.path  # the loader reports what is not a regular file
+            elif recursive and entry.is_dir(follow_symlinks=False):
+                reading.append(iter(_sorted_entries(entry.path)))
+                break  # its files come before the rest of this folder's
+        else:
+            reading.pop()
+
+
+def _sorted_entries(folder: str | Path) -> list[os.DirEntry[str]]:
     try:
         with os.scandir(folder) as listing:
-            entries = sorted(listing, key=_name)
+            return sorted(listing, key=_name)
     except OSError:
-        return
-    for entry in entries:
-        if entry.name.lower().endswith(YAML_SUFFIXES) and not _is_dir(entry):
-            yield entry.path  # the loader reports what is not a regular file
-        elif recursive and entry.is_dir(follow_symlinks=False):
-            yield from _yaml_files(entry.path, recursive)
+        return []
 
 
 _name = operator.attrgetter("name")
