@@ -24,7 +24,7 @@ import click
 
 from .authoring.schema import SCHEMA_MODELS, json_schema
 from .authoring.writing import WriteReport
-from .check.files import YAML_SUFFIXES, discover
+from .check.files import YAML_SUFFIXES, has_yaml_files
 from .check.paths import display_path, location
 from .config import ConfigurationError, RunbookOptions, read_options
 from .diagnostics import has_errors, printable, summary_line
@@ -87,12 +87,12 @@ def _runbook_here(options: RunbookOptions) -> None:
             "or name its config with -f FILE"
         )
     records = options.records_dir
-    if options.sources and not discover(records, recursive=True):
+    if options.sources and not has_yaml_files(records, recursive=True):
         return  # an aggregating runbook needs no records of its own
     if not records.is_dir():
         what = "is not a folder" if records.exists() else "does not exist"
         _usage_error(f"records_dir {display_path(records)} {what} (set records_dir in mkdocs.yml)")
-    if not discover(records, recursive=True):
+    if not has_yaml_files(records, recursive=True):
         _usage_error(
             f"no record files (*.yaml, *.yml) under {display_path(records)}: "
             "write one with `runbook new TITLE`"
@@ -134,9 +134,6 @@ def _listed(options: RunbookOptions, filters: Any, done: str) -> list[SourcedRec
     command reads records), newest first: the runbook's own by one query of
     the record store, and an aggregate's sources' as they were last synced. What kept others
     out is said in one line each (they are not `done`)."""
-    from .authoring.listing import select_records
-    from .check.sources import source_problems, with_sources
-    from .check.validate import newest_first
     from .store.listing import listed_records
 
     records, errors, notes = listed_records(options, store_path(options), filters)
@@ -146,6 +143,10 @@ def _listed(options: RunbookOptions, filters: Any, done: str) -> list[SourcedRec
         click.echo(f"runbook: {errors} errors; invalid records are not {done}", err=True)
     if not options.sources:
         return records
+    from .authoring.listing import select_records
+    from .check.sources import source_problems, with_sources
+    from .check.validate import newest_first
+
     merged = with_sources(Runbook(), options)
     for problem in source_problems(merged):
         click.echo(f"runbook: {printable(problem)}", err=True)

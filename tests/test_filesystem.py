@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from generator.check.files import file_stamp
+from generator.check.files import discover, file_stamp, has_yaml_files
 from generator.check.loader import load_yaml_file
 
 
@@ -79,3 +80,33 @@ def test_a_file_is_read_whole_up_to_the_cap_and_refused_past_it(tmp_path: Path, 
     else:
         assert loaded.text == text and loaded.data == {"title": "t", "last": "end"}
         assert loaded.stamp == file_stamp(str(path))
+
+
+def test_record_files_are_listed_in_path_order(tmp_path: Path) -> None:
+    """Folder by folder, a folder's files where its name falls among its siblings' names
+    (folder `a` before `a-b.yaml`, folder `ab` after `a.yaml`), as Path sorts them."""
+    names = ["a/x.yaml", "a.yaml", "a-b.yaml", "ab/y.yml", "B.YAML", "a/b/z.yaml", "c.txt"]
+    for name in names:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("title: x\n", "utf-8")
+    found = discover(tmp_path, recursive=True)
+    assert found == sorted(found, key=lambda path: Path(path).parts)
+    assert [os.path.relpath(path, tmp_path) for path in found] == [
+        "B.YAML",
+        os.path.join("a", "b", "z.yaml"),
+        os.path.join("a", "x.yaml"),
+        "a-b.yaml",
+        "a.yaml",
+        os.path.join("ab", "y.yml"),
+    ]
+    assert has_yaml_files(tmp_path, recursive=False)
+    assert not has_yaml_files(tmp_path / "missing", recursive=True)
+
+
+def test_a_folder_nested_deeper_than_the_python_stack_is_listed(tmp_path: Path) -> None:
+    deepest = tmp_path
+    for _ in range(sys.getrecursionlimit() + 10):
+        deepest /= "a"
+        deepest.mkdir()
+    (deepest / "2026-01-01-deep.yaml").write_text("title: x\n", "utf-8")
+    assert discover(tmp_path, recursive=True) == [str(deepest / "2026-01-01-deep.yaml")]

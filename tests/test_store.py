@@ -305,3 +305,27 @@ def test_two_validates_at_once_both_answer_as_one_alone(tmp_path: Path) -> None:
         assert connection.execute("PRAGMA integrity_check").fetchone() == ("ok",)
     connection.close()
     assert run_cli(repo, "validate", epoch=EPOCH).output == _fresh(repo)
+
+
+def test_an_edit_in_place_that_keeps_size_and_modification_time_is_seen(tmp_path: Path) -> None:
+    """A record rewritten at the same size with its modification time put back (`cp -p`,
+    `touch -r`) has another change time: `validate` and `list` read it again."""
+    repo = _runbook_with_records(tmp_path)
+    record = repo / "records" / "2026" / "2026-02-01-change.yaml"
+    assert run_cli(repo, "validate", epoch=EPOCH).exit_code == 1  # the broken record
+    assert "Change 2026-02-01-change" in run_cli(repo, "list", epoch=EPOCH).stdout
+    before = record.stat()
+    text = record.read_text("utf-8")
+    edited = text.replace("Change 2026-02-01-change", "Chbnge 2026-02-01-change")
+    assert len(edited) == len(text) and edited != text
+    with record.open("r+", encoding="utf-8") as stream:  # in place: the same inode
+        stream.write(edited)
+    os.utime(record, ns=(before.st_atime_ns, before.st_mtime_ns))
+    after = record.stat()
+    assert (after.st_size, after.st_mtime_ns, after.st_ino) == (
+        before.st_size,
+        before.st_mtime_ns,
+        before.st_ino,
+    )
+    assert "Chbnge 2026-02-01-change" in run_cli(repo, "list", epoch=EPOCH).stdout
+    assert run_cli(repo, "validate", epoch=EPOCH).output == _fresh(repo)

@@ -23,7 +23,6 @@ from pydantic_core import PydanticCustomError
 
 from ..models import WHEN_FORMATS, SourcedRecord, timestamp_with_offset
 from ..names import Aliases, NameKind, name_key
-from ..render.exports import record_export
 
 UTC = dt.timezone.utc
 _NAIVE = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?")
@@ -306,4 +305,6 @@ def _offset_minutes(offset: str) -> int:
 
 def format_json(records: list[SourcedRecord]) -> str:
     """The same objects as the site's records.json."""
+    from ..render.exports import record_export  # records.json's shape; the table needs none
+
     return json.dumps([record_export(entry) for entry in records], indent=1, ensure_ascii=False)

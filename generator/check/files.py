@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import operator
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 YAML_SUFFIXES = (".yaml", ".yml")
 Stamp = tuple[int, int, int, int]
+# A path and its stamp's fields (size, mtime_ns, ctime_ns, inode), or the path alone when it
+# could not be stat'ed.
+StampedPath = tuple[str, int, int, int, int] | tuple[str]
 
 
 def file_stamp(path: str) -> Stamp | None:
@@ -29,23 +34,67 @@ def discover(folder: Path, *, recursive: bool) -> list[str]:
     """YAML files in a folder, in a stable order; none if the folder does not exist.
 
     scandir reads file types from the directory listing, so 10,000 records cost no stat. The
-    paths stay strings (sorted as split at slashes, Path's order): building, hashing and
-    pickling 10,000 Path objects cost more than the rest of a run outside the workers.
+    paths stay strings: building, hashing and pickling 10,000 Path objects cost more than the
+    rest of a run outside the workers.
     """
-    found: list[str] = []
-    pending = [folder]
-    while pending:
-        try:
-            entries = list(os.scandir(pending.pop()))
-        except OSError:
-            continue
-        for entry in entries:
+    return list(_yaml_files(folder, recursive))
+
+
+def has_yaml_files(folder: Path, *, recursive: bool) -> bool:
+    """Whether discover would find any file, read only as far as the first one."""
+    return next(_yaml_files(folder, recursive), None) is not None
+
+
+def _yaml_files(folder: str | Path, recursive: bool) -> Iterator[str]:
+    """The YAML files under `folder`, sorted as Path sorts them (name by name, a folder's
+    files where its name falls among its siblings'): each folder's names are sorted as they
+    are read, which costs less than sorting every path of a large runbook by a key. A stack
+    of folders being read, not recursion: a hostile tree may nest deeper than Python's stack."""
+    reading = [iter(_sorted_entries(folder))]
+    while reading:
+        for entry in reading[-1]:
             if entry.name.lower().endswith(YAML_SUFFIXES) and not _is_dir(entry):
-                found.append(entry.path)  # the loader reports what is not a regular file
+                yield entry.path  # the loader reports what is not a regular file
             elif recursive and entry.is_dir(follow_symlinks=False):
-                pending.append(entry.path)
-    # Sorted as split at slashes: NUL, below every character a name can hold, stands in.
-    return sorted(found, key=lambda path: path.replace(os.sep, "\0"))
+                reading.append(iter(_sorted_entries(entry.path)))
+                break  # its files come before the rest of this folder's
+        else:
+            reading.pop()
+
+
+def _sorted_entries(folder: str | Path) -> list[os.DirEntry[str]]:
+    try:
+        with os.scandir(folder) as listing:
+            return sorted(listing, key=_name)
+    except OSError:
+        return []
+
+
+_name = operator.attrgetter("name")
+
+
+def sort_key(path: str) -> str:
+    """Where discover places a path: split at slashes (NUL, below every character a name can
+    hold, stands in for them)."""
+    return path.replace(os.sep, "\0")
+
+
+def stamped(paths: list[str]) -> list[StampedPath]:
+    """Each path with its stamp, as one flat row like the record store's (records.py
+    compares the two sets of rows at once); a path that cannot be stat'ed is a row of its
+    path alone, equal to no stored row, so the loader reads it and says why."""
+    stat = os.stat
+    rows: list[StampedPath] = []
+    for path in paths:
+        try:
+            status = stat(path)
+        except OSError:
+            rows.append((path,))
+        else:
+            rows.append(
+                (path, status.st_size, status.st_mtime_ns, status.st_ctime_ns, status.st_ino)
+            )
+    return rows
 
 
 def _is_dir(entry: os.DirEntry[str]) -> bool:

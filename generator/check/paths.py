@@ -54,14 +54,13 @@ def is_inside(path: str | Path, folder: Path) -> bool:
     return Path(location(path)).is_relative_to(folder.resolve())
 
 
-def as_listed(paths: Iterable[Path], listed: Iterable[str]) -> list[str]:
+def as_listed(paths: Iterable[Path], listed: list[str], known: set[str]) -> list[str]:
     """The files that `paths` name (a folder: the YAML files in it and below), each as
-    `listed` (the folder listings' paths) names the same file, else at its location().
+    `listed` (the folder listings' paths, `known` as a set) names the same file, else at its
+    location().
 
     A run's selection and the diagnostics it selects then name a file by one string, however
     it was typed: relative or not, through a linked folder or not, in any characters."""
-    listed = list(listed)
-    known = set(listed)
     by_location: dict[str, str] | None = None  # made once a path is typed otherwise
     chosen: list[str] = []
     for path in paths:

@@ -110,8 +110,9 @@ def runbook_files(
     record_files = discover(options.records_dir, recursive=True)
     if only is None:
         return checklist_files, record_files, None
-    selected = as_listed(only, record_files + checklist_files)
-    known = set(record_files + checklist_files)
+    listed = record_files + checklist_files
+    known = set(listed)
+    selected = as_listed(only, listed, known)
     extra = [p for p in selected if p not in known and os.path.isfile(p)]
     record_files += [p for p in extra if not is_inside(p, options.checklists_dir)]
     return checklist_files, record_files, selected

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from ..check.cross_record_rules import counts_as_use
 from ..check.file_check import CheckContext
-from ..check.files import Stamp, file_stamp
+from ..check.files import Stamp, StampedPath, stamped
 from ..check.loader import file_stem
 from ..check.paths import display_path
 from ..check.problems import kept_problem
@@ -240,18 +240,21 @@ class RecordStore:
             return self._made_here
         return database.trusted(self.connection, self.context_digest, self.key)
 
-    def _stamps(self, need_records: bool) -> dict[str, Stamp | None]:
-        """Each file's stamp as kept; None for one to read again (unreadable last time, or,
-        when `need_records`, a valid record whose data was not kept)."""
-        rows = self.connection.execute(
-            "SELECT path, size, mtime_ns, ctime_ns, inode, kept FROM files"
+    def _stamps(self, need_records: bool) -> set[tuple]:
+        """Each file's row of path and stamp as kept (files.stamped's shape), read in one
+        query: a file to read again has no size in it (unreadable last time, or, when
+        `need_records`, a valid record whose data was not kept), so it equals no observed
+        row."""
+        query = (
+            "SELECT path, CASE WHEN kept OR NOT ? THEN size END, mtime_ns, ctime_ns, inode "
+            "FROM files WHERE typeof(path) = ?"
         )
-        return {
-            path if path.__class__ is str else os.fsdecode(path): None
-            if size is None or (need_records and not kept)
-            else (size, mtime, ctime, inode)
-            for path, size, mtime, ctime, inode, kept in rows
-        }
+        execute = self.connection.execute
+        rows = set(execute(query, (need_records, "text")))
+        rows.update(
+            (os.fsdecode(path), *stamp) for path, *stamp in execute(query, (need_records, "blob"))
+        )
+        return rows
 
     @contextlib.contextmanager
     def refreshed(
@@ -264,31 +267,32 @@ class RecordStore:
         other), each as the file is now or as this run read it, with every valid record's
         data when `need_records`. `check` makes the rows of files read again."""
         connection = self.connection
+        observed = stamped(paths)
         connection.execute("BEGIN")
         try:
-            stored = self._stamps(need_records) if self._trusted() else None
+            kept = self._stamps(need_records) if self._trusted() else None
             version = connection.execute("PRAGMA data_version").fetchone()[0]
-            observed = {path: file_stamp(path) for path in paths}
-            if stored is not None and _all_current(stored, observed):
+            # Paths are unique on both sides: as many rows, each kept, is the same set.
+            if kept is not None and len(kept) == len(observed) and kept.issuperset(observed):
                 yield
                 connection.execute("COMMIT")
                 return
             connection.execute("COMMIT")  # checking happens outside any transaction
-            stored = stored or {}
-            fresh = check([path for path in paths if not _current(stored, observed, path)])
+            kept = kept or set()
+            fresh = check(_stale(observed, kept))
             connection.execute("BEGIN IMMEDIATE")  # waits BUSY_SECONDS at most for another writer
-            if stored and connection.execute("PRAGMA data_version").fetchone()[0] == version:
+            if kept and connection.execute("PRAGMA data_version").fetchone()[0] == version:
                 pass  # no other command wrote since this run read the stamps
-            elif self._trusted():
-                stored = self._stamps(need_records)
             else:
-                database.reset(connection, self.context_digest, self.key)
-                self._made_here = True
-                stored = {}
-            read = {path for chunk in fresh for path, _ in chunk.stamps}
-            late = [p for p in paths if p not in read and not _current(stored, observed, p)]
-            fresh += check(late)
-            self._write(stored, paths, fresh)
+                if self._trusted():
+                    kept = self._stamps(need_records)
+                else:
+                    database.reset(connection, self.context_digest, self.key)
+                    self._made_here = True
+                    kept = set()
+                read = {path for chunk in fresh for path, _ in chunk.stamps}
+                fresh += check([path for path in _stale(observed, kept) if path not in read])
+            self._write(paths, fresh)
             yield
             connection.execute("COMMIT")
         except BaseException:
@@ -297,22 +301,29 @@ class RecordStore:
                     connection.execute("ROLLBACK")
             raise
 
-    def _write(
-        self, kept: dict[str, Stamp | None], paths: list[str], fresh: list[CheckedChunk]
-    ) -> None:
-        """Delete the rows of files gone and of files read again, and copy in the chunks."""
-        listed = set(paths)
-        read = [path for chunk in fresh for path, _ in chunk.stamps]
+    def _write(self, paths: list[str], fresh: list[CheckedChunk]) -> None:
+        """Replace the rows of the files read again by the chunks', and delete those of files
+        gone (only when the store then holds more files than were listed does that take a
+        look at every path)."""
         connection = self.connection
         connection.executemany(
             "DELETE FROM files WHERE path = ?",
-            [(stored(path),) for path in kept if path not in listed]
-            + [(stored(path),) for path in read if path in kept],
+            [(stored(path),) for chunk in fresh for path, _ in chunk.stamps],
         )
         offset = connection.execute("SELECT COALESCE(MAX(id), 0) FROM files").fetchone()[0]
         for chunk in fresh:
             self._copy(chunk, offset)
             offset += len(chunk.stamps)
+        if connection.execute("SELECT COUNT(*) FROM files").fetchone()[0] != len(paths):
+            listed = {stored(path) for path in paths}
+            connection.executemany(
+                "DELETE FROM files WHERE path = ?",
+                [
+                    row
+                    for row in connection.execute("SELECT path FROM files")
+                    if row[0] not in listed
+                ],
+            )
 
     def _copy(self, chunk: CheckedChunk, offset: int) -> None:
         """A chunk's rows into the store, its file ids moved past `offset`."""
@@ -353,12 +364,6 @@ class RecordStore:
         return found
 
 
-def _current(stored: dict[str, Stamp | None], observed: dict[str, Stamp | None], path: str) -> bool:
-    stamp = observed[path]
-    return stamp is not None and stored.get(path) == stamp
-
-
-def _all_current(stored: dict[str, Stamp | None], observed: dict[str, Stamp | None]) -> bool:
-    return len(stored) == len(observed) and all(
-        stamp is not None and stored.get(path) == stamp for path, stamp in observed.items()
-    )
+def _stale(observed: list[StampedPath], kept: set[tuple]) -> list[str]:
+    """The paths, in the listing's order, whose row differs from the one kept, or has none."""
+    return [row[0] for row in observed if row not in kept]

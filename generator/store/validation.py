@@ -8,6 +8,7 @@ rules, fed by SQL instead of every record's summary in memory.
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import hashlib
 import os
@@ -25,6 +26,7 @@ from ..check.cross_record_rules import (
     variant_diagnostics,
 )
 from ..check.file_check import CheckContext, load_checklists
+from ..check.files import sort_key
 from ..check.loader import file_stem
 from ..check.paths import display_path
 from ..check.validate import ValidationReport, check_context, runbook_files
@@ -77,12 +79,12 @@ def with_store(
     context = dataclasses.replace(context, keep_records=need_records)
     digest = context_digest(context)
     notes: list[str] = []
-    order: dict[str, int] = {}
 
     def listing_order(path: str) -> int:
-        if not order:
-            order.update((listed, index) for index, listed in enumerate(paths))
-        return order[path]
+        # The rules sort a few files: a binary search of the listing (sorted by sort_key but
+        # for files named outside its folders, at its end) costs less than indexing it all.
+        index = bisect.bisect_left(paths, sort_key(path), key=sort_key)
+        return index if index < len(paths) and paths[index] == path else paths.index(path)
 
     def check(stale: list[str]) -> list[CheckedChunk]:
         # Each chunk of files becomes its rows where it was checked: a small database comes
