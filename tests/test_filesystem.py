@@ -109,4 +109,10 @@ def test_a_folder_nested_deeper_than_the_python_stack_is_listed(tmp_path: Path) 
         deepest /= "a"
         deepest.mkdir()
     (deepest / "2026-01-01-deep.yaml").write_text("title: x\n", "utf-8")
-    assert discover(tmp_path, recursive=True) == [str(deepest / "2026-01-01-deep.yaml")]
+    try:
+        assert discover(tmp_path, recursive=True) == [str(deepest / "2026-01-01-deep.yaml")]
+    finally:  # pytest's clean-up of old temporary folders recurses, and would fail on this one
+        (deepest / "2026-01-01-deep.yaml").unlink()
+        while deepest != tmp_path:
+            deepest.rmdir()
+            deepest = deepest.parent
