@@ -212,13 +212,14 @@ def test_serve_and_build_keep_separate_page_caches(tmp_path: Path) -> None:
     again = PageCache.for_settings(
         tmp_path, RenderSettings(site_url="https://runbook.example.com/")
     )
-    assert again.rendered_before("changes/a.md", "key-a") == "# A\n"
-    assert again.rendered_before("changes/a.md", "key-served") is None
+    assert again.is_current("changes/a.md", "key-a")
+    assert (again.folder / "changes" / "a.md").read_text(encoding="utf-8") == "# A\n"
+    assert not again.is_current("changes/a.md", "key-served")
 
 
 def test_reused_index_page_rebuilt_from_its_cached_blocks(demo_repo: Path, tmp_path: Path) -> None:
-    """An index page taken unchanged from the cache keeps markers for its big tables; if
-    MkDocs must convert it again (its output was deleted), the tables come back whole."""
+    """An index page taken unchanged from the cache holds its big tables hidden from Markdown;
+    if MkDocs must convert it again (its output was deleted), the tables come back whole."""
     build(demo_repo, "-q")
     build(demo_repo, "-q")  # incremental: every page taken from the cache
     tables = sorted((demo_repo / "site" / "files").rglob("index.html"))
