@@ -20,6 +20,7 @@ too (a quiet month is a fact about delivery, not a gap in the data).
 from __future__ import annotations
 
 import calendar
+import functools
 import statistics
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
@@ -77,14 +78,7 @@ def deployments(
     for row in rows:
         for fixed_id, _ in row.fixes:
             fixers[fixed_id].append(row)
-    shown: dict[str, str] = {}  # service_of each spelling, asked once
-
-    def shown_service(name: str) -> str:
-        found = shown.get(name)
-        if found is None:
-            found = shown[name] = service_of(name)
-        return found
-
+    shown_service = functools.cache(service_of)  # asked once per spelling
     found = [
         _deployment(row, shown_service(row.service), fixers.get(row.id, []))
         for row in rows
@@ -180,18 +174,6 @@ def monthly_series(
         start, stop = month_number(months[0]) - first, month_number(months[-1]) - first
         series.append(Series(service, every_month[start : stop + 1], deployed))
     return series
-
-
-def monthly_figures(
-    found: list[Deployment], *, whole: bool = True, per_service: bool = True
-) -> list[MonthFigures]:
-    """Every row of `monthly_series`: the whole runbook's (service None) then each service's
-    by name, each month by month from its first deployment to its last."""
-    return [
-        f
-        for series in monthly_series(found, whole=whole, per_service=per_service)
-        for f in series.rows()
-    ]
 
 
 def quiet_month(service: str | None, month: str) -> MonthFigures:
