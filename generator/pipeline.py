@@ -19,6 +19,7 @@ from pathlib import Path
 
 from jinja2 import Environment
 
+from .check.gc_pause import collector_paused
 from .check.sources import with_sources
 from .check.validate import ValidationReport, validate_runbook
 from .config import RunbookOptions
@@ -64,7 +65,9 @@ def generate(
     if has_errors(report.diagnostics):
         return Generated(report, settings)
     environment = make_environment(options.templates_dir)
-    index = build_index(with_sources(report.runbook, options, jobs=jobs), options.aliases)
+    runbook = with_sources(report.runbook, options, jobs=jobs)
+    with collector_paused():
+        index = build_index(runbook, options.aliases)
     if indexed is not None:
         indexed(index, environment)
     pages = render_site(

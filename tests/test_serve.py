@@ -228,3 +228,25 @@ def test_plain_mkdocs_serve_keeps_the_last_good_site_while_a_record_is_broken(
         record.write_text(good.replace("title: Cap upload size", "title: Fixed", 1), "utf-8")
         wait_for(base + page, "Fixed")
     assert "[yaml-syntax]" in log.read_text(encoding="utf-8")
+
+
+def test_builds_in_one_process_leave_nothing_kept_from_the_cycle_collector(
+    runbook_repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A build keeps the records and index it holds off the cycle collector (frozen), and
+    gives them back when it ends: `mkdocs serve` builds again and again in one process, and
+    what one build held must not stay out of reach of the collector for the next ones."""
+    import gc
+
+    from mkdocs.commands.build import build
+    from mkdocs.config import load_config
+
+    shutil.copytree(REPO_ROOT / "records", runbook_repo / "records", dirs_exist_ok=True)
+    (runbook_repo / "docs").mkdir()
+    monkeypatch.chdir(runbook_repo)
+    gc.unfreeze()
+    for _ in range(2):
+        build(load_config(str(runbook_repo / "mkdocs.yml")), dirty=False)
+        assert gc.get_freeze_count() == 0
+        assert gc.isenabled()
+    assert (runbook_repo / "site" / "index.html").is_file()

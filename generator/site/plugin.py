@@ -38,6 +38,7 @@ from mkdocs.structure.files import Files
 from mkdocs.structure.nav import Navigation
 from mkdocs.structure.pages import Page
 
+from ..check.gc_pause import release_frozen
 from ..config import ConfigurationError, PluginOptions, RunbookOptions
 from ..render.environment import compiled_templates_cache
 from ..render.settings import RenderSettings
@@ -182,6 +183,7 @@ class RunbookPlugin(BasePlugin[RunbookPluginConfig]):  # type: ignore[valid-type
                 self.staged.swap_in()
         finally:
             self._unlock()
+            release_frozen()
 
     def on_build_error(self, *, error: Exception) -> None:
         try:
@@ -193,6 +195,7 @@ class RunbookPlugin(BasePlugin[RunbookPluginConfig]):  # type: ignore[valid-type
                 self.staged.discard()
         finally:
             self._unlock()
+            release_frozen()
 
     def on_shutdown(self) -> None:
         try:
