@@ -10,19 +10,24 @@ Pages that summarise the whole runbook say `cached=False` and are rendered every
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..models import Runbook
-from .charts import TrendChart, months_chart
+from ..models import Runbook, SourcedRecord
+from .charts import MetricChange, TrendChart, months_chart
 from .delivery_page import delivery_context
-from .index import RunbookIndex, build_index
+from .environment import uses_by_status
+from .index import ChecklistUse, MetricUse, RunbookIndex, build_index
 from .links import Links, published_url
+from .long_lists import Part, older_uri, split_list
 from .settings import RenderSettings
 from .timeline import epoch_ms, latest_days, services_to_choose, utc_time_text
 
 FEED_SIZE = 50
+# A checklist item's statuses as parts of page addresses ("n/a" holds a slash).
+STATUS_NAMES = {"done": "done", "n/a": "na", "skipped": "skipped"}
 RECENT_ON_HOME = 50
 
 
@@ -58,6 +63,37 @@ def navigation_uris(settings: RenderSettings) -> list[str]:
         for spec in source(index, links, settings)
         if spec.in_nav
     ]
+
+
+def _itself(entry: SourcedRecord) -> SourcedRecord:
+    return entry
+
+
+def _verdict_counts(uses: list[MetricUse]) -> tuple[int, int, int]:
+    """How many changes moved a metric, and how many of them improved and regressed it."""
+    verdicts = Counter(MetricChange(use.metric).verdict for use in uses)
+    return len(uses), verdicts["improved"], verdicts["regressed"]
+
+
+def _checklist_use_entry(use: ChecklistUse) -> SourcedRecord:
+    return use.entry
+
+
+def _metric_use_entry(use: MetricUse) -> SourcedRecord:
+    return use.entry
+
+
+def _parts(
+    items: Sequence[Any],
+    list_uri: str,
+    entry_of: Callable[[Any], SourcedRecord],
+    name: str = "",
+) -> Iterator[tuple[str, Part]]:
+    """A long list's own page (first) and its older pages, each with its part of the list
+    (long_lists.py)."""
+    own, older = split_list(items, list_uri, older_uri(list_uri, name), entry_of)
+    yield list_uri, own
+    yield from older
 
 
 @page_source
@@ -113,13 +149,21 @@ def record_pages(index: RunbookIndex, links: Links, settings: RenderSettings) ->
 @page_source
 def group_pages(index: RunbookIndex, links: Links, settings: RenderSettings) -> Iterable[PageSpec]:
     for kind, groups in (("service", index.services), ("owner", index.owners), ("tag", index.tags)):
+        # Each group's name, slug, count and latest date: a key of every record would
+        # make this page's key cost as much as the runbook.
+        rows = [
+            (group.name, group.slug, len(group.records), group.records[0].record.date)
+            for group in groups.values()
+        ]
         yield PageSpec(
-            f"{kind}s/index.md", "groups.md.j2", {"kind": kind, "groups": groups}, in_nav=True
+            f"{kind}s/index.md", "groups.md.j2", {"kind": kind, "rows": rows}, in_nav=True
         )
         for group in groups.values():
-            yield PageSpec(
-                f"{kind}s/{group.slug}.md", "group.md.j2", {"kind": kind, "group": group}
-            )
+            uri = f"{kind}s/{group.slug}.md"
+            for page_uri, part in _parts(group.records, uri, _itself):
+                yield PageSpec(
+                    page_uri, "group.md.j2", {"kind": kind, "name": group.name, "part": part}
+                )
 
 
 @page_source
@@ -153,47 +197,63 @@ def checklist_pages(
 ) -> Iterable[PageSpec]:
     yield PageSpec("checklists/index.md", "checklists.md.j2", cached=False, in_nav=True)
     for checklist_id, sourced in index.runbook.checklists.items():
-        yield PageSpec(
-            links.checklist(checklist_id),
-            "checklist.md.j2",
-            {
-                "checklist_id": checklist_id,
-                "checklist": sourced.checklist,
-                "uses": index.checklist_uses[checklist_id],
-            },
-        )
+        uri = links.checklist(checklist_id)
+        parts: dict[str, dict[str, Part]] = {}
+        older_pages = []
+        for item in sourced.checklist.items:
+            by_status = uses_by_status(index.checklist_uses[checklist_id][item.id])
+            parts[item.id] = {}
+            for status, uses in by_status.items():
+                name = f"{item.id}-{STATUS_NAMES[status]}"
+                own, older = split_list(uses, uri, older_uri(uri, name), _checklist_use_entry)
+                parts[item.id][status] = own
+                older_pages.extend((page_uri, item, status, part) for page_uri, part in older)
+        context = {"checklist_id": checklist_id, "checklist": sourced.checklist}
+        yield PageSpec(uri, "checklist.md.j2", {**context, "parts": parts})
+        for page_uri, item, status, part in older_pages:
+            yield PageSpec(
+                page_uri,
+                "checklist-item.md.j2",
+                {**context, "item": item, "status": status, "part": part},
+            )
 
 
 @page_source
 def metric_pages(index: RunbookIndex, links: Links, settings: RenderSettings) -> Iterable[PageSpec]:
-    yield PageSpec("metrics/index.md", "metrics.md.j2", cached=False, in_nav=True)
+    rows = [
+        (
+            service.name,
+            [
+                (group.slug, group.name, *_verdict_counts(index.metric_uses[key]))
+                for key, group in metrics
+            ],
+        )
+        for service, metrics in index.metrics_by_service()
+    ]
+    yield PageSpec("metrics/index.md", "metrics.md.j2", {"services": rows}, in_nav=True)
     for key, group in index.metrics.items():
         uses = index.metric_uses[key]
+        service = index.metric_service(key).name
+        parts = _parts(uses, f"metrics/{group.slug}.md", _metric_use_entry)
+        own_uri, own = next(parts)
         oldest_first = tuple(
             (use.entry.record.date.isoformat(), use.metric) for use in reversed(uses)
         )
-        yield PageSpec(
-            f"metrics/{group.slug}.md",
-            "metric.md.j2",
-            {
-                "group": group,
-                "service": index.metric_service(key).name,
-                "uses": uses,
-                "trend": TrendChart(oldest_first),
-            },
-        )
+        context = {"name": group.name, "service": service}
+        trend = {"trend": TrendChart(oldest_first)}  # over every change: the own page only
+        yield PageSpec(own_uri, "metric.md.j2", {**context, **trend, "part": own})
+        for uri, part in parts:
+            yield PageSpec(uri, "metric.md.j2", {**context, "part": part})
 
 
 @page_source
 def rollback_readiness_page(
     index: RunbookIndex, links: Links, settings: RenderSettings
 ) -> Iterable[PageSpec]:
-    yield PageSpec(
-        "rollback-readiness.md",
-        "rollback-readiness.md.j2",
-        {"records": index.untested_rollbacks},
-        in_nav=True,
-    )
+    for uri, part in _parts(index.untested_rollbacks, "rollback-readiness.md", _itself):
+        yield PageSpec(
+            uri, "rollback-readiness.md.j2", {"part": part}, in_nav=uri == "rollback-readiness.md"
+        )
 
 
 @page_source
