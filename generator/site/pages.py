@@ -93,7 +93,7 @@ class GeneratedPages:
             # which checks the nav before plugins see it, would call them left out.
             listed = page.in_nav and config.nav is None
             inclusion = InclusionLevel.INCLUDED if listed else InclusionLevel.NOT_IN_NAV
-            file = File.generated(config, page.uri, abs_src_path=str(source), inclusion=inclusion)
+            file = File.generated(config, page.uri, abs_src_path=source, inclusion=inclusion)
             files.append(file)
             self.uris.add(page.uri)
             if page.in_nav:
