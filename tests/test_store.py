@@ -329,3 +329,25 @@ def test_an_edit_in_place_that_keeps_size_and_modification_time_is_seen(tmp_path
     )
     assert "Chbnge 2026-02-01-change" in run_cli(repo, "list", epoch=EPOCH).stdout
     assert run_cli(repo, "validate", epoch=EPOCH).output == _fresh(repo)
+
+
+def test_a_folder_emptied_and_a_folder_added_are_seen(tmp_path: Path) -> None:
+    """The store compares rows only in folders whose digest changed: a folder whose records
+    are all gone, and a new folder with the same record ids, are both seen by `list`."""
+    repo = _runbook_with_records(tmp_path)
+    assert "Change 2026-02-01-change" in run_cli(repo, "list", epoch=EPOCH).stdout
+    moved = repo / "records" / "2026-moved"
+    shutil.move(repo / "records" / "2026", moved)
+    (moved / "2026-02-01-change.yaml").write_text(
+        _record("2026-02-01-change", "uploads", [], {"title": "Moved and edited"}), "utf-8"
+    )
+    listed = run_cli(repo, "list", epoch=EPOCH).stdout
+    assert "Moved and edited" in listed and "Change 2026-02-01-change" not in listed
+    assert run_cli(repo, "validate", epoch=EPOCH).output == _fresh(repo)
+    shutil.rmtree(moved)
+    (repo / "records" / "2027").mkdir()
+    write_to = repo / "records" / "2027" / "2027-01-01-change.yaml"
+    write_to.write_text(_record(write_to.stem, "billing", []), "utf-8")
+    listed = run_cli(repo, "list", epoch=EPOCH).stdout
+    assert "Change 2027-01-01-change" in listed and "Moved and edited" not in listed
+    assert run_cli(repo, "validate", epoch=EPOCH).output == _fresh(repo)
