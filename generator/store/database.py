@@ -52,6 +52,8 @@ CREATE TABLE files (
 );
 CREATE INDEX files_by_stem ON files (stem);
 CREATE INDEX files_by_folder ON files (folder);
+-- The few files with errors: a runbook's count of errors without a look at every row.
+CREATE INDEX files_with_errors ON files (errors) WHERE errors > 0;
 -- Each folder's digest of its rows' paths and stamps (files.folder_digest, NULL when a file
 -- in it has none) and how many of its valid records' data is not kept: a run reads the rows
 -- of the folders whose digest differs from the one it observes, and of no other.
