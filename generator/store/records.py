@@ -5,12 +5,12 @@ A run lists the record files and stats each (the stamp: size, modification and c
 inode); a file whose row has another stamp, or none, is checked again (on every core for
 many files) and its rows replaced, and rows of files that are gone are deleted. Rows are
 compared only in the folders whose digest of their files' paths and stamps differs from the
-one kept with them: a run on an unchanged runbook of 100,000 records reads a hundred
-digests, not 100,000 rows. Checking
-happens outside any lock; the rows are then written in one write transaction, inside which
-the stamps are compared again (another command may have written meanwhile), and the run's
-queries answer inside that same transaction, so they see exactly the files this run saw.
-When nothing changed, the run reads in one snapshot and writes nothing.
+one kept with them: a run on an unchanged runbook of 100,000 records reads a hundred digests,
+not 100,000 rows. Checking happens outside any lock; the rows are then written in one write
+transaction, inside which the stamps are compared again (another command may have written
+meanwhile), and the run's queries answer inside that same transaction, so they see exactly
+the files this run saw. When nothing changed, the run reads in one snapshot and writes
+nothing.
 """
 
 from __future__ import annotations
@@ -257,12 +257,12 @@ class RecordStore:
 
         def as_kept(folder: str, digest: bytes | None) -> bool:
             found = kept.get(folder)
-            return found is not None and digest == found[0] and not (need_records and found[1])
+            if digest is None or found is None:  # a file without a stamp, or a new folder
+                return False
+            return digest == found[0] and not (need_records and found[1])
 
         changed = [
-            folder
-            for folder, digest in observed.digests.items()
-            if digest is None or not as_kept(folder, digest)
+            folder for folder, digest in observed.digests.items() if not as_kept(folder, digest)
         ]
         if changed or len(kept) != len(observed.digests):
             return changed
@@ -296,13 +296,14 @@ class RecordStore:
         connection.execute("BEGIN")
         try:
             trusted = self._trusted()
-            changed = self._changed_folders(observed, need_records) if trusted else []
-            if trusted and changed is None:
+            changed = (
+                self._changed_folders(observed, need_records) if trusted else list(observed.rows)
+            )
+            if changed is None:
                 yield
                 connection.execute("COMMIT")
                 return
             version = connection.execute("PRAGMA data_version").fetchone()[0]
-            changed = changed if trusted else list(observed.rows)
             kept = self._stamps(need_records, changed) if trusted else set()
             connection.execute("COMMIT")  # checking happens outside any transaction
             fresh = check(_stale(observed, changed, kept))
