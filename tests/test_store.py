@@ -329,3 +329,56 @@ def test_an_edit_in_place_that_keeps_size_and_modification_time_is_seen(tmp_path
     )
     assert "Chbnge 2026-02-01-change" in run_cli(repo, "list", epoch=EPOCH).stdout
     assert run_cli(repo, "validate", epoch=EPOCH).output == _fresh(repo)
+
+
+def test_a_folder_emptied_and_a_folder_added_are_seen(tmp_path: Path) -> None:
+    """The store compares rows only in folders whose digest changed: a folder whose records
+    are all gone, and a new folder with the same record ids, are both seen by `list`."""
+    repo = _runbook_with_records(tmp_path)
+    assert "Change 2026-02-01-change" in run_cli(repo, "list", epoch=EPOCH).stdout
+    moved = repo / "records" / "2026-moved"
+    shutil.move(repo / "records" / "2026", moved)
+    (moved / "2026-02-01-change.yaml").write_text(
+        _record("2026-02-01-change", "uploads", [], {"title": "Moved and edited"}), "utf-8"
+    )
+    listed = run_cli(repo, "list", epoch=EPOCH).stdout
+    assert "Moved and edited" in listed and "Change 2026-02-01-change" not in listed
+    assert run_cli(repo, "validate", epoch=EPOCH).output == _fresh(repo)
+    shutil.rmtree(moved)
+    (repo / "records" / "2027").mkdir()
+    write_to = repo / "records" / "2027" / "2027-01-01-change.yaml"
+    write_to.write_text(_record(write_to.stem, "billing", []), "utf-8")
+    listed = run_cli(repo, "list", epoch=EPOCH).stdout
+    assert "Change 2027-01-01-change" in listed and "Moved and edited" not in listed
+    assert run_cli(repo, "validate", epoch=EPOCH).output == _fresh(repo)
+
+
+def test_an_unchanged_runbook_is_answered_without_writing_the_store(tmp_path: Path) -> None:
+    """Every folder's digest matches the one kept, a folder whose name is not UTF-8 too:
+    `validate` and `list` read no file again and write nothing."""
+    repo = _runbook_with_records(tmp_path)
+    odd = repo / "records" / os.fsdecode(b"caf\xff")
+    odd.mkdir()
+    (odd / "2026-04-01-change.yaml").write_text(_record("2026-04-01-change", "db", []), "utf-8")
+    run_cli(repo, "list", epoch=EPOCH)  # fills the store, every record's data kept
+    with sqlite3.connect(repo / STORE) as connection:
+        before = connection.execute("SELECT * FROM files ORDER BY id").fetchall()
+        version = connection.execute("PRAGMA data_version").fetchone()[0]
+        for command in ("validate", "list"):
+            run_cli(repo, command, epoch=EPOCH)
+            assert connection.execute("PRAGMA data_version").fetchone()[0] == version
+        assert connection.execute("SELECT * FROM files ORDER BY id").fetchall() == before
+    connection.close()
+
+
+def test_a_record_that_could_not_be_read_is_read_once_it_can(tmp_path: Path) -> None:
+    """A record that is a link to nothing yet: its folder never looks unchanged, so the
+    record is read as soon as the link's target exists, though no other file changed."""
+    repo = _runbook_with_records(tmp_path)
+    target = tmp_path / "later.yaml"
+    (repo / "records" / "2026" / "2026-03-05-later.yaml").symlink_to(target)
+    assert "2026-03-05-later" in run_cli(repo, "validate", epoch=EPOCH).output
+    run_cli(repo, "list", epoch=EPOCH)
+    target.write_text(_record("2026-03-05-later", "billing", []), "utf-8")
+    assert "Change 2026-03-05-later" in run_cli(repo, "list", epoch=EPOCH).stdout
+    assert run_cli(repo, "validate", epoch=EPOCH).output == _fresh(repo)

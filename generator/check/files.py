@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
+import marshal
 import operator
 import os
+from collections import defaultdict
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 YAML_SUFFIXES = (".yaml", ".yml")
@@ -79,22 +83,49 @@ def sort_key(path: str) -> str:
     return path.replace(os.sep, "\0")
 
 
-def stamped(paths: list[str]) -> list[StampedPath]:
-    """Each path with its stamp, as one flat row like the record store's (records.py
-    compares the two sets of rows at once); a path that cannot be stat'ed is a row of its
+@dataclass
+class Observed:
+    """The record files as a run finds them: by folder (folder_of), each file's path with its
+    stamp (a row like the record store's), and the digest of the folder's rows
+    (folder_digest). The store keeps each folder's digest too, so a run compares rows only
+    in the folders whose digest differs from the one kept."""
+
+    rows: dict[str, list[StampedPath]]
+    digests: dict[str, bytes | None]
+
+
+def stamped(paths: list[str]) -> Observed:
+    """Each path with its stamp, by folder; a path that cannot be stat'ed is a row of its
     path alone, equal to no stored row, so the loader reads it and says why."""
     stat = os.stat
-    rows: list[StampedPath] = []
+    rows: defaultdict[str, list[StampedPath]] = defaultdict(list)
     for path in paths:
         try:
             status = stat(path)
         except OSError:
-            rows.append((path,))
+            row: StampedPath = (path,)
         else:
-            rows.append(
-                (path, status.st_size, status.st_mtime_ns, status.st_ctime_ns, status.st_ino)
-            )
-    return rows
+            row = (path, status.st_size, status.st_mtime_ns, status.st_ctime_ns, status.st_ino)
+        rows[folder_of(path)].append(row)
+    return Observed(rows, {folder: folder_digest(group) for folder, group in rows.items()})
+
+
+def folder_of(path: str) -> str:
+    """The folder a record file's row is kept under in the store (its digest's group): any
+    grouping does, as long as the store's rows are grouped by this same function."""
+    return path.rpartition(os.sep)[0]
+
+
+def folder_digest(rows: list[StampedPath]) -> bytes | None:
+    """One digest of a folder's files and their stamps, whatever their order; None when a
+    file has no stamp (it could not be stat'ed or read), so the folder never looks unchanged
+    and that file is read again, as a file without a stamp always is."""
+    if any(len(row) == 1 for row in rows):
+        return None
+    # marshal's version 2 (no references between objects) writes each path and number as
+    # typed, sized bytes: one serialisation per value, made in C. Paths are unique: sorted
+    # by path.
+    return hashlib.sha256(marshal.dumps(sorted(rows), 2)).digest()
 
 
 def _is_dir(entry: os.DirEntry[str]) -> bool:

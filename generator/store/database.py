@@ -22,7 +22,7 @@ from pathlib import Path
 from ..repository_files import UnsafeWrite, make_folders
 from .trust import code_digest, signature, signing_key
 
-SCHEMA_VERSION = "4"
+SCHEMA_VERSION = "5"
 # How long a command waits for another one's writes before it runs without the store.
 BUSY_SECONDS = 2.0
 COMPANIONS = ("-wal", "-shm", "-journal")
@@ -39,6 +39,7 @@ CREATE TABLE files (
     id INTEGER PRIMARY KEY,
     -- Paths are text, or os.fsencode's bytes for a name that is not UTF-8 (records.stored).
     path NOT NULL UNIQUE,        -- as the folder listing names it
+    folder NOT NULL,             -- its group in `folders` (files.folder_of), text or bytes
     stem TEXT NOT NULL,          -- the id it gives (loader.file_stem), for [duplicate-id]
     shown NOT NULL,              -- as diagnostics name it
     size INTEGER, mtime_ns INTEGER, ctime_ns INTEGER, inode INTEGER,
@@ -49,8 +50,15 @@ CREATE TABLE files (
     -- first `list` after it reads the file again).
     kept INTEGER NOT NULL
 );
--- What the cross-record rules need of each record that validated (check/summary.py).
 CREATE INDEX files_by_stem ON files (stem);
+CREATE INDEX files_by_folder ON files (folder);
+-- The few files with errors: a runbook's count of errors without a look at every row.
+CREATE INDEX files_with_errors ON files (errors) WHERE errors > 0;
+-- Each folder's digest of its rows' paths and stamps (files.folder_digest, NULL when a file
+-- in it has none) and how many of its valid records' data is not kept: a run reads the rows
+-- of the folders whose digest differs from the one it observes, and of no other.
+CREATE TABLE folders (folder PRIMARY KEY, digest BLOB, unkept INTEGER NOT NULL);
+-- What the cross-record rules need of each record that validated (check/summary.py).
 CREATE TABLE summaries (
     file_id INTEGER PRIMARY KEY REFERENCES files(id) ON DELETE CASCADE,
     record_id NOT NULL,          -- text, or bytes as for paths (records.stored)

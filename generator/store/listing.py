@@ -90,7 +90,9 @@ def _valid(
 
     def answer(store: RecordStore, order: Order) -> tuple[list[Row], int]:
         connection = store.connection
-        errors = connection.execute("SELECT COALESCE(SUM(errors), 0) FROM files").fetchone()[0]
+        errors = connection.execute(
+            "SELECT COALESCE(SUM(errors), 0) FROM files WHERE errors > 0"  # files_with_errors
+        ).fetchone()[0]
         errors += fix_errors(store, record_files, options, order)
         duplicated = _duplicated(store, order)
         return read(connection, duplicated), errors + len(duplicated)
