@@ -15,7 +15,7 @@ import datetime as dt
 import hashlib
 import json
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,10 +25,12 @@ from markupsafe import Markup
 from pydantic import BaseModel
 
 from ..models import SourcedRecord
+from .charts import TrendChart
 from .environment import templates_fingerprint
 from .exports import annotations_json, file_paths_json, records_json
-from .index import RunbookIndex
+from .index import ChecklistUse, MetricUse, RunbookIndex
 from .links import Links, RecordRows, relative_to, site_path
+from .long_lists import Part
 from .settings import RenderSettings
 from .site_pages import PAGE_SOURCES, PageSpec
 from .timeline import month_files
@@ -72,6 +74,13 @@ class _HtmlBlock:
         return Markup(f"<!-- runbook-html\n{html}\n-->")
 
 
+# What a record holds that pages list by the thousand: the model each item of a list is.
+_HELD: dict[type, Callable[[Any], BaseModel]] = {
+    ChecklistUse: lambda use: use.status,
+    MetricUse: lambda use: use.metric,
+}
+
+
 class _PageInputs:
     """Digests of what pages show: each record once, then any page context as JSON."""
 
@@ -88,7 +97,20 @@ class _PageInputs:
             ).hexdigest()[:32]
             for entry in index.records
         }
-        self.models = {id(entry.record): self.records[entry.id] for entry in index.records}
+        # The models a record holds, each as its record's digest and its place in it: pages
+        # list them by the hundred thousand (a metric's uses, a checklist item's), and each
+        # is shown as its record holds it.
+        self.models: dict[int, str] = {}
+        for entry in index.records:
+            digest = self.records[entry.id]
+            record = entry.record
+            self.models[id(record)] = digest
+            for position, metric in enumerate(record.metrics):
+                self.models[id(metric)] = f"{digest}/metrics/{position}"
+            for checklist_id, statuses in record.checklists.items():
+                for item_id, status in statuses.items():
+                    self.models[id(status)] = f"{digest}/checklists/{checklist_id}/{item_id}"
+        self.field_names: dict[type, list[str]] = {}  # of each dataclass met, once
         self.encoder = json.JSONEncoder(
             default=self._encode, check_circular=False, separators=(",", ":")
         )
@@ -99,13 +121,40 @@ class _PageInputs:
         digest.update(self.encoder.encode(spec.context).encode("utf-8"))
         return digest.hexdigest()
 
+    def _digests(self, items: Sequence[Any]) -> Any:
+        """A list of records, or of what records hold (a checklist item's statuses, a
+        metric's values), as one string of their digests; any other list as it is."""
+        kind = items[0].__class__ if items else None
+        if not all(item.__class__ is kind for item in items):
+            return list(items)
+        if kind is SourcedRecord:
+            records = self.records
+            return ",".join([records[item.id] for item in items])
+        held = _HELD.get(kind)  # type: ignore[arg-type]
+        if held is None:
+            return list(items)
+        digests = [self.models.get(id(held(item))) for item in items]
+        return list(items) if None in digests else ",".join(digests)  # type: ignore[arg-type]
+
     def _encode(self, value: Any) -> Any:
         if value.__class__ is SourcedRecord:  # by far the most common: first, exactly
             return self.records[value.id]
+        if value.__class__ is TrendChart:  # each metric of its chart is its record's
+            digests = [self.models.get(id(metric)) for _, metric in value.uses]
+            if None not in digests:
+                return ",".join(digests)  # type: ignore[arg-type]
+        if value.__class__ is Part:
+            # Long lists' parts hold most of what pages show: their records' digests are
+            # joined here rather than encoded one call each.
+            return {**vars(value), "items": self._digests(value.items)}
+        names = self.field_names.get(value.__class__)
+        if names is not None:
+            return {name: getattr(value, name) for name in names}
         if isinstance(value, BaseModel):
             return self.models.get(id(value)) or value.model_dump(mode="json")
         if dataclasses.is_dataclass(value) and not isinstance(value, type):
-            return {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+            names = self.field_names[value.__class__] = [f.name for f in dataclasses.fields(value)]
+            return {name: getattr(value, name) for name in names}
         if isinstance(value, dt.date):
             return value.isoformat()
         raise TypeError(f"a cached page cannot show a {type(value).__name__}: mark it uncached")
