@@ -527,3 +527,28 @@ def test_a_rebuild_starts_from_the_site_the_last_build_replaced(demo_repo: Path)
     assert site_snapshot(spare) == second  # the spare became the third site, the second spare
     assert incremental.read_manifest(demo_repo / "site")["pages"] == first_manifest["pages"]
     assert third != second and site_snapshot(demo_repo / "site") == third
+
+
+def test_a_changed_checklist_note_reaches_its_checklist_page(
+    demo_repo: Path, tmp_path: Path
+) -> None:
+    """A checklist page lists each item's changes by status with their notes, keyed by what
+    their records hold: a skipped item's note rewritten (the lists themselves unchanged)
+    reaches the page, as a full build shows it."""
+    build(demo_repo, "-q")
+    record = demo_repo / "records" / "2026" / "2026-11-30-jobs-worker-scheduler-migration.yaml"
+    record.write_text(
+        record.read_text(encoding="utf-8").replace(
+            "note: The scheduler has no dashboard annotations yet;",
+            "note: Annotations wait for the scheduler's next release;",
+            1,
+        ),
+        encoding="utf-8",
+    )
+    assert "incrementally" in build(demo_repo)
+    checklists = "".join(
+        page.read_text(encoding="utf-8")
+        for page in (demo_repo / "site" / "checklists").rglob("*.html")
+    )
+    assert "Annotations wait for the scheduler" in checklists
+    assert differing_files(demo_repo / "site", full_build_copy(demo_repo, tmp_path, "s")) == []
