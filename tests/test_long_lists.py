@@ -69,9 +69,12 @@ def links_to_changes(page: Path) -> set[str]:
 def test_a_site_splits_long_lists_and_links_every_older_page(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A real build, with blocks of 10 changes so that 200 records make long lists: every
-    tag's changes are on its page or its older pages, each page short, every link there."""
+    """A real build, with blocks of 10 changes and pages of about 5 files so that 200
+    records make long lists: every tag's changes are on its page or its older pages, each
+    page short, every link there; every file's history is where the finder and the record
+    pages link to."""
     monkeypatch.setattr(long_lists, "BLOCK", 10)
+    monkeypatch.setattr(long_lists, "FILES_PER_PART", 5)
     repo = write_corpus(tmp_path / "runbook", 200)
     result = run_cli(repo, "build", epoch=EPOCH)
     assert result.exit_code == 0, result.output
@@ -95,3 +98,16 @@ def test_a_site_splits_long_lists_and_links_every_older_page(
     assert set().union(*map(links_to_changes, readiness)) == untested
     checklist_pages = list((site / "checklists").glob("*/*-older-*/index.html"))
     assert checklist_pages and all(len(links_to_changes(p)) == 10 for p in checklist_pages)
+    finder = json.loads((site / "files" / "paths.json").read_text(encoding="utf-8"))
+    assert any("/part-" in url for _, url, _ in finder)
+    for path, url, count in finder:
+        page, _, anchor = url.partition("#")
+        html = (site / page / "index.html").read_text(encoding="utf-8")
+        assert f'id="{anchor}"' in html
+        assert count == sum(path in record["files_touched"] for record in records)
+    split = [page.parent for page in (site / "files").glob("*/part-1")]
+    assert split
+    for folder in split:
+        own = (folder / "index.html").read_text(encoding="utf-8")
+        parts = re.findall(rf'href="[./]*files/{folder.name}/(part-\d+)/"', own)
+        assert len(parts) == len(list(folder.glob("part-*"))) and len(parts) & (len(parts) - 1) == 0

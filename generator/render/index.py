@@ -24,6 +24,7 @@ from ..names import (
     preferred_spelling,
     stable_slug,
 )
+from .long_lists import folder_parts
 
 RELATED_LIMIT = 6
 CANDIDATES_PER_KEY = 20  # on each side in time
@@ -69,6 +70,7 @@ class RunbookIndex:
     files: dict[str, list[SourcedRecord]]
     files_in_folder: dict[str, list[str]]
     folder_slugs: dict[str, str]
+    folder_parts: dict[str, int]  # how many pages each folder's files are on (long_lists.py)
     checklist_uses: dict[str, dict[str, list[ChecklistUse]]]
     months: dict[str, int]
     untested_rollbacks: list[SourcedRecord]
@@ -112,6 +114,11 @@ class RunbookIndex:
     @property
     def records(self) -> list[SourcedRecord]:
         return self.runbook.records
+
+    @functools.cached_property
+    def order(self) -> dict[str, int]:
+        """Each record's position in the runbook, newest first."""
+        return {entry.id: position for position, entry in enumerate(self.records)}
 
     @functools.cached_property
     def by_id(self) -> dict[str, SourcedRecord]:
@@ -198,6 +205,9 @@ def build_index(runbook: Runbook, aliases: Aliases | None = None) -> RunbookInde
         files=dict(sorted(by_file.items())),
         files_in_folder=dict(sorted(files_in_folder.items())),
         folder_slugs={folder: stable_slug(folder) for folder in files_in_folder},
+        folder_parts={
+            folder: folder_parts(len(paths)) for folder, paths in files_in_folder.items()
+        },
         checklist_uses=checklist_uses,
         months=dict(sorted(months.items())),
         untested_rollbacks=[r for r in runbook.records if not r.record.rollback.tested],

@@ -10,6 +10,7 @@ from markupsafe import Markup
 
 from ..models import SourcedRecord
 from .index import RunbookIndex, folder_of
+from .long_lists import part_of
 from .slugs import anchor_for_path
 
 if TYPE_CHECKING:  # Jinja itself only where pages are rendered: `runbook list` starts without it
@@ -47,10 +48,17 @@ class Links:
         return f"checklists/{checklist_id}.md"
 
     def file(self, path: str) -> str:
-        return f"{self.folder(folder_of(path))}#{anchor_for_path(path)}"
+        folder = folder_of(path)
+        parts = self.index.folder_parts[folder]
+        page = self.folder(folder) if parts == 1 else self.folder_part(folder, part_of(path, parts))
+        return f"{page}#{anchor_for_path(path)}"
 
     def folder(self, folder: str) -> str:
         return f"files/{self.index.folder_slugs[folder]}.md"
+
+    def folder_part(self, folder: str, part: int) -> str:
+        """One of the pages a big folder's files are on (long_lists.folder_parts)."""
+        return f"files/{self.index.folder_slugs[folder]}/part-{part}.md"
 
 
 def relative_to(page_uri: str) -> Callable[[str], str]:

@@ -240,7 +240,7 @@ def _shared_inputs(
         "settings": dataclasses.asdict(settings),
         "templates": templates_fingerprint(environment),
         "checklists": checklists,
-        "slugs": {**slugs, "folders": index.folder_slugs},
+        "slugs": {**slugs, "folders": index.folder_slugs, "folder_parts": index.folder_parts},
     }
     return json.dumps(inputs, sort_keys=True).encode("utf-8")
 

@@ -10,6 +10,7 @@ Pages that summarise the whole runbook say `cached=False` and are rendered every
 
 from __future__ import annotations
 
+import heapq
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -21,11 +22,12 @@ from .delivery_page import delivery_context
 from .environment import uses_by_status
 from .index import ChecklistUse, MetricUse, RunbookIndex, build_index
 from .links import Links, published_url
-from .long_lists import Part, older_uri, split_list
+from .long_lists import Part, older_uri, part_of, split_list
 from .settings import RenderSettings
 from .timeline import epoch_ms, latest_days, services_to_choose, utc_time_text
 
 FEED_SIZE = 50
+FOLDER_RECENT = 50  # the newest changes a big folder's own page lists
 # A checklist item's statuses as parts of page addresses ("n/a" holds a slash).
 STATUS_NAMES = {"done": "done", "n/a": "na", "skipped": "skipped"}
 RECENT_ON_HOME = 50
@@ -67,6 +69,19 @@ def navigation_uris(settings: RenderSettings) -> list[str]:
 
 def _itself(entry: SourcedRecord) -> SourcedRecord:
     return entry
+
+
+def _newest(
+    index: RunbookIndex, lists: Iterable[list[SourcedRecord]], count: int
+) -> list[SourcedRecord]:
+    """The `count` newest records of several newest-first lists, each once."""
+    order = index.order
+    newest = heapq.nsmallest(
+        count,
+        {entry.id: entry for records in lists for entry in records[:count]}.values(),
+        key=lambda entry: order[entry.id],
+    )
+    return newest
 
 
 def _verdict_counts(uses: list[MetricUse]) -> tuple[int, int, int]:
@@ -180,15 +195,35 @@ def file_pages(index: RunbookIndex, links: Links, settings: RenderSettings) -> I
         in_nav=True,
     )
     for folder, paths in index.files_in_folder.items():
+        parts = index.folder_parts[folder]
+        if parts == 1:
+            files = {path: index.files[path] for path in paths}
+            context = {"folder": folder, "files": files, "part": None}
+            yield PageSpec(links.folder(folder), "files.md.j2", context)
+            continue
+        by_part: list[list[str]] = [[] for _ in range(parts)]
+        for path in paths:
+            by_part[part_of(path, parts) - 1].append(path)
         yield PageSpec(
             links.folder(folder),
-            "files.md.j2",
+            "folder.md.j2",
             {
                 "folder": folder,
-                "paths": paths,
-                "files": {path: index.files[path] for path in paths},
+                "file_count": len(paths),
+                "parts": [len(part) for part in by_part],
+                "recent": _newest(index, (index.files[path] for path in paths), FOLDER_RECENT),
             },
         )
+        for number, part in enumerate(by_part, start=1):
+            yield PageSpec(
+                links.folder_part(folder, number),
+                "files.md.j2",
+                {
+                    "folder": folder,
+                    "files": {path: index.files[path] for path in part},
+                    "part": (number, parts),
+                },
+            )
 
 
 @page_source
