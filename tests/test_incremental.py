@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import filecmp
 import hmac
+import json
 import os
 import pickle
 import re
@@ -215,6 +216,31 @@ def test_serve_and_build_keep_separate_page_caches(tmp_path: Path) -> None:
     assert again.is_current("changes/a.md", "key-a")
     assert (again.folder / "changes" / "a.md").read_text(encoding="utf-8") == "# A\n"
     assert not again.is_current("changes/a.md", "key-served")
+
+
+def test_the_page_cache_drops_what_its_last_build_listed_and_nothing_outside_it(
+    tmp_path: Path,
+) -> None:
+    """Pages no longer generated leave the cache by the list of pages its keys file holds
+    (no walk of 100,000 files); a planted list naming files outside the cache, directly or
+    through a linked folder, removes none of them."""
+    (tmp_path / "cache" / "pages").mkdir(parents=True)
+    cache = PageCache(tmp_path / "cache" / "pages", tmp_path / "cache")
+    cache.store("changes/a.md", "# A\n")
+    cache.store("changes/b.md", "# B\n")
+    cache.save_keys({"changes/a.md": "key-a", "changes/b.md": ""})
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "kept.txt").write_text("mine\n", encoding="utf-8")
+    (cache.folder / "linked").symlink_to(outside)
+    again = PageCache(tmp_path / "cache" / "pages", tmp_path / "cache")
+    keys = {"changes/a.md": "key-a", "changes/b.md": "", "linked/kept.txt": "x"}
+    keys["../../outside/kept.txt"] = "x"
+    again.keys_file.write_text(json.dumps(keys), encoding="utf-8")
+    again.prune({"changes/a.md"})
+    assert (cache.folder / "changes" / "a.md").is_file()
+    assert not (cache.folder / "changes" / "b.md").exists()
+    assert (outside / "kept.txt").read_text(encoding="utf-8") == "mine\n"
 
 
 def test_reused_index_page_rebuilt_from_its_cached_blocks(demo_repo: Path, tmp_path: Path) -> None:

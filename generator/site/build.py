@@ -26,11 +26,12 @@ from mkdocs.config.defaults import MkDocsConfig
 from ..check.cache import CACHE_FOLDER
 from ..config import ConfigurationError
 from ..repository_files import make_folders
+from .build_inputs import build_inputs
 from .build_lock import build_lock, log
 from .incremental import IncrementalBuild
 from .output import check_output_folder, write_atomically
 from .pages import log_at_levels
-from .plugin import site_options
+from .plugin import RunbookPlugin, site_options
 
 SPARE_NAME = "site-spare"  # in the build cache: the site the last build replaced
 
@@ -65,10 +66,13 @@ def build_site(
     # Said as a warning, so that `runbook build -q` says why it waits; MkDocs, which counts
     # warnings under --strict, is not running yet.
     with build_lock(options.root, announce=log.warning):
-        logged = None if full else IncrementalBuild.unchanged(target, config, options)
+        # Hashed once, before anything is read: the plugin writes it into the manifest.
+        inputs = build_inputs(config, options)
+        logged = None if full else IncrementalBuild.unchanged(target, inputs)
         if logged is not None:
             log_at_levels(logged)
             return target, "unchanged"
+        RunbookPlugin.hand_inputs(config, inputs)
         incremental = not full and IncrementalBuild.can_start_from(
             target, config, options.templates_dir
         )

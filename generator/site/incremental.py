@@ -59,6 +59,7 @@ class PageCache:
         self.root = root  # the repository: nothing is written outside it
         self.keys_file = folder.with_name(folder.name + "-keys.json")
         self._keys: dict[str, str] | None = None
+        self.listed = False  # whether the keys file named every page kept (_stored_keys)
 
     @classmethod
     def for_settings(
@@ -70,18 +71,25 @@ class PageCache:
         return cls(cache_root / f"{kind}-{digest}", cache_root.parent)
 
     def _stored_keys(self) -> dict[str, str]:
+        """Every page the last build kept, with its key ("" for a page rendered every time);
+        {} when unknown (then `listed` is False)."""
         if self._keys is None:
             try:
                 keys = json.loads(self.keys_file.read_text(encoding="utf-8"))
             except (OSError, ValueError):
-                keys = {}
+                keys = None
+            self.listed = isinstance(keys, dict)
             self._keys = keys if isinstance(keys, dict) else {}
         return self._keys
 
     def is_current(self, uri: str, key: str) -> bool:
         """Whether `uri` is stored from inputs with this key (without reading it). In strings:
         a Path per page cost a second of each rebuild of 20,000 records."""
-        return self._stored_keys().get(uri) == key and os.path.isfile(self.path_text(uri))
+        return (
+            bool(key)
+            and self._stored_keys().get(uri) == key
+            and os.path.isfile(self.path_text(uri))
+        )
 
     def path_text(self, uri: str) -> str:
         """Where `uri` is stored, as a string."""
@@ -100,8 +108,22 @@ class PageCache:
         return path
 
     def prune(self, keep: set[str]) -> None:
-        """Remove cached pages that are no longer generated. The walk stays in strings: a
-        Path per file of a 5,000-record runbook's 16,000 cost a second of every rebuild."""
+        """Remove cached pages that are no longer generated: those the last build kept (its
+        keys file names every one) that this one does not. Without that list, a walk of the
+        folder, in strings: a Path per file of a 5,000-record runbook's 16,000 cost a second
+        of every rebuild (the walk itself, of 100,000, several)."""
+        stored = self._stored_keys()
+        if self.listed:
+            inside = os.path.realpath(self.folder_text) + os.sep
+            for uri in stored.keys() - keep:
+                path = self.path_text(uri)
+                # A planted keys file names nothing outside the cache (".." or a linked
+                # folder on the way): the file, or the link at its place, goes; nothing else.
+                parent = os.path.realpath(os.path.dirname(path)) + os.sep
+                if parent.startswith(inside) and os.path.basename(path) not in ("", ".", ".."):
+                    with contextlib.suppress(OSError):
+                        os.unlink(path)
+            return
         root = str(self.folder)
         for folder, _, names in os.walk(root):
             relative = os.path.relpath(folder, root)
@@ -197,11 +219,13 @@ class IncrementalBuild:
         settings: RenderSettings,
         *,
         reuse: bool,
+        inputs: str | None = None,
     ) -> None:
         self.reuse = reuse
-        # Taken before anything is read (see build_inputs), written with the site.
+        # Taken before anything is read (see build_inputs), written with the site: by
+        # `runbook build` before it decided to build (`inputs`), else here.
         self.fingerprint = site_fingerprint(config, options.templates_dir)
-        self.inputs = build_inputs(config, options)
+        self.inputs = inputs if inputs is not None else build_inputs(config, options)
         self.logged: list[tuple[int, str]] = []  # the diagnostics this build logged, by level
         cache_root = options.root / CACHE_FOLDER
         self.cache_root = cache_root
@@ -221,9 +245,7 @@ class IncrementalBuild:
         return read_manifest(site).get("fingerprint") == site_fingerprint(config, templates_dir)
 
     @staticmethod
-    def unchanged(
-        site: Path, config: MkDocsConfig, options: RunbookOptions
-    ) -> list[tuple[int, str]] | None:
+    def unchanged(site: Path, inputs: str) -> list[tuple[int, str]] | None:
         """The diagnostics the build of `site` logged, if that build read exactly what this
         one would (so it made the site this one would make) and `site` is still the folder
         it built; else None."""
@@ -234,7 +256,7 @@ class IncrementalBuild:
             return None
         if manifest.get("folder") != [folder.st_dev, folder.st_ino]:
             return None
-        if manifest.get("inputs") != build_inputs(config, options):
+        if manifest.get("inputs") != inputs:
             return None
         logged = manifest.get("diagnostics")
         return [(level, line) for level, line in logged] if isinstance(logged, list) else None
@@ -260,8 +282,7 @@ class IncrementalBuild:
     def keep(self, page: Page) -> str:
         """Store one page of this build for the next one; its source file (for MkDocs). The
         pages come one at a time and are let go: `kept_all` finishes the cache after the last."""
-        if page.key:
-            self._kept_keys[page.uri] = page.key
+        self._kept_keys[page.uri] = page.key
         self._kept.add(page.uri)
         if page.content is None:  # kept by an earlier build, and current
             return self.page_cache.path_text(page.uri)

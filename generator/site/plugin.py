@@ -93,6 +93,18 @@ class RunbookPlugin(BasePlugin[RunbookPluginConfig]):  # type: ignore[valid-type
         self.material_worker: str | None = None
         self.locked: Path | None = None  # the repository whose build lock this build holds
         self.staged: StagedRebuilds | None = None
+        # What `runbook build` hashed of the build's inputs before deciding to build (read
+        # once: each of `mkdocs serve`'s rebuilds hashes them itself).
+        self.inputs_taken: str | None = None
+
+    @staticmethod
+    def hand_inputs(config: MkDocsConfig, inputs: str) -> None:
+        """Give the build about to run the hash of its inputs that its caller took before
+        deciding to build (build_inputs.py): hashing every record file's stamp once is
+        enough."""
+        plugin = config.plugins.get("runbook")
+        if isinstance(plugin, RunbookPlugin):
+            plugin.inputs_taken = inputs
 
     def on_startup(self, *, command: str, dirty: bool) -> None:
         self.dirty = dirty
@@ -109,7 +121,10 @@ class RunbookPlugin(BasePlugin[RunbookPluginConfig]):  # type: ignore[valid-type
         if self.staged is not None:
             self.staged.redirect(config)
         settings = RenderSettings.for_options(self.options)
-        self.incremental = IncrementalBuild(self.options, config, settings, reuse=self.dirty)
+        inputs, self.inputs_taken = self.inputs_taken, None
+        self.incremental = IncrementalBuild(
+            self.options, config, settings, reuse=self.dirty, inputs=inputs
+        )
         configure_site(config, STYLESHEET_URI, PAGES_SCRIPT_URI)
         return config
 

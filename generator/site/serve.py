@@ -26,8 +26,9 @@ from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.livereload import LiveReloadServer
 
 from .build import quiet_dirty_warning, require_runbook_plugin
+from .build_inputs import build_inputs
 from .incremental import IncrementalBuild
-from .plugin import site_options
+from .plugin import RunbookPlugin, site_options
 from .rebuilds import log, surviving_failures
 
 BANNER_STYLE = (
@@ -135,12 +136,11 @@ def serve_site(config_file: str | None, *, dev_addr: str | None = None) -> None:
     def build_once(first: MkDocsConfig | None = None) -> None:
         config = first or get_config()
         config.site_url = serve_url
-        if (
-            first is None
-            and IncrementalBuild.unchanged(Path(site_dir), config, site_options(config)) is not None
-        ):
+        inputs = build_inputs(config, site_options(config))
+        if first is None and IncrementalBuild.unchanged(Path(site_dir), inputs) is not None:
             log.info("runbook: nothing the site depends on changed; not rebuilt")
             return
+        RunbookPlugin.hand_inputs(config, inputs)
         log.info("Building documentation...")
         with build_log.one_build():
             mkdocs_build(config, serve_url=serve_url, dirty=True)
