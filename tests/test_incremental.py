@@ -512,22 +512,28 @@ def test_a_strict_build_after_a_lenient_one_fails_on_the_same_warnings(demo_repo
     assert code == 1 and "warning: rollback is not marked tested" in output
 
 
+def edited_and_rebuilt(
+    repo: Path, tmp_path: Path, record: str, old: str, new: str, folder: str
+) -> str:
+    """Build, replace `old` with `new` in one record, build again (incrementally, and equal
+    to a full build of the same records); the HTML of the pages under `folder`."""
+    build(repo, "-q")
+    path = repo / "records" / record
+    path.write_text(path.read_text(encoding="utf-8").replace(old, new, 1), encoding="utf-8")
+    assert "incrementally" in build(repo)
+    assert differing_files(repo / "site", full_build_copy(repo, tmp_path, "e")) == []
+    pages = (repo / "site" / folder).rglob("*.html")
+    return "".join(page.read_text(encoding="utf-8") for page in pages)
+
+
 def test_a_changed_metric_value_redraws_its_trend_chart(demo_repo: Path, tmp_path: Path) -> None:
     """Metric pages taken from the cache draw no chart: a changed value must still reach its
     page, chart included, as a full build draws it."""
-    build(demo_repo, "-q")
-    record = demo_repo / "records" / "2026" / "2026-11-20-cap-upload-size.yaml"
-    record.write_text(
-        record.read_text(encoding="utf-8").replace("before: 740\n", "before: 7400\n", 1),
-        encoding="utf-8",
-    )
-    assert "incrementally" in build(demo_repo)
-    charts = "".join(
-        page.read_text(encoding="utf-8")
-        for page in (demo_repo / "site" / "metrics").rglob("*.html")
+    record = "2026/2026-11-20-cap-upload-size.yaml"
+    charts = edited_and_rebuilt(
+        demo_repo, tmp_path, record, "before: 740\n", "before: 7400\n", "metrics"
     )
     assert "7,400 GB" in charts
-    assert differing_files(demo_repo / "site", full_build_copy(demo_repo, tmp_path, "m")) == []
 
 
 def test_a_rebuild_starts_from_the_site_the_last_build_replaced(demo_repo: Path) -> None:
@@ -561,20 +567,12 @@ def test_a_changed_checklist_note_reaches_its_checklist_page(
     """A checklist page lists each item's changes by status with their notes, keyed by what
     their records hold: a skipped item's note rewritten (the lists themselves unchanged)
     reaches the page, as a full build shows it."""
-    build(demo_repo, "-q")
-    record = demo_repo / "records" / "2026" / "2026-11-30-jobs-worker-scheduler-migration.yaml"
-    record.write_text(
-        record.read_text(encoding="utf-8").replace(
-            "note: The scheduler has no dashboard annotations yet;",
-            "note: Annotations wait for the scheduler's next release;",
-            1,
-        ),
-        encoding="utf-8",
-    )
-    assert "incrementally" in build(demo_repo)
-    checklists = "".join(
-        page.read_text(encoding="utf-8")
-        for page in (demo_repo / "site" / "checklists").rglob("*.html")
+    checklists = edited_and_rebuilt(
+        demo_repo,
+        tmp_path,
+        "2026/2026-11-30-jobs-worker-scheduler-migration.yaml",
+        "note: The scheduler has no dashboard annotations yet;",
+        "note: Annotations wait for the scheduler's next release;",
+        "checklists",
     )
     assert "Annotations wait for the scheduler" in checklists
-    assert differing_files(demo_repo / "site", full_build_copy(demo_repo, tmp_path, "s")) == []
