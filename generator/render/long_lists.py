@@ -5,13 +5,14 @@ A tag, a busy service, a checklist item or the rollback-readiness list gathers c
 years: at 100,000 records one such page was 14 MB of HTML, unreadable on a phone, and every
 new change of that tag rendered, converted and sanitised all of it again. A list is cut into
 blocks of BLOCK changes counted from the oldest: each full block but the newest is a page of
-its own (`older_pages`), which keeps its content and address as later changes come; the
+its own (`split_list`), which keeps its content and address as later changes come; the
 list's own page shows the rest, the newest BLOCK to 2 * BLOCK - 1 changes, and links to the
 older pages. A change added touches the list's own page only, until the block it started
 fills.
 
-A top-level folder's files are spread the same way over pages of about FILES_PER_PART files
-(`folder_parts`, `part_of`): one files page of 18,000 files was 43 MB.
+A top-level folder's files are spread over pages of about FILES_PER_PART files, each file
+placed by a digest of its path (`folder_parts`, `part_of`): one files page of 18,000 files
+was 43 MB.
 """
 
 from __future__ import annotations

@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 import re
 import zlib
+from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from mkdocs.structure.pages import Page
@@ -37,13 +38,21 @@ def _sanitised_and_compressed(html: str) -> bytes:
     return zlib.compress(sanitize_html(html).encode("utf-8"), 1)
 
 
+# Pages waiting for the worker at most: past it, conversion waits for the oldest. Their HTML
+# is held uncompressed until sanitised, and a worker that falls behind would otherwise hold
+# a backlog that grows with the runbook.
+MOST_WAITING = 256
+
+
 class PageSanitizer:
     """Sanitise the generated pages of one build on a worker thread, and hold their HTML
     compressed until each is written."""
 
     def __init__(self) -> None:
         self.pool: ThreadPoolExecutor | None = None
-        self.parked: dict[str, Future[bytes]] = {}
+        # Each page's compressed HTML once sanitised; before, the work that makes it.
+        self.parked: dict[str, Future[bytes] | bytes] = {}
+        self.waiting: deque[tuple[str, Future[bytes]]] = deque()
 
     def submit(self, page: Page, html: str) -> str:
         """Start sanitising the page's HTML; what MkDocs keeps as its content until then."""
@@ -51,7 +60,15 @@ class PageSanitizer:
         if self.pool is None:
             workers = max(1, (os.cpu_count() or 2) - 1)
             self.pool = ThreadPoolExecutor(workers, thread_name_prefix="runbook-nh3")
-        self.parked[page.file.src_uri] = self.pool.submit(_sanitised_and_compressed, html)
+        uri = page.file.src_uri
+        work = self.pool.submit(_sanitised_and_compressed, html)
+        self.parked[uri] = work
+        self.waiting.append((uri, work))
+        while len(self.waiting) > MOST_WAITING or (self.waiting and self.waiting[0][1].done()):
+            # The bytes alone are kept: a Future with its lock per page was 100 MB at 100,000.
+            done_uri, done = self.waiting.popleft()
+            if self.parked.get(done_uri) is done:
+                self.parked[done_uri] = done.result()
         page.markdown = ""  # converted: only its title and metadata are read from here on
         return ""
 
@@ -59,7 +76,8 @@ class PageSanitizer:
         """Put the page's sanitised HTML in place, for its template to render."""
         parked = self.parked.pop(page.file.src_uri, None)
         if parked is not None:
-            page.content = zlib.decompress(parked.result()).decode("utf-8")
+            compressed = parked.result() if isinstance(parked, Future) else parked
+            page.content = zlib.decompress(compressed).decode("utf-8")
 
     @staticmethod
     def let_go(page: Page) -> None:
@@ -69,6 +87,7 @@ class PageSanitizer:
     def close(self) -> None:
         """Stop the worker thread (every page has been handed back, or the build failed)."""
         self.parked = {}
+        self.waiting.clear()
         if self.pool is not None:
             self.pool.shutdown(cancel_futures=True)
             self.pool = None
