@@ -223,7 +223,7 @@ def test_the_page_cache_drops_what_its_last_build_listed_and_nothing_outside_it(
 ) -> None:
     """Pages no longer generated leave the cache by the list of pages its keys file holds
     (no walk of 100,000 files); a planted list naming files outside the cache, directly or
-    through a linked folder, removes none of them."""
+    through a linked folder, removes none of them, and a name no path can be is passed over."""
     (tmp_path / "cache" / "pages").mkdir(parents=True)
     cache = PageCache(tmp_path / "cache" / "pages", tmp_path / "cache")
     cache.store("changes/a.md", "# A\n")
@@ -235,7 +235,7 @@ def test_the_page_cache_drops_what_its_last_build_listed_and_nothing_outside_it(
     (cache.folder / "linked").symlink_to(outside)
     again = PageCache(tmp_path / "cache" / "pages", tmp_path / "cache")
     keys = {"changes/a.md": "key-a", "changes/b.md": "", "linked/kept.txt": "x"}
-    keys["../../outside/kept.txt"] = "x"
+    keys["../../outside/kept.txt"] = keys["changes/\0.md"] = "x"
     again.keys_file.write_text(json.dumps(keys), encoding="utf-8")
     again.prune({"changes/a.md"})
     assert (cache.folder / "changes" / "a.md").is_file()

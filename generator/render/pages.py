@@ -110,7 +110,6 @@ class _PageInputs:
             for checklist_id, statuses in record.checklists.items():
                 for item_id, status in statuses.items():
                     self.models[id(status)] = f"{digest}/checklists/{checklist_id}/{item_id}"
-        self.field_names: dict[type, list[str]] = {}  # of each dataclass met, once
         self.encoder = json.JSONEncoder(
             default=self._encode, check_circular=False, separators=(",", ":")
         )
@@ -147,14 +146,10 @@ class _PageInputs:
             # Long lists' parts hold most of what pages show: their records' digests are
             # joined here rather than encoded one call each.
             return {**vars(value), "items": self._digests(value.items)}
-        names = self.field_names.get(value.__class__)
-        if names is not None:
-            return {name: getattr(value, name) for name in names}
         if isinstance(value, BaseModel):
             return self.models.get(id(value)) or value.model_dump(mode="json")
         if dataclasses.is_dataclass(value) and not isinstance(value, type):
-            names = self.field_names[value.__class__] = [f.name for f in dataclasses.fields(value)]
-            return {name: getattr(value, name) for name in names}
+            return {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
         if isinstance(value, dt.date):
             return value.isoformat()
         raise TypeError(f"a cached page cannot show a {type(value).__name__}: mark it uncached")

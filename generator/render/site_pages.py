@@ -11,6 +11,7 @@ Pages that summarise the whole runbook say `cached=False` and are rendered every
 from __future__ import annotations
 
 import heapq
+import operator
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -20,7 +21,7 @@ from ..models import Runbook, SourcedRecord
 from .charts import MetricChange, TrendChart, months_chart
 from .delivery_page import delivery_context
 from .environment import uses_by_status
-from .index import ChecklistUse, MetricUse, RunbookIndex, build_index
+from .index import MetricUse, RunbookIndex, build_index
 from .links import Links, published_url
 from .long_lists import Part, older_uri, part_of, split_list
 from .settings import RenderSettings
@@ -76,12 +77,11 @@ def _newest(
 ) -> list[SourcedRecord]:
     """The `count` newest records of several newest-first lists, each once."""
     order = index.order
-    newest = heapq.nsmallest(
+    return heapq.nsmallest(
         count,
         {entry.id: entry for records in lists for entry in records[:count]}.values(),
         key=lambda entry: order[entry.id],
     )
-    return newest
 
 
 def _verdict_counts(uses: list[MetricUse]) -> tuple[int, int, int]:
@@ -90,12 +90,8 @@ def _verdict_counts(uses: list[MetricUse]) -> tuple[int, int, int]:
     return len(uses), verdicts["improved"], verdicts["regressed"]
 
 
-def _checklist_use_entry(use: ChecklistUse) -> SourcedRecord:
-    return use.entry
-
-
-def _metric_use_entry(use: MetricUse) -> SourcedRecord:
-    return use.entry
+# The record a checklist item's or a metric's use is about.
+_use_entry = operator.attrgetter("entry")
 
 
 def _parts(
@@ -240,7 +236,7 @@ def checklist_pages(
             parts[item.id] = {}
             for status, uses in by_status.items():
                 name = f"{item.id}-{STATUS_NAMES[status]}"
-                own, older = split_list(uses, uri, older_uri(uri, name), _checklist_use_entry)
+                own, older = split_list(uses, uri, older_uri(uri, name), _use_entry)
                 parts[item.id][status] = own
                 older_pages.extend((page_uri, item, status, part) for page_uri, part in older)
         context = {"checklist_id": checklist_id, "checklist": sourced.checklist}
@@ -269,7 +265,7 @@ def metric_pages(index: RunbookIndex, links: Links, settings: RenderSettings) ->
     for key, group in index.metrics.items():
         uses = index.metric_uses[key]
         service = index.metric_service(key).name
-        parts = _parts(uses, f"metrics/{group.slug}.md", _metric_use_entry)
+        parts = _parts(uses, f"metrics/{group.slug}.md", _use_entry)
         own_uri, own = next(parts)
         oldest_first = tuple(
             (use.entry.record.date.isoformat(), use.metric) for use in reversed(uses)

@@ -116,12 +116,13 @@ class PageCache:
         if self.listed:
             inside = os.path.realpath(self.folder_text) + os.sep
             for uri in stored.keys() - keep:
-                path = self.path_text(uri)
                 # A planted keys file names nothing outside the cache (".." or a linked
-                # folder on the way): the file, or the link at its place, goes; nothing else.
-                parent = os.path.realpath(os.path.dirname(path)) + os.sep
-                if parent.startswith(inside) and os.path.basename(path) not in ("", ".", ".."):
-                    with contextlib.suppress(OSError):
+                # folder on the way) nor anything no path can be (a NUL): the file, or the
+                # link at its place, goes; nothing else.
+                with contextlib.suppress(OSError, ValueError):
+                    path = self.path_text(uri)
+                    parent = os.path.realpath(os.path.dirname(path)) + os.sep
+                    if parent.startswith(inside) and os.path.basename(path) not in ("", ".", ".."):
                         os.unlink(path)
             return
         root = str(self.folder)

@@ -69,11 +69,11 @@ class GeneratedPages:
 
         # The docs pages and theme files, by path, taken once: generated pages never replace
         # them (a lookup in `files` per page normalises each path again).
-        written = {file.src_uri for file in files}
+        existing = {file.src_uri for file in files}
 
         def indexed(index: RunbookIndex, environment: Environment) -> None:
             if search_documents is not None:
-                search_documents(self._search_documents(index, environment, written, config))
+                search_documents(self._search_documents(index, environment, existing, config))
 
         generated = generate(
             self.options,
@@ -90,7 +90,7 @@ class GeneratedPages:
             log.warning(f"runbook: {problem}")
         for page in generated.pages:
             source = self.incremental.keep(page)
-            if page.uri in written:
+            if page.uri in existing:
                 log.warning(f"runbook: docs/{page.uri} exists; it replaces the generated page")
                 continue
             # With a hand-written nav, extend_nav places the index pages it leaves out: MkDocs,
@@ -112,7 +112,11 @@ class GeneratedPages:
         return files
 
     def _search_documents(
-        self, index: RunbookIndex, environment: Environment, written: set[str], config: MkDocsConfig
+        self,
+        index: RunbookIndex,
+        environment: Environment,
+        existing: set[str],
+        config: MkDocsConfig,
     ) -> SearchDocuments:
         """Each record page's search document, newest first: its path (the page's URL), the
         key of what it shows (the record, its shown names, the templates) and how to render
@@ -122,7 +126,7 @@ class GeneratedPages:
         documents = {}
         for entry in index.records:
             uri = links.record(entry.id)
-            if uri in written:
+            if uri in existing:
                 continue
             names = json.dumps(shown_names_of(entry, index.names), ensure_ascii=False)
             shown = (
