@@ -9,6 +9,7 @@ no block larger than its limit, and the older blocks unchanged as the runbook gr
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -118,6 +119,37 @@ def test_every_shard_is_indexed_and_its_scratch_folder_removed(tmp_path: Path, c
         assert entry["languages"]["en"]["page_count"] == len(shard.paths)
     shards_folder = tmp_path / "cache" / "pagefind-shards"
     assert eventually(lambda: sorted(p.name for p in shards_folder.iterdir()) == sorted(names))
+
+
+def test_a_site_keeps_its_current_shards_and_loses_everything_else(tmp_path: Path) -> None:
+    """The site's bundle folder after a build holds this runbook's shards and shards.json,
+    nothing else: a shard already there under its name is kept as it is (not deleted and
+    linked again: a file per record at scale), a shard gone, a half-copied one and a planted
+    link are removed, and the link's target is left alone."""
+    source = tmp_path / "documents"
+    index = PagefindIndex(tmp_path / "cache", reuse=True, recent=RECENT, archive_block=BLOCK)
+    index.start(source, documents(source, 2 * RECENT + 3))
+    site = tmp_path / "site"
+    index.finish(site)
+    bundle = site / "pagefind"
+    names = [shard.name for shard in index.shards]
+    made = (bundle / names[-1]).stat()  # the folder itself, not made again
+    outside = tmp_path / "outside"
+    (outside / "keep").mkdir(parents=True)
+    (bundle / "0123456789abcdef").mkdir()  # a shard the runbook no longer has
+    (bundle / f"shard-{names[0]}").mkdir()  # a copy a stopped build left halfway
+    shutil.rmtree(bundle / names[0])
+    (bundle / names[0]).symlink_to(outside, target_is_directory=True)
+
+    again = PagefindIndex(tmp_path / "cache", reuse=True, recent=RECENT, archive_block=BLOCK)
+    again.start(source, documents(source, 2 * RECENT + 3))
+    again.finish(site)
+    assert sorted(path.name for path in bundle.iterdir()) == sorted([*names, "shards.json"])
+    assert not (bundle / names[0]).is_symlink()
+    assert (bundle / names[0] / "pagefind-entry.json").is_file()
+    kept = (bundle / names[-1]).stat()
+    assert (kept.st_ino, kept.st_ctime_ns) == (made.st_ino, made.st_ctime_ns)
+    assert sorted(path.name for path in outside.iterdir()) == ["keep"]
 
 
 def test_a_failed_run_fails_the_build_with_pagefinds_message(tmp_path: Path) -> None:

@@ -228,19 +228,23 @@ class PagefindIndex:
             atexit.unregister(self.abort)
         if self.failure is not None:
             raise PluginError(self.failure)
-        bundle = site_dir / BUNDLE_FOLDER  # the previous site's, when the build started from it
-        if bundle.is_dir() and not bundle.is_symlink():
-            shutil.rmtree(bundle)
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(bundle)
         self._prune()
+        bundle = site_dir / BUNDLE_FOLDER  # the previous site's, when the build started from it
+        if bundle.is_symlink() or (bundle.exists() and not bundle.is_dir()):
+            os.unlink(bundle)
         if not self.shards:
+            shutil.rmtree(bundle, ignore_errors=True)
             return  # no records yet: no bundle (Pagefind refuses an empty folder)
-        for shard in self.shards:
-            shutil.copytree(
-                self.bundles / shard.name, bundle / shard.name, copy_function=_link_or_copy
-            )
+        bundle.mkdir(parents=True, exist_ok=True)
         names = [shard.name for shard in self.shards]
+        _keep_only(bundle, set(names))
+        for name in names:
+            if not (bundle / name).is_dir():
+                # Copied under another name first: a build stopped halfway leaves no part of a
+                # shard under its own name, which the next build would keep.
+                partial = bundle / f"{SCRATCH_PREFIX}{name}"
+                shutil.copytree(self.bundles / name, partial, copy_function=_link_or_copy)
+                partial.rename(bundle / name)
         (bundle / SHARDS_FILE).write_text(json.dumps({"shards": names}), encoding="utf-8")
 
     def _prune(self) -> None:
@@ -284,6 +288,20 @@ def _link_documents(documents: Path, folder: Path, paths: tuple[str, ...]) -> No
             os.makedirs(parent, exist_ok=True)
             made.add(parent)
         _link_or_copy(os.path.join(source_root, path), target)
+
+
+def _keep_only(bundle: Path, names: set[str]) -> None:
+    """Remove from the site's bundle folder all but these shards' folders. A shard's name is
+    made from its documents and Pagefind's version, so a folder kept under its name holds
+    that shard's bundle: at 100,000 records, deleting and linking all of them again was
+    some 120,000 files per build where one added record changes one small shard."""
+    for path in bundle.iterdir():
+        if path.name in names and path.is_dir() and not path.is_symlink():
+            continue
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            path.unlink()  # shards.json too: written anew, never through a link to the old site
 
 
 def _owner_is_gone(name: str) -> bool:
