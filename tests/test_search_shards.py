@@ -23,14 +23,15 @@ RECENT = 5
 BLOCK = 2 * RECENT
 
 
-def documents(folder: Path, count: int) -> list[str]:
-    """`count` search documents; their paths, newest first."""
+def documents(folder: Path, count: int) -> dict[str, str]:
+    """`count` search documents; their paths, newest first, each without a key (named by
+    its bytes)."""
     paths = [f"changes/r{number:04d}/index.html" for number in range(count)]
     for path in paths:
         (folder / path).parent.mkdir(parents=True, exist_ok=True)
         page = f"<!doctype html><html lang='en'><body><main><p>{path}</p></main></body></html>"
         (folder / path).write_text(page, encoding="utf-8")
-    return paths[::-1]
+    return dict.fromkeys(paths[::-1], "")
 
 
 @pytest.mark.parametrize("count", [1, RECENT - 1, RECENT, 2 * RECENT - 1, 2 * RECENT, 37])
@@ -40,7 +41,7 @@ def test_the_recent_shard_holds_the_newest_records_and_the_archive_the_rest(
     newest_first = documents(tmp_path, count)
     shards = plan_shards(tmp_path, newest_first, "1.5.2", RECENT)
     recent = shards[0].paths
-    assert set(recent) == set(newest_first[: len(recent)])
+    assert set(recent) == set(list(newest_first)[: len(recent)])
     assert sorted(p for shard in shards for p in shard.paths) == sorted(newest_first)
     if count < 2 * RECENT:
         assert len(shards) == 1
@@ -67,7 +68,7 @@ def test_the_archive_comes_in_blocks_counted_from_the_oldest_record(
     assert all(0 < len(block.paths) <= BLOCK for block in blocks)
     # Newest first, each block a run of consecutive records, full blocks from the oldest.
     flattened = [path for shard in shards for path in shard.paths[::-1]]
-    assert flattened == newest_first
+    assert flattened == list(newest_first)
     assert all(len(block.paths) == BLOCK for block in blocks[1:])
 
 
@@ -86,9 +87,24 @@ def test_a_shard_is_named_by_its_documents_and_the_pagefind_version(tmp_path: Pa
     first = plan_shards(tmp_path, newest_first, "1.5.2", RECENT)
     assert plan_shards(tmp_path, newest_first, "1.5.2", RECENT) == first
     assert plan_shards(tmp_path, newest_first, "1.6.0", RECENT)[1].name != first[1].name
-    (tmp_path / newest_first[-1]).write_text("<p>edited</p>", encoding="utf-8")
+    (tmp_path / list(newest_first)[-1]).write_text("<p>edited</p>", encoding="utf-8")
     edited = plan_shards(tmp_path, newest_first, "1.5.2", RECENT)
     assert edited[0] == first[0] and edited[1].name != first[1].name
+
+
+def test_a_document_with_a_key_is_named_by_it_not_read(tmp_path: Path) -> None:
+    """The documents' cache writes each document by the key of what it shows: a shard is
+    named by its documents' keys (a changed key renames it) without reading them (a
+    document gone from the folder is never opened)."""
+    paths = list(documents(tmp_path, 12))
+    keyed = {path: f"key-{path}" for path in paths}
+    first = plan_shards(tmp_path, keyed, "1.5.2", RECENT)
+    for path in paths:
+        (tmp_path / path).unlink()
+    assert plan_shards(tmp_path, keyed, "1.5.2", RECENT) == first
+    keyed[paths[-1]] = "another key"
+    renamed = plan_shards(tmp_path, keyed, "1.5.2", RECENT)
+    assert renamed[0] == first[0] and renamed[1].name != first[1].name
 
 
 def eventually(condition: Callable[[], bool], timeout: float = 20) -> bool:

@@ -145,7 +145,7 @@ class RunbookPlugin(BasePlugin[RunbookPluginConfig]):  # type: ignore[valid-type
         assert self.incremental is not None
         folder = self.incremental.keep_search_documents(documents)
         self.pagefind = PagefindIndex(self.incremental.cache_root, reuse=self.incremental.reuse)
-        self.pagefind.start(folder, list(documents))
+        self.pagefind.start(folder, {path: key for path, (key, _) in documents.items()})
 
     def on_nav(self, nav: Navigation, *, config: MkDocsConfig, files: Files) -> Navigation:
         assert self.pages is not None and self.incremental is not None
