@@ -576,3 +576,25 @@ def test_a_changed_checklist_note_reaches_its_checklist_page(
         "checklists",
     )
     assert "Annotations wait for the scheduler" in checklists
+
+
+def test_a_month_file_follows_a_record_of_another_month_it_names(
+    demo_repo: Path, tmp_path: Path
+) -> None:
+    """Month files are kept while their key holds: a record's row names the records that fix
+    it, so retitling a fix of April rewrites March's file too, as a full build writes it;
+    the untouched months stay the files the first build wrote."""
+    build(demo_repo, "-q")
+    months = demo_repo / "site" / "timeline"
+    first = {path.name: path.stat().st_ino for path in months.glob("*.json")}
+    edited_and_rebuilt(
+        demo_repo,
+        tmp_path,
+        "2026/2026-04-02-search-sku-keyword-subfield.yaml",
+        "title: Keep SKU codes whole in product search with a keyword sub-field",
+        "title: SKU search gets its keyword sub-field",
+        "timeline",
+    )
+    assert "SKU search gets its keyword sub-field" in (months / "2026-03.json").read_text("utf-8")
+    rewritten = {p.name for p in months.glob("*.json") if p.stat().st_ino != first.get(p.name)}
+    assert rewritten == {"2026-03.json", "2026-04.json"}

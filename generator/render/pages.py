@@ -33,7 +33,7 @@ from .links import Links, RecordRows, relative_to, site_path
 from .long_lists import Part
 from .settings import RenderSettings
 from .site_pages import PAGE_SOURCES, PageSpec
-from .timeline import month_files
+from .timeline import month_file, month_shows, timeline_months
 
 # HTML hidden from Markdown in a comment (see _HtmlBlock), unwrapped after conversion.
 HIDDEN_HTML = re.compile(r"<!-- runbook-html\n(.*?)\n-->", re.DOTALL)
@@ -205,8 +205,14 @@ def render_site(
             index.files, lambda path: site_path(links.file(path), settings.directory_urls)
         ),
     )
-    for uri, content in month_files(index, settings.directory_urls).items():
-        yield Page(uri, content)
+    # Month files are keyed like pages: one changed record rewrites its month's file alone.
+    for uri, entries in timeline_months(index).items():
+        rows = [[entry, *month_shows(entry, index)] for entry in entries]
+        key = inputs.key(PageSpec(uri, "timeline month", {"rows": rows}))
+        if rendered_before and rendered_before(uri, key):
+            yield Page(uri, None, key)
+        else:
+            yield Page(uri, month_file(entries, settings.directory_urls, index), key)
     yield Page(
         "annotations.json",
         annotations_json(index.records, settings.site_url, settings.directory_urls, index.names),

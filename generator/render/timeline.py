@@ -128,17 +128,31 @@ def _row(entry: SourcedRecord, directory_urls: bool, index: RunbookIndex) -> dic
     }
 
 
-def month_files(index: RunbookIndex, directory_urls: bool) -> dict[str, str]:
-    """`timeline/YYYY-MM.json` → the month's records (newest first) as the script reads them."""
-    months: dict[str, list[dict[str, Any]]] = {}
+def timeline_months(index: RunbookIndex) -> dict[str, list[SourcedRecord]]:
+    """`timeline/YYYY-MM.json` → the month's records, newest first."""
+    months: dict[str, list[SourcedRecord]] = {}
     for entry in index.records:
-        row = _row(entry, directory_urls, index)
-        months.setdefault(entry.record.date.isoformat()[:7], []).append(row)
-    return {
-        f"{MONTHS_FOLDER}/{month}.json": json.dumps(rows, ensure_ascii=False, separators=(",", ":"))
-        + "\n"
-        for month, rows in months.items()
-    }
+        uri = f"{MONTHS_FOLDER}/{entry.record.date.isoformat()[:7]}.json"
+        months.setdefault(uri, []).append(entry)
+    return months
+
+
+def month_shows(entry: SourcedRecord, index: RunbookIndex) -> list[Any]:
+    """What a month file's row says beyond its record: the records it fixes and is fixed by
+    (their titles), its service's and owner's shown names (a month file's page key)."""
+    record = entry.record
+    return [
+        index.fixes(entry),
+        index.fixed_by.get(entry.id, []),
+        index.names.shown("service", record.service),
+        index.names.shown("owner", record.owner),
+    ]
+
+
+def month_file(entries: list[SourcedRecord], directory_urls: bool, index: RunbookIndex) -> str:
+    """A month's records as the timeline's script reads them."""
+    rows = [_row(entry, directory_urls, index) for entry in entries]
+    return json.dumps(rows, ensure_ascii=False, separators=(",", ":")) + "\n"
 
 
 def services_to_choose(names: Iterable[str]) -> list[str]:
