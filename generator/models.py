@@ -10,6 +10,7 @@ the text types are checked by pydantic-core and are the JSON Schema's patterns t
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import unicodedata
 from collections.abc import Callable
@@ -859,6 +860,14 @@ class SourcedRecord:
     path: str
     record: ChangeRecord
     source: RecordSource | None = None
+
+    @functools.cached_property
+    def serialised(self) -> str:
+        """The record as pydantic-core writes it (model_dump_json): what page keys, search
+        document keys and records.json are made of. A build's records are serialised where
+        they are checked, and kept so in the validation cache: serialising all of them again
+        in every build took 5 s at 100,000 records."""
+        return self.record.model_dump_json()
 
 
 @dataclass(frozen=True)

@@ -101,7 +101,9 @@ def _check_loaded(loaded: LoadedFile, context: CheckContext) -> RecordResult:
     )
     if not context.keep_records or any(d.severity == "error" for d in diagnostics):
         return None, diagnostics, names
-    return SourcedRecord(loaded.stem, loaded.display_path, record), diagnostics, names
+    entry = SourcedRecord(loaded.stem, loaded.display_path, record)
+    _ = entry.serialised  # made here, in the worker, and cached with the result
+    return entry, diagnostics, names
 
 
 def load_checklists(

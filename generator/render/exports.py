@@ -28,17 +28,17 @@ def record_export(entry: SourcedRecord) -> dict[str, Any]:
     }
 
 
-def records_json(records: list[SourcedRecord], serialised: dict[str, str]) -> str:
+def records_json(records: list[SourcedRecord]) -> str:
     """Every validated record, newest first, as stable JSON for tools and scripts.
 
-    `serialised` is each record as pydantic-core wrote it (model_dump_json, in the models'
+    Made of each record as pydantic-core wrote it (SourcedRecord.serialised, in the models'
     field order), which is ten times faster than json.dumps over model_dump at 5,000 records;
     each gets its id, source and path first (as record_export).
     """
     export = [
         f'{{"id":{json.dumps(entry.id)},'
         f'"source":{json.dumps(entry.source.name if entry.source else None)},'
-        f'"path":{json.dumps(entry.path, ensure_ascii=False)},' + serialised[entry.id][1:]
+        f'"path":{json.dumps(entry.path, ensure_ascii=False)},' + entry.serialised[1:]
         for entry in records
     ]
     return "[" + ",".join(export) + "]\n"

@@ -129,12 +129,6 @@ class RunbookIndex:
         exist)."""
         return [self.by_id[fix.id] for fix in entry.record.fixes if fix.id in self.by_id]
 
-    @functools.cached_property
-    def serialised(self) -> dict[str, str]:
-        """Each record as pydantic-core writes it (model_dump_json), by id: what page keys,
-        search document keys and records.json are made of, serialised once per build."""
-        return {entry.id: entry.record.model_dump_json() for entry in self.records}
-
 
 # No name holds a NUL (the loader refuses it): the separator of a metric's two keys.
 METRIC_KEY_SEPARATOR = "\0"

@@ -84,7 +84,7 @@ _HELD: dict[type, Callable[[Any], BaseModel]] = {
 class _PageInputs:
     """Digests of what pages show: each record once, then any page context as JSON."""
 
-    def __init__(self, index: RunbookIndex, shared: bytes, serialised: dict[str, str]) -> None:
+    def __init__(self, index: RunbookIndex, shared: bytes) -> None:
         # Hashed once and copied for each key: the shared inputs are tens of kilobytes (every
         # page's slug), and hashing them again for each of thousands of pages showed.
         self.shared = hashlib.sha256(shared)
@@ -93,7 +93,7 @@ class _PageInputs:
         # keys was 10 MB when each record was its id, path and a full digest.
         self.records = {
             entry.id: hashlib.sha256(
-                f"{entry.id}\0{entry.path}\0{entry.source!r}\0{serialised[entry.id]}".encode()
+                f"{entry.id}\0{entry.path}\0{entry.source!r}\0{entry.serialised}".encode()
             ).hexdigest()[:32]
             for entry in index.records
         }
@@ -139,7 +139,7 @@ class _PageInputs:
         if value.__class__ is SourcedRecord:  # by far the most common: first, exactly
             return self.records[value.id]
         if value.__class__ is TrendChart:  # each metric of its chart is its record's
-            digests = [self.models.get(id(metric)) for _, metric in value.uses]
+            digests = [self.models.get(id(use.metric)) for use in value.uses]
             if None not in digests:
                 return ",".join(digests)  # type: ignore[arg-type]
         if value.__class__ is Part:
@@ -172,8 +172,7 @@ def render_site(
     (see _HtmlBlock): for MkDocs, whose plugin unwraps them.
     """
     links = Links(index)
-    serialised = index.serialised
-    inputs = _PageInputs(index, _shared_inputs(index, settings, environment), serialised)
+    inputs = _PageInputs(index, _shared_inputs(index, settings, environment))
     record_rows = RecordRows(environment, links, settings.directory_urls)
     shared_context = {
         "links": links,
@@ -198,7 +197,7 @@ def render_site(
             }
             content = environment.get_template(spec.template).render(context)
             yield Page(spec.uri, content, key, spec.in_nav)
-    yield Page("records.json", records_json(index.records, serialised))
+    yield Page("records.json", records_json(index.records))
     yield Page(
         "files/paths.json",
         file_paths_json(

@@ -267,11 +267,8 @@ def metric_pages(index: RunbookIndex, links: Links, settings: RenderSettings) ->
         service = index.metric_service(key).name
         parts = _parts(uses, f"metrics/{group.slug}.md", _use_entry)
         own_uri, own = next(parts)
-        oldest_first = tuple(
-            (use.entry.record.date.isoformat(), use.metric) for use in reversed(uses)
-        )
         context = {"name": group.name, "service": service}
-        trend = {"trend": TrendChart(oldest_first)}  # over every change: the own page only
+        trend = {"trend": TrendChart(uses)}  # over every change: the own page only
         yield PageSpec(own_uri, "metric.md.j2", {**context, **trend, "part": own})
         for uri, part in parts:
             yield PageSpec(uri, "metric.md.j2", {**context, "part": part})

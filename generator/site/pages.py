@@ -131,7 +131,7 @@ class GeneratedPages:
             names = json.dumps(shown_names_of(entry, index.names), ensure_ascii=False)
             shown = (
                 f"{templates}\0{entry.id}\0{entry.path}\0{entry.source!r}\0"
-                f"{index.serialised[entry.id]}\0{names}"
+                f"{entry.serialised}\0{names}"
             )
             key = hashlib.sha256(shown.encode("utf-8")).hexdigest()
             render = functools.partial(search_document_html, environment, entry, index.names)
