@@ -15,8 +15,9 @@ from ..config import RunbookOptions
 from ..delivery import DeliveryRow
 from ..diagnostics import Diagnostic
 from ..models import SourcedRecord
-from ..names import NAME_KINDS, Aliases, NameKind, name_key
-from .loader import file_stem, load_yaml_file
+from ..names import NAME_KINDS, NameKind, counts_as_use, name_key
+from .files import file_stem
+from .loader import load_yaml_file
 from .paths import display_path
 from .positions import located
 from .problems import problem
@@ -180,14 +181,6 @@ def _older(earlier: DeliveryRow, later: DeliveryRow) -> bool:
     if earlier.shipped_at is None or later.shipped_at is None:
         return True
     return earlier.shipped_at < later.shipped_at
-
-
-def counts_as_use(aliases: Aliases, kind: NameKind, spelling: str) -> bool:
-    """A target is used when a record spells it, under any spelling of it: one that is an
-    alias to itself or to another spelling of itself (`Billing API: billing-api`) is still
-    that name. A name reached only through an alias does not count: it could be a typo."""
-    target = aliases.target(kind, spelling)
-    return target is None or name_key(target) == name_key(spelling)
 
 
 def _alias_target_diagnostics(

@@ -110,6 +110,16 @@ def stamped(paths: list[str]) -> Observed:
     return Observed(rows, {folder: folder_digest(group) for folder, group in rows.items()})
 
 
+def file_stem(path: str | Path) -> str:
+    """The file name without its last suffix, as os.path.splitext reads it (`..yaml` keeps
+    its dots), for paths kept as strings; by slicing, since a runbook's cross-record checks
+    take the stem of every file on each run."""
+    path = os.fspath(path)
+    name = path[path.rfind(os.sep) + 1 :]
+    stem = name[: name.rfind(".")]
+    return stem if stem.strip(".") else name
+
+
 def folder_of(path: str) -> str:
     """The folder a record file's row is kept under in the store (its digest's group): any
     grouping does, as long as the store's rows are grouped by this same function."""

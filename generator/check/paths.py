@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .files import discover
+
+if TYPE_CHECKING:
+    from ..config import RunbookOptions
 
 # What makes a path not normal: `/.`, `//`, and on Windows (separator `\\`) a `/` anywhere.
 _SEP_DOT, _SEP_SEP, _ALTSEP = os.sep + ".", os.sep * 2, os.altsep
@@ -82,3 +86,21 @@ def _by_location(listed: list[str]) -> dict[str, str]:
             folders[folder] = os.path.realpath(folder)
         by_location[os.path.join(folders[folder], name)] = path
     return by_location
+
+
+def runbook_files(
+    options: RunbookOptions, only: Sequence[Path] | None
+) -> tuple[list[str], list[str], list[str] | None]:
+    """The checklist files, the record files and the selected files (None: all of them),
+    each named as the folder listing names it; a selected file that is in neither folder is
+    checked as a record."""
+    checklist_files = discover(options.checklists_dir, recursive=False)
+    record_files = discover(options.records_dir, recursive=True)
+    if only is None:
+        return checklist_files, record_files, None
+    listed = record_files + checklist_files
+    known = set(listed)
+    selected = as_listed(only, listed, known)
+    extra = [p for p in selected if p not in known and os.path.isfile(p)]
+    record_files += [p for p in extra if not is_inside(p, options.checklists_dir)]
+    return checklist_files, record_files, selected

@@ -23,18 +23,27 @@ import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ..check.cross_record_rules import counts_as_use
-from ..check.file_check import CheckContext
-from ..check.files import Observed, Stamp, StampedPath, folder_digest, folder_of, stamped
-from ..check.loader import file_stem
+from ..check.files import (
+    Observed,
+    Stamp,
+    StampedPath,
+    file_stem,
+    folder_digest,
+    folder_of,
+    stamped,
+)
 from ..check.paths import display_path
-from ..check.problems import kept_problem
-from ..check.workers import Checked
 from ..delivery import encoded
 from ..diagnostics import Diagnostic
-from ..names import Aliases, NameKind, name_key
+from ..names import Aliases, NameKind, counts_as_use, name_key
 from . import database
+
+if TYPE_CHECKING:
+    from ..check.file_check import CheckContext
+    from ..check.workers import Checked
+    from .context import StoreContext
 
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 MICROSECOND = dt.timedelta(microseconds=1)
@@ -217,23 +226,24 @@ def _offset(moment: dt.datetime) -> str:
 
 class RecordStore:
     """A connection to the store (the file, or one in memory for this run), valid for one
-    context digest."""
+    context."""
 
-    def __init__(self, connection: sqlite3.Connection, context_digest: str, key: bytes | None):
+    def __init__(self, connection: sqlite3.Connection, context: StoreContext, key: bytes | None):
         self.connection = connection
-        self.context_digest = context_digest
+        self.context = context
         self.key = key
         self._made_here = False
+        self._meta_outdated = False
 
     @classmethod
-    def open(cls, path: Path, root: Path, context_digest: str) -> RecordStore:
+    def open(cls, path: Path, root: Path, context: StoreContext) -> RecordStore:
         """The store file; StoreUnusable, OSError or sqlite3.Error when it cannot be used."""
         key = database.store_key()
-        return cls(database.connect(path, root), context_digest, key)
+        return cls(database.connect(path, root), context, key)
 
     @classmethod
-    def in_memory(cls, context_digest: str) -> RecordStore:
-        return cls(database.connect_in_memory(), context_digest, None)
+    def in_memory(cls, context: StoreContext) -> RecordStore:
+        return cls(database.connect_in_memory(), context, None)
 
     def close(self) -> None:
         with contextlib.suppress(sqlite3.Error):
@@ -242,7 +252,12 @@ class RecordStore:
     def _trusted(self) -> bool:
         if self.key is None:  # in memory: trusted once this run made it
             return self._made_here
-        return database.trusted(self.connection, self.context_digest, self.key)
+        kept = database.kept_meta(self.connection, self.key)
+        if kept is None or not self.context.trusts(kept):
+            return False
+        # Trusted by the context's digest under other inputs: the next run's are these.
+        self._meta_outdated = kept.get("inputs") != (self.context.inputs or "")
+        return True
 
     def _changed_folders(self, observed: Observed, need_records: bool) -> list[str] | None:
         """The folders whose files may differ from their rows: a digest other than the one
@@ -300,6 +315,8 @@ class RecordStore:
                 self._changed_folders(observed, need_records) if trusted else list(observed.rows)
             )
             if changed is None:
+                if self._meta_outdated:
+                    self._keep(database.write_meta, connection, self.context.meta(), self.key)
                 yield
                 connection.execute("COMMIT")
                 return
@@ -315,13 +332,18 @@ class RecordStore:
                     changed = self._changed_folders(observed, need_records) or []
                     kept = self._stamps(need_records, changed)
                 else:
-                    database.reset(connection, self.context_digest, self.key)
+                    database.reset(connection, self.context.meta(), self.key)
                     self._made_here = True
+                    self._meta_outdated = False
                     changed, kept = list(observed.rows), set()
                 read = {path for chunk in fresh for path, _ in chunk.stamps}
                 stale = _stale(observed, changed, kept)
                 fresh += check([path for path in stale if path not in read])
             self._write(paths, fresh)
+            connection.execute("DELETE FROM derived")
+            if self._meta_outdated:
+                database.write_meta(connection, self.context.meta(), self.key)
+                self._meta_outdated = False
             written = {folder_of(path) for chunk in fresh for path, _ in chunk.stamps}
             self._write_digests(observed, written.union(changed))
             yield
@@ -398,8 +420,38 @@ class RecordStore:
                 f"INSERT INTO main.{table} SELECT {shown} FROM {CHUNK}.{table}", (offset,)
             )
 
+    def derived(self, name: str, compute: Callable[[], int]) -> int:
+        """A figure derived from many rows (`compute`), kept until the rows next change."""
+        found = self.connection.execute("SELECT value FROM derived WHERE name = ?", (name,))
+        row = found.fetchone()
+        if row is not None:
+            return row[0]
+        value = compute()
+        self._keep(
+            lambda: self.connection.execute(
+                "INSERT OR REPLACE INTO derived VALUES (?, ?)", (name, value)
+            )
+        )
+        return value
+
+    def _keep(self, write: Callable[..., object], *arguments: object) -> None:
+        """A write that saves the next run work, made inside a run that only reads: it is
+        left out when another command wrote since this run's snapshot, or holds the lock."""
+        connection = self.connection
+        try:
+            connection.execute("SAVEPOINT keep")
+        except sqlite3.OperationalError:
+            return
+        try:
+            write(*arguments)
+        except sqlite3.OperationalError:
+            connection.execute("ROLLBACK TO keep")
+        connection.execute("RELEASE keep")
+
     def diagnostics(self, paths: list[str] | None) -> list[Diagnostic]:
         """The files' own diagnostics: of `paths`, or of every file."""
+        from ..check.problems import kept_problem
+
         if paths is None:
             rows = self.connection.execute(
                 "SELECT diagnostics FROM files WHERE diagnostics != '[]'"
