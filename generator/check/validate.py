@@ -8,6 +8,7 @@ rules, then the selection the caller asked about.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +20,7 @@ from .cache import ValidationCache
 from .checklist_effects import checklist_notes, removed_item_diagnostics
 from .cross_record_rules import duplicate_id_diagnostics, fix_diagnostics, name_diagnostics
 from .file_check import CheckContext, RecordResult, load_checklists
-from .files import Stamp, file_stamp
+from .files import Stamp, file_stamp, file_stem
 from .gc_pause import collector_paused
 from .paths import display_path, runbook_files
 from .summary import RecordSummary
@@ -76,7 +77,8 @@ def validate_runbook(
         if names is not None:
             name_uses.append(names)
     diagnostics += name_diagnostics(name_uses, options)
-    diagnostics += fix_diagnostics(name_uses, record_files, options)
+    record_ids = functools.cache(lambda: {file_stem(path) for path in record_files})
+    diagnostics += fix_diagnostics(name_uses, lambda found: found in record_ids(), options)
     diagnostics += duplicate_id_diagnostics(records, checklist_files, record_files)
     records.sort(key=newest_first, reverse=True)
     notes: list[str] = []

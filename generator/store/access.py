@@ -4,26 +4,23 @@ one run (or one in memory when the file cannot be used).
 
 from __future__ import annotations
 
-import bisect
 import dataclasses
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TypeVar
 
-from ..check.files import sort_key
-from ..check.paths import display_path
+from ..check.paths import RecordFiles, display_path
 from ..config import RunbookOptions
 from .context import StoreContext
 from .database import StoreUnusable
-from .records import CheckedChunk, RecordStore
+from .records import CheckedChunk, RecordStore, StaleListing
 from .trust import CACHE_FOLDER
-
-if TYPE_CHECKING:
-    pass
 
 STORE_FILE = "store.sqlite"
 Answer = TypeVar("Answer")
+# Where a record file comes in the listing (check/paths.py RecordFiles.order).
+Order = Callable[[str], tuple[int, int | str]]
 
 
 def store_path(options: RunbookOptions) -> Path | None:
@@ -36,25 +33,19 @@ def with_store(
     store_file: Path | None,
     root: Path,
     context: StoreContext,
-    paths: list[str],
+    files: RecordFiles,
     jobs: int | None,
-    answer: Callable[[RecordStore, Callable[[str], int]], Answer],
+    answer: Callable[[RecordStore, Order], Answer],
     *,
     need_records: bool = False,
 ) -> tuple[Answer, list[str]]:
-    """`answer` asked of the store brought up to date for the record files `paths`, and the
-    notes to show. A store that cannot be used (damaged, locked longer than a moment by
-    another command, unwritable, a link) is said in one note and replaced by one in memory
-    for this run: every file is checked, and the answer is the same. `need_records`: the
-    answer reads records' data (`list`); `validate` reads only rows, and its workers make
-    and send back no more than those."""
+    """`answer` asked of the store brought up to date for the record files (`files` lists
+    them), and the notes to show. A store that cannot be used (damaged, locked longer than
+    a moment by another command, unwritable, a link) is said in one note and replaced by
+    one in memory for this run: every file is checked, and the answer is the same.
+    `need_records`: the answer reads records' data (`list`); `validate` reads only rows,
+    and its workers make and send back no more than those."""
     notes: list[str] = []
-
-    def listing_order(path: str) -> int:
-        # The rules sort a few files: a binary search of the listing (sorted by sort_key but
-        # for files named outside its folders, at its end) costs less than indexing it all.
-        index = bisect.bisect_left(paths, sort_key(path), key=sort_key)
-        return index if index < len(paths) and paths[index] == path else paths.index(path)
 
     def check(stale: list[str]) -> list[CheckedChunk]:
         # Each chunk of files becomes its rows where it was checked: a small database comes
@@ -68,7 +59,8 @@ def with_store(
     attempts: list[Path | None] = [None]
     if store_file is not None:
         attempts.insert(0, store_file)
-    for attempt in attempts:
+    while attempts:
+        attempt = attempts.pop(0)
         try:
             if attempt is None:
                 store = RecordStore.in_memory(context)
@@ -78,8 +70,11 @@ def with_store(
             notes.append(_unusable(attempt, exc))
             continue
         try:
-            with store.refreshed(paths, check, need_records):
-                return answer(store, listing_order), notes
+            with store.refreshed(files, check, need_records):
+                return answer(store, files.order), notes
+        except StaleListing:
+            files.whole = True
+            attempts.insert(0, attempt)
         except (OSError, sqlite3.Error) as exc:
             if attempt is None:
                 raise

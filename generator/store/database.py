@@ -119,6 +119,15 @@ CREATE TABLE records (
     data TEXT NOT NULL
 );
 CREATE INDEX records_by_date ON records (date);
+-- Each folder the records folder's listing read, with the folder it is in ('' for the top)
+-- and its stamp before it was read (NULL: it had changed too recently to vouch for what was
+-- read). Kept only while `files` holds exactly that listing's files (no file named outside
+-- it): a run on named files (`validate FILE`) reads again only the folders whose stamp
+-- changed, and takes the others' files as their rows.
+CREATE TABLE listings (
+    folder PRIMARY KEY, parent NOT NULL,
+    size INTEGER, mtime_ns INTEGER, ctime_ns INTEGER, inode INTEGER
+);
 -- Figures a command derives from many rows (the runbook's count of errors the fixes rules
 -- find), kept until the rows next change: every write of rows empties this table.
 CREATE TABLE derived (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;

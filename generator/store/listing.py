@@ -13,18 +13,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from ..authoring.listing import Filters, ListedRow
+from ..check.files import discover
 from ..check.gc_pause import collector_paused
-from ..check.paths import runbook_files
+from ..check.paths import RecordFiles
 from ..config import RunbookOptions
 from ..delivery import DeliveryRow, decoded
 from ..names import name_key
-from .access import with_store
+from .access import Order, with_store
 from .context import store_context
 from .records import EPOCH, MICROSECOND, RecordStore, restored
 
 if TYPE_CHECKING:
     from ..models import SourcedRecord
-    from .fix_rules import Order
 
 # The runbook's order, newest first (check/validate.py _newest_first): by day, by the time it
 # shipped (records without one after those with), by id.
@@ -126,7 +126,8 @@ def _valid(
     sharing their id with another file) in the store brought up to date; how many errors
     the runbook has; the notes to show. The check context is made (and the checklists and
     record models read) only when the store cannot answer without it."""
-    checklist_files, record_files, _ = runbook_files(options, None)
+    checklist_files = discover(options.checklists_dir, recursive=False)
+    files = RecordFiles(options, checklist_files, None)
     context = store_context(options, checklist_files, need_records)
 
     def answer(store: RecordStore, order: Order) -> tuple[list[Row], int]:
@@ -134,24 +135,20 @@ def _valid(
         errors = connection.execute(
             "SELECT COALESCE(SUM(errors), 0) FROM files WHERE errors > 0"  # files_with_errors
         ).fetchone()[0]
-        errors += store.derived(
-            "fix_errors", lambda: _fix_errors(store, record_files, options, order)
-        )
+        errors += store.derived("fix_errors", lambda: _fix_errors(store, options, order))
         duplicated = _duplicated(store, order)
         return read(connection, duplicated), errors + len(duplicated)
 
     (found, errors), notes = with_store(
-        store_file, options.root, context, record_files, None, answer, need_records=need_records
+        store_file, options.root, context, files, None, answer, need_records=need_records
     )
     return found, errors + context.checklist_errors(), notes
 
 
-def _fix_errors(
-    store: RecordStore, record_files: list[str], options: RunbookOptions, order: Order
-) -> int:
+def _fix_errors(store: RecordStore, options: RunbookOptions, order: Order) -> int:
     from .fix_rules import fix_errors
 
-    return fix_errors(store, record_files, options, order)
+    return fix_errors(store, options, order)
 
 
 def _duplicated(store: RecordStore, order: Order) -> set:

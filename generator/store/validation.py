@@ -9,7 +9,7 @@ rules, fed by SQL instead of every record's summary in memory.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from ..check.checklist_effects import dated_item_notes, removed_items
@@ -19,15 +19,15 @@ from ..check.cross_record_rules import (
     fix_diagnostics,
     variant_diagnostics,
 )
-from ..check.files import file_stem
-from ..check.paths import display_path, runbook_files
+from ..check.files import discover, file_stem
+from ..check.paths import RecordFiles, display_path
 from ..check.validate import ValidationReport, made_context
 from ..check.variants import Variant
 from ..config import RunbookOptions
 from ..diagnostics import Diagnostic, sort_diagnostics
 from ..models import Runbook, SourcedChecklist
 from ..names import NameKind, preferred_spelling
-from .access import with_store
+from .access import Order, with_store
 from .context import StoreContext, inputs_digest
 from .fix_rules import fix_uses
 from .records import RecordStore, restored, stored
@@ -42,30 +42,31 @@ def validate_with_store(
 ) -> ValidationReport:
     """validate_runbook(options, only=only, keep_records=False), answered from the store at
     `store_file` (None: one in memory, for this run)."""
-    checklist_files, record_files, selected = runbook_files(options, only)
+    checklist_files = discover(options.checklists_dir, recursive=False)
     context, checklists, diagnostics = made_context(options, checklist_files, False)
     errors = sum(d.severity == "error" for d in diagnostics)
     stored_context = StoreContext(
         inputs_digest(options, checklist_files), lambda: (context, errors)
     )
-    shown = None if selected is None else {display_path(path) for path in selected}
-    chosen = {cid: sc for cid, sc in checklists.items() if shown is not None and sc.path in shown}
+    files = RecordFiles(options, checklist_files, only)
+    shown: set[str] | None = None
 
-    def answer(
-        store: RecordStore, order: Callable[[str], int]
-    ) -> tuple[list[Diagnostic], list[str]]:
-        records = set(record_files)
-        wanted = None if selected is None else [path for path in selected if path in records]
+    def answer(store: RecordStore, order: Order) -> tuple[list[Diagnostic], list[str]]:
+        nonlocal shown
+        selected = files.selected
+        shown = None if selected is None else {display_path(path) for path in selected}
+        wanted = files.named_records()
         found = store.diagnostics(wanted)
         found += variant_diagnostics(_variants(store, wanted, order), options)
-        found += fix_diagnostics(fix_uses(store, wanted, order), record_files, options)
+        found += fix_diagnostics(fix_uses(store, wanted, order), store.has_id, options)
         if shown is None or (options.config_file and display_path(options.config_file) in shown):
             found += _alias_targets(store, options, order)
         if wanted is None:
-            found += duplicate_id_diagnostics([], [], record_files)
+            found += duplicate_id_diagnostics([], [], files.paths)
         else:
-            found += duplicate_id_diagnostics([], [], _same_ids(store, wanted, record_files))
+            found += duplicate_id_diagnostics([], [], _same_ids(store, wanted, order))
         notes = []
+        chosen = {cid: sc for cid, sc in checklists.items() if shown and sc.path in shown}
         if chosen:
             found += _removed_items(store, chosen, options, order)
             for sourced in chosen.values():
@@ -73,11 +74,11 @@ def validate_with_store(
         return found, notes
 
     (found, checklist_notes), notes = with_store(
-        store_file, options.root, stored_context, record_files, jobs, answer
+        store_file, options.root, stored_context, files, jobs, answer
     )
     diagnostics += found
     if shown is None:
-        files_checked = len(checklist_files) + len(record_files)
+        files_checked = len(checklist_files) + len(files.paths)
     else:
         diagnostics = [d for d in diagnostics if d.path in shown]
         files_checked = len(shown)
@@ -89,7 +90,7 @@ def validate_with_store(
     )
 
 
-def _same_ids(store: RecordStore, wanted: list[str], paths: list[str]) -> list[str]:
+def _same_ids(store: RecordStore, wanted: list[str], order: Order) -> list[str]:
     """The record files that share an id with one of `wanted`, in the listing's order: what
     duplicate_id_diagnostics needs to say the same of `wanted` as it does over every file."""
     stems = list({stored(file_stem(path)) for path in wanted})
@@ -100,15 +101,13 @@ def _same_ids(store: RecordStore, wanted: list[str], paths: list[str]) -> list[s
     for stem, path in rows:
         by_stem[stem].append(restored(path))
     shared = [path for same in by_stem.values() if len(same) > 1 for path in same]
-    return sorted(shared, key=paths.index)
+    return sorted(shared, key=order)
 
 
 _LOCATIONS: dict[str, tuple] = {"service": ("service",), "owner": ("owner",)}
 
 
-def _variants(
-    store: RecordStore, wanted: list[str] | None, order: Callable[[str], int]
-) -> list[Variant]:
+def _variants(store: RecordStore, wanted: list[str] | None, order: Order) -> list[Variant]:
     """check/variants.py's name_variants, by query: the groups spelled more than one way
     (of every record, or of the `wanted` files' names), and in each the spellings other than
     the one it is shown under."""
@@ -161,9 +160,7 @@ def _variants(
     return variants
 
 
-def _alias_targets(
-    store: RecordStore, options: RunbookOptions, order: Callable[[str], int]
-) -> list[Diagnostic]:
+def _alias_targets(store: RecordStore, options: RunbookOptions, order: Order) -> list[Diagnostic]:
     connection = store.connection
     used = set(connection.execute("SELECT DISTINCT kind, name_key FROM names WHERE counts_as_use"))
     any_uses = connection.execute("SELECT EXISTS (SELECT 1 FROM summaries)").fetchone()[0]
@@ -184,7 +181,7 @@ def _removed_items(
     store: RecordStore,
     chosen: dict[str, SourcedChecklist],
     options: RunbookOptions,
-    order: Callable[[str], int],
+    order: Order,
 ) -> list[Diagnostic]:
     marks = ", ".join("?" * len(chosen))
     rows = store.connection.execute(
