@@ -18,34 +18,27 @@ import sys
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, NoReturn, get_args, get_origin
+from typing import TYPE_CHECKING, Any, Literal, NoReturn, TypeVar, get_args, get_origin
 
 import click
 
-from .authoring.schema import SCHEMA_MODELS, json_schema
-from .authoring.writing import WriteReport
+from .authoring.when import WHEN_FORMATS
 from .check.files import YAML_SUFFIXES, has_yaml_files
 from .check.paths import display_path, location
 from .config import ConfigurationError, RunbookOptions, read_options
 from .diagnostics import has_errors, printable, summary_line
 from .formats import FORMATS, format_diagnostics
-from .models import (
-    WHEN_FORMATS,
-    ChangeRecord,
-    NewOption,
-    RecordOption,
-    Runbook,
-    SourcedRecord,
-    new_options,
-)
-from .store.validation import store_path, validate_with_store
+from .store.access import store_path
 
 if TYPE_CHECKING:
     from .authoring.notify import Credential, Request
     from .authoring.remote import DeliveryReport
+    from .authoring.writing import WriteReport
+    from .models import NewOption, RecordOption, SourcedRecord
     from .render.change_events import EventSettings, ServiceChange
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
+Found = TypeVar("Found")
 
 
 def timeout_option(parameter: str, seconds: float, explained: str) -> Callable[..., Any]:
@@ -136,16 +129,13 @@ def _listed(options: RunbookOptions, filters: Any, done: str) -> list[SourcedRec
     out is said in one line each (they are not `done`)."""
     from .store.listing import listed_records
 
-    records, errors, notes = listed_records(options, store_path(options), filters)
-    for note in notes:
-        click.echo(f"note: {note}", err=True)
-    if errors:
-        click.echo(f"runbook: {errors} errors; invalid records are not {done}", err=True)
+    records = _said(listed_records(options, store_path(options), filters), done)
     if not options.sources:
         return records
     from .authoring.listing import select_records
     from .check.sources import source_problems, with_sources
     from .check.validate import newest_first
+    from .models import Runbook
 
     merged = with_sources(Runbook(), options)
     for problem in source_problems(merged):
@@ -154,13 +144,43 @@ def _listed(options: RunbookOptions, filters: Any, done: str) -> list[SourcedRec
     return sorted(records, key=newest_first, reverse=True)
 
 
+def _said(answer: tuple[list[Found], int, list[str]], done: str) -> list[Found]:
+    """What the record store found (store/listing.py), its notes and its count of errors
+    said."""
+    found, errors, notes = answer
+    for note in notes:
+        click.echo(f"note: {note}", err=True)
+    if errors:
+        click.echo(f"runbook: {errors} errors; invalid records are not {done}", err=True)
+    return found
+
+
 def _usage_error(message: str) -> NoReturn:
     """One line, its unprintable characters escaped (it may quote what was typed), exit 2."""
     click.echo(f"runbook: {printable(message)}", err=True)
     sys.exit(EXIT_USAGE)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Commands(click.Group):
+    """The command group. `new` and `schema` are made when asked for (run, or listed by
+    --help): their options come from the record models, which other commands leave
+    unimported."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.made_later: dict[str, Callable[[], click.Command]] = {}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self.commands, *self.made_later})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        make = self.made_later.get(cmd_name)
+        if make is not None and cmd_name not in self.commands:
+            self.add_command(make(), cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="runbook-generator")
 def cli() -> None:
     """Validate change records and build them into a searchable runbook site."""
@@ -222,6 +242,8 @@ def validate(
         if changed_files is None:
             changed_files = [options.records_dir, options.checklists_dir]
         only = (only or []) + changed_files
+    from .store.validation import validate_with_store
+
     report = validate_with_store(options, store_path(options), only=only)
     output = format_diagnostics(report.diagnostics, output_format)
     if output:
@@ -297,31 +319,38 @@ def _changed_runbook_files(
     return selected
 
 
-@cli.command()
-@click.argument("kind", type=click.Choice(sorted(SCHEMA_MODELS)), default="record")
-@click.option(
-    "--write",
-    is_flag=True,
-    help="Refresh this runbook's schemas/*.schema.json (both kinds) and the editors' mapping "
-    "of its folders to them in .vscode/settings.json, instead of printing.",
-)
-@config_file_option
-def schema(kind: str, write: bool, config_file: str | None) -> None:
-    """Print the JSON Schema of records or checklists (for editors and tools), or with
-    --write refresh the committed copies after an upgrade."""
-    from .authoring.editor import schema_mapping, write_editor_settings, write_schemas
+def _schema_command() -> click.Command:
+    """`runbook schema`, made when first asked for: its choices are the models'."""
+    from .authoring.schema import SCHEMA_MODELS, json_schema
+    from .authoring.writing import WriteReport
 
-    if not write:
-        click.echo(json.dumps(json_schema(kind), indent=2, ensure_ascii=False))
-        return
-    options = _options(config_file)
-    _runbook_here(options)
-    report = WriteReport()
-    with _write_failures("schema --write stopped"):
-        write_schemas(options.root, report, refresh=True)
-        mapping = schema_mapping(options.root, options.records_dir, options.checklists_dir)
-        write_editor_settings(options.root, mapping, report)
-    _print_report(report, skipped="unchanged {path}")
+    @click.command()
+    @click.argument("kind", type=click.Choice(sorted(SCHEMA_MODELS)), default="record")
+    @click.option(
+        "--write",
+        is_flag=True,
+        help="Refresh this runbook's schemas/*.schema.json (both kinds) and the editors' mapping "
+        "of its folders to them in .vscode/settings.json, instead of printing.",
+    )
+    @config_file_option
+    def schema(kind: str, write: bool, config_file: str | None) -> None:
+        """Print the JSON Schema of records or checklists (for editors and tools), or with
+        --write refresh the committed copies after an upgrade."""
+        from .authoring.editor import schema_mapping, write_editor_settings, write_schemas
+
+        if not write:
+            click.echo(json.dumps(json_schema(kind), indent=2, ensure_ascii=False))
+            return
+        options = _options(config_file)
+        _runbook_here(options)
+        report = WriteReport()
+        with _write_failures("schema --write stopped"):
+            write_schemas(options.root, report, refresh=True)
+            mapping = schema_mapping(options.root, options.records_dir, options.checklists_dir)
+            write_editor_settings(options.root, mapping, report)
+        _print_report(report, skipped="unchanged {path}")
+
+    return schema
 
 
 @cli.command()
@@ -502,10 +531,6 @@ def _print_report(report: WriteReport, *, skipped: str) -> None:
         click.echo(f"note: {note}", err=True)
 
 
-# `runbook new`'s options: the record's fields that have a NewOption, in the model's order.
-RECORD_OPTIONS = new_options(ChangeRecord)
-
-
 def _record_field(path: str, option: NewOption) -> Callable[..., Any]:
     """A click callback refusing what `runbook validate` would refuse in the record field at
     `path` (a repeated option is checked as the list it becomes); None when not given."""
@@ -553,77 +578,91 @@ def _record_parameter(field: RecordOption) -> Callable[[Any], Any]:
     )
 
 
-def _record_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    for field in reversed(RECORD_OPTIONS):
-        command = _record_parameter(field)(command)
-    return command
+def _record_options(
+    fields: list[RecordOption],
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    def decorate(command: Callable[..., Any]) -> Callable[..., Any]:
+        for field in reversed(fields):
+            command = _record_parameter(field)(command)
+        return command
+
+    return decorate
 
 
-@cli.command()
-@_record_options
-@click.option(
-    "--from-git",
-    "revision",
-    default=None,
-    metavar="REV",
-    help="Take files, commit and time from this commit or A..B range (default files: staged, "
-    "else HEAD); without TITLE, the title is the subject of the commit (of B's, for A..B).",
-)
-@click.option(
-    "-C",
-    "git_dir",
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
-    default=None,
-    metavar="DIR",
-    help="Read git in DIR (the code's repository) instead of here.",
-)
-@click.option("--edit", is_flag=True, help="Open the new record in $EDITOR.")
-@config_file_option
-def new(
-    revision: str | None,
-    git_dir: Path | None,
-    edit: bool,
-    config_file: str | None,
-    **given: Any,
-) -> None:
-    """Write a prefilled record for a change just shipped and print its path. Every field a
-    backfill script needs is an option; each is checked before anything is written."""
-    from .authoring.draft import Draft, new_record, title_from_git
+def _new_command() -> click.Command:
+    """`runbook new`, made when first asked for: its options are the record model's fields
+    that have a NewOption, in the model's order."""
+    from .models import ChangeRecord, new_options
 
-    options = _options(config_file)
-    if given["title"] is None:
-        if revision is None:
-            _usage_error("new: give a TITLE, or --from-git REV to take the commit's subject")
-        try:
-            given["title"] = title_from_git(git_dir or options.root, revision)
-        except ValueError as exc:
-            _usage_error(f"new: {exc}")
-    draft = Draft(
-        {
-            field.path: value
-            for field in RECORD_OPTIONS
-            if (value := given[field.parameter]) is not None and value is not False
-        }
+    record_options = new_options(ChangeRecord)
+
+    @click.command()
+    @_record_options(record_options)
+    @click.option(
+        "--from-git",
+        "revision",
+        default=None,
+        metavar="REV",
+        help="Take files, commit and time from this commit or A..B range (default files: staged, "
+        "else HEAD); without TITLE, the title is the subject of the commit (of B's, for A..B).",
     )
-    problem = draft.problem()
-    if problem:
-        _usage_error(problem)
-    try:
-        with _write_failures("new stopped"):
-            path, report = new_record(options, draft, revision=revision, git_dir=git_dir)
-    except ValueError as exc:
-        _usage_error(str(exc))
-    for note in report.notes:
-        click.echo(f"note: {note}", err=True)
-    click.echo(display_path(path))
-    if edit:
-        click.edit(filename=str(path))
+    @click.option(
+        "-C",
+        "git_dir",
+        type=click.Path(exists=True, file_okay=False, path_type=Path),
+        default=None,
+        metavar="DIR",
+        help="Read git in DIR (the code's repository) instead of here.",
+    )
+    @click.option("--edit", is_flag=True, help="Open the new record in $EDITOR.")
+    @config_file_option
+    def new(
+        revision: str | None,
+        git_dir: Path | None,
+        edit: bool,
+        config_file: str | None,
+        **given: Any,
+    ) -> None:
+        """Write a prefilled record for a change just shipped and print its path. Every field a
+        backfill script needs is an option; each is checked before anything is written."""
+        from .authoring.draft import Draft, new_record, title_from_git
+
+        options = _options(config_file)
+        if given["title"] is None:
+            if revision is None:
+                _usage_error("new: give a TITLE, or --from-git REV to take the commit's subject")
+            try:
+                given["title"] = title_from_git(git_dir or options.root, revision)
+            except ValueError as exc:
+                _usage_error(f"new: {exc}")
+        draft = Draft(
+            {
+                field.path: value
+                for field in record_options
+                if (value := given[field.parameter]) is not None and value is not False
+            }
+        )
+        problem = draft.problem()
+        if problem:
+            _usage_error(problem)
+        try:
+            with _write_failures("new stopped"):
+                path, report = new_record(options, draft, revision=revision, git_dir=git_dir)
+        except ValueError as exc:
+            _usage_error(str(exc))
+        for note in report.notes:
+            click.echo(f"note: {note}", err=True)
+        click.echo(display_path(path))
+        if edit:
+            click.edit(filename=str(path))
+
+    return new
 
 
 def _when(
     context: click.Context, parameter: click.Parameter, value: str | None
 ) -> dt.date | dt.datetime | None:
-    from .authoring.listing import parse_when
+    from .authoring.when import parse_when
 
     if value is None:
         return None
@@ -671,21 +710,29 @@ def list_records(
         Window,
         format_json,
         format_table,
+        listed_row,
     )
+    from .store.listing import listed_rows
 
     options = _options(config_file)
     _runbook_here(options)
     filters = Filters(service, owner, file_path, tag, status, Window(since, until))
-    records = _listed(options, filters, "listed")
-    if not records:
-        click.echo("no records match", err=True)
-        if output_format == "table":
+    if output_format == "table" and not options.sources:
+        # The table's columns are the store's own: no record is read back.
+        rows = _said(listed_rows(options, store_path(options), filters), "listed")
+    else:
+        records = _listed(options, filters, "listed")
+        if output_format == "json":
+            if not records:
+                click.echo("no records match", err=True)
+            click.echo(format_json(records))
             return
-    if output_format == "json":
-        click.echo(format_json(records))
+        rows = [listed_row(entry) for entry in records]
+    if not rows:
+        click.echo("no records match", err=True)
         return
     here = LocalZone("UTC", dt.timezone.utc) if utc else LocalZone.of_this_system()
-    click.echo(format_table(records, here))
+    click.echo(format_table(rows, here))
 
 
 @cli.command()
@@ -711,11 +758,7 @@ def dora(
 
     options = _options(config_file)
     _runbook_here(options)
-    rows, errors, notes = delivery_rows(options, store_path(options))
-    for note in notes:
-        click.echo(f"note: {note}", err=True)
-    if errors:
-        click.echo(f"runbook: {errors} errors; invalid records are not counted", err=True)
+    rows = _said(delivery_rows(options, store_path(options)), "counted")
     figures = dora_figures(rows, options, service, Window(since, until))
     if not figures:
         click.echo("no deployments match", err=True)
@@ -1100,6 +1143,9 @@ def sync_command(timeout_seconds: float, config_file: str | None) -> None:
         click.echo(result.line())
     if any(result.problem for result in results):
         sys.exit(EXIT_PROBLEMS)
+
+
+cli.made_later.update(new=_new_command, schema=_schema_command)
 
 
 def main(args: list[str] | None = None) -> None:

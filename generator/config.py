@@ -11,6 +11,7 @@ such as `!!python/name:` (Material's emoji settings) and `!ENV` are read as iner
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -343,3 +344,11 @@ def _runbook_plugin_options(plugins: Any) -> Any:
         if name == "runbook":
             return options
     return {}
+
+
+def reference_date() -> dt.date:
+    """Today, or the day of SOURCE_DATE_EPOCH so that reproducible builds agree."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch and epoch.isdigit():
+        return dt.datetime.fromtimestamp(int(epoch), tz=dt.timezone.utc).date()
+    return dt.date.today()

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
-from .models import ChangeRecord
+if TYPE_CHECKING:
+    from .models import ChangeRecord
 
 
 class IncidentTimes(NamedTuple):

@@ -222,14 +222,6 @@ _TIMESTAMP = re.compile(f"{_DATE_AND_TIME}{_OFFSET}?")
 TIMESTAMP_PATTERN = f"^{_DATE_AND_TIME}{_OFFSET}$"
 
 
-# What a time window bound (`runbook list --since`) may be (read in authoring/listing.py).
-WHEN_FORMATS = (
-    "a date (2026-11-20), a date and time with its offset (2026-11-20T14:05Z) or without it "
-    "(read in the local zone, TZ), or a time back from now: 90m, 2h, 3d, 1w, '2 days ago', "
-    "yesterday, today, now"
-)
-
-
 def timestamp_with_offset(value: Any) -> Any:
     """Accept a YAML timestamp or a quoted ISO 8601 one, with its offset; a time without one
     could be any of 24 hours, so it is refused with the fix."""

@@ -135,3 +135,11 @@ class ShownNames:
         if key not in self._uses[kind]:
             return self.aliases.canonical(kind, word)
         return self.by_key(kind, key)
+
+
+def counts_as_use(aliases: Aliases, kind: NameKind, spelling: str) -> bool:
+    """A target is used when a record spells it, under any spelling of it: one that is an
+    alias to itself or to another spelling of itself (`Billing API: billing-api`) is still
+    that name. A name reached only through an alias does not count: it could be a typo."""
+    target = aliases.target(kind, spelling)
+    return target is None or name_key(target) == name_key(spelling)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 import itertools
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -216,6 +217,41 @@ def test_validate_starts_without_requests_jinja_pool_or_plugin_discovery(
         check=True,
     )
     assert result.stdout.split() == ["[]", "__all__"], result.stdout
+
+
+@pytest.mark.parametrize("command", [["list", "--since", "2026-01-01"], ["dora"]])
+def test_list_and_dora_over_an_unchanged_runbook_import_no_record_model(
+    tmp_path: Path, command: list[str]
+) -> None:
+    """Once the record store holds every record file as it is, `runbook list` and `dora`
+    answer from its rows: neither the record models nor the secret scanning (detect-secrets)
+    nor anything a file check needs is imported."""
+    runbook = tmp_path / "runbook"
+    shutil.copytree(REPO_ROOT / "records", runbook / "records")
+    shutil.copytree(REPO_ROOT / "checklists", runbook / "checklists")
+    shutil.copy(REPO_ROOT / "mkdocs.yml", runbook / "mkdocs.yml")
+    probe = (
+        "import sys, runpy; sys.argv = ['runbook', *sys.argv[1:]]\n"
+        "try:\n    runpy.run_module('generator', run_name='__main__')\n"
+        "except SystemExit as exit:\n    assert exit.code in (0, None), exit.code\n"
+        "heavy = {'generator.models', 'detect_secrets', 'generator.check.file_check',"
+        " 'generator.check.loader', 'jinja2'}\n"
+        "print('loaded:', sorted(heavy & set(sys.modules)))"
+    )
+    first, second = (
+        subprocess.run(
+            [sys.executable, "-c", probe, *command],
+            cwd=runbook,
+            env={**os.environ, "SOURCE_DATE_EPOCH": "1790000000"},  # one reference day
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        for _ in range(2)
+    )
+    # The first run checked every record file.
+    assert "generator.models" in first.stdout.splitlines()[-1]
+    assert second.stdout.splitlines()[-1] == "loaded: []", second.stdout[-300:]
 
 
 def test_a_deferred_module_loads_when_first_used() -> None:

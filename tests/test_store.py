@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 from record_files import EPOCH, initialised_runbook
 
 from generator.authoring.listing import Filters, Window, select_records
+from generator.check.files import settled_stamp
 from generator.check.validate import validate_runbook
 from generator.config import read_options
 from generator.store.database import BUSY_SECONDS
@@ -382,3 +383,80 @@ def test_a_record_that_could_not_be_read_is_read_once_it_can(tmp_path: Path) -> 
     target.write_text(_record("2026-03-05-later", "billing", []), "utf-8")
     assert "Change 2026-03-05-later" in run_cli(repo, "list", epoch=EPOCH).stdout
     assert run_cli(repo, "validate", epoch=EPOCH).output == _fresh(repo)
+
+
+def _settled(repo: Path) -> None:
+    """Wait until every folder under records/ last changed long enough ago for its stamp to
+    vouch for its entries (check/files.py SETTLED_NS), then let a full run keep the stamps."""
+    folders = [repo / "records", *(p for p in (repo / "records").rglob("*") if p.is_dir())]
+    deadline = time.monotonic() + 30
+    while any(settled_stamp(str(folder)) is None for folder in folders):
+        assert time.monotonic() < deadline, "the folders' times never settled"
+        time.sleep(0.05)
+    validate_with_store(read_options("mkdocs.yml"), repo / STORE)
+
+
+def test_a_run_on_named_files_answers_for_them_as_a_full_run(
+    template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`validate FILE` reads again only the folders whose stamp changed and the files named;
+    what it says of them equals what a run over every file says, whatever the named file is:
+    edited in place in a folder that did not change, added, moved to another folder, a
+    second file with an id already used, a new spelling of a service or a tag. A file edited
+    in place that is not named is seen by the next full run (the README's guarantee)."""
+    repo = tmp_path / "runbook"
+    shutil.copytree(template, repo, symlinks=True)
+    monkeypatch.chdir(repo)
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
+    for number, service, tags, extra in (
+        (1, "uploads", ["performance"], None),
+        (2, "uploads", ["db"], None),
+        (3, "billing", [], EXTRAS[4]),
+        (5, "billing", ["speedy"], None),
+        (11, "uploads", [], None),
+    ):
+        folder = repo / "records" / ("archive" if number > 4 else "2026")
+        folder.mkdir(parents=True, exist_ok=True)
+        stem = f"2026-01-{number:02d}-change-{number}"
+        (folder / f"{stem}.yaml").write_text(_record(stem, service, tags, extra), "utf-8")
+    options = read_options("mkdocs.yml")
+    store = repo / STORE
+    _settled(repo)
+
+    def same_for(named: Path) -> None:
+        selected = validate_with_store(options, store, only=[named])
+        alone = validate_runbook(options, only=[named], keep_records=False)
+        assert (selected.diagnostics, selected.notes) == (alone.diagnostics, alone.notes)
+        assert selected.files_checked == alone.files_checked
+
+    edited = repo / "records" / "2026" / "2026-01-02-change-2.yaml"
+    with edited.open("w", encoding="utf-8") as stream:  # in place: its folder keeps its stamp
+        stream.write(_record(edited.stem, "Uploads", ["Performance"], EXTRAS[5]))
+    same_for(edited)
+    variant = validate_with_store(options, store, only=[edited]).diagnostics
+    assert {d.code for d in variant} >= {"name-variant"}
+
+    added = repo / "records" / "archive" / "2026-01-09-change-9.yaml"
+    added.write_text(_record(added.stem, "billing-api", ["perf"], None), "utf-8")
+    same_for(added)
+
+    moved = repo / "records" / "2026" / "2026-01-01-change-1.yaml"
+    _settled(repo)
+    moved = moved.rename(repo / "records" / "archive" / moved.name)
+    same_for(moved)
+
+    _settled(repo)
+    twin = repo / "records" / "twins" / "2026-01-05-change-5.yml"
+    twin.parent.mkdir()
+    shutil.copyfile(repo / "records" / "archive" / "2026-01-05-change-5.yaml", twin)
+    same_for(twin)
+    twins = validate_with_store(options, store, only=[twin]).diagnostics
+    assert any(d.code == "duplicate-id" for d in twins)
+
+    _settled(repo)
+    elsewhere = repo / "records" / "archive" / "2026-01-11-change-11.yaml"
+    with elsewhere.open("w", encoding="utf-8") as stream:  # in place, and not named
+        stream.write(_record(elsewhere.stem, "UPLOADS", [], None))
+    full = validate_with_store(options, store)
+    assert any(d.path.endswith(elsewhere.name) for d in full.diagnostics)
+    same_for(repo / "records" / "2026" / "2026-01-02-change-2.yaml")

@@ -27,9 +27,9 @@ ZONES = {
 }
 RUN_WITH_NOW = (
     "import datetime as dt, sys\n"
-    "from generator.authoring import listing\n"
+    "from generator.authoring import when\n"
     "fixed = dt.datetime.fromisoformat(sys.argv[1])\n"
-    "listing.current_time = lambda: fixed\n"
+    "when.current_time = lambda: fixed\n"
     "from generator.cli import cli\n"
     "cli(sys.argv[2:], prog_name='runbook')\n"
 )

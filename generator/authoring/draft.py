@@ -24,8 +24,8 @@ from typing import Annotated, Any
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from ..check.file_check import load_checklists
-from ..check.files import discover
-from ..check.loader import CONTROL_CHARACTERS, file_stem
+from ..check.files import discover, file_stem
+from ..check.loader import CONTROL_CHARACTERS
 from ..check.paths import location
 from ..check.placeholders import draft_text, placeholders
 from ..check.secrets import ALLOW_MARKER, find_secrets

@@ -12,167 +12,16 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import re
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from typing import TYPE_CHECKING, NamedTuple
 
-from pydantic_core import PydanticCustomError
-
-from ..models import WHEN_FORMATS, SourcedRecord, timestamp_with_offset
 from ..names import Aliases, NameKind, name_key
+from . import when
+from .when import LocalZone
 
-UTC = dt.timezone.utc
-_NAIVE = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?")
-_UNITS = {
-    "m": "minutes",
-    "min": "minutes",
-    "mins": "minutes",
-    "minute": "minutes",
-    "minutes": "minutes",
-    "h": "hours",
-    "hr": "hours",
-    "hrs": "hours",
-    "hour": "hours",
-    "hours": "hours",
-    "d": "days",
-    "day": "days",
-    "days": "days",
-    "w": "weeks",
-    "week": "weeks",
-    "weeks": "weeks",
-}
-_RELATIVE = re.compile(r"(?P<count>\d{1,6}) ?(?P<unit>[a-z]+)(?: ago)?")
-
-
-def current_time() -> dt.datetime:
-    """Now, from the real clock: relative bounds (`90m`, `yesterday`) are about the reader's
-    present, not the records' (SOURCE_DATE_EPOCH does not apply). The one place tests replace."""
-    return dt.datetime.now(UTC)
-
-
-@dataclass(frozen=True)
-class LocalZone:
-    """The reader's time zone: the TZ environment variable, else the system's. `zone` is None
-    when it has no IANA name Python can read (then the C library converts, as `date` does)."""
-
-    name: str
-    zone: dt.tzinfo | None
-
-    @classmethod
-    def of_this_system(cls) -> LocalZone:
-        key = os.environ.get("TZ")
-        if key is None:
-            try:  # /etc/localtime -> /usr/share/zoneinfo/Europe/Berlin
-                key = os.readlink("/etc/localtime").partition("zoneinfo/")[2] or None
-            except OSError:
-                key = None
-        if key:
-            try:
-                return cls(key.removeprefix(":"), ZoneInfo(key.removeprefix(":")))
-            except (ZoneInfoNotFoundError, ValueError):
-                pass
-        return cls(time.tzname[0] or "the local zone", None)
-
-    def convert(self, moment: dt.datetime) -> dt.datetime:
-        """An aware time as it reads here."""
-        return moment.astimezone(self.zone)
-
-    def localize(self, wall: dt.datetime) -> dt.datetime:
-        """A wall-clock time here, with its offset. ValueError when the clocks skipped it; of
-        a time that happens twice (clocks going back), the first."""
-        if self.zone is None:
-            return wall.astimezone()
-        first = wall.replace(tzinfo=self.zone, fold=0)
-        if first.astimezone(UTC).astimezone(self.zone).replace(tzinfo=None) != wall:
-            raise ValueError(
-                f"does not exist in {self.name}: the clocks skipped it; give its offset"
-            )
-        return first
-
-    def repeats(self, wall: dt.datetime) -> bool:
-        """Whether a wall-clock time happens twice here (the hour the clocks go back)."""
-        if self.zone is None:
-            return False
-        first, second = (wall.replace(tzinfo=self.zone, fold=fold) for fold in (0, 1))
-        return first.utcoffset() != second.utcoffset()
-
-
-@dataclass(frozen=True)
-class WindowBound:
-    """A parsed WHEN: the bound, and what the reader should be told about reading it."""
-
-    value: dt.date | dt.datetime
-    note: str = ""
-
-
-def parse_when(
-    text: str, *, now: dt.datetime | None = None, here: LocalZone | None = None
-) -> WindowBound:
-    """A window bound: a date; a timestamp with its offset, or without (read in the local zone,
-    and a note says so); or relative to now: `90m`, `2h`, `3d`, `1w`, `2 days ago`,
-    `yesterday`, `today`, `now`. Days and weeks are calendar days here (`1d` at 12:00 is 12:00
-    yesterday, 23 hours back on the day clocks go forward). ValueError says what is wrong."""
-    text = " ".join(text.split())
-    here = here or LocalZone.of_this_system()
-    words = text.lower()
-    if words in ("now", "today", "yesterday") or _RELATIVE.fullmatch(words):
-        return WindowBound(_relative(words, now or current_time(), here))
-    if _NAIVE.fullmatch(text):
-        try:
-            wall = dt.datetime.fromisoformat(text.replace("t", "T").replace(" ", "T"))
-        except ValueError as exc:
-            raise ValueError(f"{text!r} is not a real date and time") from exc
-        try:
-            moment = here.localize(wall)
-        except ValueError as exc:
-            raise ValueError(f"{text!r} {exc}") from exc
-        note = f"{text} read in {here.name} (UTC{_offset(moment)})"
-        if here.repeats(wall):
-            note += "; that time happens twice there (clocks go back): the first is read"
-        return WindowBound(moment, note)
-    try:
-        return WindowBound(
-            dt.date.fromisoformat(text) if len(text) == 10 else timestamp_with_offset(text)
-        )
-    except PydanticCustomError as exc:
-        if not text[:4].isdigit():  # no attempt at a timestamp: say every form WHEN takes
-            raise ValueError(f"{text!r} is not {WHEN_FORMATS}") from exc
-        message = exc.message()
-        raise ValueError(message if text in message else f"{text!r} {message}") from exc
-    except ValueError as exc:
-        raise ValueError(f"{text!r} is not {WHEN_FORMATS}") from exc
-
-
-def _relative(words: str, now: dt.datetime, here: LocalZone) -> dt.date | dt.datetime:
-    """`now`, a day (`today`, `yesterday`: whole days here) or a time before now."""
-    local_now = here.convert(now)
-    if words == "now":
-        return local_now
-    if words in ("today", "yesterday"):
-        return local_now.date() - dt.timedelta(days=words == "yesterday")
-    match = _RELATIVE.fullmatch(words)
-    assert match is not None
-    unit = _UNITS.get(match["unit"])
-    if unit is None:
-        raise ValueError(f"{words!r}: {match['unit']!r} is not a unit; use m, h, d or w")
-    back = dt.timedelta(**{unit: int(match["count"])})
-    if unit in ("minutes", "hours"):  # elapsed time
-        return here.convert(now - back)
-    # calendar days: the same time of day, read again in the zone on that day
-    wall = local_now.replace(tzinfo=None) - back
-    try:
-        return here.localize(wall)
-    except ValueError:  # that time of day was skipped there: the instant as many hours back
-        return here.convert(now - back)
-
-
-def _offset(moment: dt.datetime) -> str:
-    """`+01:00`, `-05:00`, `+05:30`."""
-    offset = moment.strftime("%z")
-    return f"{offset[:3]}:{offset[3:5]}"
+if TYPE_CHECKING:
+    from ..models import SourcedRecord
 
 
 @dataclass(frozen=True)
@@ -256,46 +105,65 @@ def select_records(
     return [entry for entry in records if filters.match(entry, aliases)]
 
 
-def format_table(records: list[SourcedRecord], here: LocalZone) -> str:
+class ListedRow(NamedTuple):
+    """What the table shows of a record: made from the record (listed_row), or read from the
+    record store's columns (store/listing.py), which keep these fields to filter and sort on."""
+
+    id: str
+    date: dt.date
+    shipped_at: dt.datetime | None
+    service: str
+    status: str
+    owner: str
+    title: str
+
+
+def listed_row(entry: SourcedRecord) -> ListedRow:
+    record = entry.record
+    return ListedRow(
+        entry.id,
+        record.date,
+        record.shipped_at,
+        record.service,
+        record.status,
+        record.owner,
+        record.title,
+    )
+
+
+def format_table(rows: list[ListedRow], here: LocalZone) -> str:
     """A line naming the zone the times are in (and its offset), then aligned columns: when,
     id, service, status, owner, title. Times are read in one zone, so rows compare at a
     glance; a record with its date only shows that date."""
-    shown = [_shipped_here(entry, here) for entry in records]
+    shown = [_shipped_here(row, here) for row in rows]
     offsets = sorted({offset for _, offset in shown if offset}, key=_offset_minutes)
-    rows = [("SHIPPED", "ID", "SERVICE", "STATUS", "OWNER", "TITLE")] + [
-        (
-            when,
-            entry.id,
-            entry.record.service,
-            entry.record.status,
-            entry.record.owner,
-            entry.record.title,
-        )
-        for entry, (when, _) in zip(records, shown, strict=True)
+    lines = [("SHIPPED", "ID", "SERVICE", "STATUS", "OWNER", "TITLE")] + [
+        (when, row.id, row.service, row.status, row.owner, row.title)
+        for row, (when, _) in zip(rows, shown, strict=True)
     ]
-    widths = [max(len(row[column]) for row in rows) for column in range(5)]
-    offsets = offsets or [_offset(here.convert(current_time()))]
+    widths = [max(len(line[column]) for line in lines) for column in range(5)]
+    offsets = offsets or [when.offset(here.convert(when.current_time()))]
     header = f"times in {here.name}"
     if here.name != "UTC":
         header += f" ({' or '.join(f'UTC{offset}' for offset in offsets)})"
     return "\n".join(
         [header]
         + [
-            "  ".join(cell.ljust(width) for cell, width in zip(row[:5], widths, strict=True))
+            "  ".join(cell.ljust(width) for cell, width in zip(line[:5], widths, strict=True))
             + "  "
-            + row[5]
-            for row in rows
+            + line[5]
+            for line in lines
         ]
     )
 
 
-def _shipped_here(entry: SourcedRecord, here: LocalZone) -> tuple[str, str]:
+def _shipped_here(row: ListedRow, here: LocalZone) -> tuple[str, str]:
     """`2026-11-20 14:05` in the reader's zone and its offset, or the record's date alone."""
-    moment = entry.record.shipped_at
+    moment = row.shipped_at
     if moment is None:
-        return entry.record.date.isoformat(), ""
+        return row.date.isoformat(), ""
     local = here.convert(moment)
-    return f"{local:%Y-%m-%d %H:%M}", _offset(local)
+    return f"{local:%Y-%m-%d %H:%M}", when.offset(local)
 
 
 def _offset_minutes(offset: str) -> int:

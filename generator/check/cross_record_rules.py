@@ -15,8 +15,9 @@ from ..config import RunbookOptions
 from ..delivery import DeliveryRow
 from ..diagnostics import Diagnostic
 from ..models import SourcedRecord
-from ..names import NAME_KINDS, Aliases, NameKind, name_key
-from .loader import file_stem, load_yaml_file
+from ..names import NAME_KINDS, NameKind, counts_as_use, name_key
+from .files import file_stem
+from .loader import load_yaml_file
 from .paths import display_path
 from .positions import located
 from .problems import problem
@@ -87,24 +88,22 @@ def _placed(by_path: dict[str, list[Finding]], options: RunbookOptions) -> list[
 
 
 def fix_diagnostics(
-    uses: list[RecordSummary], record_files: list[str], options: RunbookOptions
+    uses: list[RecordSummary], is_record_id: Callable[[str], bool], options: RunbookOptions
 ) -> list[Diagnostic]:
     """Each entry of `fixes` names a record that exists, is older, and is of the same service
     unless the entry says `other_service: true`; each at its entry's line. A rolled-back
     record that no later record fixes and whose `rollback.undone_by` is empty gets a warning
-    at its status: the delivery page could not say what undid it."""
+    at its status: the delivery page could not say what undid it. `is_record_id`: whether
+    a record file (valid or not) has the id."""
     by_id = {use.record_id: use for use in reversed(uses)}  # the first of a duplicated id
-    existing: set[str] | None = None  # every record file's id, invalid ones too: when needed
     fixed: set[str] = set()
     by_path: dict[str, list[Finding]] = {}
     unexplained: list[Diagnostic] = []
     for use in uses:
         for index, (fixed_id, other_service) in enumerate(_row(use).fixes):
             target = by_id.get(fixed_id)
-            if target is None:
-                existing = existing or {file_stem(path) for path in record_files}
-                if fixed_id in existing:
-                    continue  # an invalid record: its own file says what is wrong
+            if target is None and is_record_id(fixed_id):
+                continue  # an invalid record: its own file says what is wrong
             finding = _fix_finding(use, index, fixed_id, target, other_service, by_id, options)
             if finding is None:
                 fixed.add(fixed_id)
@@ -180,14 +179,6 @@ def _older(earlier: DeliveryRow, later: DeliveryRow) -> bool:
     if earlier.shipped_at is None or later.shipped_at is None:
         return True
     return earlier.shipped_at < later.shipped_at
-
-
-def counts_as_use(aliases: Aliases, kind: NameKind, spelling: str) -> bool:
-    """A target is used when a record spells it, under any spelling of it: one that is an
-    alias to itself or to another spelling of itself (`Billing API: billing-api`) is still
-    that name. A name reached only through an alias does not count: it could be a typo."""
-    target = aliases.target(kind, spelling)
-    return target is None or name_key(target) == name_key(spelling)
 
 
 def _alias_target_diagnostics(

@@ -6,6 +6,7 @@ import hashlib
 import marshal
 import operator
 import os
+import time
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,6 +17,11 @@ Stamp = tuple[int, int, int, int]
 # A path and its stamp's fields (size, mtime_ns, ctime_ns, inode), or the path alone when it
 # could not be stat'ed.
 StampedPath = tuple[str, int, int, int, int] | tuple[str]
+# A folder a listing read: its path, the folder it is in ("" for the top one), and its stamp
+# taken before it was read, or None when it changed too recently for the stamp to vouch for
+# what was read (a file added in the same tick of the clock would leave the stamp as it was).
+FolderStamp = tuple[str, str, Stamp | None]
+SETTLED_NS = 2_000_000_000
 
 
 def file_stamp(path: str) -> Stamp | None:
@@ -44,29 +50,86 @@ def discover(folder: Path, *, recursive: bool) -> list[str]:
     return list(_yaml_files(folder, recursive))
 
 
+def listed(folder: Path, folders: list[FolderStamp]) -> list[str]:
+    """discover(folder, recursive=True), adding to `folders` each folder read, with its
+    stamp (the record store keeps them: a folder whose stamp is unchanged holds the same
+    entries, since adding, removing or renaming one changes its folder's times)."""
+    return list(_yaml_files(folder, True, folders))
+
+
+def relisted(
+    top: str, kept: dict[str, tuple[str, Stamp | None]]
+) -> tuple[dict[str, list[str]], list[str], list[FolderStamp]]:
+    """The listing under `top` read again only where a folder's stamp differs from the one
+    `kept` (each folder of the last listing: the folder it is in, its stamp): the YAML files
+    of each folder read (by folder, sorted), the folders whose entries are as kept (not read),
+    and every folder with its stamp, as `listed` gives them."""
+    children: defaultdict[str, list[str]] = defaultdict(list)
+    for folder, (parent, _) in kept.items():
+        children[parent].append(folder)
+    files: dict[str, list[str]] = {}
+    unchanged: list[str] = []
+    folders: list[FolderStamp] = []
+    pending = [(top, "")]
+    while pending:
+        folder, parent = pending.pop()
+        known = kept.get(folder)
+        vouched = known is not None and known[1] is not None and known[0] == parent
+        if vouched and file_stamp(folder) == known[1]:  # its entries are those it had
+            unchanged.append(folder)
+            folders.append((folder, parent, known[1]))
+            pending += [(child, folder) for child in children[folder]]
+            continue
+        found = files[folder] = []
+        for entry in _sorted_entries(folder, parent, folders):
+            if entry.name.lower().endswith(YAML_SUFFIXES) and not _is_dir(entry):
+                found.append(entry.path)
+            elif entry.is_dir(follow_symlinks=False):
+                pending.append((entry.path, folder))
+    return files, unchanged, folders
+
+
+def settled_stamp(folder: str) -> Stamp | None:
+    """A folder's stamp, when it last changed long enough ago (SETTLED_NS) that any change
+    from now on gives it another; else None."""
+    before = time.time_ns()
+    stamp = file_stamp(folder)
+    if stamp is None or max(stamp[1], stamp[2]) >= before - SETTLED_NS:
+        return None
+    return stamp
+
+
 def has_yaml_files(folder: Path, *, recursive: bool) -> bool:
     """Whether discover would find any file, read only as far as the first one."""
     return next(_yaml_files(folder, recursive), None) is not None
 
 
-def _yaml_files(folder: str | Path, recursive: bool) -> Iterator[str]:
+def _yaml_files(
+    folder: str | Path, recursive: bool, folders: list[FolderStamp] | None = None
+) -> Iterator[str]:
     """The YAML files under `folder`, sorted as Path sorts them (name by name, a folder's
     files where its name falls among its siblings'): each folder's names are sorted as they
     are read, which costs less than sorting every path of a large runbook by a key. A stack
     of folders being read, not recursion: a hostile tree may nest deeper than Python's stack."""
-    reading = [iter(_sorted_entries(folder))]
+    top = os.fspath(folder)
+    reading = [(top, iter(_sorted_entries(top, "", folders)))]
     while reading:
-        for entry in reading[-1]:
+        current, entries = reading[-1]
+        for entry in entries:
             if entry.name.lower().endswith(YAML_SUFFIXES) and not _is_dir(entry):
                 yield entry.path  # the loader reports what is not a regular file
             elif recursive and entry.is_dir(follow_symlinks=False):
-                reading.append(iter(_sorted_entries(entry.path)))
+                reading.append((entry.path, iter(_sorted_entries(entry.path, current, folders))))
                 break  # its files come before the rest of this folder's
         else:
             reading.pop()
 
 
-def _sorted_entries(folder: str | Path) -> list[os.DirEntry[str]]:
+def _sorted_entries(
+    folder: str, parent: str = "", folders: list[FolderStamp] | None = None
+) -> list[os.DirEntry[str]]:
+    if folders is not None:  # stamped before it is read: a change while reading shows next run
+        folders.append((folder, parent, settled_stamp(folder)))
     try:
         with os.scandir(folder) as listing:
             return sorted(listing, key=_name)
@@ -108,6 +171,16 @@ def stamped(paths: list[str]) -> Observed:
             row = (path, status.st_size, status.st_mtime_ns, status.st_ctime_ns, status.st_ino)
         rows[folder_of(path)].append(row)
     return Observed(rows, {folder: folder_digest(group) for folder, group in rows.items()})
+
+
+def file_stem(path: str | Path) -> str:
+    """The file name without its last suffix, as os.path.splitext reads it (`..yaml` keeps
+    its dots), for paths kept as strings; by slicing, since a runbook's cross-record checks
+    take the stem of every file on each run."""
+    path = os.fspath(path)
+    name = path[path.rfind(os.sep) + 1 :]
+    stem = name[: name.rfind(".")]
+    return stem if stem.strip(".") else name
 
 
 def folder_of(path: str) -> str:

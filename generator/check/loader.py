@@ -37,7 +37,7 @@ from yaml.resolver import Resolver
 
 from ..config import DEFAULT_MAX_BYTES
 from ..diagnostics import Diagnostic
-from .files import Stamp, stamp_from
+from .files import Stamp, file_stem, stamp_from
 from .problems import problem
 
 MAX_DEPTH = 24
@@ -149,16 +149,6 @@ class _Refused(Exception):
         # A refused value (left out as None) rather than refused structure: the document is
         # still what its author wrote everywhere else.
         self.value_only = value_only
-
-
-def file_stem(path: str | Path) -> str:
-    """The file name without its last suffix, as os.path.splitext reads it (`..yaml` keeps
-    its dots), for paths kept as strings; by slicing, since a runbook's cross-record checks
-    take the stem of every file on each run."""
-    path = os.fspath(path)
-    name = path[path.rfind(os.sep) + 1 :]
-    stem = name[: name.rfind(".")]
-    return stem if stem.strip(".") else name
 
 
 # Non-blocking, so a FIFO named like a record cannot hang validation; binary, so that Windows

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from .files import discover
+from .files import YAML_SUFFIXES, FolderStamp, Stamp, discover, listed, relisted, sort_key
+
+if TYPE_CHECKING:
+    from ..config import RunbookOptions
 
 # What makes a path not normal: `/.`, `//`, and on Windows (separator `\\`) a `/` anywhere.
 _SEP_DOT, _SEP_SEP, _ALTSEP = os.sep + ".", os.sep * 2, os.altsep
@@ -82,3 +86,108 @@ def _by_location(listed: list[str]) -> dict[str, str]:
             folders[folder] = os.path.realpath(folder)
         by_location[os.path.join(folders[folder], name)] = path
     return by_location
+
+
+def runbook_files(
+    options: RunbookOptions, only: Sequence[Path] | None
+) -> tuple[list[str], list[str], list[str] | None]:
+    """The checklist files, the record files and the selected files (None: all of them),
+    each named as the folder listing names it; a selected file that is in neither folder is
+    checked as a record."""
+    checklist_files = discover(options.checklists_dir, recursive=False)
+    record_files = discover(options.records_dir, recursive=True)
+    if only is None:
+        return checklist_files, record_files, None
+    listed = record_files + checklist_files
+    known = set(listed)
+    selected = as_listed(only, listed, known)
+    extra = [p for p in selected if p not in known and os.path.isfile(p)]
+    record_files += [p for p in extra if not is_inside(p, options.checklists_dir)]
+    return checklist_files, record_files, selected
+
+
+class RecordFiles:
+    """The record files a run reads and the files it selects (runbook_files' answers), found
+    by listing the records folder in full (`list_all`), or, for a run on named files given the
+    folders and stamps of the last listing, by reading again only the folders whose stamp
+    changed (`list_changed`): the others hold the entries they had."""
+
+    def __init__(
+        self, options: RunbookOptions, checklist_files: list[str], only: Sequence[Path] | None
+    ):
+        self.options = options
+        self.checklist_files = checklist_files
+        self.only = only
+        # The record files this run listed itself (every one, when listed in full), and the
+        # files named outside the records folder (checked as records; listed in full only).
+        self.paths: list[str] = []
+        self.extras: list[str] = []
+        # The folders not read again: their files are the store's rows there.
+        self.unchanged: list[str] = []
+        self.folders: list[FolderStamp] = []
+        self.selected: list[str] | None = None
+        self.partial = False
+        self.whole = False  # list every folder (set after a run on named files was refused)
+
+    def list_all(self) -> None:
+        folders: list[FolderStamp] = []
+        record_files = listed(self.options.records_dir, folders)
+        self.folders, self.unchanged, self.extras, self.partial = folders, [], [], False
+        if self.only is not None:
+            every = record_files + self.checklist_files
+            known = set(every)
+            self.selected = as_listed(self.only, every, known)
+            extra = [p for p in self.selected if p not in known and os.path.isfile(p)]
+            self.extras = [p for p in extra if not is_inside(p, self.options.checklists_dir)]
+        self.paths = record_files + self.extras
+
+    def list_changed(self, kept: dict[str, tuple[str, Stamp | None]]) -> bool:
+        """List again the folders whose stamp differs from the one `kept`; False (nothing
+        done) unless every named path is a checklist or a record file of the listing."""
+        if self.whole or self.only is None or not kept or any(p.is_dir() for p in self.only):
+            return False
+        files, unchanged, folders = relisted(os.fspath(self.options.records_dir), kept)
+        checklists = set(self.checklist_files)
+        spelled: dict[str, str] | None = None
+        selected = []
+        for path in self.only:
+            (place,) = as_listed([path], self.checklist_files, checklists)
+            if place in checklists:
+                selected.append(place)
+                continue
+            folder, name = os.path.split(place)
+            if folder not in files and folder not in unchanged:
+                if spelled is None:
+                    spelled = {os.path.realpath(f): f for f, _, _ in folders}
+                folder = spelled.get(folder, "")
+            listing = files.get(folder)
+            place = os.path.join(folder, name)
+            if listing is not None and place in listing:
+                selected.append(place)
+            elif folder in unchanged and name.lower().endswith(YAML_SUFFIXES):
+                if not os.path.isfile(place):
+                    return False
+                selected.append(place)
+            else:
+                return False
+        self.paths = [path for found in files.values() for path in found]
+        self.extras, self.unchanged, self.folders, self.partial = [], unchanged, folders, True
+        self.selected = list(dict.fromkeys(selected))
+        return True
+
+    def order(self, path: str) -> tuple[int, int | str]:
+        """Where a record file comes in the listing (sort_key: as discover lists them), the
+        files named outside it after them, in the order named."""
+        if path in self.extras:
+            return 1, self.extras.index(path)
+        return 0, sort_key(path)
+
+    def named_records(self) -> list[str] | None:
+        """The selected record files (None: every file)."""
+        if self.selected is None:
+            return None
+        if self.partial:  # every named file is a checklist or a listed record file
+            checklists = set(self.checklist_files)
+            return [path for path in self.selected if path not in checklists]
+        records = set(self.paths)
+        return [path for path in self.selected if path in records]

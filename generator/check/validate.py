@@ -8,21 +8,21 @@ rules, then the selection the caller asked about.
 from __future__ import annotations
 
 import datetime as dt
-import os
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..config import RunbookOptions
+from ..config import RunbookOptions, reference_date
 from ..diagnostics import Diagnostic, sort_diagnostics
 from ..models import Runbook, SourcedChecklist, SourcedRecord
 from .cache import ValidationCache
 from .checklist_effects import checklist_notes, removed_item_diagnostics
 from .cross_record_rules import duplicate_id_diagnostics, fix_diagnostics, name_diagnostics
 from .file_check import CheckContext, RecordResult, load_checklists
-from .files import Stamp, discover, file_stamp
+from .files import Stamp, file_stamp, file_stem
 from .gc_pause import collector_paused
-from .paths import as_listed, display_path, is_inside
+from .paths import display_path, runbook_files
 from .summary import RecordSummary
 from .workers import check_in_workers
 
@@ -36,14 +36,6 @@ class ValidationReport:
     files_checked: int
     # What changes to the selected checklists mean for the records (not problems).
     notes: list[str] = field(default_factory=list)
-
-
-def reference_date() -> dt.date:
-    """Today, or the day of SOURCE_DATE_EPOCH so that reproducible builds agree."""
-    epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    if epoch and epoch.isdigit():
-        return dt.datetime.fromtimestamp(int(epoch), tz=dt.timezone.utc).date()
-    return dt.date.today()
 
 
 def newest_first(entry: SourcedRecord) -> tuple[dt.date, float, str]:
@@ -85,7 +77,8 @@ def validate_runbook(
         if names is not None:
             name_uses.append(names)
     diagnostics += name_diagnostics(name_uses, options)
-    diagnostics += fix_diagnostics(name_uses, record_files, options)
+    record_ids = functools.cache(lambda: {file_stem(path) for path in record_files})
+    diagnostics += fix_diagnostics(name_uses, lambda found: found in record_ids(), options)
     diagnostics += duplicate_id_diagnostics(records, checklist_files, record_files)
     records.sort(key=newest_first, reverse=True)
     notes: list[str] = []
@@ -100,24 +93,6 @@ def validate_runbook(
     )
 
 
-def runbook_files(
-    options: RunbookOptions, only: Sequence[Path] | None
-) -> tuple[list[str], list[str], list[str] | None]:
-    """The checklist files, the record files and the selected files (None: all of them),
-    each named as the folder listing names it; a selected file that is in neither folder is
-    checked as a record."""
-    checklist_files = discover(options.checklists_dir, recursive=False)
-    record_files = discover(options.records_dir, recursive=True)
-    if only is None:
-        return checklist_files, record_files, None
-    listed = record_files + checklist_files
-    known = set(listed)
-    selected = as_listed(only, listed, known)
-    extra = [p for p in selected if p not in known and os.path.isfile(p)]
-    record_files += [p for p in extra if not is_inside(p, options.checklists_dir)]
-    return checklist_files, record_files, selected
-
-
 def check_context(
     checklists: dict[str, SourcedChecklist], options: RunbookOptions, keep_records: bool
 ) -> CheckContext:
@@ -129,6 +104,17 @@ def check_context(
         today=reference_date(),
         keep_records=keep_records,
     )
+
+
+def made_context(
+    options: RunbookOptions, checklist_files: list[str], need_records: bool
+) -> tuple[CheckContext, dict[str, SourcedChecklist], list[Diagnostic]]:
+    """The check context, the valid checklists, and the checklists' own diagnostics (those
+    of each file, and ids used twice)."""
+    diagnostics: list[Diagnostic] = []
+    checklists = load_checklists(checklist_files, options, diagnostics)
+    diagnostics += duplicate_id_diagnostics([], checklist_files, [])
+    return check_context(checklists, options, need_records), checklists, diagnostics
 
 
 def _selected(

@@ -25,8 +25,7 @@ from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.utils.yaml import yaml_load
 
 from ..check.files import discover, file_stamp
-from ..check.validate import reference_date
-from ..config import RunbookOptions
+from ..config import RunbookOptions, reference_date
 from ..render.environment import DEFAULT_TEMPLATES
 from ..source_cache import read_state
 from ..store.trust import code_digest

@@ -22,7 +22,7 @@ from pathlib import Path
 from ..repository_files import UnsafeWrite, make_folders
 from .trust import code_digest, signature, signing_key
 
-SCHEMA_VERSION = "5"
+SCHEMA_VERSION = "6"
 # How long a command waits for another one's writes before it runs without the store.
 BUSY_SECONDS = 2.0
 COMPANIONS = ("-wal", "-shm", "-journal")
@@ -119,6 +119,18 @@ CREATE TABLE records (
     data TEXT NOT NULL
 );
 CREATE INDEX records_by_date ON records (date);
+-- Each folder the records folder's listing read, with the folder it is in ('' for the top)
+-- and its stamp before it was read (NULL: it had changed too recently to vouch for what was
+-- read). Kept only while `files` holds exactly that listing's files (no file named outside
+-- it): a run on named files (`validate FILE`) reads again only the folders whose stamp
+-- changed, and takes the others' files as their rows.
+CREATE TABLE listings (
+    folder PRIMARY KEY, parent NOT NULL,
+    size INTEGER, mtime_ns INTEGER, ctime_ns INTEGER, inode INTEGER
+);
+-- Figures a command derives from many rows (the runbook's count of errors the fixes rules
+-- find), kept until the rows next change: every write of rows empties this table.
+CREATE TABLE derived (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE files_touched (
     file_id INTEGER NOT NULL REFERENCES records(file_id) ON DELETE CASCADE,
     position INTEGER NOT NULL,
@@ -188,24 +200,34 @@ def _own_file(path: Path, *, create: bool) -> None:
         )
 
 
-def context_meta(context_digest: str) -> dict[str, str]:
-    return {"schema": SCHEMA_VERSION, "code": code_digest(), "context": context_digest}
-
-
-def trusted(connection: sqlite3.Connection, context_digest: str, key: bytes) -> bool:
-    """Whether the store was made by this runbook, in this context, by this user."""
+def kept_meta(connection: sqlite3.Connection, key: bytes) -> dict[str, str] | None:
+    """The `meta` rows (schema version, code digest, context digest, what the context was
+    made from), when this user's key signed them and they are this code's; else None."""
     try:
         stored = dict(connection.execute("SELECT name, value FROM meta"))
     except sqlite3.OperationalError:  # no meta table: new, or not ours
-        return False
-    expected = context_meta(context_digest)
+        return None
     signed = stored.pop("signature", "")
-    return stored == expected and hmac.compare_digest(signed, _signed(expected, key))
+    if not hmac.compare_digest(signed, _signed(stored, key)):
+        return None
+    if stored.get("schema") != SCHEMA_VERSION or stored.get("code") != code_digest():
+        return None
+    return stored
 
 
-def reset(connection: sqlite3.Connection, context_digest: str, key: bytes | None) -> None:
+def write_meta(connection: sqlite3.Connection, meta: dict[str, str], key: bytes | None) -> None:
+    """`meta` (with this schema version and code digest), signed; inside the caller's write
+    transaction."""
+    meta = {"schema": SCHEMA_VERSION, "code": code_digest(), **meta}
+    if key is not None:
+        meta["signature"] = _signed(meta, key)
+    connection.execute("DELETE FROM meta")
+    connection.executemany("INSERT INTO meta VALUES (?, ?)", meta.items())
+
+
+def reset(connection: sqlite3.Connection, meta: dict[str, str], key: bytes | None) -> None:
     """Empty the store (every object in it dropped, whoever made it) and make the schema
-    again, signed for this context; inside the caller's write transaction."""
+    again, signed for this context (`meta`); inside the caller's write transaction."""
     objects = connection.execute(
         "SELECT type, name FROM sqlite_schema WHERE name NOT LIKE 'sqlite_%' "
         "AND type IN ('table', 'view', 'trigger') ORDER BY rowid DESC"
@@ -214,10 +236,7 @@ def reset(connection: sqlite3.Connection, context_digest: str, key: bytes | None
         quoted = '"' + name.replace('"', '""') + '"'
         connection.execute(f"DROP {kind.upper()} IF EXISTS {quoted}")
     make_schema(connection)
-    meta = context_meta(context_digest)
-    if key is not None:
-        meta["signature"] = _signed(meta, key)
-    connection.executemany("INSERT INTO meta VALUES (?, ?)", meta.items())
+    write_meta(connection, meta, key)
 
 
 def make_schema(connection: sqlite3.Connection) -> None:

@@ -5,15 +5,13 @@ those files' summaries and the few others the rules compare them with, found by 
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from ..check.cross_record_rules import fix_diagnostics
 from ..check.summary import RecordSummary
 from ..config import RunbookOptions
 from ..delivery import decoded
+from .access import Order
 from .records import RecordStore, restored, stored
 
-Order = Callable[[str], int]  # a record file's place in the listing
 _SUMMARIES = (
     "SELECT f.path, f.shown, s.delivery, s.unexplained_line, s.unexplained_column "
     "FROM summaries s JOIN files f ON f.id = s.file_id"
@@ -67,9 +65,7 @@ def _where(store: RecordStore, condition: str, values: list) -> list[tuple]:
     return store.by_values(_SUMMARIES + " WHERE " + condition, values) if values else []
 
 
-def fix_errors(
-    store: RecordStore, record_files: list[str], options: RunbookOptions, order: Order
-) -> int:
+def fix_errors(store: RecordStore, options: RunbookOptions, order: Order) -> int:
     """How many errors the fixes rules find, reading only the records that have fixes and
     those the rules compare them with (what `list` and `dora` count beside each file's own
     errors, as `validate` does)."""
@@ -80,5 +76,5 @@ def fix_errors(
         return 0
     shown = {restored(path) for _, path in fixing}
     uses = fix_uses(store, [restored(path) for path, _ in fixing], order)
-    found = fix_diagnostics(uses, record_files, options)
+    found = fix_diagnostics(uses, store.has_id, options)
     return sum(d.severity == "error" and d.path in shown for d in found)

@@ -10,21 +10,21 @@ import sqlite3
 from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-from ..authoring.listing import Filters
-from ..check.cross_record_rules import duplicate_id_diagnostics
-from ..check.file_check import load_checklists
+from ..authoring.listing import Filters, ListedRow
+from ..check.files import discover
 from ..check.gc_pause import collector_paused
-from ..check.validate import check_context, runbook_files
+from ..check.paths import RecordFiles
 from ..config import RunbookOptions
 from ..delivery import DeliveryRow, decoded
-from ..diagnostics import Diagnostic
-from ..models import ChangeRecord, SourcedRecord
 from ..names import name_key
-from .fix_rules import Order, fix_errors
+from .access import Order, with_store
+from .context import store_context
 from .records import EPOCH, MICROSECOND, RecordStore, restored
-from .validation import with_store
+
+if TYPE_CHECKING:
+    from ..models import SourcedRecord
 
 # The runbook's order, newest first (check/validate.py _newest_first): by day, by the time it
 # shipped (records without one after those with), by id.
@@ -37,23 +37,65 @@ def listed_records(
 ) -> tuple[list[SourcedRecord], int, list[str]]:
     """The valid records matching `filters`, newest first; how many errors the runbook has
     (invalid records are not listed); and the notes to show."""
-    where, parameters = _conditions(filters)
+    from ..models import ChangeRecord, SourcedRecord
 
     def records(connection: sqlite3.Connection, duplicated: set) -> list[SourcedRecord]:
-        rows = connection.execute(
-            "SELECT f.path, f.shown, r.record_id, r.data FROM records r "
-            f"JOIN files f ON f.id = r.file_id WHERE {where} ORDER BY {_NEWEST_FIRST}",
-            parameters,
-        )
         return [
             SourcedRecord(
                 restored(record_id), restored(shown), ChangeRecord.model_validate_json(data)
             )
-            for path, shown, record_id, data in rows
+            for path, record_id, shown, data in _matching(connection, filters, "f.shown, r.data")
             if path not in duplicated
         ]
 
     return _valid(options, store_file, records, need_records=True)
+
+
+def listed_rows(
+    options: RunbookOptions, store_file: Path | None, filters: Filters
+) -> tuple[list[ListedRow], int, list[str]]:
+    """listed_records' records as the table shows them, read from the store's columns (no
+    record is read back, and the record models are not imported)."""
+
+    def rows(connection: sqlite3.Connection, duplicated: set) -> list[ListedRow]:
+        columns = "r.date, r.shipped_us, r.shipped_offset, r.service, r.status, r.owner, r.title"
+        return [
+            ListedRow(
+                restored(record_id),
+                dt.date.fromisoformat(day),
+                _moment(shipped, offset),
+                service,
+                status,
+                owner,
+                title,
+            )
+            for path, record_id, day, shipped, offset, service, status, owner, title in _matching(
+                connection, filters, columns
+            )
+            if path not in duplicated
+        ]
+
+    return _valid(options, store_file, rows, need_records=True)
+
+
+def _matching(connection: sqlite3.Connection, filters: Filters, columns: str) -> sqlite3.Cursor:
+    """Each matching record's path, id and `columns`, newest first."""
+    where, parameters = _conditions(filters)
+    return connection.execute(
+        f"SELECT f.path, r.record_id, {columns} FROM records r "
+        f"JOIN files f ON f.id = r.file_id WHERE {where} ORDER BY {_NEWEST_FIRST}",
+        parameters,
+    )
+
+
+def _moment(shipped: int | None, offset: str | None) -> dt.datetime | None:
+    """shipped_at from its columns: microseconds since the epoch and its own offset."""
+    if shipped is None or offset is None:
+        return None
+    hours, minutes = int(offset[1:3]), int(offset[4:6])
+    sign = -1 if offset.startswith("-") else 1
+    zone = dt.timezone(sign * dt.timedelta(hours=hours, minutes=minutes))
+    return (EPOCH + shipped * MICROSECOND).astimezone(zone)
 
 
 def delivery_rows(
@@ -82,27 +124,31 @@ def _valid(
 ) -> tuple[list[Row], int, list[str]]:
     """What `read` finds of the valid records (those without errors of their own, and not
     sharing their id with another file) in the store brought up to date; how many errors
-    the runbook has; the notes to show."""
-    checklist_files, record_files, _ = runbook_files(options, None)
-    diagnostics: list[Diagnostic] = []
-    checklists = load_checklists(checklist_files, options, diagnostics)
-    context = check_context(checklists, options, need_records)
+    the runbook has; the notes to show. The check context is made (and the checklists and
+    record models read) only when the store cannot answer without it."""
+    checklist_files = discover(options.checklists_dir, recursive=False)
+    files = RecordFiles(options, checklist_files, None)
+    context = store_context(options, checklist_files, need_records)
 
     def answer(store: RecordStore, order: Order) -> tuple[list[Row], int]:
         connection = store.connection
         errors = connection.execute(
             "SELECT COALESCE(SUM(errors), 0) FROM files WHERE errors > 0"  # files_with_errors
         ).fetchone()[0]
-        errors += fix_errors(store, record_files, options, order)
+        errors += store.derived("fix_errors", lambda: _fix_errors(store, options, order))
         duplicated = _duplicated(store, order)
         return read(connection, duplicated), errors + len(duplicated)
 
     (found, errors), notes = with_store(
-        store_file, options.root, context, record_files, None, answer, need_records=need_records
+        store_file, options.root, context, files, None, answer, need_records=need_records
     )
-    diagnostics += duplicate_id_diagnostics([], checklist_files, [])
-    errors += sum(d.severity == "error" for d in diagnostics)
-    return found, errors, notes
+    return found, errors + context.checklist_errors(), notes
+
+
+def _fix_errors(store: RecordStore, options: RunbookOptions, order: Order) -> int:
+    from .fix_rules import fix_errors
+
+    return fix_errors(store, options, order)
 
 
 def _duplicated(store: RecordStore, order: Order) -> set:

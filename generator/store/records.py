@@ -23,18 +23,28 @@ import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ..check.cross_record_rules import counts_as_use
-from ..check.file_check import CheckContext
-from ..check.files import Observed, Stamp, StampedPath, folder_digest, folder_of, stamped
-from ..check.loader import file_stem
+from ..check.files import (
+    Observed,
+    Stamp,
+    StampedPath,
+    file_stem,
+    folder_digest,
+    folder_of,
+    stamped,
+)
 from ..check.paths import display_path
-from ..check.problems import kept_problem
-from ..check.workers import Checked
 from ..delivery import encoded
 from ..diagnostics import Diagnostic
-from ..names import Aliases, NameKind, name_key
+from ..names import Aliases, NameKind, counts_as_use, name_key
 from . import database
+
+if TYPE_CHECKING:
+    from ..check.file_check import CheckContext
+    from ..check.paths import RecordFiles
+    from ..check.workers import Checked
+    from .context import StoreContext
 
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 MICROSECOND = dt.timedelta(microseconds=1)
@@ -217,23 +227,24 @@ def _offset(moment: dt.datetime) -> str:
 
 class RecordStore:
     """A connection to the store (the file, or one in memory for this run), valid for one
-    context digest."""
+    context."""
 
-    def __init__(self, connection: sqlite3.Connection, context_digest: str, key: bytes | None):
+    def __init__(self, connection: sqlite3.Connection, context: StoreContext, key: bytes | None):
         self.connection = connection
-        self.context_digest = context_digest
+        self.context = context
         self.key = key
         self._made_here = False
+        self._meta_outdated = False
 
     @classmethod
-    def open(cls, path: Path, root: Path, context_digest: str) -> RecordStore:
+    def open(cls, path: Path, root: Path, context: StoreContext) -> RecordStore:
         """The store file; StoreUnusable, OSError or sqlite3.Error when it cannot be used."""
         key = database.store_key()
-        return cls(database.connect(path, root), context_digest, key)
+        return cls(database.connect(path, root), context, key)
 
     @classmethod
-    def in_memory(cls, context_digest: str) -> RecordStore:
-        return cls(database.connect_in_memory(), context_digest, None)
+    def in_memory(cls, context: StoreContext) -> RecordStore:
+        return cls(database.connect_in_memory(), context, None)
 
     def close(self) -> None:
         with contextlib.suppress(sqlite3.Error):
@@ -242,7 +253,12 @@ class RecordStore:
     def _trusted(self) -> bool:
         if self.key is None:  # in memory: trusted once this run made it
             return self._made_here
-        return database.trusted(self.connection, self.context_digest, self.key)
+        kept = database.kept_meta(self.connection, self.key)
+        if kept is None or not self.context.trusts(kept):
+            return False
+        # Trusted by the context's digest under other inputs: the next run's are these.
+        self._meta_outdated = kept.get("inputs") != (self.context.inputs or "")
+        return True
 
     def _changed_folders(self, observed: Observed, need_records: bool) -> list[str] | None:
         """The folders whose files may differ from their rows: a digest other than the one
@@ -281,25 +297,63 @@ class RecordStore:
         )
         return {(restored(path), *stamp) for path, *stamp in rows}
 
+    def _observed(self, files: RecordFiles, trusted: bool) -> Observed:
+        """The record files listed and stat'ed: in full, or (a run on named files, the store
+        trusted) only in the folders whose stamp changed and the named files; the other
+        folders' rows are taken as they are (their digests as kept)."""
+        if trusted and self.key is not None and files.only is not None:
+            kept = {
+                restored(folder): (restored(parent), None if size is None else (size, *stamp))
+                for folder, parent, size, *stamp in self.connection.execute(
+                    "SELECT folder, parent, size, mtime_ns, ctime_ns, inode FROM listings"
+                )
+            }
+            if files.list_changed(kept):
+                unchanged = set(files.unchanged)
+                named = [
+                    path for path in files.named_records() or [] if folder_of(path) in unchanged
+                ]
+                observed = stamped(files.paths + named)
+                digests = dict(
+                    self.by_values(
+                        "SELECT folder, digest FROM folders WHERE folder IN ({})",
+                        [stored(folder) for folder in unchanged],
+                    )
+                )
+                for folder in unchanged:
+                    if folder in observed.rows:
+                        observed.digests[folder] = None  # its named files' rows are compared
+                    elif stored(folder) in digests:
+                        observed.digests[folder] = digests[stored(folder)]
+                return observed
+        files.list_all()
+        return stamped(files.paths)
+
     @contextlib.contextmanager
     def refreshed(
         self,
-        paths: list[str],
+        files: RecordFiles,
         check: Callable[[list[str]], list[CheckedChunk]],
         need_records: bool,
     ) -> Iterator[None]:
-        """Inside: a transaction in which the store holds a row for each of `paths` (and no
+        """Inside: a transaction in which the store holds a row for each record file (and no
         other), each as the file is now or as this run read it, with every valid record's
-        data when `need_records`. `check` makes the rows of files read again."""
+        data when `need_records`. `check` makes the rows of files read again. Listed by
+        `files`: for a run on named files, the folders whose stamps are as kept are not read
+        again (StaleListing when another command wrote meanwhile: list in full then)."""
         connection = self.connection
-        observed = stamped(paths)
         connection.execute("BEGIN")
         try:
             trusted = self._trusted()
+            observed = self._observed(files, trusted)
             changed = (
                 self._changed_folders(observed, need_records) if trusted else list(observed.rows)
             )
             if changed is None:
+                if self._meta_outdated:
+                    self._keep(database.write_meta, connection, self.context.meta(), self.key)
+                if self._listings_differ(files):
+                    self._keep(self._write_listings, files)
                 yield
                 connection.execute("COMMIT")
                 return
@@ -310,18 +364,26 @@ class RecordStore:
             connection.execute("BEGIN IMMEDIATE")  # waits BUSY_SECONDS at most for another writer
             if trusted and connection.execute("PRAGMA data_version").fetchone()[0] == version:
                 pass  # no other command wrote since this run read the stamps
+            elif files.unchanged:
+                raise StaleListing("another command wrote the store: list every folder")
             else:
                 if self._trusted():
                     changed = self._changed_folders(observed, need_records) or []
                     kept = self._stamps(need_records, changed)
                 else:
-                    database.reset(connection, self.context_digest, self.key)
+                    database.reset(connection, self.context.meta(), self.key)
                     self._made_here = True
+                    self._meta_outdated = False
                     changed, kept = list(observed.rows), set()
                 read = {path for chunk in fresh for path, _ in chunk.stamps}
                 stale = _stale(observed, changed, kept)
                 fresh += check([path for path in stale if path not in read])
-            self._write(paths, fresh)
+            self._write(files, fresh)
+            self._write_listings(files)
+            connection.execute("DELETE FROM derived")
+            if self._meta_outdated:
+                database.write_meta(connection, self.context.meta(), self.key)
+                self._meta_outdated = False
             written = {folder_of(path) for chunk in fresh for path, _ in chunk.stamps}
             self._write_digests(observed, written.union(changed))
             yield
@@ -332,11 +394,13 @@ class RecordStore:
                     connection.execute("ROLLBACK")
             raise
 
-    def _write(self, paths: list[str], fresh: list[CheckedChunk]) -> None:
+    def _write(self, files: RecordFiles, fresh: list[CheckedChunk]) -> None:
         """Replace the rows of the files read again by the chunks', and delete those of files
         gone (only when the store then holds more files than were listed does that take a
-        look at every path)."""
+        look at every path; the rows of folders not read again stay)."""
         connection = self.connection
+        paths = files.paths
+        unchanged = [stored(folder) for folder in files.unchanged]
         connection.executemany(
             "DELETE FROM files WHERE path = ?",
             [(stored(path),) for chunk in fresh for path, _ in chunk.stamps],
@@ -345,16 +409,35 @@ class RecordStore:
         for chunk in fresh:
             self._copy(chunk, offset)
             offset += len(chunk.stamps)
-        if connection.execute("SELECT COUNT(*) FROM files").fetchone()[0] != len(paths):
-            listed = {stored(path) for path in paths}
+        kept = sum(
+            count
+            for (count,) in self.by_values(
+                "SELECT COUNT(*) FROM files WHERE folder IN ({})", unchanged
+            )
+        )
+        if connection.execute("SELECT COUNT(*) FROM files").fetchone()[0] != len(paths) + kept:
+            listed, taken = {stored(path) for path in paths}, set(unchanged)
             connection.executemany(
                 "DELETE FROM files WHERE path = ?",
                 [
-                    row
-                    for row in connection.execute("SELECT path FROM files")
-                    if row[0] not in listed
+                    (path,)
+                    for path, folder in connection.execute("SELECT path, folder FROM files")
+                    if path not in listed and folder not in taken
                 ],
             )
+
+    def _listings_differ(self, files: RecordFiles) -> bool:
+        kept = set(self.connection.execute("SELECT * FROM listings"))
+        return kept != set(_listing_rows(files))
+
+    def _write_listings(self, files: RecordFiles) -> None:
+        """The folders this run's listing read, with their stamps; none when a file named
+        outside the records folder has a row (the rows are then not the listing's alone)."""
+        connection = self.connection
+        connection.execute("DELETE FROM listings")
+        connection.executemany(
+            "INSERT INTO listings VALUES (?, ?, ?, ?, ?, ?)", _listing_rows(files)
+        )
 
     def _write_digests(self, observed: Observed, folders: set[str]) -> None:
         """Each of `folders`' digest and count of unkept records, made again from its rows as
@@ -398,8 +481,45 @@ class RecordStore:
                 f"INSERT INTO main.{table} SELECT {shown} FROM {CHUNK}.{table}", (offset,)
             )
 
+    def has_id(self, record_id: str) -> bool:
+        """Whether a record file (valid or not) has this id (its stem)."""
+        found = self.connection.execute(
+            "SELECT 1 FROM files WHERE stem = ? LIMIT 1", (stored(record_id),)
+        )
+        return found.fetchone() is not None
+
+    def derived(self, name: str, compute: Callable[[], int]) -> int:
+        """A figure derived from many rows (`compute`), kept until the rows next change."""
+        found = self.connection.execute("SELECT value FROM derived WHERE name = ?", (name,))
+        row = found.fetchone()
+        if row is not None:
+            return row[0]
+        value = compute()
+        self._keep(
+            lambda: self.connection.execute(
+                "INSERT OR REPLACE INTO derived VALUES (?, ?)", (name, value)
+            )
+        )
+        return value
+
+    def _keep(self, write: Callable[..., object], *arguments: object) -> None:
+        """A write that saves the next run work, made inside a run that only reads: it is
+        left out when another command wrote since this run's snapshot, or holds the lock."""
+        connection = self.connection
+        try:
+            connection.execute("SAVEPOINT keep")
+        except sqlite3.OperationalError:
+            return
+        try:
+            write(*arguments)
+        except sqlite3.OperationalError:
+            connection.execute("ROLLBACK TO keep")
+        connection.execute("RELEASE keep")
+
     def diagnostics(self, paths: list[str] | None) -> list[Diagnostic]:
         """The files' own diagnostics: of `paths`, or of every file."""
+        from ..check.problems import kept_problem
+
         if paths is None:
             rows = self.connection.execute(
                 "SELECT diagnostics FROM files WHERE diagnostics != '[]'"
@@ -422,6 +542,20 @@ class RecordStore:
                 query.format(", ".join("?" * len(batch))), [*leading, *batch]
             )
         return found
+
+
+class StaleListing(Exception):
+    """A run on named files found the store written by another command meanwhile: the
+    folders it did not read again may no longer be as the store keeps them."""
+
+
+def _listing_rows(files: RecordFiles) -> list[tuple]:
+    if files.extras:
+        return []
+    return [
+        (stored(folder), stored(parent), *(stamp or (None,) * 4))
+        for folder, parent, stamp in files.folders
+    ]
 
 
 def _stale(observed: Observed, folders: list[str], kept: set[tuple]) -> list[str]:

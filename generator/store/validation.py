@@ -8,15 +8,9 @@ rules, fed by SQL instead of every record's summary in memory.
 
 from __future__ import annotations
 
-import bisect
-import dataclasses
-import hashlib
-import os
-import sqlite3
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TypeVar
 
 from ..check.checklist_effects import dated_item_notes, removed_items
 from ..check.cross_record_rules import (
@@ -25,102 +19,18 @@ from ..check.cross_record_rules import (
     fix_diagnostics,
     variant_diagnostics,
 )
-from ..check.file_check import CheckContext, load_checklists
-from ..check.files import sort_key
-from ..check.loader import file_stem
-from ..check.paths import display_path
-from ..check.validate import ValidationReport, check_context, runbook_files
+from ..check.files import discover, file_stem
+from ..check.paths import RecordFiles, display_path
+from ..check.validate import ValidationReport, made_context
 from ..check.variants import Variant
-from ..check.workers import check_in_workers
 from ..config import RunbookOptions
 from ..diagnostics import Diagnostic, sort_diagnostics
 from ..models import Runbook, SourcedChecklist
 from ..names import NameKind, preferred_spelling
-from .database import StoreUnusable
+from .access import Order, with_store
+from .context import StoreContext, inputs_digest
 from .fix_rules import fix_uses
-from .records import CheckedChunk, RecordStore, checked_chunk, restored, stored
-from .trust import CACHE_FOLDER, code_digest
-
-STORE_FILE = "store.sqlite"
-Answer = TypeVar("Answer")
-
-
-def store_path(options: RunbookOptions) -> Path | None:
-    """Where the runbook's record store lives: in the cache folder beside mkdocs.yml; none
-    outside a runbook (a file checked on its own keeps nothing)."""
-    return options.root / CACHE_FOLDER / STORE_FILE if options.config_file else None
-
-
-def context_digest(context: CheckContext) -> str:
-    """What every kept result depends on besides its file: runbook's code, the folder paths
-    are shown relative to, and the context (every valid checklist in full, the options, the
-    reference day). Whether records are kept is not part of it: `list` and `validate` share
-    one store, each file saying whether its record's data is kept."""
-    kept = dataclasses.replace(context, keep_records=False)
-    return hashlib.sha256(repr([code_digest(), os.getcwd(), repr(kept)]).encode()).hexdigest()
-
-
-def with_store(
-    store_file: Path | None,
-    root: Path,
-    context: CheckContext,
-    paths: list[str],
-    jobs: int | None,
-    answer: Callable[[RecordStore, Callable[[str], int]], Answer],
-    *,
-    need_records: bool = False,
-) -> tuple[Answer, list[str]]:
-    """`answer` asked of the store brought up to date for the record files `paths`, and the
-    notes to show. A store that cannot be used (damaged, locked longer than a moment by
-    another command, unwritable, a link) is said in one note and replaced by one in memory
-    for this run: every file is checked, and the answer is the same. `need_records`: the
-    answer reads records' data (`list`); `validate` reads only rows, and its workers make
-    and send back no more than those."""
-    context = dataclasses.replace(context, keep_records=need_records)
-    digest = context_digest(context)
-    notes: list[str] = []
-
-    def listing_order(path: str) -> int:
-        # The rules sort a few files: a binary search of the listing (sorted by sort_key but
-        # for files named outside its folders, at its end) costs less than indexing it all.
-        index = bisect.bisect_left(paths, sort_key(path), key=sort_key)
-        return index if index < len(paths) and paths[index] == path else paths.index(path)
-
-    def check(stale: list[str]) -> list[CheckedChunk]:
-        # Each chunk of files becomes its rows where it was checked: a small database comes
-        # back from each worker, never records to unpickle.
-        return check_in_workers(stale, context, jobs, pack=checked_chunk)[0]
-
-    attempts: list[Path | None] = [None]
-    if store_file is not None:
-        attempts.insert(0, store_file)
-    for attempt in attempts:
-        try:
-            if attempt is None:
-                store = RecordStore.in_memory(digest)
-            else:
-                store = RecordStore.open(attempt, root, digest)
-        except (StoreUnusable, OSError, sqlite3.Error) as exc:
-            notes.append(_unusable(attempt, exc))
-            continue
-        try:
-            with store.refreshed(paths, check, need_records):
-                return answer(store, listing_order), notes
-        except (OSError, sqlite3.Error) as exc:
-            if attempt is None:
-                raise
-            notes.append(_unusable(attempt, exc))
-        finally:
-            store.close()
-    raise AssertionError("the store in memory always answers")  # pragma: no cover
-
-
-def _unusable(store_file: Path | None, error: Exception) -> str:
-    shown = display_path(store_file) if store_file else "in memory"
-    reason = str(error) or type(error).__name__
-    if isinstance(error, sqlite3.OperationalError) and "locked" in reason:
-        reason = "another runbook command is writing it"
-    return f"record store {shown} not used ({reason}): every record file checked without it"
+from .records import RecordStore, restored, stored
 
 
 def validate_with_store(
@@ -132,29 +42,31 @@ def validate_with_store(
 ) -> ValidationReport:
     """validate_runbook(options, only=only, keep_records=False), answered from the store at
     `store_file` (None: one in memory, for this run)."""
-    checklist_files, record_files, selected = runbook_files(options, only)
-    diagnostics: list[Diagnostic] = []
-    checklists = load_checklists(checklist_files, options, diagnostics)
-    context = check_context(checklists, options, True)
-    shown = None if selected is None else {display_path(path) for path in selected}
-    chosen = {cid: sc for cid, sc in checklists.items() if shown is not None and sc.path in shown}
+    checklist_files = discover(options.checklists_dir, recursive=False)
+    context, checklists, diagnostics = made_context(options, checklist_files, False)
+    errors = sum(d.severity == "error" for d in diagnostics)
+    stored_context = StoreContext(
+        inputs_digest(options, checklist_files), lambda: (context, errors)
+    )
+    files = RecordFiles(options, checklist_files, only)
+    shown: set[str] | None = None
 
-    def answer(
-        store: RecordStore, order: Callable[[str], int]
-    ) -> tuple[list[Diagnostic], list[str]]:
-        records = set(record_files)
-        wanted = None if selected is None else [path for path in selected if path in records]
+    def answer(store: RecordStore, order: Order) -> tuple[list[Diagnostic], list[str]]:
+        nonlocal shown
+        selected = files.selected
+        shown = None if selected is None else {display_path(path) for path in selected}
+        wanted = files.named_records()
         found = store.diagnostics(wanted)
         found += variant_diagnostics(_variants(store, wanted, order), options)
-        found += fix_diagnostics(fix_uses(store, wanted, order), record_files, options)
+        found += fix_diagnostics(fix_uses(store, wanted, order), store.has_id, options)
         if shown is None or (options.config_file and display_path(options.config_file) in shown):
             found += _alias_targets(store, options, order)
         if wanted is None:
-            found += duplicate_id_diagnostics([], checklist_files, record_files)
+            found += duplicate_id_diagnostics([], [], files.paths)
         else:
-            found += duplicate_id_diagnostics([], checklist_files, [])
-            found += duplicate_id_diagnostics([], [], _same_ids(store, wanted, record_files))
+            found += duplicate_id_diagnostics([], [], _same_ids(store, wanted, order))
         notes = []
+        chosen = {cid: sc for cid, sc in checklists.items() if shown and sc.path in shown}
         if chosen:
             found += _removed_items(store, chosen, options, order)
             for sourced in chosen.values():
@@ -162,11 +74,11 @@ def validate_with_store(
         return found, notes
 
     (found, checklist_notes), notes = with_store(
-        store_file, options.root, context, record_files, jobs, answer
+        store_file, options.root, stored_context, files, jobs, answer
     )
     diagnostics += found
     if shown is None:
-        files_checked = len(checklist_files) + len(record_files)
+        files_checked = len(checklist_files) + len(files.paths)
     else:
         diagnostics = [d for d in diagnostics if d.path in shown]
         files_checked = len(shown)
@@ -178,7 +90,7 @@ def validate_with_store(
     )
 
 
-def _same_ids(store: RecordStore, wanted: list[str], paths: list[str]) -> list[str]:
+def _same_ids(store: RecordStore, wanted: list[str], order: Order) -> list[str]:
     """The record files that share an id with one of `wanted`, in the listing's order: what
     duplicate_id_diagnostics needs to say the same of `wanted` as it does over every file."""
     stems = list({stored(file_stem(path)) for path in wanted})
@@ -189,15 +101,13 @@ def _same_ids(store: RecordStore, wanted: list[str], paths: list[str]) -> list[s
     for stem, path in rows:
         by_stem[stem].append(restored(path))
     shared = [path for same in by_stem.values() if len(same) > 1 for path in same]
-    return sorted(shared, key=paths.index)
+    return sorted(shared, key=order)
 
 
 _LOCATIONS: dict[str, tuple] = {"service": ("service",), "owner": ("owner",)}
 
 
-def _variants(
-    store: RecordStore, wanted: list[str] | None, order: Callable[[str], int]
-) -> list[Variant]:
+def _variants(store: RecordStore, wanted: list[str] | None, order: Order) -> list[Variant]:
     """check/variants.py's name_variants, by query: the groups spelled more than one way
     (of every record, or of the `wanted` files' names), and in each the spellings other than
     the one it is shown under."""
@@ -250,9 +160,7 @@ def _variants(
     return variants
 
 
-def _alias_targets(
-    store: RecordStore, options: RunbookOptions, order: Callable[[str], int]
-) -> list[Diagnostic]:
+def _alias_targets(store: RecordStore, options: RunbookOptions, order: Order) -> list[Diagnostic]:
     connection = store.connection
     used = set(connection.execute("SELECT DISTINCT kind, name_key FROM names WHERE counts_as_use"))
     any_uses = connection.execute("SELECT EXISTS (SELECT 1 FROM summaries)").fetchone()[0]
@@ -273,7 +181,7 @@ def _removed_items(
     store: RecordStore,
     chosen: dict[str, SourcedChecklist],
     options: RunbookOptions,
-    order: Callable[[str], int],
+    order: Order,
 ) -> list[Diagnostic]:
     marks = ", ".join("?" * len(chosen))
     rows = store.connection.execute(
