@@ -75,6 +75,8 @@ class PageSanitizer:
         self.waiting: deque[tuple[str, Future[bytes]]] = deque()
         self.scratch: IO[bytes] | None = None  # written and read by the build's thread alone
         self.closing = contextlib.ExitStack()
+        self.scratch_end = 0  # where the next page's HTML goes
+        self.read_since_written = False
 
     def submit(self, page: Page, html: str) -> str:
         """Start sanitising the page's HTML; what MkDocs keeps as its content until then."""
@@ -99,8 +101,12 @@ class PageSanitizer:
         """Append a page's compressed HTML to the scratch file; where it is."""
         if self.scratch is None:
             self.scratch = self.closing.enter_context(_scratch_file(self.folder))
-        at = self.scratch.seek(0, os.SEEK_END)
+        if self.read_since_written:  # a seek flushes what is buffered: only when needed
+            self.scratch.seek(self.scratch_end)
+            self.read_since_written = False
+        at = self.scratch_end
         self.scratch.write(compressed)
+        self.scratch_end += len(compressed)
         return at, len(compressed)
 
     def hand_back(self, page: Page) -> None:
@@ -115,6 +121,7 @@ class PageSanitizer:
             at, length = parked
             self.scratch.seek(at)
             compressed = self.scratch.read(length)
+            self.read_since_written = True
         page.content = zlib.decompress(compressed).decode("utf-8")
 
     @staticmethod
@@ -130,4 +137,4 @@ class PageSanitizer:
             self.pool.shutdown(cancel_futures=True)
             self.pool = None
         self.closing.close()
-        self.scratch = None
+        self.scratch, self.scratch_end, self.read_since_written = None, 0, False
