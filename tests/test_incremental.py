@@ -15,6 +15,7 @@ import re
 import secrets
 import shutil
 import stat
+import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
 
@@ -241,6 +242,42 @@ def test_the_page_cache_drops_what_its_last_build_listed_and_nothing_outside_it(
     assert (cache.folder / "changes" / "a.md").is_file()
     assert not (cache.folder / "changes" / "b.md").exists()
     assert (outside / "kept.txt").read_text(encoding="utf-8") == "mine\n"
+
+
+def test_a_stored_page_is_rewritten_exactly_when_its_bytes_change(tmp_path: Path) -> None:
+    """A page is compared with its file a slice at a time: a change anywhere (across a slice
+    boundary, in a character of several bytes, a file longer or shorter) rewrites it; the
+    same text leaves the file alone (MkDocs' dirty mode reads its mtime)."""
+    (tmp_path / "cache" / "pages").mkdir(parents=True)
+    cache = PageCache(tmp_path / "cache" / "pages", tmp_path / "cache")
+    size = incremental.COMPARED_CHARACTERS
+    text = "a" * (size - 1) + "é€" + "b" * size + "𝄞\n"
+    path = cache.store("records.json", text)
+    assert path.read_text(encoding="utf-8") == text
+    for changed in (text[:-1], text + "x", text.replace("€", "e"), text.replace("𝄞", "𝄟")):
+        os.utime(path, ns=(0, 0))
+        cache.store("records.json", text)
+        assert path.stat().st_mtime_ns == 0  # the same text: not written again
+        cache.store("records.json", changed)
+        assert path.read_text(encoding="utf-8") == changed
+        cache.store("records.json", text)
+
+
+def test_an_unchanged_big_page_is_compared_without_copies_of_it(tmp_path: Path) -> None:
+    """records.json is 2 KiB per record: storing it again must not hold its bytes, nor the
+    file's, beside the text (three copies of 200 MB at 100,000 records)."""
+    (tmp_path / "cache" / "pages").mkdir(parents=True)
+    cache = PageCache(tmp_path / "cache" / "pages", tmp_path / "cache")
+    text = "[" + ",".join(f'{{"id":"{n:08d}","title":"change é"}}' for n in range(400_000)) + "]"
+    cache.store("records.json", text)
+    tracemalloc.start()
+    try:
+        cache.store("records.json", text)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert len(text) > 12_000_000
+    assert peak < len(text) // 2
 
 
 def test_reused_index_page_rebuilt_from_its_cached_blocks(demo_repo: Path, tmp_path: Path) -> None:

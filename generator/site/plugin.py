@@ -10,7 +10,7 @@ run the same pipeline as `runbook validate`:
                       start indexing records for search     (PagefindIndex)
     on_nav            index pages a hand-written nav omits  (GeneratedPages, IncrementalBuild)
     on_page_content   hidden HTML unwrapped, sanitising      (PageSanitizer)
-                      started, the HTML parked compressed
+                      started, the HTML parked compressed on disk
     on_page_context   its sanitised HTML handed back;        (PageSanitizer, search)
                       generated pages out of Material's index
     on_post_page      the written page's HTML let go         (PageSanitizer)
@@ -134,7 +134,7 @@ class RunbookPlugin(BasePlugin[RunbookPluginConfig]):  # type: ignore[valid-type
         self.material_worker = add_search_worker(files, config)  # it reads the theme's files
         search = self._start_search if self.material_worker is not None else None
         files = self.pages.add_to(files, config, search_documents=search)
-        self.sanitizer = PageSanitizer()
+        self.sanitizer = PageSanitizer(self.incremental.cache_root)
         self.progress = BuildProgress(
             len(files.documentation_pages()), enabled=self.config.progress
         )
