@@ -23,8 +23,11 @@ import pytest
 from cli_run import run_cli
 
 from benchmarks.search_bundle import page_numbered, search_fragments
-from generator.config import user_cache_folder
+from generator.check.validate import validate_runbook
+from generator.config import read_options, user_cache_folder
+from generator.models import SourcedRecord
 from generator.render.environment import DEFAULT_TEMPLATES, make_environment
+from generator.render.exports import records_json
 from generator.render.settings import RenderSettings
 from generator.site import incremental, site_copy
 from generator.site.incremental import MANIFEST_NAME, PageCache
@@ -278,6 +281,31 @@ def test_an_unchanged_big_page_is_compared_without_copies_of_it(tmp_path: Path) 
         tracemalloc.stop()
     assert len(text) > 12_000_000
     assert peak < len(text) // 2
+
+
+def test_records_json_holds_two_copies_of_itself_at_most(
+    demo_repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """records.json is made in one buffer from the records' own JSON: at its peak the buffer
+    and the export it returns, never also a list of every record's text (a third copy of
+    200 MB at 100,000 records, at the build's memory peak)."""
+    monkeypatch.chdir(demo_repo)
+    runbook = validate_runbook(read_options("mkdocs.yml")).runbook
+    entries = [
+        SourcedRecord(f"{entry.id}-{copy}", entry.path, entry.record)
+        for copy in range(300)
+        for entry in runbook.records
+    ]
+    assert all(entry.serialised for entry in entries)
+    tracemalloc.start()
+    try:
+        text = records_json(entries)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert len(text) > 5_000_000
+    assert json.loads(text)[0]["id"] == entries[0].id
+    assert peak < 2.5 * len(text)
 
 
 def test_reused_index_page_rebuilt_from_its_cached_blocks(demo_repo: Path, tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ service's tag finds every record of it, whatever its spelling or old name."""
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 from typing import Any
 
@@ -33,15 +34,21 @@ def records_json(records: list[SourcedRecord]) -> str:
 
     Made of each record as pydantic-core wrote it (SourcedRecord.serialised, in the models'
     field order), which is ten times faster than json.dumps over model_dump at 5,000 records;
-    each gets its id, source and path first (as record_export).
+    each gets its id, source and path first (as record_export). Written into one buffer a
+    record at a time: a list of every record's text joined, then bracketed, held three
+    copies of the export at once (200 MB each at 100,000 records), at the build's peak.
     """
-    export = [
-        f'{{"id":{json.dumps(entry.id)},'
-        f'"source":{json.dumps(entry.source.name if entry.source else None)},'
-        f'"path":{json.dumps(entry.path, ensure_ascii=False)},' + entry.serialised[1:]
-        for entry in records
-    ]
-    return "[" + ",".join(export) + "]\n"
+    export = io.StringIO()
+    export.write("[")
+    for position, entry in enumerate(records):
+        export.write(
+            f'{"," if position else ""}{{"id":{json.dumps(entry.id)},'
+            f'"source":{json.dumps(entry.source.name if entry.source else None)},'
+            f'"path":{json.dumps(entry.path, ensure_ascii=False)},'
+        )
+        export.write(entry.serialised[1:])  # past its "{"
+    export.write("]\n")
+    return export.getvalue()
 
 
 DAY_MS = 86_400_000
