@@ -195,8 +195,9 @@ def section(rows: list[dict[str, object]]) -> str:
         "",
         "Cold: nothing kept (a fresh clone, or CI); it fills the record store "
         "(`.runbook-cache/store.sqlite`). Warm: the record edited before each run, the other "
-        "records' results read from the store; the run still lists and stats every record "
-        "file to notice changes. `list --since` takes the week before the newest record "
+        "records' results read from the store; the run lists again only the folders whose own "
+        "stamp changed (`list` and `dora` stat every record file to notice changes). "
+        "`list --since` takes the week before the newest record "
         f"({', '.join(str(row['since']) for row in rows)}). The interpreter alone starts in "
         f"{_median(python)}.",
         "",
