@@ -98,12 +98,19 @@ def runbook_files(
     record_files = discover(options.records_dir, recursive=True)
     if only is None:
         return checklist_files, record_files, None
-    listed = record_files + checklist_files
+    selected, extras = _named(only, record_files + checklist_files, options)
+    return checklist_files, record_files + extras, selected
+
+
+def _named(
+    only: Sequence[Path], listed: list[str], options: RunbookOptions
+) -> tuple[list[str], list[str]]:
+    """The named files as the listing names them, and those of them it does not hold that
+    are checked as records (files outside both folders)."""
     known = set(listed)
     selected = as_listed(only, listed, known)
     extra = [p for p in selected if p not in known and os.path.isfile(p)]
-    record_files += [p for p in extra if not is_inside(p, options.checklists_dir)]
-    return checklist_files, record_files, selected
+    return selected, [p for p in extra if not is_inside(p, options.checklists_dir)]
 
 
 class RecordFiles:
@@ -135,10 +142,7 @@ class RecordFiles:
         self.folders, self.unchanged, self.extras, self.partial = folders, [], [], False
         if self.only is not None:
             every = record_files + self.checklist_files
-            known = set(every)
-            self.selected = as_listed(self.only, every, known)
-            extra = [p for p in self.selected if p not in known and os.path.isfile(p)]
-            self.extras = [p for p in extra if not is_inside(p, self.options.checklists_dir)]
+            self.selected, self.extras = _named(self.only, every, self.options)
         self.paths = record_files + self.extras
 
     def list_changed(self, kept: dict[str, tuple[str, Stamp | None]]) -> bool:
