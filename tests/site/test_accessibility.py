@@ -7,11 +7,16 @@ as it is served, after Material's scripts ran.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sitehelpers import REPO_ROOT
+from conftest import serve_directory
+from sitehelpers import REPO_ROOT, build
+
+from benchmarks.corpus import write_corpus
+from generator.render import long_lists
 
 pytestmark = pytest.mark.browser
 
@@ -112,3 +117,51 @@ def test_a_demo_record_page_has_a_violation_without_runbooks_stylesheet(
         assert page.evaluate(RUN_AXE, RULES)
     finally:
         context.close()
+
+
+@pytest.fixture(scope="module")
+def paged_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str]]:
+    """200 synthetic records built with blocks of 10 changes and pages of about 5 files, so
+    that every kind of long list is split (render/long_lists.py), served."""
+    repo = write_corpus(tmp_path_factory.mktemp("paged") / "runbook", 200)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(long_lists, "BLOCK", 10)
+        patch.setattr(long_lists, "FILES_PER_PART", 5)
+        build(repo, "--quiet")
+    with serve_directory(repo / "site") as url:
+        yield repo / "site", url
+
+
+def paged_kinds(site_dir: Path) -> dict[str, str]:
+    """One page of each kind that a long list makes: a list's own page with its older pages
+    linked, an older page, a split folder's page and one of its parts."""
+
+    def first(pattern: str) -> str:
+        pages = sorted(site_dir.glob(f"{pattern}/index.html"))
+        assert pages, f"no page matches {pattern}"
+        return pages[0].parent.relative_to(site_dir).as_posix() + "/"
+
+    older_tag = first("tags/*/older-1")
+    split_folder = first("files/*/part-1")
+    return {
+        "tag with older pages": older_tag.removesuffix("older-1/"),
+        "older tag page": older_tag,
+        "older service page": first("services/*/older-1"),
+        "older checklist item page": first("checklists/*/*-older-1"),
+        "older rollback readiness page": first("rollback-readiness/older-1"),
+        "split folder": split_folder.removesuffix("part-1/"),
+        "folder part": split_folder,
+    }
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_pages_of_long_lists_pass_wcag_aa(
+    browser: Any, paged_site: tuple[Path, str], scheme: str
+) -> None:
+    site_dir, url = paged_site
+    found = {}
+    for viewport in VIEWPORTS.values():
+        for kind, path in paged_kinds(site_dir).items():
+            if problems := violations(browser, url + path, scheme, viewport):
+                found[kind, viewport] = problems
+    assert found == {}, found
