@@ -4,6 +4,7 @@ the store itself: damaged, locked, signed by someone else, or used by two comman
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 import shutil
@@ -22,9 +23,11 @@ from hypothesis import strategies as st
 from record_files import EPOCH, initialised_runbook
 
 from generator.authoring.listing import Filters, Window, select_records
+from generator.check.file_check import CheckContext
 from generator.check.files import settled_stamp
 from generator.check.validate import validate_runbook
 from generator.config import read_options
+from generator.store.context import NOT_AN_INPUT, context_inputs
 from generator.store.database import BUSY_SECONDS
 from generator.store.listing import listed_records
 from generator.store.trust import signing_key_path
@@ -460,3 +463,29 @@ def test_a_run_on_named_files_answers_for_them_as_a_full_run(
     full = validate_with_store(options, store)
     assert any(d.path.endswith(elsewhere.name) for d in full.diagnostics)
     same_for(repo / "records" / "2026" / "2026-01-02-change-2.yaml")
+
+
+def test_the_stores_inputs_name_every_field_of_the_check_context(tmp_path: Path) -> None:
+    """The store is trusted without making the check context when what the context is made
+    from is unchanged: each field of the context must be among those inputs."""
+    options = read_options(initialised_runbook(tmp_path) / "mkdocs.yml")
+    fields = {field.name for field in dataclasses.fields(CheckContext)}
+    assert set(context_inputs(options, [])) == fields - NOT_AN_INPUT
+
+
+def test_an_option_the_checks_read_changed_is_seen_by_the_next_run(tmp_path: Path) -> None:
+    """review_max_age_days lowered in mkdocs.yml: the next `list` and `validate` check the
+    records again (no record file changed), and say so as a run without the store does."""
+    repo = _runbook_with_records(tmp_path, count=2)
+    path = next((repo / "records" / "2026").glob("2026-02-01-*.yaml"))
+    data = yaml.safe_load(path.read_text("utf-8"))
+    path.write_text(yaml.safe_dump({**data, "last_reviewed": dt.date(2026, 2, 1)}), "utf-8")
+    assert "stale-review" not in run_cli(repo, "validate", epoch=EPOCH).output
+    config = repo / "mkdocs.yml"
+    text = config.read_text("utf-8").replace(
+        "  - runbook:\n", "  - runbook:\n      review_max_age_days: 1\n", 1
+    )
+    assert text != config.read_text("utf-8")
+    config.write_text(text, "utf-8")
+    assert "stale-review" in run_cli(repo, "validate", epoch=EPOCH).output
+    assert run_cli(repo, "validate", epoch=EPOCH).output == _fresh(repo)

@@ -39,23 +39,35 @@ def context_digest(context: CheckContext) -> str:
     return hashlib.sha256(repr([code_digest(), os.getcwd(), repr(kept)]).encode()).hexdigest()
 
 
+# The check context's field that says what a run keeps, not what a result depends on
+# (context_digest leaves it out too).
+NOT_AN_INPUT = frozenset({"keep_records"})
+
+
+def context_inputs(options: RunbookOptions, checklists: object) -> dict[str, object]:
+    """What each field of the check context (CheckContext) is made from, by field: a field
+    added to the context and not named here would leave the store trusted when it changes
+    (tests/test_store.py holds the two lists equal)."""
+    return {
+        "checklists": checklists,
+        "aliases": repr(options.aliases),
+        "max_file_bytes": options.max_file_bytes,
+        "review_max_age_days": options.review_max_age_days,
+        "today": reference_date().isoformat(),
+        "folder": os.getcwd(),
+    }
+
+
 def inputs_digest(options: RunbookOptions, checklist_files: list[str]) -> str | None:
     """A digest of everything the check context and the checklists' own diagnostics are
-    made from: the checklist files' paths and stamps (an edit changes a stamp), the options
-    the context reads, the reference day, the working folder and runbook's code. None when
-    a checklist file cannot be stat'ed (the context is then made)."""
+    made from (context_inputs: the checklist files' paths and stamps, where an edit changes
+    a stamp; the options the context reads, the reference day, the working folder) and
+    runbook's code. None when a checklist file cannot be stat'ed (the context is then made)."""
     stamps = [file_stamp(path) for path in checklist_files]
     if None in stamps:
         return None
-    made_from = [
-        code_digest(),
-        os.getcwd(),
-        reference_date().isoformat(),
-        repr(options.aliases),
-        options.max_file_bytes,
-        options.review_max_age_days,
-        list(zip(checklist_files, stamps, strict=True)),
-    ]
+    checklists = list(zip(checklist_files, stamps, strict=True))
+    made_from = [code_digest(), sorted(context_inputs(options, checklists).items())]
     return hashlib.sha256(repr(made_from).encode()).hexdigest()
 
 
