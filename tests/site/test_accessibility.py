@@ -74,6 +74,18 @@ def violations(browser: Any, url: str, scheme: str, viewport: tuple[int, int]) -
         context.close()
 
 
+def violations_on_every_viewport(
+    browser: Any, url: str, kinds: dict[str, str], scheme: str
+) -> dict[tuple[str, tuple[int, int]], list[str]]:
+    """What axe finds on each page of `kinds` (kind: path under `url`) at every viewport."""
+    found = {}
+    for viewport in VIEWPORTS.values():
+        for kind, path in kinds.items():
+            if problems := violations(browser, url + path, scheme, viewport):
+                found[kind, viewport] = problems
+    return found
+
+
 @pytest.mark.parametrize("viewport", sorted(VIEWPORTS))
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 def test_every_kind_of_page_of_the_demo_passes_wcag_aa(
@@ -93,12 +105,7 @@ def test_every_kind_of_page_runbook_init_scaffolds_passes_wcag_aa(
     browser: Any, scaffolded: tuple[Path, str], scheme: str
 ) -> None:
     site_dir, url = scaffolded
-    found = {}
-    for viewport in VIEWPORTS.values():
-        for kind, path in page_kinds(site_dir).items():
-            if problems := violations(browser, url + path, scheme, viewport):
-                found[kind, viewport] = problems
-    assert found == {}, found
+    assert violations_on_every_viewport(browser, url, page_kinds(site_dir), scheme) == {}
 
 
 def test_a_demo_record_page_has_a_violation_without_runbooks_stylesheet(
@@ -159,9 +166,4 @@ def test_pages_of_long_lists_pass_wcag_aa(
     browser: Any, paged_site: tuple[Path, str], scheme: str
 ) -> None:
     site_dir, url = paged_site
-    found = {}
-    for viewport in VIEWPORTS.values():
-        for kind, path in paged_kinds(site_dir).items():
-            if problems := violations(browser, url + path, scheme, viewport):
-                found[kind, viewport] = problems
-    assert found == {}, found
+    assert violations_on_every_viewport(browser, url, paged_kinds(site_dir), scheme) == {}
