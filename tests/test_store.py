@@ -474,8 +474,8 @@ def test_the_stores_inputs_name_every_field_of_the_check_context(tmp_path: Path)
 
 
 def test_an_option_the_checks_read_changed_is_seen_by_the_next_run(tmp_path: Path) -> None:
-    """review_max_age_days lowered in mkdocs.yml: the next `list` and `validate` check the
-    records again (no record file changed), and say so as a run without the store does."""
+    """review_max_age_days lowered in mkdocs.yml: the next `validate` checks the records
+    again (no record file changed), and says so as a run without the store does."""
     repo = _runbook_with_records(tmp_path, count=2)
     path = next((repo / "records" / "2026").glob("2026-02-01-*.yaml"))
     data = yaml.safe_load(path.read_text("utf-8"))
