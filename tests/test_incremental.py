@@ -15,6 +15,8 @@ import re
 import secrets
 import shutil
 import stat
+import subprocess
+import sys
 import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
@@ -22,10 +24,12 @@ from pathlib import Path
 import pytest
 from cli_run import run_cli
 
+from benchmarks.corpus import write_corpus
 from benchmarks.search_bundle import page_numbered, search_fragments
 from generator.check.validate import validate_runbook
 from generator.config import read_options, user_cache_folder
 from generator.models import SourcedRecord
+from generator.render import long_lists
 from generator.render.environment import DEFAULT_TEMPLATES, make_environment
 from generator.render.exports import records_json
 from generator.render.settings import RenderSettings
@@ -663,3 +667,93 @@ def test_a_month_file_follows_a_record_of_another_month_it_names(
     assert "SKU search gets its keyword sub-field" in (months / "2026-03.json").read_text("utf-8")
     rewritten = {p.name for p in months.glob("*.json") if p.stat().st_ino != first.get(p.name)}
     assert rewritten == {"2026-03.json", "2026-04.json"}
+
+
+SITE_URL = "https://runbook.example.org/team/"
+# A MkDocs hook (mkdocs.yml `hooks:`, loaded after the plugins) that writes down the
+# documentation pages MkDocs was handed for the build.
+FILES_SEEN_HOOK = """\
+import json
+import pathlib
+
+def on_files(files, config):
+    pages = [file.src_uri for file in files.documentation_pages()]
+    pathlib.Path({seen!r}).write_text(json.dumps(pages), encoding="utf-8")
+    return files
+"""
+
+
+def _seeing_files(repo: Path, seen: Path) -> None:
+    """The repository's site gets a site_url (so that its sitemap lists every page by its
+    address), and MkDocs' list of pages is written to `seen` by each build."""
+    (repo / "seen_files.py").write_text(FILES_SEEN_HOOK.format(seen=str(seen)), "utf-8")
+    config = repo / "mkdocs.yml"
+    config.write_text(
+        config.read_text(encoding="utf-8") + f"site_url: {SITE_URL}\nhooks:\n  - seen_files.py\n",
+        encoding="utf-8",
+    )
+
+
+def test_a_rebuild_hands_mkdocs_what_changed_and_what_that_links_to(tmp_path: Path) -> None:
+    """After the oldest of 200 records changes its title, MkDocs is handed the pages that
+    show it (with long lists in parts of ten, the oldest part of each list it is on), the
+    index pages and the pages those link to (each part's newer neighbour), not the pages of
+    the other records; every link still resolves, the sitemap still lists every page, and
+    the site equals a full build byte for byte."""
+    repo = write_corpus(tmp_path / "repo", 200)
+    seen = tmp_path / "seen.json"
+    _seeing_files(repo, seen)
+    oldest = min((repo / "records").rglob("*.yaml"), key=lambda path: path.stem)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(long_lists, "BLOCK", 10)
+        build(repo, "-q")
+        everything = set(json.loads(seen.read_text(encoding="utf-8")))
+        oldest.write_text(
+            oldest.read_text(encoding="utf-8").replace("title: ", "title: Edited ", 1), "utf-8"
+        )
+        said = build(repo)
+        handed = set(json.loads(seen.read_text(encoding="utf-8")))
+        full = full_build_copy(repo, tmp_path, "full")
+
+    assert "incrementally" in said and "contains a link" not in said  # every link resolved
+    records = {f"changes/{path.stem}.md" for path in (repo / "records").rglob("*.yaml")}
+    assert records <= everything and f"changes/{oldest.stem}.md" in handed
+    assert len(records & handed) < len(records) / 4
+    assert "index.md" in handed and "services/index.md" in handed
+    parts = {uri for uri in handed if "/older-" in uri}
+    assert any(uri.replace("/older-2.", "/older-1.") in handed for uri in parts)
+    assert differing_files(repo / "site", full) == []
+    sitemap = (repo / "site" / "sitemap.xml").read_text(encoding="utf-8")
+    assert sitemap == (full / "sitemap.xml").read_text(encoding="utf-8")
+    for uri in sorted(records):
+        assert f"<loc>{SITE_URL}{uri.removesuffix('.md')}/</loc>" in sitemap
+
+
+def test_a_failed_build_leaves_no_manifest_to_trust(demo_repo: Path, tmp_path: Path) -> None:
+    """A build that writes into the site in place (MkDocs' own --dirty) and fails leaves no
+    manifest behind, so the next build trusts none of the folder's outputs: it rebuilds
+    what the failed one may have half-written, and equals a full build."""
+    build(demo_repo, "-q")
+    site = demo_repo / "site"
+    assert "keys" in incremental.read_manifest(site)
+    record = demo_repo / "records" / "2026" / "2026-11-20-cap-upload-size.yaml"
+    original = record.read_text(encoding="utf-8")
+    record.write_text(original.replace("title: Cap upload size", "title: [unclosed"), "utf-8")
+
+    def dirty_build() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "mkdocs", "build", "--dirty", "-q"],
+            cwd=demo_repo,
+            env={**os.environ, "SOURCE_DATE_EPOCH": EPOCH},
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+
+    assert dirty_build().returncode != 0
+    assert not (site / MANIFEST_NAME).exists()
+    record.write_text(original.replace("title: Cap upload size", "title: Capped"), "utf-8")
+    done = dirty_build()
+    assert done.returncode == 0, done.stderr
+    assert incremental.read_manifest(site)["keys"]
+    assert differing_files(site, full_build_copy(demo_repo, tmp_path, "full")) == []

@@ -21,6 +21,10 @@ left as it is: `runbook build` and `runbook serve`'s rebuilds then build nothing
   through a shared inode; and `finish` removes outputs of pages that are gone, carries the
   search entries of untouched pages over into Material's index (a dirty build indexes only
   what it rebuilt) and writes the manifest.
+- The previous site's pages themselves: the manifest names the key each generated page's
+  output was built from; a page whose key is the same is not handed to MkDocs at all
+  (withheld_pages.py). A folder keeps its manifest only while no build is writing into it: a
+  build that fails or is stopped leaves none, so the next one trusts none of its outputs.
 """
 
 from __future__ import annotations
@@ -46,6 +50,7 @@ from .build_inputs import build_inputs, site_fingerprint
 from .site_copy import clone_site, empty_folder, take_spare, update_copy
 
 MANIFEST_NAME = ".runbook-manifest.json"
+KEY_CHARACTERS = 32  # of a page's key in the manifest: enough to tell keys apart
 SEARCH_INDEX = Path("search") / "search_index.json"
 
 
@@ -161,11 +166,13 @@ def read_manifest(site_dir: Path) -> dict[str, Any]:
     return manifest if isinstance(manifest, dict) else {}
 
 
-def _write_manifest(site_dir: Path, build: IncrementalBuild, pages: dict[str, str]) -> None:
+def _write_manifest(
+    site_dir: Path, build: IncrementalBuild, pages: dict[str, str], keys: dict[str, str]
+) -> None:
     """Record what the next build decides from: the fingerprint and inputs this site was
     built from, the folder it was built in (a rename keeps it; a copy or a restored backup
-    does not), the diagnostics the build logged, and per generated page its source URI and
-    output URL."""
+    does not), the diagnostics the build logged, per generated page its source URI and
+    output URL, and the key of what each cached page's output shows."""
     folder = os.stat(site_dir)
     manifest = {
         "fingerprint": build.fingerprint,
@@ -173,6 +180,7 @@ def _write_manifest(site_dir: Path, build: IncrementalBuild, pages: dict[str, st
         "folder": [folder.st_dev, folder.st_ino],
         "diagnostics": build.logged,
         "pages": dict(sorted(pages.items())),
+        "keys": dict(sorted(keys.items())),
     }
     (site_dir / MANIFEST_NAME).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
 
@@ -254,6 +262,14 @@ class IncrementalBuild:
         site_dir = Path(config.site_dir)
         self.previous_manifest = read_manifest(site_dir) if reuse else {}
         self.previous_search_index = _read_search_index(site_dir) if reuse else None
+        # The folder's outputs are about to change: until this build has finished, the
+        # manifest would vouch for outputs it no longer describes.
+        with contextlib.suppress(OSError):
+            (site_dir / MANIFEST_NAME).unlink()
+        built = self.previous_manifest.get("keys")
+        pages = self.previous_manifest.get("pages")
+        self._built_keys: dict[str, str] = built if isinstance(built, dict) else {}
+        self.built_pages: dict[str, str] = pages if isinstance(pages, dict) else {}
         self.rebuilt_urls: set[str] = set()
         self._kept: set[str] = set()
         self._kept_keys: dict[str, str] = {}
@@ -292,6 +308,15 @@ class IncrementalBuild:
             except OSError:
                 empty_folder(staging)  # cloned afresh below
         clone_site(site, staging, linked=linked)
+
+    def built_from(self, uri: str, key: str) -> bool:
+        """Whether the output of generated page `uri` in this build's site folder was built
+        from inputs with this key (and this build may reuse it)."""
+        return (
+            bool(key)
+            and self._built_keys.get(uri) == key[:KEY_CHARACTERS]
+            and isinstance(self.built_pages.get(uri), str)
+        )
 
     def rendered_before(self, uri: str, key: str) -> bool:
         """Whether the page cache holds `uri` rendered from inputs with this key (and this
@@ -342,11 +367,24 @@ class IncrementalBuild:
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(file.abs_dest_path)
 
-    def finish(self, config: MkDocsConfig, files: Files, generated_uris: set[str]) -> None:
+    def finish(
+        self,
+        config: MkDocsConfig,
+        files: Files,
+        generated_uris: set[str],
+        withheld: dict[str, str],
+    ) -> None:
         """After the search plugin wrote its index: complete it, drop stale outputs, and
-        write the manifest the next build decides from."""
+        write the manifest the next build decides from. `withheld`: the generated pages not
+        handed to MkDocs, with their outputs."""
         site_dir = Path(config.site_dir)
         generated = {f.src_uri: f.dest_uri for f in files if f.src_uri in generated_uris}
+        generated.update(withheld)
+        keys = {
+            uri: key[:KEY_CHARACTERS]
+            for uri, key in self._kept_keys.items()
+            if key and uri in generated
+        }
         if self.reuse:
             pages = [f.page for f in files.documentation_pages() if f.page is not None]
             _rewrite_search_index(
@@ -357,4 +395,4 @@ class IncrementalBuild:
                 generated={f.url for f in files if f.src_uri in generated_uris},
             )
             _remove_stale_outputs(site_dir, self.previous_manifest, generated)
-        _write_manifest(site_dir, self, generated)
+        _write_manifest(site_dir, self, generated, keys)

@@ -23,6 +23,7 @@ from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import File, Files, InclusionLevel
 from mkdocs.structure.nav import Navigation, Section
 from mkdocs.structure.pages import Page
+from mkdocs.utils import get_build_date, is_markdown_file
 
 from ..check.sources import source_problems
 from ..config import RunbookOptions
@@ -35,6 +36,7 @@ from ..render.links import Links, site_path
 from ..render.search_documents import search_document_html, shown_names_of
 from .incremental import IncrementalBuild
 from .search import document_path
+from .withheld_pages import SitemapEntry, linked_pages, with_left_out
 
 log = logging.getLogger("mkdocs.plugins.runbook")
 NAV_SECTION = "Runbook"  # where a hand-written nav gets the index pages it leaves out
@@ -55,6 +57,8 @@ class GeneratedPages:
         self.uris: set[str] = set()
         self.nav_uris: list[str] = []
         self.files: Files | None = None
+        self.positions: dict[str, int] = {}  # every generated page, by its place in the build
+        self.withheld: dict[str, str] = {}  # pages not handed to MkDocs, with their outputs
 
     def add_to(
         self,
@@ -88,20 +92,40 @@ class GeneratedPages:
         # A warning, so that MkDocs' --strict (and only it) fails the build on a stale source.
         for problem in source_problems(generated.index.runbook):
             log.warning(f"runbook: {problem}")
+        # Pages whose output the site holds as this build would write it are withheld from
+        # MkDocs (withheld_pages.py), unless a page it converts links to them; a hand-written
+        # page being converted may link to any.
+        may_withhold = self.incremental.reuse and not any(
+            file.is_documentation_page() and file.is_modified() for file in files
+        )
+        placed: list[tuple[str, File | None]] = []  # every generated page, in order
+        linked: set[str] = set()  # the pages that pages being converted link to
         for page in generated.pages:
             source = self.incremental.keep(page)
             if page.uri in existing:
                 log.warning(f"runbook: docs/{page.uri} exists; it replaces the generated page")
                 continue
-            # With a hand-written nav, extend_nav places the index pages it leaves out: MkDocs,
-            # which checks the nav before plugins see it, would call them left out.
-            listed = page.in_nav and config.nav is None
-            inclusion = InclusionLevel.INCLUDED if listed else InclusionLevel.NOT_IN_NAV
-            file = File.generated(config, page.uri, abs_src_path=source, inclusion=inclusion)
+            self.positions[page.uri] = len(self.positions)
+            if (
+                may_withhold
+                and not page.in_nav
+                and page.content is None
+                and self.incremental.built_from(page.uri, page.key)
+            ):
+                placed.append((page.uri, None))
+                continue
+            file = self._file(config, page.uri, source, page.in_nav)
+            placed.append((page.uri, file))
+            if may_withhold and (page.content is not None or file.is_modified()):
+                markdown = page.content if page.content is not None else file.content_string
+                linked.update(linked_pages(markdown, page.uri))
+        for uri, handed in placed:
+            if handed is None and uri not in linked:
+                self.withheld[uri] = self.incremental.built_pages[uri]
+                continue
+            file = handed or self._file(config, uri, self.incremental.page_cache.path_text(uri))
             files.append(file)
-            self.uris.add(page.uri)
-            if page.in_nav:
-                self.nav_uris.append(page.uri)
+            self.uris.add(uri)
         self.incremental.kept_all()
         self.incremental.unshare(files, self.uris)
         self.files = files
@@ -110,6 +134,37 @@ class GeneratedPages:
                 source = self._asset(uri.rsplit("/", 1)[1])
                 files.append(File.generated(config, uri, abs_src_path=str(source)))
         return files
+
+    def _file(self, config: MkDocsConfig, uri: str, source: str, in_nav: bool = False) -> File:
+        """The MkDocs file of generated page `uri`, whose Markdown is at `source`."""
+        # With a hand-written nav, extend_nav places the index pages it leaves out: MkDocs,
+        # which checks the nav before plugins see it, would call them left out.
+        listed = in_nav and config.nav is None
+        inclusion = InclusionLevel.INCLUDED if listed else InclusionLevel.NOT_IN_NAV
+        if in_nav:
+            self.nav_uris.append(uri)
+        return File.generated(config, uri, abs_src_path=source, inclusion=inclusion)
+
+    def sitemap_pages(self, pages: list[Any], config: MkDocsConfig) -> list[Any]:
+        """MkDocs' pages for its sitemap, with the withheld pages where MkDocs would list
+        them, as MkDocs would list them."""
+        if not self.withheld:
+            return pages
+        date = get_build_date()
+        left_out = [
+            (
+                self.positions[uri],
+                SitemapEntry.of(
+                    dest,
+                    site_url=config.site_url,
+                    directory_urls=config.use_directory_urls,
+                    date=date,
+                ),
+            )
+            for uri, dest in self.withheld.items()
+            if is_markdown_file(uri)  # a page, not an export
+        ]
+        return with_left_out(pages, self.positions, left_out)
 
     def _search_documents(
         self,

@@ -6,7 +6,8 @@ run the same pipeline as `runbook validate`:
     on_startup        remember MkDocs' dirty flag (what may be reused)
     on_config         options, output guard, build lock,    (mkdocs_config, guard,
                       site settings                          build_lock)
-    on_files          validate, render, add virtual files,  (GeneratedPages, IncrementalBuild)
+    on_files          validate, render, add virtual files   (GeneratedPages, IncrementalBuild)
+                      (not those the site holds as built),
                       start indexing records for search     (PagefindIndex)
     on_nav            index pages a hand-written nav omits  (GeneratedPages, IncrementalBuild)
     on_page_content   hidden HTML unwrapped, sanitising      (PageSanitizer)
@@ -15,6 +16,8 @@ run the same pipeline as `runbook validate`:
                       generated pages out of Material's index
     on_post_page      the written page's HTML let go         (PageSanitizer)
     on_env            search worker                          (search)
+    on_template_context  the sitemap lists the pages withheld  (GeneratedPages)
+                      from MkDocs as well
     on_post_build     search bundle, stale outputs, manifest (PagefindIndex, IncrementalBuild),
                       build lock released
     on_build_error    stop indexing and sanitising,          (PagefindIndex, PageSanitizer)
@@ -177,6 +180,11 @@ class RunbookPlugin(BasePlugin[RunbookPluginConfig]):  # type: ignore[valid-type
             PageSanitizer.let_go(page)
         return output
 
+    def on_template_context(self, context: Any, *, template_name: str, config: MkDocsConfig) -> Any:
+        if template_name == "sitemap.xml" and self.pages is not None:
+            context["pages"] = self.pages.sitemap_pages(context["pages"], config)
+        return context
+
     def on_env(self, env: Any, *, config: MkDocsConfig, files: Files) -> Any:
         if self.material_worker is not None:
             route_search_worker(env, self.material_worker)
@@ -193,7 +201,7 @@ class RunbookPlugin(BasePlugin[RunbookPluginConfig]):  # type: ignore[valid-type
                 self.sanitizer.close()
             if self.pagefind is not None:
                 self.pagefind.finish(Path(config.site_dir))
-            self.incremental.finish(config, self.pages.files, self.pages.uris)
+            self.incremental.finish(config, self.pages.files, self.pages.uris, self.pages.withheld)
             if self.staged is not None:
                 self.staged.swap_in()
         finally:
