@@ -23,7 +23,7 @@ from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import File, Files, InclusionLevel
 from mkdocs.structure.nav import Navigation, Section
 from mkdocs.structure.pages import Page
-from mkdocs.utils import get_build_date, is_markdown_file
+from mkdocs.utils import get_build_date
 
 from ..check.sources import source_problems
 from ..config import RunbookOptions
@@ -36,7 +36,7 @@ from ..render.links import Links, site_path
 from ..render.search_documents import search_document_html, shown_names_of
 from .incremental import IncrementalBuild
 from .search import document_path
-from .withheld_pages import SitemapEntry, linked_pages, with_left_out
+from .withheld_pages import linked_pages, sitemap_entries, with_left_out
 
 log = logging.getLogger("mkdocs.plugins.runbook")
 NAV_SECTION = "Runbook"  # where a hand-written nav gets the index pages it leaves out
@@ -147,23 +147,16 @@ class GeneratedPages:
 
     def sitemap_pages(self, pages: list[Any], config: MkDocsConfig) -> list[Any]:
         """MkDocs' pages for its sitemap, with the withheld pages where MkDocs would list
-        them, as MkDocs would list them."""
-        if not self.withheld:
+        them, as MkDocs would list them (a site without site_url lists none)."""
+        if not self.withheld or not config.site_url:
             return pages
-        date = get_build_date()
-        left_out = [
-            (
-                self.positions[uri],
-                SitemapEntry.of(
-                    dest,
-                    site_url=config.site_url,
-                    directory_urls=config.use_directory_urls,
-                    date=date,
-                ),
-            )
-            for uri, dest in self.withheld.items()
-            if is_markdown_file(uri)  # a page, not an export
-        ]
+        entries = sitemap_entries(
+            self.withheld,
+            site_url=config.site_url,
+            directory_urls=config.use_directory_urls,
+            date=get_build_date(),
+        )
+        left_out = [(self.positions[uri], entry) for uri, entry in entries.items()]
         return with_left_out(pages, self.positions, left_out)
 
     def _search_documents(

@@ -27,6 +27,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urljoin, urlsplit
 
+from mkdocs.utils import is_markdown_file
+
 # A Markdown link's target, as the templates write links between pages: `](path.md#anchor)`.
 _MARKDOWN_LINK = re.compile(r"\]\(([^)\s#]+\.md)(?:#[^)\s]*)?\)")
 
@@ -44,8 +46,8 @@ def linked_pages(markdown: str, uri: str) -> Iterator[str]:
 class SitemapEntry:
     """A page left out of MkDocs' files, as the sitemap template reads a page's file."""
 
-    canonical_url: str | None
-    abs_url: str | None
+    canonical_url: str
+    abs_url: str
     update_date: str
     is_link: bool = False
 
@@ -53,17 +55,31 @@ class SitemapEntry:
     def page(self) -> SitemapEntry:
         return self
 
-    @classmethod
-    def of(cls, dest: str, *, site_url: str | None, directory_urls: bool, date: str) -> Any:
-        """The entry of the page published at `dest`, with the addresses MkDocs gives a page
-        there (File.url and Page's canonical and absolute URLs)."""
+
+def sitemap_entries(
+    withheld: dict[str, str], *, site_url: str, directory_urls: bool, date: str
+) -> dict[str, SitemapEntry]:
+    """The sitemap entries of the withheld pages (docs path: output), with the addresses
+    MkDocs gives a page published there (File.url, Page.canonical_url and Page.abs_url)."""
+    base = site_url if site_url.endswith("/") else site_url + "/"
+    parts = urlsplit(base)
+    # Joining a plain relative path to a base without query or fragment is appending it:
+    # a hundred thousand urljoin calls were a second of every rebuild.
+    plain_base = not parts.query and not parts.fragment
+    entries = {}
+    for uri, dest in withheld.items():
+        if not is_markdown_file(uri):  # an export, not a page
+            continue
         folder, name = posixpath.split(dest)
         url = quote(f"{folder or '.'}/" if directory_urls and name == "index.html" else dest)
-        if not site_url:
-            return cls(None, None, date)
-        base = site_url if site_url.endswith("/") else site_url + "/"
-        canonical = urljoin(base, "" if url in (".", "./") else url)
-        return cls(canonical, urlsplit(canonical).path, date)
+        url = "" if url in (".", "./") else url
+        segments = url.split("/")
+        if plain_base and ":" not in url and not {"", ".", ".."} & set(segments[:-1]):
+            entries[uri] = SitemapEntry(base + url, parts.path + url, date)
+        else:
+            canonical = urljoin(base, url)
+            entries[uri] = SitemapEntry(canonical, urlsplit(canonical).path, date)
+    return entries
 
 
 def with_left_out(
