@@ -3,7 +3,8 @@
 Runs the same pipeline as `runbook validate` and `runbook render` (invalid records fail the
 build with the same diagnostics), then adds every page with `File.generated`, listed in the
 navigation or not as its page source says (record pages stay out of it, so builds grow
-linearly), plus the stylesheet.
+linearly), plus the stylesheet; a rebuild leaves out the pages the site already holds as it
+would write them (withheld_pages.py).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import hashlib
 import itertools
 import json
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,7 @@ from ..pipeline import Generated, generate
 from ..render.environment import DEFAULT_TEMPLATES, templates_fingerprint
 from ..render.index import RunbookIndex
 from ..render.links import Links, site_path
+from ..render.pages import Page as RenderedPage
 from ..render.search_documents import search_document_html, shown_names_of
 from .incremental import IncrementalBuild
 from .search import document_path
@@ -92,15 +94,29 @@ class GeneratedPages:
         # A warning, so that MkDocs' --strict (and only it) fails the build on a stale source.
         for problem in source_problems(generated.index.runbook):
             log.warning(f"runbook: {problem}")
-        # Pages whose output the site holds as this build would write it are withheld from
-        # MkDocs (withheld_pages.py), unless a page it converts links to them; a hand-written
-        # page being converted may link to any.
+        self._hand_to_mkdocs(generated.pages, files, config, existing)
+        self.incremental.kept_all()
+        self.incremental.unshare(files, self.uris)
+        self.files = files
+        for uri in (STYLESHEET_URI, PAGES_SCRIPT_URI, PAGES_MAIN_SCRIPT_URI):
+            if files.get_file_from_path(uri) is None:
+                source = self._asset(uri.rsplit("/", 1)[1])
+                files.append(File.generated(config, uri, abs_src_path=str(source)))
+        return files
+
+    def _hand_to_mkdocs(
+        self, pages: Iterable[RenderedPage], files: Files, config: MkDocsConfig, existing: set[str]
+    ) -> None:
+        """Keep each generated page in the page cache and add it to MkDocs' files, in order,
+        except those whose output the site holds as this build would write it: they are
+        withheld (withheld_pages.py), unless a page MkDocs converts links to them; a
+        hand-written page being converted may link to any, and then none is withheld."""
         may_withhold = self.incremental.reuse and not any(
             file.is_documentation_page() and file.is_modified() for file in files
         )
         placed: list[tuple[str, File | None]] = []  # every generated page, in order
         linked: set[str] = set()  # the pages that pages being converted link to
-        for page in generated.pages:
+        for page in pages:
             source = self.incremental.keep(page)
             if page.uri in existing:
                 log.warning(f"runbook: docs/{page.uri} exists; it replaces the generated page")
@@ -114,8 +130,10 @@ class GeneratedPages:
             ):
                 placed.append((page.uri, None))
                 continue
-            file = self._file(config, page.uri, source, page.in_nav)
+            file = _generated_file(config, page.uri, source, page.in_nav)
             placed.append((page.uri, file))
+            if page.in_nav:
+                self.nav_uris.append(page.uri)
             if may_withhold and (page.content is not None or file.is_modified()):
                 markdown = page.content if page.content is not None else file.content_string
                 linked.update(linked_pages(markdown, page.uri))
@@ -123,27 +141,9 @@ class GeneratedPages:
             if handed is None and uri not in linked:
                 self.withheld[uri] = self.incremental.built_pages[uri]
                 continue
-            file = handed or self._file(config, uri, self.incremental.page_cache.path_text(uri))
-            files.append(file)
+            source = self.incremental.page_cache.path_text(uri)
+            files.append(handed or _generated_file(config, uri, source, in_nav=False))
             self.uris.add(uri)
-        self.incremental.kept_all()
-        self.incremental.unshare(files, self.uris)
-        self.files = files
-        for uri in (STYLESHEET_URI, PAGES_SCRIPT_URI, PAGES_MAIN_SCRIPT_URI):
-            if files.get_file_from_path(uri) is None:
-                source = self._asset(uri.rsplit("/", 1)[1])
-                files.append(File.generated(config, uri, abs_src_path=str(source)))
-        return files
-
-    def _file(self, config: MkDocsConfig, uri: str, source: str, in_nav: bool = False) -> File:
-        """The MkDocs file of generated page `uri`, whose Markdown is at `source`."""
-        # With a hand-written nav, extend_nav places the index pages it leaves out: MkDocs,
-        # which checks the nav before plugins see it, would call them left out.
-        listed = in_nav and config.nav is None
-        inclusion = InclusionLevel.INCLUDED if listed else InclusionLevel.NOT_IN_NAV
-        if in_nav:
-            self.nav_uris.append(uri)
-        return File.generated(config, uri, abs_src_path=source, inclusion=inclusion)
 
     def sitemap_pages(self, pages: list[Any], config: MkDocsConfig) -> list[Any]:
         """MkDocs' pages for its sitemap, with the withheld pages where MkDocs would list
@@ -216,6 +216,15 @@ class GeneratedPages:
         """runbook.css or a runbook-pages script: the templates_dir's own, else the default."""
         override = self.options.templates_dir / name
         return override if override.is_file() else DEFAULT_TEMPLATES / name
+
+
+def _generated_file(config: MkDocsConfig, uri: str, source: str, in_nav: bool) -> File:
+    """The MkDocs file of generated page `uri`, whose Markdown is at `source`."""
+    # With a hand-written nav, extend_nav places the index pages it leaves out: MkDocs,
+    # which checks the nav before plugins see it, would call them left out.
+    listed = in_nav and config.nav is None
+    inclusion = InclusionLevel.INCLUDED if listed else InclusionLevel.NOT_IN_NAV
+    return File.generated(config, uri, abs_src_path=source, inclusion=inclusion)
 
 
 def _pages_in(items: list[Any]) -> Iterator[Page]:
