@@ -757,3 +757,29 @@ def test_a_failed_build_leaves_no_manifest_to_trust(demo_repo: Path, tmp_path: P
     assert done.returncode == 0, done.stderr
     assert incremental.read_manifest(site)["keys"]
     assert differing_files(site, full_build_copy(demo_repo, tmp_path, "full")) == []
+
+
+def test_a_rebuild_with_a_hand_written_nav_equals_a_full_build(
+    demo_repo: Path, tmp_path: Path
+) -> None:
+    """A hand-written nav gets the index pages it leaves out in a "Runbook" section; a
+    rebuild converts few pages, but each shows that section with its pages' titles, as a
+    full build does (they read "None" when the section's pages were not read). With pages
+    published as `.html` files and a site URL, so that the sitemap lists them."""
+    config = demo_repo / "mkdocs.yml"
+    config.write_text(
+        config.read_text(encoding="utf-8")
+        + f"site_url: {SITE_URL}\nuse_directory_urls: false\n"
+        + "nav:\n  - Home: index.md\n  - Timeline: timeline.md\n",
+        encoding="utf-8",
+    )
+    build(demo_repo, "-q")
+    record = demo_repo / "records" / "2026" / "2026-11-20-cap-upload-size.yaml"
+    record.write_text(
+        record.read_text(encoding="utf-8").replace("title: Cap upload size", "title: Capped"),
+        encoding="utf-8",
+    )
+    assert "incrementally" in build(demo_repo)
+    page = demo_repo / "site" / "changes" / "2026-11-20-cap-upload-size.html"
+    assert "Capped" in page.read_text(encoding="utf-8")
+    assert differing_files(demo_repo / "site", full_build_copy(demo_repo, tmp_path, "full")) == []

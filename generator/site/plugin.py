@@ -152,8 +152,11 @@ class RunbookPlugin(BasePlugin[RunbookPluginConfig]):  # type: ignore[valid-type
 
     def on_nav(self, nav: Navigation, *, config: MkDocsConfig, files: Files) -> Navigation:
         assert self.pages is not None and self.incremental is not None
+        if config.nav is not None:
+            nav = self.pages.extend_nav(nav, files)
+        # After extending it: the index pages placed in a hand-written nav show titles too.
         self.incremental.read_nav_sources(nav, config)
-        return self.pages.extend_nav(nav, files) if config.nav is not None else nav
+        return nav
 
     @event_priority(-100)  # last, so that the sanitiser sees what every plugin made of it
     def on_page_content(self, html: str, *, page: Page, **kwargs: Any) -> str:
