@@ -141,8 +141,10 @@ class GeneratedPages:
             if handed is None and uri not in linked:
                 self.withheld[uri] = self.incremental.built_pages[uri]
                 continue
-            source = self.incremental.page_cache.path_text(uri)
-            files.append(handed or _generated_file(config, uri, source, in_nav=False))
+            if handed is None:  # a withheld page linked to: its Markdown is in the page cache
+                source = self.incremental.page_cache.path_text(uri)
+                handed = _generated_file(config, uri, source, in_nav=False)
+            files.append(handed)
             self.uris.add(uri)
 
     def sitemap_pages(self, pages: list[Any], config: MkDocsConfig) -> list[Any]:
