@@ -27,7 +27,9 @@ from .diagnostics import has_errors
 from .render.environment import make_environment
 from .render.index import RunbookIndex, build_index
 from .render.pages import Page, RenderedBefore, render_site
+from .render.related import RelatedLists
 from .render.settings import RenderSettings
+from .store.trust import read_signed_json, write_signed_json
 
 
 @dataclass
@@ -50,13 +52,15 @@ def generate(
     hide_html: bool = False,
     validation_cache: Path | None = None,
     reuse_validation: bool = True,
+    related_cache: Path | None = None,
     indexed: Callable[[RunbookIndex, Environment], None] | None = None,
 ) -> Generated:
     """Validate the whole runbook and, if it has no errors, render every page (with every
     source's records, for an aggregating runbook: see check/sources.py).
 
     `indexed` is called with the index before the pages are rendered: the plugin starts the
-    search index from it, which then builds while the pages render.
+    search index from it, which then builds while the pages render. `related_cache`: where
+    builds keep the related lists (render/related.py), read when `reuse_validation`.
     """
     settings = RenderSettings.for_options(options)
     report = validate_runbook(
@@ -67,7 +71,12 @@ def generate(
     environment = make_environment(options.templates_dir)
     runbook = with_sources(report.runbook, options, jobs=jobs)
     with collector_paused():
-        index = build_index(runbook, options.aliases)
+        kept = read_signed_json(related_cache) if related_cache and reuse_validation else None
+        before = RelatedLists.from_json(kept) if kept is not None else None
+        index = build_index(runbook, options.aliases, related_before=before)
+    if related_cache is not None and index.related_lists != before:
+        assert index.related_lists is not None
+        write_signed_json(related_cache, index.related_lists.as_json())
     if indexed is not None:
         indexed(index, environment)
     pages = render_site(

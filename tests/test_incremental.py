@@ -375,6 +375,31 @@ def test_validation_cache_from_elsewhere_is_never_unpickled(
     assert differing_files(demo_repo / "site", full_build_copy(demo_repo, tmp_path, "s")) == []
 
 
+@pytest.mark.parametrize("signed_with", ["another key", "no key", "damaged"])
+def test_related_lists_kept_from_elsewhere_are_never_shown(
+    demo_repo: Path, tmp_path: Path, signed_with: str
+) -> None:
+    """The related lists a build keeps for the next (render/related.py) are used only when
+    this user's key signed them: planted lists (every record's emptied) are not shown."""
+    build(demo_repo, "-q")
+    kept = demo_repo / ".runbook-cache" / "related.json"
+    lists = json.loads(kept.read_bytes()[32:])
+    lists["content"]["related"] = [[] for _ in lists["content"]["related"]]
+    payload = json.dumps(lists).encode("utf-8")
+    key = secrets.token_bytes(32)
+    signature = {
+        "another key": hmac.digest(key, payload, "sha256"),
+        "no key": b"",
+        "damaged": kept.read_bytes()[:32],
+    }[signed_with]
+    kept.write_bytes(signature + payload)
+    record = demo_repo / "records" / "2026" / "2026-11-20-cap-upload-size.yaml"
+    text = record.read_text(encoding="utf-8")
+    record.write_text(text.replace("title: ", "title: Edited, ", 1), encoding="utf-8")
+    assert "incrementally" in build(demo_repo)
+    assert differing_files(demo_repo / "site", full_build_copy(demo_repo, tmp_path, "r")) == []
+
+
 def test_validation_cache_key_is_the_users_own(demo_repo: Path) -> None:
     build(demo_repo, "-q")
     key = signing_key_path()

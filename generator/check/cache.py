@@ -29,11 +29,10 @@ from typing import Any
 
 from ..repository_files import read_regular_file, write_file
 from ..store.trust import CACHE_FOLDER as CACHE_FOLDER
-from ..store.trust import code_digest, signature, signing_key
+from ..store.trust import SIGNATURE_BYTES, code_digest, signature, signing_key
 from .files import Stamp
 from .gc_pause import collector_paused
 
-SIGNATURE_BYTES = hashlib.sha256().digest_size
 # What `_check_record_file` returns for one file (validate.RecordResult).
 Result = tuple[Any, list[Any], Any]
 

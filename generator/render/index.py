@@ -2,16 +2,15 @@
 checklist item, month, and "what else touched this".
 
 Built once from the validated records in one pass plus a related-changes step that uses the
-inverted indexes, so the cost grows with the records, not with records squared.
+inverted indexes (related.py), so the cost grows with the records, not with records squared.
 """
 
 from __future__ import annotations
 
-import bisect
 import datetime as dt
 import functools
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from ..models import Checklist, ChecklistItem, ItemStatus, Metric, Runbook, SourcedRecord
@@ -25,9 +24,8 @@ from ..names import (
     stable_slug,
 )
 from .long_lists import folder_parts
+from .related import RelatedLists, pool_row, related_changes
 
-RELATED_LIMIT = 6
-CANDIDATES_PER_KEY = 20  # on each side in time
 TOP_LEVEL_FOLDER = "(top level)"
 
 
@@ -77,6 +75,7 @@ class RunbookIndex:
     related: dict[str, list[SourcedRecord]]
     # The records naming each record in their `fixes`, oldest first.
     fixed_by: dict[str, list[SourcedRecord]] = field(default_factory=dict)
+    related_lists: RelatedLists | None = None  # `related` as the next build compares it
     aliases: Aliases = field(default_factory=Aliases)
     names: ShownNames = field(default_factory=ShownNames)
 
@@ -144,8 +143,11 @@ def folder_of(path: str) -> str:
     return head if separator else TOP_LEVEL_FOLDER
 
 
-def build_index(runbook: Runbook, aliases: Aliases | None = None) -> RunbookIndex:
-    """Index the (newest-first) records of a runbook; names are grouped by their key."""
+def build_index(
+    runbook: Runbook, aliases: Aliases | None = None, *, related_before: RelatedLists | None = None
+) -> RunbookIndex:
+    """Index the (newest-first) records of a runbook; names are grouped by their key.
+    `related_before`: the related lists of the last build, for what it can keep of them."""
     aliases = aliases or Aliases()
     shown = ShownNames(aliases)
     names: dict[NameKind, dict[str, list[SourcedRecord]]] = {
@@ -163,17 +165,21 @@ def build_index(runbook: Runbook, aliases: Aliases | None = None) -> RunbookInde
     for entry in reversed(runbook.records):
         for fix in entry.record.fixes:
             fixed_by[fix.id].append(entry)
+    pool_rows = []
     for entry in runbook.records:
         record = entry.record
         months[record.date.strftime("%Y-%m")] += 1
-        for kind, word in record_names(entry):
-            key = shown.add(kind, word, record.date, entry.id)
+        named = record_names(entry)
+        keys = [shown.add(kind, word, record.date, entry.id) for kind, word in named]
+        for (kind, _), key in zip(named, keys, strict=True):
             if not names[kind][key] or names[kind][key][-1] is not entry:
                 names[kind][key].append(entry)
+        service_key, tag_keys = keys[0], keys[2:]  # record_names' order
+        pool_rows.append(pool_row(record.files_touched, service_key, tag_keys))
         for path in dict.fromkeys(record.files_touched):
             by_file[path].append(entry)
         for metric in record.metrics:
-            key = metric_key(aliases.key("service", record.service), metric.name)
+            key = metric_key(service_key, metric.name)
             metric_uses[key].append(MetricUse(entry, metric))
             metric_spellings[key].append((metric.name, record.date, entry.id))
         for checklist_id, statuses in record.checklists.items():
@@ -182,6 +188,10 @@ def build_index(runbook: Runbook, aliases: Aliases | None = None) -> RunbookInde
                 if item is not None:
                     checklist_uses[checklist_id][item.id].append(ChecklistUse(entry, status))
 
+    pools = {"file": by_file, "service": names["service"], "tag": names["tag"]}
+    related, related_lists = related_changes(
+        runbook.records, pool_rows, pools, repr(aliases), before=related_before
+    )
     files_in_folder: dict[str, list[str]] = defaultdict(list)
     for path in sorted(by_file):
         files_in_folder[folder_of(path)].append(path)
@@ -205,7 +215,8 @@ def build_index(runbook: Runbook, aliases: Aliases | None = None) -> RunbookInde
         checklist_uses=checklist_uses,
         months=dict(sorted(months.items())),
         untested_rollbacks=[r for r in runbook.records if not r.record.rollback.tested],
-        related=_related(runbook.records, by_file, names["service"], names["tag"], aliases),
+        related=related,
+        related_lists=related_lists,
         fixed_by=dict(fixed_by),
         aliases=aliases,
         names=shown,
@@ -213,7 +224,7 @@ def build_index(runbook: Runbook, aliases: Aliases | None = None) -> RunbookInde
 
 
 def record_names(entry: SourcedRecord) -> list[tuple[NameKind, str]]:
-    """The names a record says: its service, its owner and its tags."""
+    """The names a record says: its service, its owner and its tags, in this order."""
     record = entry.record
     return [("service", record.service), ("owner", record.owner)] + [
         ("tag", tag) for tag in record.tags
@@ -256,85 +267,3 @@ def checklist_as_it_was(
         for item in checklist.items
         if item.in_force(day) or item.id in by_item
     ]
-
-
-def _related(
-    records: list[SourcedRecord],
-    by_file: dict[str, list[SourcedRecord]],
-    by_service: dict[str, list[SourcedRecord]],
-    by_tag: dict[str, list[SourcedRecord]],
-    aliases: Aliases,
-) -> dict[str, list[SourcedRecord]]:
-    """Per record: shared files first (most shared first), then same service, then shared tags.
-
-    Candidates are the records nearest in time within each file, service or tag, so a file
-    touched by thousands of records costs a constant, and a new record changes the related
-    list of its neighbours in time only (which keeps incremental rebuilds small). Nearness
-    is the distance between positions in the (newest-first) runbook, ties by id.
-
-    Records are handled as their positions: each pool is a sorted list of positions (so a
-    record is found in it by bisection), and a candidate's ranking is one integer (shared
-    count, distance, then the rank of its id), which the sort compares without a key
-    function: at 100,000 records this step ran once per record for every candidate.
-    """
-    count = len(records)
-    position = {entry.id: here for here, entry in enumerate(records)}
-    id_rank = [0] * count
-    for rank, here in enumerate(sorted(range(count), key=lambda p: records[p].id)):
-        id_rank[here] = rank
-    at_rank = sorted(range(count), key=id_rank.__getitem__)
-    pools: dict[int, list[int]] = {}
-
-    def positions(pool: list[SourcedRecord]) -> list[int]:
-        """The pool as ascending positions, made once per pool."""
-        found = pools.get(id(pool))
-        if found is None:
-            found = pools[id(pool)] = [position[entry.id] for entry in pool]
-        return found
-
-    def nearest(pool: list[int], here: int) -> Iterator[int]:
-        """The pool's positions nearest to `here`, nearest first (ties by id), at most
-        CANDIDATES_PER_KEY on each side."""
-        at = bisect.bisect_left(pool, here)
-        newer = pool[max(0, at - CANDIDATES_PER_KEY) : at][::-1]
-        older = pool[at + 1 : at + 1 + CANDIDATES_PER_KEY]
-        i = j = 0
-        while i < len(newer) and j < len(older):
-            before, after = here - newer[i], older[j] - here
-            if before < after or (before == after and id_rank[newer[i]] < id_rank[older[j]]):
-                yield newer[i]
-                i += 1
-            else:
-                yield older[j]
-                j += 1
-        yield from newer[i:]
-        yield from older[j:]
-
-    span = count + 1
-    related = {}
-    for here, entry in enumerate(records):
-        record = entry.record
-        touched: list[int] = []
-        for path in set(record.files_touched):
-            pool = positions(by_file[path])
-            at = bisect.bisect_left(pool, here)
-            touched += pool[max(0, at - CANDIDATES_PER_KEY) : at]
-            touched += pool[at + 1 : at + 1 + CANDIDATES_PER_KEY]
-        shared = Counter(touched)
-        ranked = sorted(
-            (abs(other - here) - times * span) * span + id_rank[other]
-            for other, times in shared.items()
-        )
-        chosen = dict.fromkeys(at_rank[key % span] for key in ranked[:RELATED_LIMIT])
-        tag_keys = sorted({aliases.key("tag", tag) for tag in record.tags})
-        names = [by_service[aliases.key("service", record.service)]]
-        names += [by_tag[key] for key in tag_keys]
-        for pool in names:
-            if len(chosen) >= RELATED_LIMIT:
-                break
-            for other in nearest(positions(pool), here):
-                if len(chosen) >= RELATED_LIMIT:
-                    break
-                chosen.setdefault(other)
-        related[entry.id] = [records[other] for other in chosen]
-    return related

@@ -3,10 +3,12 @@
 A site built from exactly the inputs this build would read (build_inputs.py: every record,
 checklist and docs file by its stamp, the configuration, templates, code and versions) is
 left as it is: `runbook build` and `runbook serve`'s rebuilds then build nothing
-(`unchanged`). Otherwise four things are reused, each by one rule:
+(`unchanged`). Otherwise these are reused, each by one rule:
 
 - Validation results of unchanged record files (check/cache.py, keyed by file stamp and the
-  context digest; this object only names its file and says whether it may be read).
+  context digest; this object only names its file and says whether it may be read), and the
+  related changes no change reached (render/related.py decides which; this object names the
+  file they are kept in).
 - Generated pages: render/pages.py keys each page by everything it shows; the PageCache keeps
   the pages with their keys and rewrites a page's file only when its bytes change, so its
   modification time tells MkDocs' dirty mode which pages to convert again.
@@ -259,6 +261,7 @@ class IncrementalBuild:
         self.page_cache = PageCache.for_settings(cache_root, settings)
         self.search_documents = PageCache.for_settings(cache_root, settings, kind="search")
         self.validation_cache = cache_root / "validated.pickle"
+        self.related_cache = cache_root / "related.json"
         site_dir = Path(config.site_dir)
         self.previous_manifest = read_manifest(site_dir) if reuse else {}
         self.previous_search_index = _read_search_index(site_dir) if reuse else None

@@ -87,6 +87,7 @@ class GeneratedPages:
             hide_html=True,
             validation_cache=self.incremental.validation_cache,
             reuse_validation=self.incremental.reuse,
+            related_cache=self.incremental.related_cache,
             indexed=indexed,
         )
         self.incremental.logged = _log_diagnostics(generated, self.options.strict)

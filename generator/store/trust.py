@@ -13,15 +13,18 @@ import contextlib
 import functools
 import hashlib
 import hmac
+import json
 import os
 import secrets
 from pathlib import Path
+from typing import Any
 
 from ..config import user_cache_folder
-from ..repository_files import read_regular_file
+from ..repository_files import read_regular_file, write_file
 
 CACHE_FOLDER = ".runbook-cache"  # beside mkdocs.yml; `runbook init` lists it in .gitignore
 KEY_BYTES = 32
+SIGNATURE_BYTES = hashlib.sha256().digest_size
 
 
 @functools.cache
@@ -70,3 +73,33 @@ def private(status: os.stat_result) -> bool:
 
 def signature(key: bytes, payload: bytes) -> bytes:
     return hmac.digest(key, payload, "sha256")
+
+
+def read_signed_json(path: Path) -> Any:
+    """What `write_signed_json` kept at `path`, if this user's key signed it under this code;
+    else None (missing, damaged, made elsewhere or by another version)."""
+    key = signing_key()
+    if key is None:
+        return None
+    try:
+        blob, _ = read_regular_file(path)
+        signed, payload = blob[:SIGNATURE_BYTES], blob[SIGNATURE_BYTES:]
+        if not hmac.compare_digest(signed, signature(key, payload)):
+            return None
+        kept = json.loads(payload)
+    except (OSError, ValueError):
+        return None
+    if not isinstance(kept, dict) or kept.get("code") != code_digest():
+        return None
+    return kept.get("content")
+
+
+def write_signed_json(path: Path, content: Any) -> None:
+    """Keep `content` (JSON data) at `path`, signed with this user's key and marked with this
+    code (whole or not at all, inside the cache folder's parent); nothing when it cannot be."""
+    key = signing_key()
+    if key is None:
+        return
+    payload = json.dumps({"code": code_digest(), "content": content}).encode("utf-8")
+    with contextlib.suppress(OSError):
+        write_file(path, signature(key, payload) + payload, inside=path.parent.parent, mode=0o600)
