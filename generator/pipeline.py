@@ -26,7 +26,7 @@ from .config import RunbookOptions
 from .diagnostics import has_errors
 from .render.environment import make_environment
 from .render.index import RunbookIndex, build_index
-from .render.pages import Page, RenderedBefore, render_site
+from .render.pages import Page, RenderedBefore, UnitBefore, render_site
 from .render.related import RelatedLists
 from .render.settings import RenderSettings
 from .store.trust import read_signed_json, write_signed_json
@@ -49,6 +49,7 @@ def generate(
     *,
     jobs: int | None = None,
     rendered_before: RenderedBefore | None = None,
+    unit_before: UnitBefore | None = None,
     hide_html: bool = False,
     validation_cache: Path | None = None,
     reuse_validation: bool = True,
@@ -84,6 +85,7 @@ def generate(
         environment,
         settings,
         rendered_before=rendered_before,
+        unit_before=unit_before,
         hide_html=hide_html,
     )
     return Generated(report, settings, pages, index, environment)

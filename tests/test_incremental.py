@@ -35,7 +35,7 @@ from generator.render.exports import records_json
 from generator.render.settings import RenderSettings
 from generator.site import incremental, site_copy
 from generator.site.incremental import MANIFEST_NAME, PageCache
-from generator.store.trust import signing_key_path
+from generator.store.trust import read_signed_json, signing_key_path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 EPOCH = "1790000000"
@@ -398,6 +398,39 @@ def test_related_lists_kept_from_elsewhere_are_never_shown(
     record.write_text(text.replace("title: ", "title: Edited, ", 1), encoding="utf-8")
     assert "incrementally" in build(demo_repo)
     assert differing_files(demo_repo / "site", full_build_copy(demo_repo, tmp_path, "r")) == []
+
+
+def test_a_unit_of_pages_is_keyed_again_only_when_it_shows_the_changed_record(
+    demo_repo: Path, tmp_path: Path
+) -> None:
+    """Groups', metrics', checklists' and folders' pages are kept as units (site_pages.PageUnit):
+    after a title edit, the units whose pages list the edited record have new keys, and
+    every other unit keeps its key, so its pages are given without being made again."""
+    build(demo_repo, "-q")
+    (units_file,) = (demo_repo / ".runbook-cache").glob("pages-*-units.json")
+    before = {
+        tuple(uri for uri, _ in pages): unit for unit, pages in read_signed_json(units_file).items()
+    }
+    assert len(before) > 10
+    record = demo_repo / "records" / "2026" / "2026-11-20-cap-upload-size.yaml"
+    text = record.read_text(encoding="utf-8")
+    record.write_text(text.replace("title: ", "title: Edited, ", 1), encoding="utf-8")
+    build(demo_repo, "-q")
+    after = {
+        tuple(uri for uri, _ in pages): unit for unit, pages in read_signed_json(units_file).items()
+    }
+    assert after.keys() == before.keys()  # a title edit moves no record between pages
+
+    def shows_record(uris: tuple[str, ...]) -> bool:
+        outputs = [demo_repo / "site" / uri.removesuffix(".md") / "index.html" for uri in uris]
+        return any(
+            "2026-11-20-cap-upload-size/" in page.read_text(encoding="utf-8") for page in outputs
+        )
+
+    changed = {uris for uris in before if after[uris] != before[uris]}
+    assert changed == {uris for uris in before if shows_record(uris)}
+    assert 0 < len(changed) < len(before) / 2
+    assert differing_files(demo_repo / "site", full_build_copy(demo_repo, tmp_path, "u")) == []
 
 
 def test_validation_cache_key_is_the_users_own(demo_repo: Path) -> None:

@@ -14,6 +14,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import json
+import operator
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -28,17 +29,19 @@ from ..models import SourcedRecord
 from .charts import TrendChart
 from .environment import templates_fingerprint
 from .exports import annotations_json, file_paths_json, records_json
-from .index import ChecklistUse, MetricUse, RunbookIndex
+from .index import ChecklistUse, Group, MetricUse, RunbookIndex
 from .links import Links, RecordRows, relative_to, site_path
 from .long_lists import Part
 from .settings import RenderSettings
-from .site_pages import PAGE_SOURCES, PageSpec
+from .site_pages import PAGE_SOURCES, PageSpec, PageUnit
 from .timeline import month_file, month_shows, timeline_months
 
 # HTML hidden from Markdown in a comment (see _HtmlBlock), unwrapped after conversion.
 HIDDEN_HTML = re.compile(r"<!-- runbook-html\n(.*?)\n-->", re.DOTALL)
 # Whether a page rendered earlier from the same inputs is kept: (uri, key) -> bool.
 RenderedBefore = Callable[[str, str], bool]
+# The pages (uri, key) a unit of pages with this key made earlier, if each is kept; else None.
+UnitBefore = Callable[[str], list[tuple[str, str]] | None]
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,7 @@ class Page:
     content: str | None
     key: str = ""
     in_nav: bool = False
+    unit: str = ""  # the key of the PageUnit that made it, if one did
 
 
 class _HtmlBlock:
@@ -76,9 +80,10 @@ class _HtmlBlock:
 
 # What a record holds that pages list by the thousand: the model each item of a list is.
 _HELD: dict[type, Callable[[Any], BaseModel]] = {
-    ChecklistUse: lambda use: use.status,
-    MetricUse: lambda use: use.metric,
+    ChecklistUse: operator.attrgetter("status"),
+    MetricUse: operator.attrgetter("metric"),
 }
+_RECORD_ID = operator.attrgetter("id")
 
 
 class _PageInputs:
@@ -120,19 +125,38 @@ class _PageInputs:
         digest.update(self.encoder.encode(spec.context).encode("utf-8"))
         return digest.hexdigest()
 
+    def unit_key(self, unit: PageUnit) -> str:
+        """The key of a unit of pages: its function and its inputs, with what pages share."""
+        digest = self.shared.copy()
+        digest.update(f"unit\0{unit.make.__module__}.{unit.make.__qualname__}\0".encode())
+        inputs = [self._listed(value) for value in unit.inputs]
+        digest.update(self.encoder.encode(inputs).encode("utf-8"))
+        return digest.hexdigest()
+
+    def _listed(self, value: Any) -> Any:
+        """A unit's input with its lists of records (or of what records hold) as one string
+        of their digests each, as a page's Part has them."""
+        if value.__class__ is list:
+            return self._digests(value)
+        if value.__class__ is dict:
+            return {key: self._listed(item) for key, item in value.items()}
+        if value.__class__ is Group:
+            return {"name": value.name, "slug": value.slug, "records": self._digests(value.records)}
+        return value
+
     def _digests(self, items: Sequence[Any]) -> Any:
         """A list of records, or of what records hold (a checklist item's statuses, a
         metric's values), as one string of their digests; any other list as it is."""
-        kind = items[0].__class__ if items else None
-        if not all(item.__class__ is kind for item in items):
+        kinds = set(map(type, items))  # mapped, not looped: lists of tens of thousands
+        if len(kinds) != 1:
             return list(items)
+        kind = kinds.pop()
         if kind is SourcedRecord:
-            records = self.records
-            return ",".join([records[item.id] for item in items])
+            return ",".join(map(self.records.__getitem__, map(_RECORD_ID, items)))
         held = _HELD.get(kind)  # type: ignore[arg-type]
         if held is None:
             return list(items)
-        digests = [self.models.get(id(held(item))) for item in items]
+        digests = list(map(self.models.get, map(id, map(held, items))))
         return list(items) if None in digests else ",".join(digests)  # type: ignore[arg-type]
 
     def _encode(self, value: Any) -> Any:
@@ -161,6 +185,7 @@ def render_site(
     settings: RenderSettings,
     *,
     rendered_before: RenderedBefore | None = None,
+    unit_before: UnitBefore | None = None,
     hide_html: bool = False,
 ) -> Iterator[Page]:
     """Every generated page of the runbook, in a stable order, one at a time: the caller
@@ -168,8 +193,10 @@ def render_site(
 
     With `rendered_before`, a cached page whose key is unchanged is not rendered again, nor
     read: it comes without content (incremental builds: one new record changes a few dozen
-    pages, not the 5,000 others). With `hide_html`, blocks of plain HTML are hidden from Markdown
-    (see _HtmlBlock): for MkDocs, whose plugin unwraps them.
+    pages, not the 5,000 others). With `unit_before`, the pages of a unit whose key is
+    unchanged come so without their specs being made (site_pages.PageUnit). With
+    `hide_html`, blocks of plain HTML are hidden from Markdown (see _HtmlBlock): for MkDocs,
+    whose plugin unwraps them.
     """
     links = Links(index)
     inputs = _PageInputs(index, _shared_inputs(index, settings, environment))
@@ -180,23 +207,34 @@ def render_site(
         "checklists": {cid: sc.checklist for cid, sc in index.runbook.checklists.items()},
         "deferred": _HtmlBlock(hide_html),
     }
+
+    def page(spec: PageSpec, unit: str) -> Page:
+        key = inputs.key(spec) if spec.cached else ""
+        if key and rendered_before and rendered_before(spec.uri, key):
+            return Page(spec.uri, None, key, spec.in_nav, unit)
+        root = "../" * site_path(spec.uri, settings.directory_urls).count("/")
+        context = {
+            **shared_context,
+            "to": relative_to(spec.uri),
+            "url": record_rows.url_from(root),
+            "record_rows": record_rows.for_page(root),
+            **({} if spec.cached else {"index": index}),
+            **spec.context,
+        }
+        content = environment.get_template(spec.template).render(context)
+        return Page(spec.uri, content, key, spec.in_nav, unit)
+
     for source in PAGE_SOURCES:
-        for spec in source(index, links, settings):
-            key = inputs.key(spec) if spec.cached else ""
-            if key and rendered_before and rendered_before(spec.uri, key):
-                yield Page(spec.uri, None, key, spec.in_nav)
+        for made in source(index, links, settings):
+            if isinstance(made, PageSpec):
+                yield page(made, "")
                 continue
-            root = "../" * site_path(spec.uri, settings.directory_urls).count("/")
-            context = {
-                **shared_context,
-                "to": relative_to(spec.uri),
-                "url": record_rows.url_from(root),
-                "record_rows": record_rows.for_page(root),
-                **({} if spec.cached else {"index": index}),
-                **spec.context,
-            }
-            content = environment.get_template(spec.template).render(context)
-            yield Page(spec.uri, content, key, spec.in_nav)
+            unit = inputs.unit_key(made)
+            kept = unit_before(unit) if unit_before is not None else None
+            if kept is not None:
+                yield from (Page(uri, None, key, unit=unit) for uri, key in kept)
+                continue
+            yield from (page(spec, unit) for spec in made.specs())
     yield Page("records.json", records_json(index.records))
     yield Page(
         "files/paths.json",

@@ -17,11 +17,11 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..models import Runbook, SourcedRecord
+from ..models import Checklist, Runbook, SourcedRecord
 from .charts import MetricChange, TrendChart, months_chart
 from .delivery_page import delivery_context
 from .environment import uses_by_status
-from .index import MetricUse, RunbookIndex, build_index
+from .index import ChecklistUse, Group, MetricUse, RunbookIndex, build_index
 from .links import Links, published_url
 from .long_lists import Part, older_uri, part_of, split_list
 from .settings import RenderSettings
@@ -45,7 +45,26 @@ class PageSpec:
     in_nav: bool = False  # a top-level index page: listed in the navigation
 
 
-PageSource = Callable[[RunbookIndex, Links, RenderSettings], Iterable[PageSpec]]
+@dataclass(frozen=True)
+class PageUnit:
+    """The pages of one group, metric, checklist or folder, made together from a few
+    `inputs`: `make(*given, *inputs)`. Their keys are a function of the unit's key (its
+    function, its inputs and what every page shares), so a build whose unit has the key of
+    one the last build made reuses those pages without making their specs again (most of an
+    index page's cost is making its context and keying it: a tag's thousands of changes).
+    `make` may read nothing but its arguments; `given` holds only what every page's key
+    covers already (links, made of the shared slugs) or what the inputs decide (the
+    runbook's order of their records)."""
+
+    make: Callable[..., Iterable[PageSpec]]
+    inputs: tuple[Any, ...]
+    given: tuple[Any, ...] = ()
+
+    def specs(self) -> Iterable[PageSpec]:
+        return self.make(*self.given, *self.inputs)
+
+
+PageSource = Callable[[RunbookIndex, Links, RenderSettings], Iterable[PageSpec | PageUnit]]
 PAGE_SOURCES: list[PageSource] = []
 
 
@@ -64,7 +83,7 @@ def navigation_uris(settings: RenderSettings) -> list[str]:
         spec.uri
         for source in PAGE_SOURCES
         for spec in source(index, links, settings)
-        if spec.in_nav
+        if isinstance(spec, PageSpec) and spec.in_nav
     ]
 
 
@@ -73,10 +92,10 @@ def _itself(entry: SourcedRecord) -> SourcedRecord:
 
 
 def _newest(
-    index: RunbookIndex, lists: Iterable[list[SourcedRecord]], count: int
+    order: dict[str, int], lists: Iterable[list[SourcedRecord]], count: int
 ) -> list[SourcedRecord]:
-    """The `count` newest records of several newest-first lists, each once."""
-    order = index.order
+    """The `count` newest records of several newest-first lists, each once (`order`: each
+    record's position in the runbook)."""
     return heapq.nsmallest(
         count,
         {entry.id: entry for records in lists for entry in records[:count]}.values(),
@@ -170,11 +189,13 @@ def group_pages(index: RunbookIndex, links: Links, settings: RenderSettings) -> 
             f"{kind}s/index.md", "groups.md.j2", {"kind": kind, "rows": rows}, in_nav=True
         )
         for group in groups.values():
-            uri = f"{kind}s/{group.slug}.md"
-            for page_uri, part in _parts(group.records, uri, _itself):
-                yield PageSpec(
-                    page_uri, "group.md.j2", {"kind": kind, "name": group.name, "part": part}
-                )
+            yield PageUnit(_group_pages, (kind, group))
+
+
+def _group_pages(kind: str, group: Group) -> Iterator[PageSpec]:
+    uri = f"{kind}s/{group.slug}.md"
+    for page_uri, part in _parts(group.records, uri, _itself):
+        yield PageSpec(page_uri, "group.md.j2", {"kind": kind, "name": group.name, "part": part})
 
 
 @page_source
@@ -191,35 +212,47 @@ def file_pages(index: RunbookIndex, links: Links, settings: RenderSettings) -> I
         in_nav=True,
     )
     for folder, paths in index.files_in_folder.items():
-        parts = index.folder_parts[folder]
-        if parts == 1:
-            files = {path: index.files[path] for path in paths}
-            context = {"folder": folder, "files": files, "part": None}
-            yield PageSpec(links.folder(folder), "files.md.j2", context)
-            continue
-        by_part: list[list[str]] = [[] for _ in range(parts)]
-        for path in paths:
-            by_part[part_of(path, parts) - 1].append(path)
+        files = {path: index.files[path] for path in paths}
+        inputs = (folder, files, index.folder_parts[folder])
+        yield PageUnit(_folder_pages, inputs, given=(links, index.order))
+
+
+def _folder_pages(
+    links: Links,
+    order: dict[str, int],
+    folder: str,
+    files: dict[str, list[SourcedRecord]],
+    parts: int,
+) -> Iterator[PageSpec]:
+    """A folder's files page, or its own page and the pages its files are spread over."""
+    if parts == 1:
         yield PageSpec(
-            links.folder(folder),
-            "folder.md.j2",
+            links.folder(folder), "files.md.j2", {"folder": folder, "files": files, "part": None}
+        )
+        return
+    by_part: list[list[str]] = [[] for _ in range(parts)]
+    for path in files:
+        by_part[part_of(path, parts) - 1].append(path)
+    yield PageSpec(
+        links.folder(folder),
+        "folder.md.j2",
+        {
+            "folder": folder,
+            "file_count": len(files),
+            "parts": [len(part) for part in by_part],
+            "recent": _newest(order, files.values(), FOLDER_RECENT),
+        },
+    )
+    for number, part in enumerate(by_part, start=1):
+        yield PageSpec(
+            links.folder_part(folder, number),
+            "files.md.j2",
             {
                 "folder": folder,
-                "file_count": len(paths),
-                "parts": [len(part) for part in by_part],
-                "recent": _newest(index, (index.files[path] for path in paths), FOLDER_RECENT),
+                "files": {path: files[path] for path in part},
+                "part": (number, parts),
             },
         )
-        for number, part in enumerate(by_part, start=1):
-            yield PageSpec(
-                links.folder_part(folder, number),
-                "files.md.j2",
-                {
-                    "folder": folder,
-                    "files": {path: index.files[path] for path in part},
-                    "part": (number, parts),
-                },
-            )
 
 
 @page_source
@@ -228,25 +261,35 @@ def checklist_pages(
 ) -> Iterable[PageSpec]:
     yield PageSpec("checklists/index.md", "checklists.md.j2", cached=False, in_nav=True)
     for checklist_id, sourced in index.runbook.checklists.items():
-        uri = links.checklist(checklist_id)
-        parts: dict[str, dict[str, Part]] = {}
-        older_pages = []
-        for item in sourced.checklist.items:
-            by_status = uses_by_status(index.checklist_uses[checklist_id][item.id])
-            parts[item.id] = {}
-            for status, uses in by_status.items():
-                name = f"{item.id}-{STATUS_NAMES[status]}"
-                own, older = split_list(uses, uri, older_uri(uri, name), _use_entry)
-                parts[item.id][status] = own
-                older_pages.extend((page_uri, item, status, part) for page_uri, part in older)
-        context = {"checklist_id": checklist_id, "checklist": sourced.checklist}
-        yield PageSpec(uri, "checklist.md.j2", {**context, "parts": parts})
-        for page_uri, item, status, part in older_pages:
-            yield PageSpec(
-                page_uri,
-                "checklist-item.md.j2",
-                {**context, "item": item, "status": status, "part": part},
-            )
+        inputs = (checklist_id, sourced.checklist, index.checklist_uses[checklist_id])
+        yield PageUnit(_checklist_pages, inputs, given=(links,))
+
+
+def _checklist_pages(
+    links: Links,
+    checklist_id: str,
+    checklist: Checklist,
+    uses_by_item: dict[str, list[ChecklistUse]],
+) -> Iterator[PageSpec]:
+    """A checklist's page, with each item's newest uses by status, and its items' older ones."""
+    uri = links.checklist(checklist_id)
+    parts: dict[str, dict[str, Part]] = {}
+    older_pages = []
+    for item in checklist.items:
+        parts[item.id] = {}
+        for status, uses in uses_by_status(uses_by_item[item.id]).items():
+            name = f"{item.id}-{STATUS_NAMES[status]}"
+            own, older = split_list(uses, uri, older_uri(uri, name), _use_entry)
+            parts[item.id][status] = own
+            older_pages.extend((page_uri, item, status, part) for page_uri, part in older)
+    context = {"checklist_id": checklist_id, "checklist": checklist}
+    yield PageSpec(uri, "checklist.md.j2", {**context, "parts": parts})
+    for page_uri, item, status, part in older_pages:
+        yield PageSpec(
+            page_uri,
+            "checklist-item.md.j2",
+            {**context, "item": item, "status": status, "part": part},
+        )
 
 
 @page_source
@@ -263,15 +306,18 @@ def metric_pages(index: RunbookIndex, links: Links, settings: RenderSettings) ->
     ]
     yield PageSpec("metrics/index.md", "metrics.md.j2", {"services": rows}, in_nav=True)
     for key, group in index.metrics.items():
-        uses = index.metric_uses[key]
-        service = index.metric_service(key).name
-        parts = _parts(uses, f"metrics/{group.slug}.md", _use_entry)
-        own_uri, own = next(parts)
-        context = {"name": group.name, "service": service}
-        trend = {"trend": TrendChart(uses)}  # over every change: the own page only
-        yield PageSpec(own_uri, "metric.md.j2", {**context, **trend, "part": own})
-        for uri, part in parts:
-            yield PageSpec(uri, "metric.md.j2", {**context, "part": part})
+        inputs = (group.name, group.slug, index.metric_service(key).name, index.metric_uses[key])
+        yield PageUnit(_metric_pages, inputs)
+
+
+def _metric_pages(name: str, slug: str, service: str, uses: list[MetricUse]) -> Iterator[PageSpec]:
+    parts = _parts(uses, f"metrics/{slug}.md", _use_entry)
+    own_uri, own = next(parts)
+    context = {"name": name, "service": service}
+    trend = {"trend": TrendChart(uses)}  # over every change: the own page only
+    yield PageSpec(own_uri, "metric.md.j2", {**context, **trend, "part": own})
+    for uri, part in parts:
+        yield PageSpec(uri, "metric.md.j2", {**context, "part": part})
 
 
 @page_source

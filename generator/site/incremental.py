@@ -11,7 +11,10 @@ left as it is: `runbook build` and `runbook serve`'s rebuilds then build nothing
   file they are kept in).
 - Generated pages: render/pages.py keys each page by everything it shows; the PageCache keeps
   the pages with their keys and rewrites a page's file only when its bytes change, so its
-  modification time tells MkDocs' dirty mode which pages to convert again.
+  modification time tells MkDocs' dirty mode which pages to convert again. A unit of pages
+  (a group's, a metric's, a checklist's, a folder's: site_pages.PageUnit) is keyed by its
+  inputs, and the pages (uri, key) each unit made are kept, signed, beside the cache: a unit
+  whose key is unchanged gives its pages without their specs or keys being made again.
 - Search documents (what Pagefind indexes of each record): kept in a PageCache of their own
   under a key of their record and the templates, so a build renders only the documents of
   changed records, in every build (the key covers everything a document shows, and is known
@@ -48,6 +51,7 @@ from ..config import RunbookOptions
 from ..render.pages import Page
 from ..render.settings import RenderSettings
 from ..repository_files import make_folders, write_file
+from ..store.trust import read_signed_json, write_signed_json
 from .build_inputs import build_inputs, site_fingerprint
 from .site_copy import clone_site, empty_folder, take_spare, update_copy
 
@@ -276,6 +280,12 @@ class IncrementalBuild:
         self.rebuilt_urls: set[str] = set()
         self._kept: set[str] = set()
         self._kept_keys: dict[str, str] = {}
+        # The pages each unit of pages made (site_pages.PageUnit), by the unit's key: those
+        # of the last build (read when first asked) and those of this one.
+        page_folder = self.page_cache.folder
+        self.units_file = page_folder.with_name(page_folder.name + "-units.json")
+        self._units_before: dict[str, Any] | None = None
+        self._units: dict[str, list[list[str]]] = {}
 
     @staticmethod
     def can_start_from(site: Path, config: MkDocsConfig, templates_dir: Path) -> bool:
@@ -326,19 +336,40 @@ class IncrementalBuild:
         build may reuse it): then it is neither rendered nor read again."""
         return self.reuse and self.page_cache.is_current(uri, key)
 
+    def unit_before(self, unit: str) -> list[tuple[str, str]] | None:
+        """The pages (uri, key) a unit of pages with this key made in the last build, if the
+        page cache holds each as made (and this build may reuse them); else None."""
+        if not self.reuse:
+            return None
+        if self._units_before is None:
+            kept = read_signed_json(self.units_file)
+            self._units_before = kept if isinstance(kept, dict) else {}
+        pages = self._units_before.get(unit)
+        try:
+            if pages and all(self.page_cache.is_current(uri, key) for uri, key in pages):
+                return pages
+        except (TypeError, ValueError):  # not a list of pairs of strings
+            pass
+        return None
+
     def keep(self, page: Page) -> str:
         """Store one page of this build for the next one; its source file (for MkDocs). The
         pages come one at a time and are let go: `kept_all` finishes the cache after the last."""
         self._kept_keys[page.uri] = page.key
         self._kept.add(page.uri)
+        if page.unit:
+            self._units.setdefault(page.unit, []).append([page.uri, page.key])
         if page.content is None:  # kept by an earlier build, and current
             return self.page_cache.path_text(page.uri)
         return str(self.page_cache.store(page.uri, page.content))
 
     def kept_all(self) -> None:
-        """Drop the cached pages this build did not make, and keep the keys of every page."""
+        """Drop the cached pages this build did not make, and keep the keys of every page
+        and the pages of every unit."""
         self.page_cache.prune(self._kept)
         self.page_cache.save_keys(self._kept_keys)
+        if self._units != self._units_before:
+            write_signed_json(self.units_file, self._units)
 
     def keep_search_documents(self, documents: dict[str, tuple[str, Callable[[], str]]]) -> Path:
         """Write the search documents (path: key and how to render it) whose key changed,

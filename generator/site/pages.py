@@ -84,6 +84,7 @@ class GeneratedPages:
         generated = generate(
             self.options,
             rendered_before=self.incremental.rendered_before,
+            unit_before=self.incremental.unit_before,
             hide_html=True,
             validation_cache=self.incremental.validation_cache,
             reuse_validation=self.incremental.reuse,
