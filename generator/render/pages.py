@@ -78,12 +78,11 @@ class _HtmlBlock:
         return Markup(f"<!-- runbook-html\n{html}\n-->")
 
 
-# What a record holds that pages list by the thousand: the model each item of a list is.
-_HELD: dict[type, Callable[[Any], BaseModel]] = {
-    ChecklistUse: operator.attrgetter("status"),
-    MetricUse: operator.attrgetter("metric"),
-}
+# A use of a checklist item or a metric shows what its record holds there: it is named by its
+# record's digest (which list it is in says which item or metric).
+_USES = (ChecklistUse, MetricUse)
 _RECORD_ID = operator.attrgetter("id")
+_USE_RECORD_ID = operator.attrgetter("entry.id")
 
 
 class _PageInputs:
@@ -93,28 +92,9 @@ class _PageInputs:
         # Hashed once and copied for each key: the shared inputs are tens of kilobytes (every
         # page's slug), and hashing them again for each of thousands of pages showed.
         self.shared = hashlib.sha256(shared)
-        # Each record as a short digest of its id, file, source and content: pages list records by
-        # the dozen (137,000 times over the pages of 5,000 records), and the JSON of their
-        # keys was 10 MB when each record was its id, path and a full digest.
-        self.records = {
-            entry.id: hashlib.sha256(
-                f"{entry.id}\0{entry.path}\0{entry.source!r}\0{entry.serialised}".encode()
-            ).hexdigest()[:32]
-            for entry in index.records
-        }
-        # The models a record holds, each as its record's digest and its place in it: pages
-        # list them by the hundred thousand (a metric's uses, a checklist item's), and each
-        # is shown as its record holds it.
-        self.models: dict[int, str] = {}
-        for entry in index.records:
-            digest = self.records[entry.id]
-            record = entry.record
-            self.models[id(record)] = digest
-            for position, metric in enumerate(record.metrics):
-                self.models[id(metric)] = f"{digest}/metrics/{position}"
-            for checklist_id, statuses in record.checklists.items():
-                for item_id, status in statuses.items():
-                    self.models[id(status)] = f"{digest}/checklists/{checklist_id}/{item_id}"
+        self.records = {entry.id: entry.digest for entry in index.records}
+        # A record shown whole (a record page's `record`) is its record's digest too.
+        self.models = {id(entry.record): entry.digest for entry in index.records}
         self.encoder = json.JSONEncoder(
             default=self._encode, check_circular=False, separators=(",", ":")
         )
@@ -152,18 +132,18 @@ class _PageInputs:
             return list(items)
         kind = kinds.pop()
         if kind is SourcedRecord:
-            return ",".join(map(self.records.__getitem__, map(_RECORD_ID, items)))
-        held = _HELD.get(kind)  # type: ignore[arg-type]
-        if held is None:
+            digests = list(map(self.records.get, map(_RECORD_ID, items)))
+        elif kind in _USES:
+            digests = list(map(self.records.get, map(_USE_RECORD_ID, items)))
+        else:
             return list(items)
-        digests = list(map(self.models.get, map(id, map(held, items))))
         return list(items) if None in digests else ",".join(digests)  # type: ignore[arg-type]
 
     def _encode(self, value: Any) -> Any:
         if value.__class__ is SourcedRecord:  # by far the most common: first, exactly
             return self.records[value.id]
         if value.__class__ is TrendChart:  # each metric of its chart is its record's
-            digests = [self.models.get(id(use.metric)) for use in value.uses]
+            digests = list(map(self.records.get, map(_USE_RECORD_ID, value.uses)))
             if None not in digests:
                 return ",".join(digests)  # type: ignore[arg-type]
         if value.__class__ is Part:

@@ -181,10 +181,7 @@ class GeneratedPages:
             if uri in existing:
                 continue
             names = json.dumps(shown_names_of(entry, index.names), ensure_ascii=False)
-            shown = (
-                f"{templates}\0{entry.id}\0{entry.path}\0{entry.source!r}\0"
-                f"{entry.serialised}\0{names}"
-            )
+            shown = f"{templates}\0{entry.digest}\0{names}"
             key = hashlib.sha256(shown.encode("utf-8")).hexdigest()
             render = functools.partial(search_document_html, environment, entry, index.names)
             documents[document_path(site_path(uri, config.use_directory_urls))] = (key, render)
