@@ -14,7 +14,6 @@ date, other aliases) computes every list, as a full build does.
 from __future__ import annotations
 
 import bisect
-import dataclasses
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -42,7 +41,7 @@ class RelatedLists:
     aliases: str  # repr of the aliases the pool keys were made with
 
     def as_json(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        return dict(vars(self))  # its columns as they are: asdict would copy every list
 
     @classmethod
     def from_json(cls, data: Any) -> RelatedLists | None:
