@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import hmac
 import os
 import pickle
 from collections.abc import Sequence
@@ -27,9 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..repository_files import read_regular_file, write_file
 from ..store.trust import CACHE_FOLDER as CACHE_FOLDER
-from ..store.trust import SIGNATURE_BYTES, code_digest, signature, signing_key
+from ..store.trust import code_digest, read_signed, signing_key, write_signed
 from .files import Stamp
 from .gc_pause import collector_paused
 
@@ -155,12 +153,11 @@ def _entries(chunks: Any) -> dict[str, tuple[Stamp, Result]] | None:
 def _read_signed(path: Path, key: bytes) -> tuple[bytes, Any] | None:
     """A file's signature and unpickled content; None if it is missing, damaged or was not
     signed with this user's key (then it is never unpickled)."""
+    found = read_signed(path, key)
+    if found is None:
+        return None
     try:
-        blob, _ = read_regular_file(path)
-        signed, payload = blob[:SIGNATURE_BYTES], blob[SIGNATURE_BYTES:]
-        if not hmac.compare_digest(signed, signature(key, payload)):
-            return None
-        return signed, pickle.loads(payload)
+        return found[0], pickle.loads(found[1])
     except Exception:  # a damaged or outdated cache only means validating every file
         return None
 
@@ -168,7 +165,4 @@ def _read_signed(path: Path, key: bytes) -> tuple[bytes, Any] | None:
 def _write_signed(path: Path, key: bytes, content: Any) -> bytes:
     """Write the file (whole or not at all, inside the repository: the cache folder's
     parent); its signature."""
-    payload = pickle.dumps(content, protocol=pickle.HIGHEST_PROTOCOL)
-    signed = signature(key, payload)
-    write_file(path, signed + payload, inside=path.parent.parent, mode=0o600)
-    return signed
+    return write_signed(path, key, pickle.dumps(content, protocol=pickle.HIGHEST_PROTOCOL))

@@ -209,8 +209,11 @@ def render_site(
             if isinstance(made, PageSpec):
                 yield page(made, "")
                 continue
+            if unit_before is None:  # nothing kept to compare with (`runbook render`)
+                yield from (page(spec, "") for spec in made.specs())
+                continue
             unit = inputs.unit_key(made)
-            kept = unit_before(unit) if unit_before is not None else None
+            kept = unit_before(unit)
             if kept is not None:
                 yield from (Page(uri, None, key, unit=unit) for uri, key in kept)
                 continue

@@ -83,17 +83,22 @@ def related_changes(
     list of its neighbours in its pools only. Nearness is the distance between positions in
     the (newest-first) runbook, ties by id.
     """
-    lists = _kept(records, rows, pools, aliases, before)
+    ids = [entry.id for entry in records]
+    position = {record_id: here for here, record_id in enumerate(ids)}
+    lists = _kept(ids, position, rows, pools, aliases, before)
     again = [here for here in range(len(records)) if here not in lists]
     if again:
-        lists.update(_Ranking(records, pools, rows).lists(again))
+        lists.update(_Ranking(records, position, pools, rows).lists(again))
     column = [lists[here] for here in range(len(records))]
-    related = {entry.id: [records[at] for at in column[here]] for here, entry in enumerate(records)}
-    return related, RelatedLists([entry.id for entry in records], rows, column, aliases)
+    related = {
+        record_id: [records[at] for at in column[here]] for here, record_id in enumerate(ids)
+    }
+    return related, RelatedLists(ids, rows, column, aliases)
 
 
 def _kept(
-    records: list[SourcedRecord],
+    ids: list[str],
+    position: dict[str, int],
     rows: list[str],
     pools: dict[str, Pools],
     aliases: str,
@@ -102,11 +107,10 @@ def _kept(
     """The lists `before` holds that this runbook keeps, as positions in it: none, unless
     `before` differs from it only by records added or removed at the newest end and by
     records whose pools changed; then all but those of the members of those records' pools,
-    old and new."""
+    old and new. `ids` and `position`: the runbook's records' ids, and each id's position."""
     if before is None or before.aliases != aliases:
         return {}
-    ids = [entry.id for entry in records]
-    present, previous = set(ids), set(before.order)
+    present, previous = position.keys(), set(before.order)
     if len(present) != len(ids):
         return {}
     added = _leading(ids, lambda record_id: record_id not in previous)
@@ -122,7 +126,6 @@ def _kept(
             changed_now.append(here)
     again = set(changed_now)
     changed_rows = [before.rows[at] for at in changed_before] + [rows[at] for at in changed_now]
-    position = {record_id: here for here, record_id in enumerate(ids)}
     for row in changed_rows:
         for kind, key in _pool_names(row):
             again.update(position[entry.id] for entry in pools[kind].get(key, ()))
@@ -163,13 +166,17 @@ class _Ranking:
     per record for every candidate."""
 
     def __init__(
-        self, records: list[SourcedRecord], pools: dict[str, Pools], rows: list[str]
+        self,
+        records: list[SourcedRecord],
+        position: dict[str, int],
+        pools: dict[str, Pools],
+        rows: list[str],
     ) -> None:
         self.records = records
         self.pools = pools
         self.rows = rows
         count = len(records)
-        self.position = {entry.id: here for here, entry in enumerate(records)}
+        self.position = position
         self.id_rank = [0] * count
         for rank, here in enumerate(sorted(range(count), key=lambda p: records[p].id)):
             self.id_rank[here] = rank

@@ -54,7 +54,8 @@ class PageUnit:
     index page's cost is making its context and keying it: a tag's thousands of changes).
     `make` may read nothing but its arguments; `given` holds only what every page's key
     covers already (links, made of the shared slugs) or what the inputs decide (the
-    runbook's order of their records)."""
+    runbook's order of their records). Its pages are never in the navigation (kept ones are
+    given without their specs)."""
 
     make: Callable[..., Iterable[PageSpec]]
     inputs: tuple[Any, ...]

@@ -75,19 +75,36 @@ def signature(key: bytes, payload: bytes) -> bytes:
     return hmac.digest(key, payload, "sha256")
 
 
+def read_signed(path: Path, key: bytes) -> tuple[bytes, bytes] | None:
+    """The signature and payload of a file `write_signed` kept, if `key` signed it; None if
+    it is missing, unreadable, damaged or signed with another key (then nothing in it may
+    be read)."""
+    try:
+        blob, _ = read_regular_file(path)
+    except OSError:
+        return None
+    signed, payload = blob[:SIGNATURE_BYTES], blob[SIGNATURE_BYTES:]
+    return (signed, payload) if hmac.compare_digest(signed, signature(key, payload)) else None
+
+
+def write_signed(path: Path, key: bytes, payload: bytes) -> bytes:
+    """Keep `payload` at `path` signed with `key` (whole or not at all, inside the cache
+    folder's parent: the repository); its signature. Raises OSError when it cannot."""
+    signed = signature(key, payload)
+    write_file(path, signed + payload, inside=path.parent.parent, mode=0o600)
+    return signed
+
+
 def read_signed_json(path: Path) -> Any:
     """What `write_signed_json` kept at `path`, if this user's key signed it under this code;
     else None (missing, damaged, made elsewhere or by another version)."""
     key = signing_key()
-    if key is None:
+    found = read_signed(path, key) if key is not None else None
+    if found is None:
         return None
     try:
-        blob, _ = read_regular_file(path)
-        signed, payload = blob[:SIGNATURE_BYTES], blob[SIGNATURE_BYTES:]
-        if not hmac.compare_digest(signed, signature(key, payload)):
-            return None
-        kept = json.loads(payload)
-    except (OSError, ValueError):
+        kept = json.loads(found[1])
+    except ValueError:
         return None
     if not isinstance(kept, dict) or kept.get("code") != code_digest():
         return None
@@ -96,10 +113,10 @@ def read_signed_json(path: Path) -> Any:
 
 def write_signed_json(path: Path, content: Any) -> None:
     """Keep `content` (JSON data) at `path`, signed with this user's key and marked with this
-    code (whole or not at all, inside the cache folder's parent); nothing when it cannot be."""
+    code; nothing when it cannot be."""
     key = signing_key()
     if key is None:
         return
     payload = json.dumps({"code": code_digest(), "content": content}).encode("utf-8")
     with contextlib.suppress(OSError):
-        write_file(path, signature(key, payload) + payload, inside=path.parent.parent, mode=0o600)
+        write_signed(path, key, payload)
