@@ -14,7 +14,7 @@ from cli_run import run_cli
 from git_repos import new_repository
 
 from generator.config import read_options
-from generator.repository_files import UnsafeWrite, make_folders, write_file
+from generator.repository_files import UnsafeWrite, WritesInside, make_folders, write_file
 
 EPOCH = "1798761600"
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="symlinks need privileges")
@@ -46,6 +46,26 @@ def test_write_file_refuses_a_folder_or_file_linked_outside(tmp_path: Path, outs
     with pytest.raises(UnsafeWrite):
         make_folders(repo / "linked-folder" / "sub", inside=repo)
     assert untouched(outside)
+
+
+def test_one_job_s_writes_check_each_folder_and_keep_refusing_a_linked_one(
+    tmp_path: Path, outside: Path
+) -> None:
+    """A build's page cache writes tens of thousands of files through one WritesInside, which
+    checks each folder once: a folder it refused stays refused for every later file, and
+    the folders it made hold what was written."""
+    repo = tmp_path / "repo"
+    (repo / "cache").mkdir(parents=True)
+    (repo / "cache" / "linked").symlink_to(outside, target_is_directory=True)
+    writes = WritesInside(repo)
+    for name in ("a.md", "b.md", "sub/c.md"):
+        with pytest.raises(UnsafeWrite):
+            writes.write(repo / "cache" / "linked" / name, "changed\n")
+        writes.write(repo / "cache" / "made" / name, f"{name}\n")
+    assert untouched(outside)
+    made = sorted(p.relative_to(repo).as_posix() for p in (repo / "cache" / "made").rglob("*"))
+    assert made == ["cache/made/a.md", "cache/made/b.md", "cache/made/sub", "cache/made/sub/c.md"]
+    assert (repo / "cache" / "made" / "sub" / "c.md").read_text(encoding="utf-8") == "sub/c.md\n"
 
 
 def test_write_file_writes_through_a_link_that_stays_inside(tmp_path: Path) -> None:

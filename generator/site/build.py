@@ -17,7 +17,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from mkdocs.commands.build import build as mkdocs_build
 from mkdocs.config import load_config
@@ -28,7 +28,7 @@ from ..config import ConfigurationError
 from ..repository_files import make_folders
 from .build_inputs import build_inputs
 from .build_lock import build_lock, log
-from .incremental import IncrementalBuild
+from .incremental import IncrementalBuild, read_manifest
 from .output import check_output_folder, write_atomically
 from .pages import log_at_levels
 from .plugin import RunbookPlugin, site_options
@@ -68,28 +68,31 @@ def build_site(
     with build_lock(options.root, announce=log.warning):
         # Hashed once, before anything is read: the plugin writes it into the manifest.
         inputs = build_inputs(config, options)
-        logged = None if full else IncrementalBuild.unchanged(target, inputs)
+        previous = {} if full else read_manifest(target)
+        logged = None if full else IncrementalBuild.unchanged(target, previous, inputs)
         if logged is not None:
             log_at_levels(logged)
             return target, "unchanged"
         RunbookPlugin.hand_inputs(config, inputs)
         incremental = not full and IncrementalBuild.can_start_from(
-            target, config, options.templates_dir
+            previous, config, options.templates_dir
         )
         spare = spare_folder(options.root, target)
-        _build_atomically(config, target, spare, incremental=incremental)
+        _build_atomically(config, target, spare, previous if incremental else None)
     return target, "incremental" if incremental else "full"
 
 
 def _build_atomically(
-    config: MkDocsConfig, target: Path, spare: Path | None, *, incremental: bool
+    config: MkDocsConfig, target: Path, spare: Path | None, previous: dict[str, Any] | None
 ) -> None:
-    """MkDocs' build into a staging folder, started from the previous site if `incremental`;
-    the site it replaces is kept as `spare` for the next build (site/site_copy.py)."""
+    """MkDocs' build into a staging folder, started from the previous site when its
+    manifest (`previous`) is given; the site it replaces is kept as `spare` for the next
+    build (site/site_copy.py)."""
+    incremental = previous is not None
 
     def build_into(folder: Path) -> None:
-        if incremental:
-            IncrementalBuild.start_from(target, folder, spare)
+        if previous is not None:
+            IncrementalBuild.start_from(target, previous, folder, spare)
         config.site_dir = str(folder)
         config.plugins.on_startup(command="build", dirty=incremental)
         try:

@@ -27,7 +27,7 @@ from mkdocs.livereload import LiveReloadServer
 
 from .build import quiet_dirty_warning, require_runbook_plugin
 from .build_inputs import build_inputs
-from .incremental import IncrementalBuild
+from .incremental import IncrementalBuild, read_manifest
 from .plugin import RunbookPlugin, site_options
 from .rebuilds import log, surviving_failures
 
@@ -137,7 +137,13 @@ def serve_site(config_file: str | None, *, dev_addr: str | None = None) -> None:
         config = first or get_config()
         config.site_url = serve_url
         inputs = build_inputs(config, site_options(config))
-        if first is None and IncrementalBuild.unchanged(Path(site_dir), inputs) is not None:
+        site = Path(site_dir)
+        logged = (
+            None
+            if first is not None
+            else IncrementalBuild.unchanged(site, read_manifest(site), inputs)
+        )
+        if logged is not None:
             log.info("runbook: nothing the site depends on changed; not rebuilt")
             return
         RunbookPlugin.hand_inputs(config, inputs)
