@@ -111,6 +111,10 @@ class ShownNames:
             kind: {} for kind in NAME_KINDS
         }
         self._shown: dict[tuple[NameKind, str], str] = {}
+        # Each word's shown name once asked, until a record is added: pages, annotations and
+        # search documents ask for every record's service, owner and tags (a million times at
+        # 100,000 records), and finding a word's key folds and rewrites it each time.
+        self._of_word: dict[tuple[NameKind, str], str] = {}
 
     def add(self, kind: NameKind, word: str, date: dt.date, record_id: str) -> str:
         """Count one record's use of `word`; the key of its group."""
@@ -119,6 +123,8 @@ class ShownNames:
             (self.aliases.canonical(kind, word), date, record_id)
         )
         self._shown.pop((kind, key), None)
+        if self._of_word:
+            self._of_word.clear()
         return key
 
     def by_key(self, kind: NameKind, key: str) -> str:
@@ -131,10 +137,15 @@ class ShownNames:
     def shown(self, kind: NameKind, word: str) -> str:
         """The name a record's `word` is shown under (its alias target, or itself, when no
         record says it)."""
-        key = self.aliases.key(kind, word)
-        if key not in self._uses[kind]:
-            return self.aliases.canonical(kind, word)
-        return self.by_key(kind, key)
+        shown = self._of_word.get((kind, word))
+        if shown is None:
+            key = self.aliases.key(kind, word)
+            if key not in self._uses[kind]:
+                shown = self.aliases.canonical(kind, word)
+            else:
+                shown = self.by_key(kind, key)
+            self._of_word[(kind, word)] = shown
+        return shown
 
 
 def counts_as_use(aliases: Aliases, kind: NameKind, spelling: str) -> bool:

@@ -226,6 +226,27 @@ def test_serve_and_build_keep_separate_page_caches(tmp_path: Path) -> None:
     assert not again.is_current("changes/a.md", "key-served")
 
 
+def test_a_page_missing_from_the_cache_is_not_current_whatever_its_key(tmp_path: Path) -> None:
+    """The cache's files are listed once per build rather than stat'ed one by one: a page
+    whose file went (deleted, or a folder in its place) is rendered again even though the
+    keys file still names it with its key, and one stored during the build is current."""
+    (tmp_path / "cache" / "pages").mkdir(parents=True)
+    cache = PageCache(tmp_path / "cache" / "pages", tmp_path / "cache")
+    for name in ("a", "b", "c"):
+        cache.store(f"changes/{name}.md", f"# {name}\n")
+    cache.save_keys({f"changes/{name}.md": f"key-{name}" for name in "abc"})
+    (cache.folder / "changes" / "b.md").unlink()
+    (cache.folder / "changes" / "c.md").unlink()
+    (cache.folder / "changes" / "c.md").mkdir()
+    again = PageCache(tmp_path / "cache" / "pages", tmp_path / "cache")
+    assert again.is_current("changes/a.md", "key-a")
+    assert not again.is_current("changes/a.md", "key-b")
+    assert not again.is_current("changes/b.md", "key-b")
+    assert not again.is_current("changes/c.md", "key-c")
+    again.store("changes/b.md", "# b\n")
+    assert again.is_current("changes/b.md", "key-b")
+
+
 def test_the_page_cache_drops_what_its_last_build_listed_and_nothing_outside_it(
     tmp_path: Path,
 ) -> None:

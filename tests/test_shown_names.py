@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from generator.authoring.annotate import annotation_body
 from generator.models import ChangeRecord, Runbook, SourcedRecord
-from generator.names import Aliases, NameKind
+from generator.names import Aliases, NameKind, ShownNames
 from generator.render.environment import make_environment
 from generator.render.index import RunbookIndex, build_index, shown_names
 from generator.render.pages import RenderSettings, render_site
@@ -214,3 +214,22 @@ def test_a_path_is_indexed_alike_composed_or_decomposed(stem: str) -> None:
         documents.append(search_document_html(make_environment(None), entry, index.names))
     assert documents[0] == documents[1]
     assert unicodedata.normalize("NFC", path) in documents[0]
+
+
+def test_a_shown_name_asked_before_more_records_follows_them() -> None:
+    """ShownNames remembers each word's shown name once asked (pages ask a million times at
+    100,000 records); a record added afterwards can change which spelling most records use,
+    and then the name shown for every spelling of it."""
+    names = ShownNames(Aliases.from_option({"services": {"payments": "Billing"}}))
+    day = dt.date(2026, 1, 1)
+    names.add("service", "Billing", day, "a")
+    assert names.shown("service", "billing") == "Billing"
+    assert names.shown("service", "payments") == "Billing"
+    assert names.shown("service", "edge") == "edge"  # no record says it: as written
+    names.add("service", "billing", day, "b")
+    names.add("service", "BILLING", day, "c")
+    names.add("service", "billing", day, "d")
+    names.add("service", "Edge", day, "e")
+    assert names.shown("service", "Billing") == "billing"
+    assert names.shown("service", "payments") == "billing"
+    assert names.shown("service", "edge") == "Edge"

@@ -81,8 +81,8 @@ class _HtmlBlock:
 # A use of a checklist item or a metric shows what its record holds there: it is named by its
 # record's digest (which list it is in says which item or metric).
 _USES = (ChecklistUse, MetricUse)
-_RECORD_ID = operator.attrgetter("id")
-_USE_RECORD_ID = operator.attrgetter("entry.id")
+_RECORD_DIGEST = operator.attrgetter("digest")
+_USE_DIGEST = operator.attrgetter("entry.digest")
 
 
 class _PageInputs:
@@ -92,7 +92,6 @@ class _PageInputs:
         # Hashed once and copied for each key: the shared inputs are tens of kilobytes (every
         # page's slug), and hashing them again for each of thousands of pages showed.
         self.shared = hashlib.sha256(shared)
-        self.records = {entry.id: entry.digest for entry in index.records}
         # A record shown whole (a record page's `record`) is its record's digest too.
         self.models = {id(entry.record): entry.digest for entry in index.records}
         self.encoder = json.JSONEncoder(
@@ -132,20 +131,16 @@ class _PageInputs:
             return list(items)
         kind = kinds.pop()
         if kind is SourcedRecord:
-            digests = list(map(self.records.get, map(_RECORD_ID, items)))
-        elif kind in _USES:
-            digests = list(map(self.records.get, map(_USE_RECORD_ID, items)))
-        else:
-            return list(items)
-        return list(items) if None in digests else ",".join(digests)  # type: ignore[arg-type]
+            return ",".join(map(_RECORD_DIGEST, items))
+        if kind in _USES:
+            return ",".join(map(_USE_DIGEST, items))
+        return list(items)
 
     def _encode(self, value: Any) -> Any:
         if value.__class__ is SourcedRecord:  # by far the most common: first, exactly
-            return self.records[value.id]
+            return value.digest
         if value.__class__ is TrendChart:  # each metric of its chart is its record's
-            digests = list(map(self.records.get, map(_USE_RECORD_ID, value.uses)))
-            if None not in digests:
-                return ",".join(digests)  # type: ignore[arg-type]
+            return ",".join(map(_USE_DIGEST, value.uses))
         if value.__class__ is Part:
             # Long lists' parts hold most of what pages show: their records' digests are
             # joined here rather than encoded one call each.
