@@ -73,11 +73,11 @@ def _joined(word: str) -> bool:
     return not word.isalnum()
 
 
-@functools.lru_cache(maxsize=1 << 16)
+@functools.lru_cache(maxsize=1 << 13)
 def terms_of_word(word: str) -> frozenset[str]:
     """The search terms of one word of text: itself encoded, its tails and its parts.
-    Remembered: a runbook's paths, commands and names recur in record after record (at
-    100,000 records the words of every search document were most of their time)."""
+    Remembered (the last few thousand): a runbook's paths, commands and names recur in
+    record after record, and finding them was most of a full build's search documents."""
     word = word.lstrip(_LEADING).rstrip(_TRAILING).lower()
     if not word or not _joined(word) or not any(char.isalnum() for char in word):
         return frozenset()
@@ -93,7 +93,9 @@ def terms_of_word(word: str) -> frozenset[str]:
 def search_terms(texts: list[str]) -> list[str]:
     """The search terms of every joined word in these texts, sorted (stable documents)."""
     words = {word for text in texts for word in _WORD.findall(text)}
-    return sorted(frozenset().union(*map(terms_of_word, words)))
+    # Plain ASCII words have none (other letters may lower-case to more than letters).
+    joined = [word for word in words if not (word.isascii() and word.isalnum())]
+    return sorted(frozenset().union(*map(terms_of_word, joined)))
 
 
 def _searchable_texts(entry: SourcedRecord, shown: dict[str, list[str]]) -> list[str]:
