@@ -87,8 +87,25 @@ def started_here() -> list[Process]:
 def running(before: set[tuple[int, int]]) -> list[Process]:
     """The processes started here, and not yet at `before`, that still run. A zombie has
     exited: whoever holds its Popen reads its status (reaping it here would take that from
-    them), so it is not counted."""
-    return [p for p in started_here() if p.state not in "ZXx" and p.identity not in before]
+    them), so it is not counted. Nor is a process started by one at `before`: a session's
+    browser starts helpers when it needs them (Chromium's on-device model service), which
+    are its doing, not the test's."""
+    found = started_here()
+    by_pid = {process.pid: process for process in found}
+
+    def started_by_earlier(process: Process) -> bool:
+        parent = by_pid.get(process.parent)
+        while parent is not None:
+            if parent.identity in before:
+                return True
+            parent = by_pid.get(parent.parent)
+        return False
+
+    return [
+        p
+        for p in found
+        if p.state not in "ZXx" and p.identity not in before and not started_by_earlier(p)
+    ]
 
 
 def _wait_for_any_to_end(processes: list[Process], timeout: float) -> None:
