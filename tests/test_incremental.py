@@ -272,6 +272,27 @@ def test_the_page_cache_drops_what_its_last_build_listed_and_nothing_outside_it(
     assert (outside / "kept.txt").read_text(encoding="utf-8") == "mine\n"
 
 
+def test_a_page_cache_without_its_keys_file_drops_what_it_lists_and_nothing_linked_in(
+    tmp_path: Path,
+) -> None:
+    """With no keys file (deleted, or never written), the pages no longer generated are those
+    the cache's own listing finds: they go, the kept ones stay, and a folder linked into the
+    cache is not followed, so nothing outside it is removed."""
+    (tmp_path / "cache" / "pages").mkdir(parents=True)
+    cache = PageCache(tmp_path / "cache" / "pages", tmp_path / "cache")
+    for uri in ("index.md", "changes/a.md", "changes/b.md", "metrics/m/c.md"):
+        cache.store(uri, f"# {uri}\n")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "kept.txt").write_text("mine\n", encoding="utf-8")
+    (cache.folder / "linked").symlink_to(outside)
+    again = PageCache(tmp_path / "cache" / "pages", tmp_path / "cache")
+    again.prune({"index.md", "changes/a.md"})
+    left = sorted(p.relative_to(cache.folder).as_posix() for p in cache.folder.rglob("*.md"))
+    assert left == ["changes/a.md", "index.md"]
+    assert (outside / "kept.txt").read_text(encoding="utf-8") == "mine\n"
+
+
 def test_a_stored_page_is_rewritten_exactly_when_its_bytes_change(tmp_path: Path) -> None:
     """A page is compared with its file a slice at a time: a change anywhere (across a slice
     boundary, in a character of several bytes, a file longer or shorter) rewrites it; the

@@ -68,18 +68,19 @@ def build_site(
     with build_lock(options.root, announce=log.warning):
         # Hashed once, before anything is read: the plugin writes it into the manifest.
         inputs = build_inputs(config, options)
-        previous = {} if full else read_manifest(target)
-        logged = None if full else IncrementalBuild.unchanged(target, previous, inputs)
-        if logged is not None:
-            log_at_levels(logged)
-            return target, "unchanged"
+        # The previous site's manifest, read once; None when this build starts afresh.
+        previous = None if full else read_manifest(target)
+        if previous is not None:
+            logged = IncrementalBuild.unchanged(target, previous, inputs)
+            if logged is not None:
+                log_at_levels(logged)
+                return target, "unchanged"
+            if not IncrementalBuild.can_start_from(previous, config, options.templates_dir):
+                previous = None
         RunbookPlugin.hand_inputs(config, inputs)
-        incremental = not full and IncrementalBuild.can_start_from(
-            previous, config, options.templates_dir
-        )
         spare = spare_folder(options.root, target)
-        _build_atomically(config, target, spare, previous if incremental else None)
-    return target, "incremental" if incremental else "full"
+        _build_atomically(config, target, spare, previous)
+    return target, "full" if previous is None else "incremental"
 
 
 def _build_atomically(

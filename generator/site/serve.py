@@ -137,15 +137,11 @@ def serve_site(config_file: str | None, *, dev_addr: str | None = None) -> None:
         config = first or get_config()
         config.site_url = serve_url
         inputs = build_inputs(config, site_options(config))
-        site = Path(site_dir)
-        logged = (
-            None
-            if first is not None
-            else IncrementalBuild.unchanged(site, read_manifest(site), inputs)
-        )
-        if logged is not None:
-            log.info("runbook: nothing the site depends on changed; not rebuilt")
-            return
+        if first is None:
+            site = Path(site_dir)
+            if IncrementalBuild.unchanged(site, read_manifest(site), inputs) is not None:
+                log.info("runbook: nothing the site depends on changed; not rebuilt")
+                return
         RunbookPlugin.hand_inputs(config, inputs)
         log.info("Building documentation...")
         with build_log.one_build():
